@@ -1,0 +1,1 @@
+//! Async client SDK for Spindle and YARN (YarnClient, AMRMClient, NMClient equivalents)

@@ -1,0 +1,1 @@
+//! Hadoop IPC v9 client and server on tokio

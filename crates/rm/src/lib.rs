@@ -1,0 +1,1 @@
+//! The Spindle ResourceManager

@@ -1,0 +1,1 @@
+//! Spindle's pure, deterministic scheduling core
