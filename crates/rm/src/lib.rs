@@ -1,1 +1,4 @@
-//! The Spindle ResourceManager
+//! The Spindle ResourceManager: client, AM and resource-tracker services around the pure
+//! scheduling core, with the application, attempt, container and node lifecycles.
+
+pub mod lifecycle;
