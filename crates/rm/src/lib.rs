@@ -2,3 +2,5 @@
 //! scheduling core, with the application, attempt, container and node lifecycles.
 
 pub mod lifecycle;
+pub mod liveness;
+pub mod retry;
