@@ -1,6 +1,9 @@
 //! The Spindle ResourceManager: client, AM and resource-tracker services around the pure
 //! scheduling core, with the application, attempt, container and node lifecycles.
 
+pub mod core;
 pub mod lifecycle;
 pub mod liveness;
 pub mod retry;
+pub mod service;
+pub mod settings;

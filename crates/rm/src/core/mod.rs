@@ -1,0 +1,176 @@
+//! The RM's state and rules, with time as an input: every method takes `now_ms` and returns what
+//! the services must answer; side effects that need I/O (starting an AM container on its NM)
+//! are queued as [`Effect`]s for the async shell to carry out.
+
+mod am;
+mod apps;
+mod nodes;
+pub mod records;
+mod reports;
+mod scheduling;
+mod tokens;
+
+use std::collections::{BTreeMap, HashMap};
+
+use spindle_types::{ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Resource};
+
+pub use records::{RmApp, RmAttempt, RmContainer, RmNode};
+pub use scheduling::Decision;
+pub use tokens::RmKeys;
+
+use crate::liveness::LivenessMonitor;
+use crate::settings::RmSettings;
+
+/// Work for the async shell around the core.
+#[derive(Debug, Clone)]
+pub enum Effect {
+    /// Start the AM container of `attempt` on its node (ContainerManagementProtocol.startContainers).
+    LaunchAm {
+        attempt: ApplicationAttemptId,
+        container: spindle_proto::yarn::ContainerProto,
+        launch_context: spindle_proto::yarn::ContainerLaunchContextProto,
+    },
+}
+
+/// A failure a caller sees as a Java exception (class name + message).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{class}: {message}")]
+pub struct RmError {
+    pub class: &'static str,
+    pub message: String,
+}
+
+/// Java exception classes the RM raises.
+pub mod exceptions {
+    pub const YARN: &str = "org.apache.hadoop.yarn.exceptions.YarnException";
+    pub const APPLICATION_NOT_FOUND: &str = "org.apache.hadoop.yarn.exceptions.ApplicationNotFoundException";
+    pub const ATTEMPT_NOT_FOUND: &str = "org.apache.hadoop.yarn.exceptions.ApplicationAttemptNotFoundException";
+    pub const CONTAINER_NOT_FOUND: &str = "org.apache.hadoop.yarn.exceptions.ContainerNotFoundException";
+    pub const AM_NOT_REGISTERED: &str =
+        "org.apache.hadoop.yarn.exceptions.ApplicationMasterNotRegisteredException";
+    pub const INVALID_AM_REQUEST: &str =
+        "org.apache.hadoop.yarn.exceptions.InvalidApplicationMasterRequestException";
+    pub const INVALID_RESOURCE_REQUEST: &str =
+        "org.apache.hadoop.yarn.exceptions.InvalidResourceRequestException";
+    pub const INVALID_RELEASE: &str = "org.apache.hadoop.yarn.exceptions.InvalidContainerReleaseException";
+    pub const ACCESS_CONTROL: &str = "org.apache.hadoop.security.AccessControlException";
+    pub const ILLEGAL_ARGUMENT: &str = "java.lang.IllegalArgumentException";
+}
+
+impl RmError {
+    pub fn new(class: &'static str, message: impl Into<String>) -> Self {
+        Self { class, message: message.into() }
+    }
+}
+
+/// Everything the ResourceManager knows.
+pub struct RmCore {
+    pub(crate) settings: RmSettings,
+    pub(crate) keys: RmKeys,
+    next_app_id: i32,
+    pub(crate) apps: BTreeMap<ApplicationId, RmApp>,
+    pub(crate) attempts: HashMap<ApplicationAttemptId, RmAttempt>,
+    pub(crate) nodes: BTreeMap<NodeId, RmNode>,
+    pub(crate) containers: HashMap<ContainerId, RmContainer>,
+    pub(crate) scheduler: scheduling::SchedulerBridge,
+    pub(crate) nm_liveness: LivenessMonitor<NodeId>,
+    pub(crate) am_liveness: LivenessMonitor<ApplicationAttemptId>,
+    effects: Vec<Effect>,
+}
+
+impl RmCore {
+    pub fn new(settings: RmSettings) -> Self {
+        let scheduler = scheduling::SchedulerBridge::new(&settings);
+        Self {
+            keys: RmKeys::generate(),
+            next_app_id: 1,
+            apps: BTreeMap::new(),
+            attempts: HashMap::new(),
+            nodes: BTreeMap::new(),
+            containers: HashMap::new(),
+            scheduler,
+            nm_liveness: LivenessMonitor::new(settings.nm_expiry_ms),
+            am_liveness: LivenessMonitor::new(settings.am_expiry_ms),
+            effects: Vec::new(),
+            settings,
+        }
+    }
+
+    pub fn settings(&self) -> &RmSettings {
+        &self.settings
+    }
+
+    /// Takes the queued effects for the shell to run.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
+    }
+
+    pub(crate) fn push_effect(&mut self, effect: Effect) {
+        self.effects.push(effect);
+    }
+
+    pub(crate) fn allocate_app_id(&mut self) -> ApplicationId {
+        let id = ApplicationId::new(self.settings.cluster_timestamp, self.next_app_id);
+        self.next_app_id += 1;
+        id
+    }
+
+    /// Advances time: expires silent NMs and AMs, and kills AM containers that outstay unregistration.
+    pub fn tick(&mut self, now_ms: i64) {
+        for node in self.nm_liveness.take_expired(now_ms) {
+            self.node_lost(&node, now_ms);
+        }
+        for attempt in self.am_liveness.take_expired(now_ms) {
+            let expiry = self.settings.am_expiry_ms;
+            self.attempt_expired(attempt, expiry, now_ms);
+        }
+        self.kill_lingering_am_containers(now_ms);
+        let decisions = self.scheduler.time_advanced(now_ms);
+        self.apply_decisions(decisions, now_ms);
+    }
+
+    /// The largest container the scheduler can give: the configured maximum, bounded by the
+    /// largest registered node once there is one.
+    pub fn maximum_allocation(&self) -> Resource {
+        let configured = self.settings.maximum_allocation.clone();
+        let largest = self
+            .nodes
+            .values()
+            .filter(|n| crate::lifecycle::node::is_schedulable(n.state))
+            .map(|n| n.capability.clone())
+            .reduce(|a, b| a.max(&b));
+        match largest {
+            Some(largest) => configured.min(&largest),
+            None => configured,
+        }
+    }
+
+    /// Checks the RM's conservation rules; tests call it after every step.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        for (id, c) in &self.containers {
+            let attempt = self.attempts.get(&id.attempt_id).ok_or(format!("{id}: no attempt"))?;
+            if !attempt.live_containers.contains(id) {
+                return Err(format!("{id}: live but not in its attempt"));
+            }
+            let node = self.nodes.get(&c.node).ok_or(format!("{id}: unknown node {}", c.node))?;
+            if !node.live_containers.contains(id) {
+                return Err(format!("{id}: live but not on its node {}", c.node));
+            }
+        }
+        for a in self.attempts.values() {
+            for c in &a.live_containers {
+                if !self.containers.contains_key(c) {
+                    return Err(format!("{}: lists {c} which is not live", a.id));
+                }
+            }
+        }
+        for n in self.nodes.values() {
+            for c in &n.live_containers {
+                if !self.containers.contains_key(c) {
+                    return Err(format!("{}: lists {c} which is not live", n.id));
+                }
+            }
+        }
+        self.scheduler.check_invariants()
+    }
+}

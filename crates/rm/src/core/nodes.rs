@@ -1,0 +1,173 @@
+//! NodeManagers: registration, heartbeats with container statuses, loss and shutdown.
+
+use spindle_proto::yarn::{
+    ContainerStateProto, NodeActionProto, NodeHeartbeatRequestProto, NodeHeartbeatResponseProto,
+    RegisterNodeManagerRequestProto, RegisterNodeManagerResponseProto,
+};
+use spindle_types::states::NodeState;
+use spindle_types::{exit_status, ContainerId, NodeId, Resource};
+
+use super::exceptions as ex;
+use super::{RmCore, RmError, RmNode};
+use crate::lifecycle::container::{self as container_lc, RmContainerEvent};
+use crate::lifecycle::node::{self as node_lc, NodeEvent};
+
+/// The rack of every node until a topology is configured.
+pub const DEFAULT_RACK: &str = "/default-rack";
+
+impl RmCore {
+    /// `registerNodeManager`. A node that registers again (an NM restart) starts afresh: the
+    /// containers the RM believed it ran are completed as ABORTED.
+    pub fn register_node(
+        &mut self,
+        request: &RegisterNodeManagerRequestProto,
+        now_ms: i64,
+    ) -> Result<RegisterNodeManagerResponseProto, RmError> {
+        let invalid = |m: &str| RmError::new(ex::YARN, format!("registerNodeManager: {m}"));
+        let node_id = NodeId::try_from(request.node_id.as_ref().ok_or_else(|| invalid("node_id is missing"))?)
+            .map_err(|e| invalid(&e.to_string()))?;
+        let capability = Resource::try_from(request.resource.as_ref().ok_or_else(|| invalid("resource is missing"))?)
+            .map_err(|e| invalid(&e.to_string()))?;
+        if capability.any_negative() {
+            return Err(invalid(&format!("node {node_id} advertises a negative resource {capability}")));
+        }
+        if self.nodes.contains_key(&node_id) {
+            self.remove_node(&node_id, NodeEvent::Registered, "Container released on a node that re-registered", now_ms);
+        }
+        let state = node_lc::transition(NodeState::New, NodeEvent::Registered).expect("NEW accepts REGISTERED");
+        self.nodes.insert(
+            node_id.clone(),
+            RmNode {
+                id: node_id.clone(),
+                http_port: request.http_port(),
+                rack: DEFAULT_RACK.to_string(),
+                capability: capability.clone(),
+                state,
+                health_report: String::new(),
+                last_health_report_time: now_ms,
+                last_heartbeat_response_id: 0,
+                containers_to_cleanup: Vec::new(),
+                applications_to_cleanup: Vec::new(),
+                live_containers: Default::default(),
+                nm_version: request.nm_version().to_string(),
+            },
+        );
+        self.nm_liveness.touch(&node_id, now_ms);
+        tracing::info!("NodeManager {node_id} registered with {capability}");
+        let decisions = self.scheduler.add_node(&node_id, DEFAULT_RACK, capability.clone(), now_ms);
+        self.apply_decisions(decisions, now_ms);
+        Ok(RegisterNodeManagerResponseProto {
+            container_token_master_key: Some(self.keys.container_key_proto()),
+            nm_token_master_key: Some(self.keys.nm_token_key_proto()),
+            node_action: Some(NodeActionProto::Normal as i32),
+            rm_identifier: Some(self.settings.cluster_timestamp),
+            rm_version: Some(env!("CARGO_PKG_VERSION").to_string()),
+            resource: Some((&capability).into()),
+            ..Default::default()
+        })
+    }
+
+    /// `nodeHeartbeat`: container statuses in; containers and applications to clean up out.
+    pub fn node_heartbeat(
+        &mut self,
+        request: &NodeHeartbeatRequestProto,
+        now_ms: i64,
+    ) -> Result<NodeHeartbeatResponseProto, RmError> {
+        let status = request
+            .node_status
+            .as_ref()
+            .ok_or_else(|| RmError::new(ex::YARN, "nodeHeartbeat: node_status is missing"))?;
+        let node_id = NodeId::try_from(
+            status.node_id.as_ref().ok_or_else(|| RmError::new(ex::YARN, "nodeHeartbeat: node_id is missing"))?,
+        )
+        .map_err(|e| RmError::new(ex::YARN, format!("nodeHeartbeat: {e}")))?;
+        let interval = Some(self.settings.nm_heartbeat_interval_ms);
+        let resync = || NodeHeartbeatResponseProto {
+            node_action: Some(NodeActionProto::Resync as i32),
+            next_heart_beat_interval: interval,
+            diagnostics_message: Some(format!("Node {node_id} is not registered with the ResourceManager; re-register")),
+            ..Default::default()
+        };
+        let Some(node) = self.nodes.get(&node_id) else { return Ok(resync()) };
+        if !matches!(node.state, NodeState::Running | NodeState::Unhealthy) {
+            return Ok(resync());
+        }
+        self.nm_liveness.touch(&node_id, now_ms);
+        let healthy = status.node_health_status.as_ref().map(|h| h.is_node_healthy()).unwrap_or(true);
+        let node = self.nodes.get_mut(&node_id).expect("present");
+        if let Some(h) = &status.node_health_status {
+            node.health_report = h.health_report().to_string();
+            node.last_health_report_time = h.last_health_report_time.unwrap_or(now_ms);
+        }
+        let event = if healthy { NodeEvent::HealthyHeartbeat } else { NodeEvent::UnhealthyHeartbeat };
+        if let Ok(next) = node_lc::transition(node.state, event) {
+            node.state = next;
+        }
+
+        for c in &status.containers_statuses {
+            let Some(id) = c.container_id.as_ref().and_then(|p| ContainerId::try_from(p).ok()) else { continue };
+            let complete = c.state == Some(ContainerStateProto::CComplete as i32);
+            let Some(known) = self.containers.get_mut(&id) else {
+                if !complete {
+                    // A container the RM does not know (released or of a finished app): stop it.
+                    let node = self.nodes.get_mut(&node_id).expect("present");
+                    if !node.containers_to_cleanup.contains(&id) {
+                        node.containers_to_cleanup.push(id);
+                    }
+                }
+                continue;
+            };
+            if complete {
+                let decisions = self.scheduler.container_finished(id, c.exit_status(), c.diagnostics(), now_ms);
+                self.apply_decisions(decisions, now_ms);
+            } else if let Ok(next) = container_lc::transition(known.state, RmContainerEvent::Launched) {
+                known.state = next;
+            }
+        }
+
+        let node = self.nodes.get_mut(&node_id).expect("present");
+        node.last_heartbeat_response_id += 1;
+        Ok(NodeHeartbeatResponseProto {
+            response_id: Some(node.last_heartbeat_response_id),
+            node_action: Some(NodeActionProto::Normal as i32),
+            containers_to_cleanup: node.containers_to_cleanup.drain(..).map(Into::into).collect(),
+            applications_to_cleanup: node.applications_to_cleanup.drain(..).map(Into::into).collect(),
+            next_heart_beat_interval: interval,
+            ..Default::default()
+        })
+    }
+
+    /// `unRegisterNodeManager`: an orderly NM shutdown.
+    pub fn unregister_node(&mut self, node_id: &NodeId, now_ms: i64) {
+        if self.nodes.contains_key(node_id) {
+            self.remove_node(node_id, NodeEvent::Shutdown, "Container released on a node that shut down", now_ms);
+        }
+    }
+
+    /// The NM of `node_id` stopped heartbeating: it is LOST and its containers are reported to
+    /// their AMs as ABORTED.
+    pub(crate) fn node_lost(&mut self, node_id: &NodeId, now_ms: i64) {
+        tracing::warn!("NodeManager {node_id} lost: no heartbeat for {} ms", self.settings.nm_expiry_ms);
+        self.remove_node(node_id, NodeEvent::Expired, "Container released on a *lost* node", now_ms);
+    }
+
+    fn remove_node(&mut self, node_id: &NodeId, event: NodeEvent, diagnostics: &str, now_ms: i64) {
+        self.nm_liveness.remove(node_id);
+        if let Some(node) = self.nodes.get_mut(node_id) {
+            if let Ok(next) = node_lc::transition(node.state, event) {
+                node.state = next;
+            }
+            node.containers_to_cleanup.clear();
+        }
+        let decisions = self.scheduler.remove_node(node_id, exit_status::ABORTED, diagnostics, now_ms);
+        self.apply_decisions(decisions, now_ms);
+    }
+
+    pub fn nodes(&self) -> impl Iterator<Item = &RmNode> {
+        self.nodes.values()
+    }
+
+    pub(crate) fn running_node_count(&self) -> i32 {
+        self.nodes.values().filter(|n| node_lc::is_schedulable(n.state)).count() as i32
+    }
+}

@@ -1,0 +1,184 @@
+//! Reports for clients: applications, attempts, nodes, cluster metrics and queues, in YARN's shapes.
+
+use spindle_proto::yarn::{
+    ApplicationAttemptReportProto, ApplicationReportProto, ApplicationResourceUsageReportProto,
+    FinalApplicationStatusProto, NodeReportProto, NodeStateProto, PriorityProto, QueueInfoProto,
+    QueueStateProto, YarnApplicationAttemptStateProto, YarnApplicationStateProto, YarnClusterMetricsProto,
+};
+use spindle_types::states::NodeState;
+use spindle_types::{ApplicationAttemptId, Resource};
+
+use super::{RmApp, RmCore};
+use crate::lifecycle::attempt::AttemptState;
+
+impl RmCore {
+    /// The application report a client sees (`getApplicationReport`, `getApplications`).
+    pub fn application_report(&self, app: &RmApp) -> ApplicationReportProto {
+        let attempt = app.current_attempt().and_then(|id| self.attempts.get(&id));
+        let (used, containers) = attempt
+            .map(|a| {
+                a.live_containers.iter().filter_map(|c| self.containers.get(c)).fold(
+                    (Resource::ZERO, 0),
+                    |(sum, n), c| (sum.add(&c.resource), n + 1),
+                )
+            })
+            .unwrap_or((Resource::ZERO, 0));
+        let yarn_state: YarnApplicationStateProto = app.state.yarn_state().into();
+        let final_status: FinalApplicationStatusProto = app.final_status.into();
+        let tracking_url = attempt.map(|a| a.tracking_url.clone()).filter(|u| !u.is_empty());
+        let diagnostics = if app.diagnostics.is_empty() { self.waiting_reason(app) } else { app.diagnostics.clone() };
+        ApplicationReportProto {
+            application_id: Some(app.id.into()),
+            user: Some(app.user.clone()),
+            queue: Some(app.queue.clone()),
+            name: Some(app.name.clone()),
+            host: Some(attempt.map(|a| a.host.clone()).unwrap_or_else(|| "N/A".into())),
+            rpc_port: Some(attempt.map(|a| a.rpc_port).unwrap_or(-1)),
+            yarn_application_state: Some(yarn_state as i32),
+            tracking_url: Some(tracking_url.clone().unwrap_or_else(|| "N/A".into())),
+            original_tracking_url: Some(tracking_url.unwrap_or_else(|| "N/A".into())),
+            diagnostics: Some(diagnostics),
+            start_time: Some(app.start_time),
+            finish_time: Some(app.finish_time),
+            launch_time: Some(app.launch_time),
+            submit_time: Some(app.submit_time),
+            final_application_status: Some(final_status as i32),
+            app_resource_usage: Some(ApplicationResourceUsageReportProto {
+                num_used_containers: Some(containers),
+                num_reserved_containers: Some(0),
+                used_resources: Some((&used).into()),
+                reserved_resources: Some((&Resource::ZERO).into()),
+                needed_resources: Some((&used).into()),
+                ..Default::default()
+            }),
+            current_application_attempt_id: app.current_attempt().map(Into::into),
+            progress: Some(if app.state.is_final() { 1.0 } else { attempt.map(|a| a.progress).unwrap_or(0.0) }),
+            application_type: Some(app.application_type.clone()),
+            application_tags: app.tags.clone(),
+            priority: Some(PriorityProto { priority: Some(app.priority) }),
+            ..Default::default()
+        }
+    }
+
+    /// Why an application without diagnostics of its own is where it is.
+    fn waiting_reason(&self, app: &RmApp) -> String {
+        let Some(attempt) = app.current_attempt().and_then(|id| self.attempts.get(&id)) else { return String::new() };
+        match attempt.state {
+            AttemptState::Scheduled => {
+                let max = self.maximum_allocation();
+                if self.running_node_count() == 0 {
+                    "[Waiting for AM container to be allocated: no NodeManager is registered]".into()
+                } else if !max.fits(&app.am_resource) {
+                    format!("[Waiting for AM container to be allocated: AM needs {} but the largest node has {max}]", app.am_resource)
+                } else {
+                    format!(
+                        "[Waiting for AM container to be allocated, launched and register with RM. AM needs {}; cluster has {} available]",
+                        app.am_resource,
+                        self.scheduler.scheduler().cluster_metrics().available
+                    )
+                }
+            }
+            AttemptState::Allocated => "[AM container is allocated, waiting for it to be launched]".into(),
+            AttemptState::Launched => "[AM container is launched, waiting for AM container to Register with RM]".into(),
+            _ => String::new(),
+        }
+    }
+
+    pub fn attempt_report(&self, id: ApplicationAttemptId) -> Option<ApplicationAttemptReportProto> {
+        let a = self.attempts.get(&id)?;
+        let state = match a.state {
+            AttemptState::Scheduled => YarnApplicationAttemptStateProto::AppAttemptScheduled,
+            AttemptState::Allocated => YarnApplicationAttemptStateProto::AppAttemptAllocated,
+            AttemptState::Launched => YarnApplicationAttemptStateProto::AppAttemptLaunched,
+            AttemptState::Running => YarnApplicationAttemptStateProto::AppAttemptRunning,
+            AttemptState::Finished => YarnApplicationAttemptStateProto::AppAttemptFinished,
+            AttemptState::Failed => YarnApplicationAttemptStateProto::AppAttemptFailed,
+            AttemptState::Killed => YarnApplicationAttemptStateProto::AppAttemptKilled,
+        };
+        Some(ApplicationAttemptReportProto {
+            application_attempt_id: Some(id.into()),
+            host: Some(a.host.clone()),
+            rpc_port: Some(a.rpc_port),
+            tracking_url: Some(a.tracking_url.clone()),
+            original_tracking_url: Some(a.tracking_url.clone()),
+            diagnostics: Some(a.diagnostics.clone()),
+            yarn_application_attempt_state: Some(state as i32),
+            am_container_id: a.am_container.map(Into::into),
+            start_time: Some(a.start_time),
+            finish_time: Some(a.finish_time),
+        })
+    }
+
+    pub fn node_reports(&self, states: &[NodeState]) -> Vec<NodeReportProto> {
+        self.nodes
+            .values()
+            .filter(|n| states.is_empty() || states.contains(&n.state))
+            .map(|n| {
+                let used = n
+                    .live_containers
+                    .iter()
+                    .filter_map(|c| self.containers.get(c))
+                    .fold(Resource::ZERO, |sum, c| sum.add(&c.resource));
+                let state: NodeStateProto = n.state.into();
+                NodeReportProto {
+                    node_id: Some((&n.id).into()),
+                    http_address: Some(n.http_address()),
+                    rack_name: Some(n.rack.clone()),
+                    used: Some((&used).into()),
+                    capability: Some((&n.capability).into()),
+                    num_containers: Some(n.live_containers.len() as i32),
+                    node_state: Some(state as i32),
+                    health_report: Some(n.health_report.clone()),
+                    last_health_report_time: Some(n.last_health_report_time),
+                    ..Default::default()
+                }
+            })
+            .collect()
+    }
+
+    pub fn cluster_metrics(&self) -> YarnClusterMetricsProto {
+        let count = |s: NodeState| self.nodes.values().filter(|n| n.state == s).count() as i32;
+        YarnClusterMetricsProto {
+            num_node_managers: Some(count(NodeState::Running) + count(NodeState::Unhealthy)),
+            num_active_nms: Some(count(NodeState::Running)),
+            num_lost_nms: Some(count(NodeState::Lost)),
+            num_unhealthy_nms: Some(count(NodeState::Unhealthy)),
+            num_shutdown_nms: Some(count(NodeState::Shutdown)),
+            num_decommissioned_nms: Some(0),
+            num_rebooted_nms: Some(0),
+            num_decommissioning_nms: Some(0),
+        }
+    }
+
+    /// The names of the scheduler's queues.
+    pub fn queue_names(&self) -> Vec<String> {
+        self.scheduler.scheduler().queue_infos().into_iter().map(|q| q.name).collect()
+    }
+
+    /// Used resources as a fraction of the cluster's memory.
+    fn current_capacity(&self, used: &Resource) -> f32 {
+        let total = self.scheduler.scheduler().cluster_metrics().total;
+        if total.memory_mb <= 0 { 0.0 } else { used.memory_mb as f32 / total.memory_mb as f32 }
+    }
+
+    /// `getQueueInfo` for the scheduler's queue(s).
+    pub fn queue_info(&self, queue: &str, include_applications: bool) -> Option<QueueInfoProto> {
+        let info = self.scheduler.scheduler().queue_info(queue)?;
+        let applications = if include_applications {
+            self.apps.values().filter(|a| a.queue == info.name || a.queue == info.path).map(|a| self.application_report(a)).collect()
+        } else {
+            Vec::new()
+        };
+        Some(QueueInfoProto {
+            queue_name: Some(info.name.clone()),
+            queue_path: Some(info.path.clone()),
+            capacity: Some(info.capacity),
+            maximum_capacity: Some(info.maximum_capacity),
+            current_capacity: Some(self.current_capacity(&info.used)),
+            state: Some(QueueStateProto::QRunning as i32),
+            applications,
+            scheduler_type: Some("FifoScheduler".into()),
+            ..Default::default()
+        })
+    }
+}

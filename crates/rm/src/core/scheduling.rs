@@ -1,0 +1,348 @@
+//! The bridge between the RM and the pure scheduling core: RM calls become `SchedulerEvent`s,
+//! `SchedulerAction`s become [`Decision`]s that [`RmCore::apply_decisions`] carries out.
+
+use spindle_proto::yarn::{ContainerProto, PriorityProto};
+use spindle_scheduler::{
+    AllocationLimits, ResourceRequest, Scheduler, SchedulerAction, SchedulerConfig, SchedulerEvent,
+};
+use spindle_types::{ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Resource};
+
+use super::records::RmContainer;
+use super::tokens::ContainerGrant;
+use super::{Effect, RmCore};
+use crate::lifecycle::attempt::AttemptEvent;
+use crate::lifecycle::container::RmContainerState;
+use crate::settings::RmSettings;
+
+/// One validated, normalized entry of an AM's asks.
+#[derive(Debug, Clone)]
+pub struct Ask {
+    pub priority: i32,
+    pub resource_name: String,
+    pub capability: Resource,
+    pub num_containers: i32,
+    pub relax_locality: bool,
+    pub allocation_request_id: i64,
+}
+
+/// A scheduling decision the RM must carry out.
+#[derive(Debug, Clone)]
+pub enum Decision {
+    Allocated {
+        container: ContainerId,
+        attempt: ApplicationAttemptId,
+        node: NodeId,
+        resource: Resource,
+        priority: i32,
+        allocation_request_id: i64,
+        is_am: bool,
+    },
+    Completed {
+        container: ContainerId,
+        attempt: ApplicationAttemptId,
+        node: NodeId,
+        exit_status: i32,
+        diagnostics: String,
+        /// The process may still run: its NM must stop it.
+        kill_on_node: bool,
+        /// The AM saw the container, so it must hear of its completion.
+        report_to_am: bool,
+    },
+}
+
+pub struct SchedulerBridge {
+    scheduler: Scheduler,
+}
+
+impl SchedulerBridge {
+    pub fn new(settings: &RmSettings) -> Self {
+        let config = SchedulerConfig {
+            rm_epoch: settings.epoch,
+            limits: AllocationLimits {
+                minimum: settings.minimum_allocation.clone(),
+                maximum: settings.maximum_allocation.clone(),
+                increment: settings.minimum_allocation.clone(),
+            },
+            ..Default::default()
+        };
+        Self { scheduler: Scheduler::new(config).expect("RM settings are validated before the RM starts") }
+    }
+
+    fn run(&mut self, event: SchedulerEvent, finished_diagnostics: &str) -> Vec<Decision> {
+        let description = format!("{event:?}");
+        match self.scheduler.handle(event) {
+            Ok(actions) => actions.into_iter().filter_map(|a| decision(a, finished_diagnostics)).collect(),
+            Err(e) => {
+                // The RM only sends events its own records allow; a refusal is a bug worth a log line,
+                // never a crash of the whole RM.
+                tracing::error!("scheduler refused {description}: {e}");
+                Vec::new()
+            }
+        }
+    }
+
+    pub fn add_node(&mut self, node: &NodeId, rack: &str, capability: Resource, _now_ms: i64) -> Vec<Decision> {
+        self.run(SchedulerEvent::NodeAdded { node: node.clone(), rack: rack.to_string(), capability }, "")
+    }
+
+    pub fn remove_node(&mut self, node: &NodeId, _exit_status: i32, diagnostics: &str, _now_ms: i64) -> Vec<Decision> {
+        self.run(SchedulerEvent::NodeRemoved { node: node.clone() }, diagnostics)
+    }
+
+    /// Adds an application to its queue; an unknown queue is refused with the reason.
+    pub fn add_application(&mut self, application: ApplicationId, queue: &str, user: &str, priority: i32) -> Result<(), String> {
+        self.scheduler
+            .handle(SchedulerEvent::ApplicationAdded {
+                application,
+                queue: queue.to_string(),
+                user: user.to_string(),
+                priority,
+            })
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    pub fn remove_application(&mut self, application: ApplicationId, _now_ms: i64) -> Vec<Decision> {
+        if self.scheduler.application_usage(application).is_none() {
+            return Vec::new();
+        }
+        self.run(SchedulerEvent::ApplicationRemoved { application }, "")
+    }
+
+    pub fn add_attempt(&mut self, attempt: ApplicationAttemptId, am_resource: Resource, _now_ms: i64) -> Vec<Decision> {
+        self.run(SchedulerEvent::AttemptAdded { attempt, am_resource: Some(am_resource) }, "")
+    }
+
+    pub fn remove_attempt(&mut self, attempt: ApplicationAttemptId, _now_ms: i64) -> Vec<Decision> {
+        let current = self.scheduler.application_usage(attempt.application_id).and_then(|u| u.current_attempt);
+        if current != Some(attempt) {
+            return Vec::new();
+        }
+        self.run(SchedulerEvent::AttemptRemoved { attempt, keep_containers: false }, "")
+    }
+
+    pub fn update_asks(
+        &mut self,
+        attempt: ApplicationAttemptId,
+        asks: Vec<Ask>,
+        releases: Vec<ContainerId>,
+        _now_ms: i64,
+    ) -> Vec<Decision> {
+        let asks = asks
+            .into_iter()
+            .map(|a| ResourceRequest {
+                priority: a.priority,
+                resource_name: a.resource_name,
+                capability: a.capability,
+                num_containers: a.num_containers,
+                relax_locality: a.relax_locality,
+                allocation_request_id: a.allocation_request_id,
+            })
+            .collect();
+        self.run(SchedulerEvent::Asks { attempt, asks, releases }, "")
+    }
+
+    pub fn acquired(&mut self, containers: Vec<ContainerId>) {
+        if !containers.is_empty() {
+            let _ = self.run(SchedulerEvent::ContainersAcquired { containers }, "");
+        }
+    }
+
+    pub fn container_finished(&mut self, container: ContainerId, exit_status: i32, diagnostics: &str, _now_ms: i64) -> Vec<Decision> {
+        self.run(SchedulerEvent::ContainerFinished { container, exit_status }, diagnostics)
+    }
+
+    pub fn time_advanced(&mut self, now_ms: i64) -> Vec<Decision> {
+        self.run(SchedulerEvent::TimeAdvanced { now_ms }, "")
+    }
+
+    /// What the attempt could still get: the cluster's unallocated resources (FIFO has no
+    /// queue or user limits below the cluster).
+    pub fn headroom(&self, _attempt: ApplicationAttemptId) -> Resource {
+        self.scheduler.cluster_metrics().available
+    }
+
+    pub fn scheduler(&self) -> &Scheduler {
+        &self.scheduler
+    }
+
+    pub fn check_invariants(&self) -> Result<(), String> {
+        self.scheduler.check_invariants().map_err(|e| e.to_string())
+    }
+}
+
+fn decision(action: SchedulerAction, finished_diagnostics: &str) -> Option<Decision> {
+    Some(match action {
+        SchedulerAction::Allocated { container, attempt, node, resource, priority, allocation_request_id, is_am, .. } => {
+            Decision::Allocated { container, attempt, node, resource, priority, allocation_request_id, is_am }
+        }
+        SchedulerAction::Completed { container, attempt, node, exit_status, reason, acquired, .. } => {
+            let diagnostics = match reason.diagnostics() {
+                "" => finished_diagnostics.to_string(),
+                text => text.to_string(),
+            };
+            Decision::Completed {
+                container,
+                attempt,
+                node,
+                exit_status,
+                diagnostics,
+                kill_on_node: reason.requires_container_kill(),
+                report_to_am: acquired,
+            }
+        }
+        SchedulerAction::PreemptionRequested { .. } => return None,
+    })
+}
+
+impl RmCore {
+    /// Carries out scheduling decisions: records containers, launches AM containers, queues
+    /// containers and completions for their AMs, and kills on NMs what may still run.
+    pub(crate) fn apply_decisions(&mut self, decisions: Vec<Decision>, now_ms: i64) {
+        for d in decisions {
+            match d {
+                Decision::Allocated { container, attempt, node, resource, priority, allocation_request_id, is_am } => {
+                    self.container_allocated(container, attempt, node, resource, priority, allocation_request_id, is_am, now_ms)
+                }
+                Decision::Completed { container, attempt, node, exit_status, diagnostics, kill_on_node, report_to_am } => {
+                    self.container_completed(container, attempt, &node, exit_status, &diagnostics, kill_on_node, report_to_am, now_ms)
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn container_allocated(
+        &mut self,
+        id: ContainerId,
+        attempt_id: ApplicationAttemptId,
+        node: NodeId,
+        resource: Resource,
+        priority: i32,
+        allocation_request_id: i64,
+        is_am: bool,
+        now_ms: i64,
+    ) {
+        let Some(app) = self.apps.get(&attempt_id.application_id) else { return };
+        let user = app.user.clone();
+        let http_address = self.nodes.get(&node).map(|n| n.http_address()).unwrap_or_default();
+        let token = self.keys.container_token(&ContainerGrant {
+            container: id,
+            node: &node,
+            user: &user,
+            resource: &resource,
+            priority,
+            is_am,
+            allocation_request_id,
+            rm_identifier: self.settings.cluster_timestamp,
+            now_ms,
+            expiry_ms: 600_000,
+        });
+        let proto = ContainerProto {
+            id: Some(id.into()),
+            node_id: Some((&node).into()),
+            node_http_address: Some(http_address),
+            resource: Some((&resource).into()),
+            priority: Some(PriorityProto { priority: Some(priority) }),
+            container_token: Some(token),
+            allocation_request_id: Some(allocation_request_id),
+            ..Default::default()
+        };
+        self.containers.insert(
+            id,
+            RmContainer {
+                id,
+                node: node.clone(),
+                resource,
+                priority,
+                allocation_request_id,
+                is_am,
+                state: RmContainerState::Allocated,
+                exit_status: 0,
+                diagnostics: String::new(),
+                creation_time: now_ms,
+                finish_time: 0,
+            },
+        );
+        if let Some(n) = self.nodes.get_mut(&node) {
+            n.live_containers.insert(id);
+        }
+        let Some(attempt) = self.attempts.get_mut(&attempt_id) else { return };
+        attempt.live_containers.insert(id);
+        if is_am {
+            attempt.am_container = Some(id);
+            attempt.am_node = Some(node.clone());
+            self.attempt_event(attempt_id, AttemptEvent::AmContainerAllocated, now_ms);
+            self.scheduler.acquired(vec![id]);
+            if let Some(c) = self.containers.get_mut(&id) {
+                c.state = RmContainerState::Acquired;
+            }
+            let launch_context = self.am_launch_context(attempt_id);
+            self.push_effect(Effect::LaunchAm { attempt: attempt_id, container: proto, launch_context });
+        } else {
+            attempt.newly_allocated.push(proto);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn container_completed(
+        &mut self,
+        id: ContainerId,
+        attempt_id: ApplicationAttemptId,
+        node: &NodeId,
+        exit_status: i32,
+        diagnostics: &str,
+        kill_on_node: bool,
+        report_to_am: bool,
+        now_ms: i64,
+    ) {
+        let record = self.containers.remove(&id);
+        if let Some(n) = self.nodes.get_mut(node) {
+            n.live_containers.remove(&id);
+            if kill_on_node && !n.containers_to_cleanup.contains(&id) {
+                n.containers_to_cleanup.push(id);
+            }
+        }
+        let Some(attempt) = self.attempts.get_mut(&attempt_id) else { return };
+        attempt.live_containers.remove(&id);
+        if record.as_ref().is_some_and(|c| c.is_am) || attempt.am_container == Some(id) {
+            self.am_container_finished(attempt_id, exit_status, diagnostics, now_ms);
+        } else if report_to_am && !attempt.state.is_final() {
+            attempt.newly_completed.push(Self::completed_status(id, exit_status, diagnostics));
+        }
+    }
+
+    /// The AM's launch context as the NM must receive it: the client's, plus the AMRMToken in
+    /// its credentials and the variables YARN's AM launcher adds.
+    fn am_launch_context(&self, attempt_id: ApplicationAttemptId) -> spindle_proto::yarn::ContainerLaunchContextProto {
+        let app = &self.apps[&attempt_id.application_id];
+        let mut context = app.submission.am_container_spec.clone().unwrap_or_default();
+        let mut credentials = spindle_security::Credentials::decode(context.tokens()).unwrap_or_default();
+        let token = self.keys.amrm_token(attempt_id, self.settings.scheduler_service.clone());
+        credentials.add_token(&attempt_id.to_string(), token);
+        context.tokens = Some(credentials.encode());
+        let mut set_env = |key: &str, value: String| {
+            context.environment.retain(|e| e.key() != key);
+            context.environment.push(spindle_proto::yarn::StringStringMapProto {
+                key: Some(key.to_string()),
+                value: Some(value),
+            });
+        };
+        set_env("APPLICATION_WEB_PROXY_BASE", format!("/proxy/{}", attempt_id.application_id));
+        set_env("APP_SUBMIT_TIME_ENV", app.submit_time.to_string());
+        set_env("MAX_APP_ATTEMPTS", app.max_attempts.to_string());
+        context
+    }
+
+    /// The RM handed these containers to their AM.
+    pub(crate) fn containers_acquired(&mut self, ids: Vec<ContainerId>) {
+        for id in &ids {
+            if let Some(c) = self.containers.get_mut(id) {
+                if c.state == RmContainerState::Allocated {
+                    c.state = RmContainerState::Acquired;
+                }
+            }
+        }
+        self.scheduler.acquired(ids);
+    }
+}

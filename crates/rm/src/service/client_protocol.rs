@@ -1,0 +1,185 @@
+//! ApplicationClientProtocol (`yarn.resourcemanager.address`, 8032): what spark-submit, YarnClient
+//! and the `spindle` CLI call.
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use spindle_ipc::{typed_call, CallContext, RpcError, RpcService};
+use spindle_proto::yarn::*;
+use spindle_types::states::{NodeState, YarnApplicationState};
+use spindle_types::{ApplicationAttemptId, ApplicationId};
+
+use super::runtime::SharedCore;
+use super::{invalid, protocols, required};
+
+pub(crate) struct ClientProtocol {
+    core: SharedCore,
+}
+
+impl ClientProtocol {
+    pub(crate) fn new(core: SharedCore) -> Self {
+        Self { core }
+    }
+}
+
+fn app_id(proto: Option<&ApplicationIdProto>, message: &str) -> Result<ApplicationId, RpcError> {
+    ApplicationId::try_from(required(proto, message, "application_id")?).map_err(invalid)
+}
+
+fn caller(context: &CallContext) -> String {
+    context.identity.simple_user().filter(|u| !u.is_empty()).unwrap_or("dr.who").to_string()
+}
+
+impl RpcService for ClientProtocol {
+    fn protocol(&self) -> &'static str {
+        protocols::APPLICATION_CLIENT
+    }
+
+    fn call(&self, context: CallContext, method: String, request: Bytes) -> BoxFuture<'static, Result<Bytes, RpcError>> {
+        let core = self.core.clone();
+        Box::pin(async move {
+            match method.as_str() {
+                "getNewApplication" => {
+                    typed_call(request, |_: GetNewApplicationRequestProto| async move {
+                        let (id, max) = core.with(|c, _| c.new_application());
+                        Ok(GetNewApplicationResponseProto {
+                            application_id: Some(id.into()),
+                            maximum_capability: Some((&max).into()),
+                        })
+                    })
+                    .await
+                }
+                "submitApplication" => {
+                    typed_call(request, |r: SubmitApplicationRequestProto| async move {
+                        let submission = required(
+                            r.application_submission_context.as_ref(),
+                            "SubmitApplicationRequestProto",
+                            "application_submission_context",
+                        )?
+                        .clone();
+                        let user = caller(&context);
+                        core.with(|c, now| c.submit_application(&user, submission, now))?;
+                        Ok(SubmitApplicationResponseProto {})
+                    })
+                    .await
+                }
+                "getApplicationReport" => {
+                    typed_call(request, |r: GetApplicationReportRequestProto| async move {
+                        let id = app_id(r.application_id.as_ref(), "GetApplicationReportRequestProto")?;
+                        let report = core.with(|c, _| c.application(id).map(|app| c.application_report(app)))?;
+                        Ok(GetApplicationReportResponseProto { application_report: Some(report) })
+                    })
+                    .await
+                }
+                "getApplications" => {
+                    typed_call(request, |r: GetApplicationsRequestProto| async move {
+                        Ok(GetApplicationsResponseProto { applications: core.with(|c, _| list_applications(c, &r)) })
+                    })
+                    .await
+                }
+                "forceKillApplication" => {
+                    typed_call(request, |r: KillApplicationRequestProto| async move {
+                        let id = app_id(r.application_id.as_ref(), "KillApplicationRequestProto")?;
+                        let done = core.with(|c, now| c.kill_application(id, now))?;
+                        Ok(KillApplicationResponseProto { is_kill_completed: Some(done) })
+                    })
+                    .await
+                }
+                "getClusterMetrics" => {
+                    typed_call(request, |_: GetClusterMetricsRequestProto| async move {
+                        Ok(GetClusterMetricsResponseProto { cluster_metrics: Some(core.with(|c, _| c.cluster_metrics())) })
+                    })
+                    .await
+                }
+                "getClusterNodes" => {
+                    typed_call(request, |r: GetClusterNodesRequestProto| async move {
+                        let states: Vec<NodeState> = r
+                            .node_states
+                            .iter()
+                            .filter_map(|s| NodeStateProto::try_from(*s).ok().map(NodeState::from))
+                            .collect();
+                        // YARN's default for an empty filter is the RUNNING nodes.
+                        let states = if states.is_empty() { vec![NodeState::Running] } else { states };
+                        Ok(GetClusterNodesResponseProto { node_reports: core.with(|c, _| c.node_reports(&states)) })
+                    })
+                    .await
+                }
+                "getQueueInfo" => {
+                    typed_call(request, |r: GetQueueInfoRequestProto| async move {
+                        let name = r.queue_name().to_string();
+                        let info = core.with(|c, _| c.queue_info(&name, r.include_applications())).ok_or_else(|| {
+                            RpcError::new("java.io.IOException", format!("Unknown queue: {name}"))
+                        })?;
+                        Ok(GetQueueInfoResponseProto { queue_info: Some(info) })
+                    })
+                    .await
+                }
+                "getQueueUserAcls" => {
+                    typed_call(request, |_: GetQueueUserAclsInfoRequestProto| async move {
+                        let queues = core.with(|c, _| c.queue_names());
+                        let acls = vec![QueueAclProto::QaclSubmitApplications as i32, QueueAclProto::QaclAdministerQueue as i32];
+                        Ok(GetQueueUserAclsInfoResponseProto {
+                            queue_user_acls: queues
+                                .into_iter()
+                                .map(|q| QueueUserAclInfoProto { queue_name: Some(q), user_acls: acls.clone() })
+                                .collect(),
+                        })
+                    })
+                    .await
+                }
+                "getResourceTypeInfo" => {
+                    typed_call(request, |_: GetAllResourceTypeInfoRequestProto| async move {
+                        let info = |name: &str, units: &str| ResourceTypeInfoProto {
+                            name: name.to_string(),
+                            units: Some(units.to_string()),
+                            r#type: Some(ResourceTypesProto::Countable as i32),
+                        };
+                        Ok(GetAllResourceTypeInfoResponseProto { resource_type_info: vec![info("memory-mb", "Mi"), info("vcores", "")] })
+                    })
+                    .await
+                }
+                "getApplicationAttemptReport" => {
+                    typed_call(request, |r: GetApplicationAttemptReportRequestProto| async move {
+                        let id = ApplicationAttemptId::try_from(required(
+                            r.application_attempt_id.as_ref(),
+                            "GetApplicationAttemptReportRequestProto",
+                            "application_attempt_id",
+                        )?)
+                        .map_err(invalid)?;
+                        let report = core.with(|c, _| c.attempt_report(id)).ok_or_else(|| {
+                            RpcError::new(crate::core::exceptions::ATTEMPT_NOT_FOUND, format!("ApplicationAttempt with id '{id}' doesn't exist in RM."))
+                        })?;
+                        Ok(GetApplicationAttemptReportResponseProto { application_attempt_report: Some(report) })
+                    })
+                    .await
+                }
+                "getApplicationAttempts" => {
+                    typed_call(request, |r: GetApplicationAttemptsRequestProto| async move {
+                        let id = app_id(r.application_id.as_ref(), "GetApplicationAttemptsRequestProto")?;
+                        let reports = core.with(|c, _| {
+                            c.application(id).map(|app| app.attempts.iter().filter_map(|a| c.attempt_report(*a)).collect())
+                        })?;
+                        Ok(GetApplicationAttemptsResponseProto { application_attempts: reports })
+                    })
+                    .await
+                }
+                _ => Err(RpcError::no_such_method(protocols::APPLICATION_CLIENT, &method)),
+            }
+        })
+    }
+}
+
+fn list_applications(core: &crate::core::RmCore, r: &GetApplicationsRequestProto) -> Vec<ApplicationReportProto> {
+    let states: Vec<YarnApplicationState> =
+        r.application_states.iter().filter_map(|s| YarnApplicationState::from_wire(*s)).collect();
+    let limit = r.limit.filter(|l| *l > 0).map(|l| l as usize).unwrap_or(usize::MAX);
+    core.applications()
+        .filter(|a| states.is_empty() || states.contains(&a.state.yarn_state()))
+        .filter(|a| r.application_types.is_empty() || r.application_types.iter().any(|t| t.eq_ignore_ascii_case(&a.application_type)))
+        .filter(|a| r.users.is_empty() || r.users.contains(&a.user))
+        .filter(|a| r.queues.is_empty() || r.queues.contains(&a.queue))
+        .filter(|a| r.application_tags.is_empty() || r.application_tags.iter().any(|t| a.tags.contains(t)))
+        .filter(|a| r.name.as_ref().is_none_or(|n| n == &a.name))
+        .take(limit)
+        .map(|a| core.application_report(a))
+        .collect()
+}

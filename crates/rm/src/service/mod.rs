@@ -1,0 +1,46 @@
+//! The RM's async shell: IPC services that turn calls into core methods, the AM launcher, the
+//! liveness ticker, and [`ResourceManager`] which binds and runs them all.
+
+mod am_launcher;
+mod client_protocol;
+mod master_protocol;
+mod runtime;
+mod tracker_protocol;
+
+pub use runtime::{ResourceManager, RmBindAddresses};
+
+use spindle_ipc::RpcError;
+
+use crate::core::RmError;
+
+/// Protocol names as the Java clients send them.
+pub mod protocols {
+    pub const APPLICATION_CLIENT: &str = "org.apache.hadoop.yarn.api.ApplicationClientProtocolPB";
+    pub const APPLICATION_MASTER: &str = "org.apache.hadoop.yarn.api.ApplicationMasterProtocolPB";
+    pub const RESOURCE_TRACKER: &str = "org.apache.hadoop.yarn.server.api.ResourceTrackerPB";
+    pub const CONTAINER_MANAGEMENT: &str = "org.apache.hadoop.yarn.api.ContainerManagementProtocolPB";
+}
+
+impl From<RmError> for RpcError {
+    fn from(e: RmError) -> Self {
+        RpcError::new(e.class, e.message)
+    }
+}
+
+/// Milliseconds since the epoch: the one place the RM reads the clock.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A required field of a request, or an error naming it.
+pub(crate) fn required<'a, T>(value: Option<&'a T>, message: &str, field: &str) -> Result<&'a T, RpcError> {
+    value.ok_or_else(|| RpcError::new(crate::core::exceptions::YARN, format!("{message}: {field} is missing")))
+}
+
+/// A conversion failure as an `IllegalArgumentException` for the caller.
+pub(crate) fn invalid(e: impl std::fmt::Display) -> RpcError {
+    RpcError::illegal_argument(e.to_string())
+}

@@ -1,0 +1,121 @@
+//! Binds the RM's three IPC ports and runs the core behind a mutex, with a ticker for time.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use spindle_ipc::{AuthPolicy, Server, ServerConfig};
+use tokio::task::JoinHandle;
+
+use super::am_launcher::AmLauncher;
+use super::client_protocol::ClientProtocol;
+use super::master_protocol::{AmrmSecretManager, MasterProtocol};
+use super::tracker_protocol::TrackerProtocol;
+use crate::core::{Effect, RmCore};
+use crate::settings::RmSettings;
+
+/// Where the RM listens.
+#[derive(Debug, Clone)]
+pub struct RmBindAddresses {
+    /// `yarn.resourcemanager.address` (ApplicationClientProtocol).
+    pub client: SocketAddr,
+    /// `yarn.resourcemanager.scheduler.address` (ApplicationMasterProtocol).
+    pub scheduler: SocketAddr,
+    /// `yarn.resourcemanager.resource-tracker.address` (ResourceTracker).
+    pub tracker: SocketAddr,
+}
+
+/// The core plus the shell's ability to run the core's effects.
+#[derive(Clone)]
+pub(crate) struct SharedCore {
+    core: Arc<Mutex<RmCore>>,
+    launcher: AmLauncher,
+}
+
+impl SharedCore {
+    /// Runs `f` on the core at the current time, then starts the effects it queued.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut RmCore, i64) -> R) -> R {
+        let (result, effects) = {
+            let mut core = self.core.lock().unwrap_or_else(|p| p.into_inner());
+            let result = f(&mut core, super::now_ms());
+            (result, core.take_effects())
+        };
+        for effect in effects {
+            match effect {
+                Effect::LaunchAm { attempt, container, launch_context } => {
+                    self.launcher.launch(self.clone(), attempt, container, launch_context)
+                }
+            }
+        }
+        result
+    }
+}
+
+/// A running ResourceManager.
+pub struct ResourceManager {
+    shared: SharedCore,
+    servers: Vec<Server>,
+    ticker: JoinHandle<()>,
+}
+
+impl ResourceManager {
+    /// Binds the ports and starts serving. Port 0 picks free ports (see the `*_address` methods).
+    pub async fn start(mut settings: RmSettings, bind: RmBindAddresses) -> anyhow::Result<Self> {
+        let scheduler_listener = std::net::TcpListener::bind(bind.scheduler)?;
+        let scheduler_addr = scheduler_listener.local_addr()?;
+        drop(scheduler_listener);
+        if settings.scheduler_service.is_empty() {
+            settings.scheduler_service = scheduler_addr.to_string();
+        }
+        let core = RmCore::new(settings);
+        let amrm_key = core.keys.amrm.clone();
+        let nm_token_key = core.keys.nm_token.clone();
+        let shared = SharedCore { core: Arc::new(Mutex::new(core)), launcher: AmLauncher::new(nm_token_key) };
+        let client = Server::bind(bind.client, ServerConfig::default(), vec![Arc::new(ClientProtocol::new(shared.clone()))]).await?;
+        let token_config = ServerConfig { auth: AuthPolicy::Token(Arc::new(AmrmSecretManager::new(amrm_key))), ..Default::default() };
+        let master = Server::bind(scheduler_addr, token_config, vec![Arc::new(MasterProtocol::new(shared.clone()))]).await?;
+        let tracker = Server::bind(bind.tracker, ServerConfig::default(), vec![Arc::new(TrackerProtocol::new(shared.clone()))]).await?;
+        let ticker = {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                // Liveness is measured in seconds; a quarter-second tick keeps expiry prompt.
+                let mut interval = tokio::time::interval(Duration::from_millis(250));
+                loop {
+                    interval.tick().await;
+                    shared.with(|core, now| core.tick(now));
+                }
+            })
+        };
+        tracing::info!(
+            client = %client.local_addr(),
+            scheduler = %master.local_addr(),
+            tracker = %tracker.local_addr(),
+            "ResourceManager started"
+        );
+        Ok(Self { shared, servers: vec![client, master, tracker], ticker })
+    }
+
+    pub fn client_address(&self) -> SocketAddr {
+        self.servers[0].local_addr()
+    }
+
+    pub fn scheduler_address(&self) -> SocketAddr {
+        self.servers[1].local_addr()
+    }
+
+    pub fn tracker_address(&self) -> SocketAddr {
+        self.servers[2].local_addr()
+    }
+
+    /// Runs `f` on the core (for tests and embedded tools).
+    pub fn inspect<R>(&self, f: impl FnOnce(&RmCore) -> R) -> R {
+        self.shared.with(|core, _| f(core))
+    }
+
+    pub async fn shutdown(self) {
+        self.ticker.abort();
+        for server in self.servers {
+            server.shutdown().await;
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! The RM's settings, taken from yarn-site.xml by the shell and handed to the core.
+
+use spindle_types::Resource;
+
+#[derive(Debug, Clone)]
+pub struct RmSettings {
+    /// The RM's start time: the cluster timestamp in every application id.
+    pub cluster_timestamp: i64,
+    /// The RM epoch, in the high bits of container ids (grows with each RM restart).
+    pub epoch: i64,
+    /// `yarn.resourcemanager.am.max-attempts`.
+    pub max_attempts: i32,
+    /// `yarn.am.liveness-monitor.expiry-interval-ms`.
+    pub am_expiry_ms: i64,
+    /// `yarn.nm.liveness-monitor.expiry-interval-ms`.
+    pub nm_expiry_ms: i64,
+    /// `yarn.resourcemanager.nodemanagers.heartbeat-interval-ms`.
+    pub nm_heartbeat_interval_ms: i64,
+    /// `yarn.scheduler.minimum-allocation-mb` / `-vcores`.
+    pub minimum_allocation: Resource,
+    /// `yarn.scheduler.maximum-allocation-mb` / `-vcores`.
+    pub maximum_allocation: Resource,
+    /// How long an AM container may keep running after its AM unregistered.
+    pub am_finish_grace_ms: i64,
+    /// `yarn.resourcemanager.max-completed-applications`: finished applications kept for reports.
+    pub max_completed_applications: usize,
+    /// The scheduler address AMs use: the service of their AMRMTokens (`host:port`).
+    pub scheduler_service: String,
+}
+
+impl Default for RmSettings {
+    fn default() -> Self {
+        Self {
+            cluster_timestamp: 0,
+            epoch: 0,
+            max_attempts: 2,
+            am_expiry_ms: 600_000,
+            nm_expiry_ms: 600_000,
+            nm_heartbeat_interval_ms: 1000,
+            minimum_allocation: Resource::new(1024, 1),
+            maximum_allocation: Resource::new(8192, 4),
+            am_finish_grace_ms: 10_000,
+            max_completed_applications: 1000,
+            scheduler_service: String::new(),
+        }
+    }
+}

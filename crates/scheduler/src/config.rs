@@ -1,0 +1,70 @@
+//! The scheduler's configuration: RM epoch, allocation limits and scheduling policy.
+
+use spindle_types::Resource;
+
+use crate::error::SchedulerError;
+
+/// Which policy orders applications and queues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SchedulingPolicy {
+    /// One queue, `root.default`; applications in order of (application priority, higher first;
+    /// then application id). YARN's FifoScheduler.
+    Fifo,
+}
+
+/// YARN's `yarn.scheduler.minimum-allocation-*`, `maximum-allocation-*` and increments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllocationLimits {
+    /// Every container gets at least this much.
+    pub minimum: Resource,
+    /// Asks above this are rejected. Extra resource types (GPU) are only limited if listed here.
+    pub maximum: Resource,
+    /// Asks are rounded up to a multiple of this (YARN's CapacityScheduler uses the minimum).
+    pub increment: Resource,
+}
+
+impl Default for AllocationLimits {
+    /// YARN's defaults: minimum 1024 MB / 1 vcore, maximum 8192 MB / 4 vcores.
+    fn default() -> Self {
+        let minimum = Resource::new(1024, 1);
+        Self { increment: minimum.clone(), minimum, maximum: Resource::new(8192, 4) }
+    }
+}
+
+/// Everything the scheduler is configured with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchedulerConfig {
+    /// The RM's epoch, the high bits of every container id (`container_e<epoch>_...`).
+    pub rm_epoch: i64,
+    pub limits: AllocationLimits,
+    pub policy: SchedulingPolicy,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        Self { rm_epoch: 0, limits: AllocationLimits::default(), policy: SchedulingPolicy::Fifo }
+    }
+}
+
+impl SchedulerConfig {
+    pub fn validate(&self) -> Result<(), SchedulerError> {
+        let limits = &self.limits;
+        let invalid = |reason: String| Err(SchedulerError::InvalidConfiguration { reason });
+        if self.rm_epoch < 0 {
+            return invalid(format!("the RM epoch must not be negative, got {}", self.rm_epoch));
+        }
+        if limits.minimum.any_negative() || limits.maximum.any_negative() || limits.increment.any_negative() {
+            return invalid(format!(
+                "allocation limits must not be negative (minimum {}, maximum {}, increment {})",
+                limits.minimum, limits.maximum, limits.increment
+            ));
+        }
+        if !limits.maximum.fits(&limits.minimum) {
+            return invalid(format!(
+                "the minimum allocation {} exceeds the maximum allocation {}",
+                limits.minimum, limits.maximum
+            ));
+        }
+        Ok(())
+    }
+}
