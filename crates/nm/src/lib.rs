@@ -1,1 +1,8 @@
-//! The Spindle NodeManager
+//! The Spindle NodeManager: container launch, lifecycle, monitoring and resource localization.
+//!
+//! `container` owns the life of one container process (launch script, environment, process group,
+//! exit status, memory monitor) behind `ContainerManager`; `localizer` brings the container's
+//! resources onto the node and keeps YARN's public / private / application caches.
+
+pub mod container;
+pub mod localizer;

@@ -277,6 +277,7 @@ impl RmCore {
     pub fn attempt(&self, id: ApplicationAttemptId) -> Option<&RmAttempt> {
         self.attempts.get(&id)
     }
+}
 
 pub(crate) fn not_found(id: ApplicationId) -> RmError {
     RmError::new(ex::APPLICATION_NOT_FOUND, format!("Application with id '{id}' doesn't exist in RM. Please check that the job submission was successful."))
