@@ -1,0 +1,409 @@
+//! Scenario tests of the RM core with injected time: an application's life from submission to
+//! its end, attempts that fail and retry, nodes that are lost, and requests that are refused.
+
+use spindle_proto::yarn::*;
+use spindle_rm::core::{exceptions, Effect, RmCore};
+use spindle_rm::settings::RmSettings;
+use spindle_types::states::{FinalApplicationStatus, YarnApplicationState};
+use spindle_types::{exit_status, ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Resource};
+
+const TS: i64 = 1_700_000_000_000;
+
+fn settings() -> RmSettings {
+    RmSettings {
+        cluster_timestamp: TS,
+        am_expiry_ms: 10_000,
+        nm_expiry_ms: 5_000,
+        max_attempts: 2,
+        ..Default::default()
+    }
+}
+
+struct Cluster {
+    core: RmCore,
+    now: i64,
+}
+
+impl Cluster {
+    fn new() -> Self {
+        Self { core: RmCore::new(settings()), now: TS }
+    }
+
+    fn step(&mut self, ms: i64) {
+        self.now += ms;
+        self.core.tick(self.now);
+        self.core.check_invariants().unwrap();
+    }
+
+    fn add_node(&mut self, host: &str, memory_mb: i64, vcores: i64) -> NodeId {
+        let node = NodeId::new(host, 8041);
+        let response = self
+            .core
+            .register_node(
+                &RegisterNodeManagerRequestProto {
+                    node_id: Some((&node).into()),
+                    http_port: Some(8042),
+                    resource: Some((&Resource::new(memory_mb, vcores)).into()),
+                    ..Default::default()
+                },
+                self.now,
+            )
+            .unwrap();
+        assert_eq!(response.node_action, Some(NodeActionProto::Normal as i32));
+        assert!(response.container_token_master_key.is_some());
+        node
+    }
+
+    fn heartbeat(&mut self, node: &NodeId, statuses: Vec<ContainerStatusProto>) -> NodeHeartbeatResponseProto {
+        let response = self
+            .core
+            .node_heartbeat(
+                &NodeHeartbeatRequestProto {
+                    node_status: Some(NodeStatusProto {
+                        node_id: Some(node.into()),
+                        containers_statuses: statuses,
+                        node_health_status: Some(NodeHealthStatusProto { is_node_healthy: Some(true), ..Default::default() }),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                self.now,
+            )
+            .unwrap();
+        self.core.check_invariants().unwrap();
+        response
+    }
+
+    fn submit(&mut self, am_memory: i64) -> ApplicationId {
+        let (id, _) = self.core.new_application();
+        self.core
+            .submit_application(
+                "alice",
+                ApplicationSubmissionContextProto {
+                    application_id: Some(id.into()),
+                    application_name: Some("test".into()),
+                    queue: Some("default".into()),
+                    am_container_spec: Some(ContainerLaunchContextProto { command: vec!["sleep 100".into()], ..Default::default() }),
+                    resource: Some((&Resource::new(am_memory, 1)).into()),
+                    ..Default::default()
+                },
+                self.now,
+            )
+            .unwrap();
+        self.core.check_invariants().unwrap();
+        id
+    }
+
+    fn state(&self, app: ApplicationId) -> YarnApplicationState {
+        self.core.application(app).unwrap().state.yarn_state()
+    }
+
+    /// Takes the AM launch effects and reports them launched.
+    fn launch_ams(&mut self) -> Vec<(ApplicationAttemptId, ContainerProto, ContainerLaunchContextProto)> {
+        let launched: Vec<_> = self
+            .core
+            .take_effects()
+            .into_iter()
+            .map(|Effect::LaunchAm { attempt, container, launch_context }| (attempt, container, launch_context))
+            .collect();
+        for (attempt, _, _) in &launched {
+            self.core.am_launched(*attempt, Ok(()), self.now);
+        }
+        launched
+    }
+
+    fn register(&mut self, attempt: ApplicationAttemptId) {
+        self.core
+            .register_application_master(attempt, &RegisterApplicationMasterRequestProto { host: Some("h".into()), rpc_port: Some(1), ..Default::default() }, self.now)
+            .unwrap();
+    }
+
+    fn allocate(&mut self, attempt: ApplicationAttemptId, response_id: i32, asks: Vec<ResourceRequestProto>, release: Vec<ContainerId>) -> AllocateResponseProto {
+        let r = self
+            .core
+            .allocate(
+                attempt,
+                &AllocateRequestProto {
+                    ask: asks,
+                    release: release.into_iter().map(Into::into).collect(),
+                    response_id: Some(response_id),
+                    progress: Some(0.5),
+                    ..Default::default()
+                },
+                self.now,
+            )
+            .unwrap();
+        self.core.check_invariants().unwrap();
+        r
+    }
+}
+
+fn ask_any(memory_mb: i64, n: i32) -> ResourceRequestProto {
+    ResourceRequestProto {
+        priority: Some(PriorityProto { priority: Some(1) }),
+        resource_name: Some("*".into()),
+        capability: Some((&Resource::new(memory_mb, 1)).into()),
+        num_containers: Some(n),
+        relax_locality: Some(true),
+        allocation_request_id: Some(0),
+        ..Default::default()
+    }
+}
+
+fn running(id: &ContainerProto) -> ContainerStatusProto {
+    ContainerStatusProto { container_id: id.id.clone(), state: Some(ContainerStateProto::CRunning as i32), ..Default::default() }
+}
+
+fn completed(id: ContainerId, exit: i32) -> ContainerStatusProto {
+    ContainerStatusProto {
+        container_id: Some(id.into()),
+        state: Some(ContainerStateProto::CComplete as i32),
+        exit_status: Some(exit),
+        diagnostics: Some(format!("exited with {exit}")),
+        ..Default::default()
+    }
+}
+
+fn cid(c: &ContainerProto) -> ContainerId {
+    ContainerId::try_from(c.id.as_ref().unwrap()).unwrap()
+}
+
+#[test]
+fn an_application_runs_from_submission_to_finished() {
+    let mut c = Cluster::new();
+    let node = c.add_node("n1", 8192, 8);
+    let app = c.submit(1024);
+    assert_eq!(c.state(app), YarnApplicationState::Accepted);
+    let launched = c.launch_ams();
+    assert_eq!(launched.len(), 1);
+    let (attempt, am, context) = launched.into_iter().next().unwrap();
+    assert_eq!(cid(&am).to_string(), format!("container_{TS}_0001_01_000001"));
+    // The AM's credentials carry its AMRMToken.
+    let creds = spindle_security::Credentials::decode(context.tokens()).unwrap();
+    assert!(creds.find_kind("YARN_AM_RM_TOKEN").is_some());
+    assert_eq!(c.state(app), YarnApplicationState::Accepted);
+    c.register(attempt);
+    assert_eq!(c.state(app), YarnApplicationState::Running);
+
+    let r = c.allocate(attempt, 0, vec![ask_any(1500, 2)], vec![]);
+    assert_eq!(r.response_id, Some(1));
+    assert_eq!(r.num_cluster_nodes, Some(1));
+    assert_eq!(r.allocated_containers.len(), 2);
+    // Memory is rounded up to the minimum allocation's multiple and is at least what was asked.
+    assert_eq!(r.allocated_containers[0].resource.as_ref().unwrap().memory, Some(2048));
+    assert_eq!(r.nm_tokens.len(), 1, "one NMToken for the one node");
+    let executors: Vec<ContainerId> = r.allocated_containers.iter().map(cid).collect();
+    let statuses = r.allocated_containers.iter().map(running).collect();
+    c.heartbeat(&node, statuses);
+
+    // An executor exits; the AM hears of it with its exit status.
+    c.heartbeat(&node, vec![completed(executors[0], 3)]);
+    let r = c.allocate(attempt, 1, vec![], vec![]);
+    assert_eq!(r.completed_container_statuses.len(), 1);
+    assert_eq!(r.completed_container_statuses[0].exit_status, Some(3));
+    assert!(r.allocated_containers.is_empty());
+    assert!(r.nm_tokens.is_empty(), "the AM already holds this node's NMToken");
+
+    // Unregistering ends the application; the remaining executor is killed on its node.
+    c.core
+        .finish_application_master(attempt, &FinishApplicationMasterRequestProto { final_application_status: Some(FinalApplicationStatusProto::AppSucceeded as i32), ..Default::default() }, c.now)
+        .unwrap();
+    assert_eq!(c.state(app), YarnApplicationState::Finished);
+    assert_eq!(c.core.application(app).unwrap().final_status, FinalApplicationStatus::Succeeded);
+    let hb = c.heartbeat(&node, vec![]);
+    assert!(hb.containers_to_cleanup.iter().any(|p| ContainerId::try_from(p).unwrap() == executors[1]));
+    // The AM container exits by itself; then the app is cleaned up on every node.
+    let hb = c.heartbeat(&node, vec![completed(cid(&am), 0)]);
+    assert_eq!(hb.applications_to_cleanup.len(), 1);
+    assert_eq!(c.core.application(app).unwrap().state.yarn_state(), YarnApplicationState::Finished);
+}
+
+#[test]
+fn a_failed_am_gets_a_second_attempt_then_the_app_fails() {
+    let mut c = Cluster::new();
+    let node = c.add_node("n1", 8192, 8);
+    let app = c.submit(1024);
+    let (attempt1, am1, _) = c.launch_ams().remove(0);
+    c.heartbeat(&node, vec![completed(cid(&am1), 1)]);
+    assert_eq!(c.state(app), YarnApplicationState::Accepted, "a second attempt is scheduled");
+    let (attempt2, am2, _) = c.launch_ams().remove(0);
+    assert_eq!(attempt2.attempt_id, 2);
+    assert_eq!(cid(&am2).to_string(), format!("container_{TS}_0001_02_000001"));
+    assert_ne!(attempt1, attempt2);
+    c.heartbeat(&node, vec![completed(cid(&am2), 7)]);
+    assert_eq!(c.state(app), YarnApplicationState::Failed);
+    let diagnostics = &c.core.application(app).unwrap().diagnostics;
+    assert!(diagnostics.contains("failed 2 times"), "{diagnostics}");
+    assert!(diagnostics.contains("exitCode: 7"), "{diagnostics}");
+}
+
+#[test]
+fn a_silent_am_expires_and_is_retried() {
+    let mut c = Cluster::new();
+    let node = c.add_node("n1", 8192, 8);
+    let app = c.submit(1024);
+    let (attempt, _, _) = c.launch_ams().remove(0);
+    c.register(attempt);
+    for _ in 0..9 {
+        c.step(1000);
+        c.heartbeat(&node, vec![]);
+    }
+    assert_eq!(c.core.attempt(attempt).unwrap().state.name(), "RUNNING");
+    c.step(1500);
+    assert_eq!(c.core.attempt(attempt).unwrap().state.name(), "FAILED");
+    assert_eq!(c.core.application(app).unwrap().attempts.len(), 2);
+    let hb = c.heartbeat(&node, vec![]);
+    assert_eq!(hb.containers_to_cleanup.len(), 1, "the silent AM's container is killed");
+}
+
+#[test]
+fn a_lost_node_reports_its_containers_aborted_to_the_am() {
+    let mut c = Cluster::new();
+    let n1 = c.add_node("n1", 4096, 4);
+    let app = c.submit(1024);
+    let (attempt, _, _) = c.launch_ams().remove(0);
+    c.register(attempt);
+    let n2 = c.add_node("n2", 4096, 4);
+    // Fill n1's remaining 3 GB and put the rest on n2.
+    let r = c.allocate(attempt, 0, vec![ask_any(1024, 5)], vec![]);
+    assert_eq!(r.allocated_containers.len(), 5);
+    let on_n2: Vec<ContainerId> = r
+        .allocated_containers
+        .iter()
+        .filter(|x| NodeId::try_from(x.node_id.as_ref().unwrap()).unwrap() == n2)
+        .map(cid)
+        .collect();
+    assert!(!on_n2.is_empty());
+    // n1 keeps heartbeating, n2 goes silent; the AM keeps allocating and collects completions.
+    let mut aborted: Vec<ContainerId> = Vec::new();
+    let mut response_id = 1;
+    for _ in 0..7 {
+        c.step(1000);
+        c.heartbeat(&n1, vec![]);
+        let r = c.allocate(attempt, response_id, vec![], vec![]);
+        response_id = r.response_id.unwrap();
+        for s in &r.completed_container_statuses {
+            assert_eq!(s.exit_status, Some(exit_status::ABORTED));
+            assert_eq!(s.diagnostics(), "Container released on a *lost* node");
+            aborted.push(ContainerId::try_from(s.container_id.as_ref().unwrap()).unwrap());
+        }
+    }
+    assert_eq!(c.core.nodes().find(|n| n.id == n2).unwrap().state.name(), "LOST");
+    let metrics = c.core.cluster_metrics();
+    assert_eq!(metrics.num_lost_nms, Some(1));
+    assert_eq!(metrics.num_active_nms, Some(1));
+    aborted.sort();
+    assert_eq!(aborted, on_n2, "every container of the lost node, and only those");
+    assert_eq!(c.state(app), YarnApplicationState::Running);
+}
+
+#[test]
+fn requests_beyond_the_maximum_are_refused_with_yarns_exception() {
+    let mut c = Cluster::new();
+    c.add_node("n1", 4096, 4);
+    let (id, max) = c.core.new_application();
+    assert_eq!(max, Resource::new(4096, 4), "bounded by the largest node");
+    let err = c
+        .core
+        .submit_application(
+            "bob",
+            ApplicationSubmissionContextProto {
+                application_id: Some(id.into()),
+                am_container_spec: Some(ContainerLaunchContextProto { command: vec!["x".into()], ..Default::default() }),
+                resource: Some((&Resource::new(9000, 1)).into()),
+                ..Default::default()
+            },
+            c.now,
+        )
+        .unwrap_err();
+    assert_eq!(err.class, exceptions::INVALID_RESOURCE_REQUEST);
+    assert!(err.message.contains("greater than maximum allowed allocation"), "{}", err.message);
+    // Nothing was accepted.
+    assert!(c.core.application(id).is_err());
+}
+
+#[test]
+fn an_unknown_queue_fails_the_application_with_the_queue_named() {
+    let mut c = Cluster::new();
+    c.add_node("n1", 4096, 4);
+    let (id, _) = c.core.new_application();
+    c.core
+        .submit_application(
+            "bob",
+            ApplicationSubmissionContextProto {
+                application_id: Some(id.into()),
+                queue: Some("nope".into()),
+                am_container_spec: Some(ContainerLaunchContextProto { command: vec!["x".into()], ..Default::default() }),
+                resource: Some((&Resource::new(1024, 1)).into()),
+                ..Default::default()
+            },
+            c.now,
+        )
+        .unwrap();
+    let app = c.core.application(id).unwrap();
+    assert_eq!(app.state.yarn_state(), YarnApplicationState::Failed);
+    assert!(app.diagnostics.contains("unknown queue: nope"), "{}", app.diagnostics);
+}
+
+#[test]
+fn kill_stops_every_container_of_the_application() {
+    let mut c = Cluster::new();
+    let node = c.add_node("n1", 8192, 8);
+    let app = c.submit(1024);
+    let (attempt, am, _) = c.launch_ams().remove(0);
+    c.register(attempt);
+    let r = c.allocate(attempt, 0, vec![ask_any(1024, 2)], vec![]);
+    assert!(c.core.kill_application(app, c.now).unwrap());
+    assert_eq!(c.state(app), YarnApplicationState::Killed);
+    let hb = c.heartbeat(&node, vec![]);
+    let mut killed: Vec<ContainerId> = hb.containers_to_cleanup.iter().map(|p| ContainerId::try_from(p).unwrap()).collect();
+    killed.sort();
+    let mut expected: Vec<ContainerId> = r.allocated_containers.iter().map(cid).chain([cid(&am)]).collect();
+    expected.sort();
+    assert_eq!(killed, expected);
+    assert_eq!(hb.applications_to_cleanup.len(), 1);
+    // A late allocate from the killed AM is refused.
+    let err = c.core.allocate(attempt, &AllocateRequestProto { response_id: Some(1), ..Default::default() }, c.now).unwrap_err();
+    assert_eq!(err.class, exceptions::ATTEMPT_NOT_FOUND);
+}
+
+#[test]
+fn allocate_follows_the_response_id_protocol() {
+    let mut c = Cluster::new();
+    c.add_node("n1", 8192, 8);
+    c.submit(1024);
+    let (attempt, _, _) = c.launch_ams().remove(0);
+    let err = c.core.allocate(attempt, &AllocateRequestProto::default(), c.now).unwrap_err();
+    assert_eq!(err.class, exceptions::AM_NOT_REGISTERED);
+    c.register(attempt);
+    let first = c.allocate(attempt, 0, vec![ask_any(1024, 1)], vec![]);
+    // The same heartbeat again gets the same answer, not a second container.
+    let again = c.allocate(attempt, 0, vec![ask_any(1024, 1)], vec![]);
+    assert_eq!(first, again);
+    let err = c.core.allocate(attempt, &AllocateRequestProto { response_id: Some(7), ..Default::default() }, c.now).unwrap_err();
+    assert_eq!(err.class, exceptions::INVALID_AM_REQUEST);
+    // Releasing another application's container is refused and names both.
+    let foreign = ContainerId::new(ApplicationAttemptId::new(ApplicationId::new(TS, 99), 1), 0, 2);
+    let err = c
+        .core
+        .allocate(attempt, &AllocateRequestProto { response_id: Some(1), release: vec![foreign.into()], ..Default::default() }, c.now)
+        .unwrap_err();
+    assert_eq!(err.class, exceptions::INVALID_RELEASE);
+    assert!(err.message.contains(&foreign.to_string()));
+}
+
+#[test]
+fn released_containers_return_to_the_cluster_at_once() {
+    let mut c = Cluster::new();
+    c.add_node("n1", 4096, 4);
+    c.submit(1024);
+    let (attempt, _, _) = c.launch_ams().remove(0);
+    c.register(attempt);
+    let r = c.allocate(attempt, 0, vec![ask_any(1024, 3)], vec![]);
+    assert_eq!(r.allocated_containers.len(), 3);
+    let r = c.allocate(attempt, 1, vec![ask_any(1024, 1)], vec![cid(&r.allocated_containers[0])]);
+    // The freed room is used for the new ask in the same call.
+    assert_eq!(r.allocated_containers.len(), 1);
+    assert_eq!(r.completed_container_statuses.len(), 1);
+    assert_eq!(r.completed_container_statuses[0].exit_status, Some(exit_status::ABORTED));
+}
