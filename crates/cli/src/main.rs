@@ -1,2 +1,66 @@
-//! The `spindle` command: YARN daemons and client tools in one binary.
-fn main() {}
+//! The `spindle` command: YARN daemons and client tools in one binary, in the spirit of `yarn`.
+
+mod commands;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "spindle", version, about = "Apache Hadoop YARN, rewritten in Rust")]
+struct Cli {
+    /// Directory with yarn-site.xml and core-site.xml (default: $YARN_CONF_DIR, then $HADOOP_CONF_DIR).
+    #[arg(long, global = true)]
+    conf_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a ResourceManager.
+    Resourcemanager,
+    /// Run a NodeManager.
+    Nodemanager,
+    /// Run an RM and several NMs in one process, and write a client configuration directory.
+    Minicluster(commands::minicluster::MiniclusterArgs),
+    /// Run the demonstration: a minicluster and distributed-shell applications.
+    Demo(commands::demo::DemoArgs),
+    /// Applications: -list [-appStates S,..] [-appTypes T,..], -status ID, -kill ID (like `yarn application`).
+    #[command(disable_help_flag = true)]
+    Application {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Nodes: -list [-all] [-states S,..], -status NODE_ID (like `yarn node`).
+    #[command(disable_help_flag = true)]
+    Node {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Run a command in N containers (YARN's distributed shell).
+    Dshell(commands::dshell::DshellArgs),
+    /// The distributed shell's ApplicationMaster (started by `dshell` inside the AM container).
+    #[command(hide = true)]
+    DshellAm(commands::dshell::DshellAmArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    commands::init_logging();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let conf_dir = cli.conf_dir;
+    let code = runtime.block_on(async move {
+        match cli.command {
+            Command::Resourcemanager => commands::daemons::resourcemanager(conf_dir.as_deref()).await,
+            Command::Nodemanager => commands::daemons::nodemanager(conf_dir.as_deref()).await,
+            Command::Minicluster(args) => commands::minicluster::run(args).await,
+            Command::Demo(args) => commands::demo::run(args).await,
+            Command::Application { args } => commands::application::run(conf_dir.as_deref(), &args).await,
+            Command::Node { args } => commands::node::run(conf_dir.as_deref(), &args).await,
+            Command::Dshell(args) => commands::dshell::run(conf_dir.as_deref(), args).await,
+            Command::DshellAm(args) => commands::dshell::run_am(args).await,
+        }
+    })?;
+    std::process::exit(code);
+}

@@ -1,0 +1,15 @@
+//! One module per `spindle` subcommand; each returns the process exit code.
+
+pub mod application;
+pub mod daemons;
+pub mod demo;
+pub mod dshell;
+pub mod minicluster;
+pub mod node;
+
+/// Logs to stderr, filtered by `SPINDLE_LOG` (default `info`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SPINDLE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
