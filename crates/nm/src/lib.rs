@@ -6,3 +6,4 @@
 
 pub mod container;
 pub mod localizer;
+pub mod service;

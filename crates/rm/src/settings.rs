@@ -45,3 +45,22 @@ impl Default for RmSettings {
         }
     }
 }
+
+impl RmSettings {
+    /// Settings from validated yarn-site.xml values; `started_ms` becomes the cluster timestamp.
+    pub fn from_config(config: &spindle_conf::RmConfig, started_ms: i64) -> Self {
+        let ms = |d: std::time::Duration| d.as_millis() as i64;
+        Self {
+            cluster_timestamp: started_ms,
+            epoch: 0,
+            max_attempts: config.application_master_max_attempts.max(1) as i32,
+            am_expiry_ms: ms(config.application_master_expiry_interval),
+            nm_expiry_ms: ms(config.nodemanager_expiry_interval),
+            nm_heartbeat_interval_ms: ms(config.nodemanager_heartbeat_interval),
+            minimum_allocation: config.minimum_allocation.clone(),
+            maximum_allocation: config.maximum_allocation.clone(),
+            max_completed_applications: config.max_completed_applications as usize,
+            ..Self::default()
+        }
+    }
+}

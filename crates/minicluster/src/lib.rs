@@ -1,0 +1,137 @@
+//! An embedded cluster: one ResourceManager and N NodeManagers in this process, each NM with its
+//! own port, directories and resources, plus a client configuration directory (yarn-site.xml,
+//! core-site.xml with `fs.defaultFS=file:///`) that works as HADOOP_CONF_DIR for Hadoop and Spark.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use spindle_nm::container::NmContainerConfig;
+use spindle_nm::service::{NmSettings, NodeManager};
+use spindle_rm::service::{now_ms, ResourceManager, RmBindAddresses};
+use spindle_rm::settings::RmSettings;
+use spindle_types::Resource;
+
+/// How to build the cluster.
+#[derive(Debug, Clone)]
+pub struct MiniClusterConfig {
+    /// Where the NMs' local and log directories and the client configuration go.
+    pub base_dir: PathBuf,
+    pub nodes: usize,
+    /// What each NM offers.
+    pub node_resource: Resource,
+    /// RM settings (the cluster timestamp is set at start).
+    pub rm: RmSettings,
+    pub nm_heartbeat_interval: Duration,
+    /// How often NMs sample container memory.
+    pub container_monitor_interval: Duration,
+    /// Extra properties written to the client yarn-site.xml.
+    pub extra_client_properties: Vec<(String, String)>,
+}
+
+impl MiniClusterConfig {
+    /// Three 4 GB / 4-core nodes under `base_dir`, YARN's defaults otherwise.
+    pub fn new(base_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            base_dir: base_dir.into(),
+            nodes: 3,
+            node_resource: Resource::new(4096, 4),
+            rm: RmSettings { minimum_allocation: Resource::new(256, 1), ..RmSettings::default() },
+            nm_heartbeat_interval: Duration::from_millis(1000),
+            container_monitor_interval: Duration::from_millis(3000),
+            extra_client_properties: Vec::new(),
+        }
+    }
+}
+
+/// A running embedded cluster.
+pub struct MiniCluster {
+    pub rm: ResourceManager,
+    pub node_managers: Vec<Option<NodeManager>>,
+    config: MiniClusterConfig,
+    conf_dir: PathBuf,
+}
+
+fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+}
+
+impl MiniCluster {
+    pub async fn start(config: MiniClusterConfig) -> anyhow::Result<Self> {
+        let mut rm_settings = config.rm.clone();
+        rm_settings.cluster_timestamp = now_ms();
+        rm_settings.nm_heartbeat_interval_ms = config.nm_heartbeat_interval.as_millis() as i64;
+        let rm = ResourceManager::start(
+            rm_settings,
+            RmBindAddresses { client: loopback(0), scheduler: loopback(0), tracker: loopback(0) },
+        )
+        .await?;
+        let conf_dir = config.base_dir.join("conf");
+        let mut cluster = Self { rm, node_managers: Vec::new(), config, conf_dir };
+        for index in 0..cluster.config.nodes {
+            let nm = cluster.start_node(index).await?;
+            cluster.node_managers.push(Some(nm));
+        }
+        for nm in cluster.node_managers.iter().flatten() {
+            nm.wait_registered().await;
+        }
+        cluster.write_client_configuration()?;
+        Ok(cluster)
+    }
+
+    /// Starts NM number `index` (its directories are `nm-<index>/` under the base dir).
+    pub async fn start_node(&self, index: usize) -> anyhow::Result<NodeManager> {
+        let dir = self.config.base_dir.join(format!("nm-{index}"));
+        let mut containers = NmContainerConfig::new(vec![dir.join("local")], vec![dir.join("logs")], "localhost", 0, 0);
+        containers.monitor_interval = self.config.container_monitor_interval;
+        NodeManager::start(NmSettings {
+            host: "localhost".into(),
+            bind: loopback(0),
+            http_port: 8042 + index as u16,
+            rm_tracker: self.rm.tracker_address(),
+            resource: self.config.node_resource.clone(),
+            heartbeat_interval: self.config.nm_heartbeat_interval,
+            containers,
+        })
+        .await
+    }
+
+    /// The client configuration directory (use it as HADOOP_CONF_DIR).
+    pub fn conf_dir(&self) -> &Path {
+        &self.conf_dir
+    }
+
+    fn write_client_configuration(&self) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.conf_dir)?;
+        let mut yarn: Vec<(String, String)> = vec![
+            ("yarn.resourcemanager.hostname".into(), "localhost".into()),
+            ("yarn.resourcemanager.address".into(), self.rm.client_address().to_string()),
+            ("yarn.resourcemanager.scheduler.address".into(), self.rm.scheduler_address().to_string()),
+            ("yarn.resourcemanager.resource-tracker.address".into(), self.rm.tracker_address().to_string()),
+            ("yarn.resourcemanager.connect.max-wait.ms".into(), "10000".into()),
+            ("yarn.resourcemanager.connect.retry-interval.ms".into(), "1000".into()),
+            ("yarn.resourcemanager.am.max-attempts".into(), self.config.rm.max_attempts.to_string()),
+            ("yarn.scheduler.minimum-allocation-mb".into(), self.config.rm.minimum_allocation.memory_mb.to_string()),
+            ("yarn.scheduler.maximum-allocation-mb".into(), self.config.rm.maximum_allocation.memory_mb.to_string()),
+        ];
+        yarn.extend(self.config.extra_client_properties.iter().cloned());
+        spindle_conf::write_site_xml(&self.conf_dir.join("yarn-site.xml"), &yarn)?;
+        let core = [("fs.defaultFS", "file:///"), ("hadoop.security.authentication", "simple")];
+        spindle_conf::write_site_xml(&self.conf_dir.join("core-site.xml"), &core)?;
+        Ok(())
+    }
+
+    /// Stops NM `index` as if its process died: no unregistration, no container cleanup.
+    pub fn kill_node(&mut self, index: usize) {
+        if let Some(nm) = self.node_managers[index].take() {
+            nm.abandon();
+        }
+    }
+
+    pub async fn shutdown(mut self) {
+        for nm in self.node_managers.drain(..).flatten() {
+            nm.shutdown().await;
+        }
+        self.rm.shutdown().await;
+    }
+}

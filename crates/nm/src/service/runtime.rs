@@ -1,0 +1,104 @@
+//! Starts a NodeManager: binds its ContainerManagement port, then registers and heartbeats.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use spindle_ipc::{AuthPolicy, Server, ServerConfig};
+use spindle_types::{exit_status, NodeId, Resource};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::container_protocol::ContainerProtocol;
+use super::status_updater::StatusUpdater;
+use super::tokens::NmKeys;
+use crate::container::{ContainerManager, NmContainerConfig};
+
+/// What a NodeManager needs to start.
+#[derive(Debug, Clone)]
+pub struct NmSettings {
+    /// The host name this node advertises (the NodeId host, `NM_HOST`).
+    pub host: String,
+    /// Where the ContainerManagement port listens (port 0 picks one).
+    pub bind: SocketAddr,
+    /// The web port advertised to the RM (`NM_HTTP_PORT`).
+    pub http_port: u16,
+    /// The RM's resource-tracker address.
+    pub rm_tracker: SocketAddr,
+    /// What this node offers (`yarn.nodemanager.resource.*`).
+    pub resource: Resource,
+    /// Heartbeat interval until the RM says otherwise.
+    pub heartbeat_interval: Duration,
+    /// Directories and container behaviour; `nm_host`/`nm_port` are filled in at start.
+    pub containers: NmContainerConfig,
+}
+
+/// A running NodeManager.
+pub struct NodeManager {
+    node_id: NodeId,
+    server: Server,
+    manager: Arc<ContainerManager>,
+    updater: JoinHandle<()>,
+    shutdown: watch::Sender<bool>,
+    registered: watch::Receiver<bool>,
+}
+
+impl NodeManager {
+    pub async fn start(settings: NmSettings) -> anyhow::Result<Self> {
+        let port = std::net::TcpListener::bind(settings.bind)?.local_addr()?.port();
+        let node_id = NodeId::new(settings.host.clone(), port as i32);
+        let mut containers = settings.containers.clone();
+        containers.nm_host = settings.host.clone();
+        containers.nm_port = port;
+        containers.nm_http_port = settings.http_port;
+        let manager = Arc::new(ContainerManager::new(containers)?);
+        let completions = manager.take_completed_containers().expect("a fresh manager has its completion channel");
+        let keys = NmKeys::default();
+        let protocol = ContainerProtocol { manager: manager.clone(), keys: keys.clone(), node_id: node_id.clone() };
+        let config = ServerConfig { auth: AuthPolicy::Token(Arc::new(keys.clone())), ..Default::default() };
+        let server = Server::bind(SocketAddr::new(settings.bind.ip(), port), config, vec![Arc::new(protocol)]).await?;
+        let (shutdown, shutdown_receiver) = watch::channel(false);
+        let (registered_sender, registered) = watch::channel(false);
+        let updater = StatusUpdater {
+            node_id: node_id.clone(),
+            http_port: settings.http_port,
+            resource: settings.resource.clone(),
+            rm_tracker: settings.rm_tracker,
+            default_interval: settings.heartbeat_interval,
+            manager: manager.clone(),
+            keys,
+            registered: registered_sender,
+        };
+        let updater = tokio::spawn(updater.run(completions, shutdown_receiver));
+        Ok(Self { node_id, server, manager, updater, shutdown, registered })
+    }
+
+    pub fn node_id(&self) -> &NodeId {
+        &self.node_id
+    }
+
+    pub fn container_manager(&self) -> &ContainerManager {
+        &self.manager
+    }
+
+    /// Waits until the first registration with the RM succeeded.
+    pub async fn wait_registered(&self) {
+        let mut registered = self.registered.clone();
+        let _ = registered.wait_for(|r| *r).await;
+    }
+
+    /// An orderly stop: containers are killed, the RM is told, the port closes.
+    pub async fn shutdown(self) {
+        self.manager.stop_all(exit_status::KILLED_BY_RESOURCEMANAGER).await;
+        let _ = self.shutdown.send(true);
+        let _ = self.updater.await;
+        self.server.shutdown().await;
+    }
+
+    /// Stops heartbeating and serving at once, leaving containers as they are: what the RM
+    /// sees when an NM process dies.
+    pub fn abandon(self) {
+        self.updater.abort();
+        drop(self.server);
+    }
+}
