@@ -1,10 +1,73 @@
-//! `spindle resourcemanager` and `spindle nodemanager`.
+//! `spindle resourcemanager` and `spindle nodemanager`: the daemons, configured from
+//! yarn-site.xml with YARN's keys.
+
 use std::path::Path;
 
-pub async fn resourcemanager(_conf_dir: Option<&Path>) -> anyhow::Result<i32> {
-    anyhow::bail!("not yet implemented")
+use anyhow::Context;
+use spindle_conf::{Configuration, HostPort, NmConfig, RmConfig};
+use spindle_nm::container::NmContainerConfig;
+use spindle_nm::service::{NmSettings, NodeManager};
+use spindle_rm::service::{now_ms, ResourceManager, RmBindAddresses};
+use spindle_rm::settings::RmSettings;
+
+fn load(conf_dir: Option<&Path>) -> anyhow::Result<Configuration> {
+    Configuration::load_default_files(conf_dir).context("reading the Hadoop configuration")
 }
 
-pub async fn nodemanager(_conf_dir: Option<&Path>) -> anyhow::Result<i32> {
-    anyhow::bail!("not yet implemented")
+fn resolve(address: &HostPort, key: &str) -> anyhow::Result<std::net::SocketAddr> {
+    address.resolve().with_context(|| format!("cannot resolve {key} = {}:{}", address.host(), address.port()))
+}
+
+/// The host a daemon advertises: the configured one, or the machine's name for a wildcard.
+fn advertised_host(address: &HostPort) -> String {
+    if address.is_wildcard() {
+        std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "localhost".into())
+    } else {
+        address.host().to_string()
+    }
+}
+
+pub async fn resourcemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
+    let config = RmConfig::from_configuration(&load(conf_dir)?)?;
+    let settings = RmSettings::from_config(&config, now_ms());
+    let bind = RmBindAddresses {
+        client: resolve(&config.client_address, "yarn.resourcemanager.address")?,
+        scheduler: resolve(&config.scheduler_address, "yarn.resourcemanager.scheduler.address")?,
+        tracker: resolve(&config.resource_tracker_address, "yarn.resourcemanager.resource-tracker.address")?,
+    };
+    let rm = ResourceManager::start(settings, bind).await?;
+    println!(
+        "ResourceManager running: client {} scheduler {} resource-tracker {}",
+        rm.client_address(),
+        rm.scheduler_address(),
+        rm.tracker_address()
+    );
+    tokio::signal::ctrl_c().await?;
+    rm.shutdown().await;
+    Ok(0)
+}
+
+pub async fn nodemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
+    let config = NmConfig::from_configuration(&load(conf_dir)?)?;
+    let host = advertised_host(&config.address);
+    let mut containers = NmContainerConfig::new(config.local_dirs.clone(), config.log_dirs.clone(), host.clone(), 0, 0);
+    containers.env_whitelist = config.env_whitelist.clone();
+    containers.sigkill_delay = config.sleep_delay_before_sigkill;
+    containers.monitor_interval = config.container_monitor_interval;
+    containers.pmem_check = config.pmem_check_enabled;
+    containers.vmem_pmem_ratio = config.vmem_pmem_ratio as f32;
+    let nm = NodeManager::start(NmSettings {
+        host,
+        bind: resolve(&config.address, "yarn.nodemanager.address")?,
+        http_port: config.webapp_address.port(),
+        rm_tracker: resolve(&config.resource_tracker_address, "yarn.resourcemanager.resource-tracker.address")?,
+        resource: config.resource.clone(),
+        heartbeat_interval: config.heartbeat_interval,
+        containers,
+    })
+    .await?;
+    println!("NodeManager {} running with {}", nm.node_id(), config.resource);
+    tokio::signal::ctrl_c().await?;
+    nm.shutdown().await;
+    Ok(0)
 }
