@@ -46,9 +46,10 @@ impl CompletionReason {
     pub fn exit_status(self) -> Option<i32> {
         match self {
             Self::Finished => None,
-            Self::ReleasedByApplication | Self::NodeLost | Self::ApplicationCompleted | Self::Expired => {
-                Some(exit_status::ABORTED)
-            }
+            Self::ReleasedByApplication
+            | Self::NodeLost
+            | Self::ApplicationCompleted
+            | Self::Expired => Some(exit_status::ABORTED),
             Self::Preempted => Some(exit_status::PREEMPTED),
         }
     }
@@ -70,7 +71,10 @@ impl CompletionReason {
     pub fn requires_container_kill(self) -> bool {
         match self {
             Self::Finished | Self::NodeLost => false,
-            Self::ReleasedByApplication | Self::ApplicationCompleted | Self::Expired | Self::Preempted => true,
+            Self::ReleasedByApplication
+            | Self::ApplicationCompleted
+            | Self::Expired
+            | Self::Preempted => true,
         }
     }
 }
@@ -108,5 +112,8 @@ pub enum SchedulerAction {
     },
     /// Ask the attempt to give the container back before the scheduler kills it (YARN's
     /// PreemptionMessage). Not emitted by the FIFO policy.
-    PreemptionRequested { container: ContainerId, attempt: ApplicationAttemptId },
+    PreemptionRequested {
+        container: ContainerId,
+        attempt: ApplicationAttemptId,
+    },
 }

@@ -12,6 +12,7 @@
 //! Node passes run first, so an older application gets freed room before a newer one's new
 //! requests are placed.
 
+use std::collections::HashSet;
 use std::ops::Bound::{Excluded, Unbounded};
 
 use spindle_types::{ApplicationId, ContainerId};
@@ -24,10 +25,9 @@ use crate::scheduler::{Placeable, Scheduler};
 
 impl Scheduler {
     pub(crate) fn place(&mut self, placeable: Placeable, actions: &mut Vec<SchedulerAction>) {
-        let mut seen_nodes = Vec::with_capacity(placeable.nodes.len());
+        let mut seen_nodes = HashSet::with_capacity(placeable.nodes.len());
         for node in placeable.nodes {
-            if !seen_nodes.contains(&node) && self.nodes.is_live(node) {
-                seen_nodes.push(node);
+            if seen_nodes.insert(node) && self.nodes.is_live(node) {
                 self.fill_node(node, actions);
             }
         }
@@ -47,10 +47,16 @@ impl Scheduler {
     /// Offers the node's room to pending applications in FIFO order.
     fn fill_node(&mut self, node: NodeIndex, actions: &mut Vec<SchedulerAction>) {
         let mut after = None;
-        while self.pending_capabilities.may_fit(&self.nodes.get(node).available) {
+        while self
+            .pending_capabilities
+            .may_fit(&self.nodes.get(node).available)
+        {
             let next = match after {
                 None => self.pending_applications.iter().next(),
-                Some(key) => self.pending_applications.range((Excluded(key), Unbounded)).next(),
+                Some(key) => self
+                    .pending_applications
+                    .range((Excluded(key), Unbounded))
+                    .next(),
             };
             let Some(&key) = next else { break };
             after = Some(key);
@@ -58,7 +64,12 @@ impl Scheduler {
         }
     }
 
-    fn fill_node_for_application(&mut self, node: NodeIndex, application: ApplicationId, actions: &mut Vec<SchedulerAction>) {
+    fn fill_node_for_application(
+        &mut self,
+        node: NodeIndex,
+        application: ApplicationId,
+        actions: &mut Vec<SchedulerAction>,
+    ) {
         let mut after = None;
         while let Some(slot) = self.next_pending_slot(application, after) {
             after = Some(slot);
@@ -69,7 +80,11 @@ impl Scheduler {
     }
 
     /// Places the application's pending requests anywhere their locality allows.
-    fn place_application(&mut self, application: ApplicationId, actions: &mut Vec<SchedulerAction>) {
+    fn place_application(
+        &mut self,
+        application: ApplicationId,
+        actions: &mut Vec<SchedulerAction>,
+    ) {
         let mut after = None;
         while let Some(slot) = self.next_pending_slot(application, after) {
             after = Some(slot);
@@ -77,8 +92,17 @@ impl Scheduler {
         }
     }
 
-    fn place_request(&mut self, application: ApplicationId, slot: RequestSlot, actions: &mut Vec<SchedulerAction>) {
-        let Some(asks) = self.applications.get(&application).and_then(|app| app.attempt.as_ref()).map(|a| &a.asks)
+    fn place_request(
+        &mut self,
+        application: ApplicationId,
+        slot: RequestSlot,
+        actions: &mut Vec<SchedulerAction>,
+    ) {
+        let Some(asks) = self
+            .applications
+            .get(&application)
+            .and_then(|app| app.attempt.as_ref())
+            .map(|a| &a.asks)
         else {
             return;
         };
@@ -106,12 +130,26 @@ impl Scheduler {
         }
     }
 
-    fn next_pending_slot(&self, application: ApplicationId, after: Option<RequestSlot>) -> Option<RequestSlot> {
-        self.applications.get(&application)?.attempt.as_ref()?.asks.next_pending_slot(after)
+    fn next_pending_slot(
+        &self,
+        application: ApplicationId,
+        after: Option<RequestSlot>,
+    ) -> Option<RequestSlot> {
+        self.applications
+            .get(&application)?
+            .attempt
+            .as_ref()?
+            .asks
+            .next_pending_slot(after)
     }
 
     /// The locality `slot` would get on `node`, if it is pending, allowed there and fits.
-    fn placement_on(&self, application: ApplicationId, slot: RequestSlot, node: NodeIndex) -> Option<Locality> {
+    fn placement_on(
+        &self,
+        application: ApplicationId,
+        slot: RequestSlot,
+        node: NodeIndex,
+    ) -> Option<Locality> {
         let asks = &self.applications.get(&application)?.attempt.as_ref()?.asks;
         let node = self.nodes.get(node);
         let capability = asks.pending_capability(slot)?;
@@ -156,10 +194,17 @@ impl Scheduler {
         actions: &mut Vec<SchedulerAction>,
     ) {
         let scheduler_node = self.nodes.get(node);
-        let app = self.applications.get_mut(&application).expect("placing for a known application");
+        let app = self
+            .applications
+            .get_mut(&application)
+            .expect("placing for a known application");
         let queue = app.queue;
         let attempt = app.attempt.as_mut().expect("placing for a current attempt");
-        let resource = attempt.asks.pending_capability(slot).expect("placing a pending request").clone();
+        let resource = attempt
+            .asks
+            .pending_capability(slot)
+            .expect("placing a pending request")
+            .clone();
         attempt.asks.allocated(
             slot,
             locality,

@@ -33,7 +33,9 @@ impl SchedulerApplication {
     }
 
     pub(crate) fn has_pending(&self) -> bool {
-        self.attempt.as_ref().is_some_and(|attempt| attempt.asks.has_pending())
+        self.attempt
+            .as_ref()
+            .is_some_and(|attempt| attempt.asks.has_pending())
     }
 }
 

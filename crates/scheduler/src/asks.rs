@@ -72,12 +72,16 @@ impl PendingCapabilities {
     /// False when no pending request could fit in `available`.
     pub(crate) fn may_fit(&self, available: &Resource) -> bool {
         match (self.memory.smallest(), self.vcores.smallest()) {
-            (Some(memory), Some(vcores)) => memory <= available.memory_mb && vcores <= available.vcores,
+            (Some(memory), Some(vcores)) => {
+                memory <= available.memory_mb && vcores <= available.vcores
+            }
             _ => false,
         }
     }
 
-    pub(crate) fn from_capabilities<'a>(capabilities: impl IntoIterator<Item = &'a Resource>) -> Self {
+    pub(crate) fn from_capabilities<'a>(
+        capabilities: impl IntoIterator<Item = &'a Resource>,
+    ) -> Self {
         let mut set = Self::default();
         for capability in capabilities {
             set.insert(capability);
@@ -110,12 +114,22 @@ pub(crate) struct KeyAsks {
 
 impl KeyAsks {
     fn for_application_master(capability: Resource) -> Self {
-        Self { any: Some(AnyAsk { count: 1, relax_locality: true, capability }), locations: BTreeMap::new() }
+        Self {
+            any: Some(AnyAsk {
+                count: 1,
+                relax_locality: true,
+                capability,
+            }),
+            locations: BTreeMap::new(),
+        }
     }
 
     /// The capability each container gets, while the key is pending.
     fn pending_capability(&self) -> Option<&Resource> {
-        self.any.as_ref().filter(|any| any.count > 0).map(|any| &any.capability)
+        self.any
+            .as_ref()
+            .filter(|any| any.count > 0)
+            .map(|any| &any.capability)
     }
 
     fn is_cancelled(&self) -> bool {
@@ -146,7 +160,13 @@ impl KeyAsks {
     }
 
     fn increment(&mut self, name: &str) {
-        self.locations.entry(name.to_string()).or_insert(LocationAsk { count: 0, relax_locality: true }).count += 1;
+        self.locations
+            .entry(name.to_string())
+            .or_insert(LocationAsk {
+                count: 0,
+                relax_locality: true,
+            })
+            .count += 1;
     }
 
     fn pending_resource(&self) -> Resource {
@@ -167,7 +187,10 @@ pub(crate) struct AskTable {
 }
 
 impl AskTable {
-    pub(crate) fn new(am_resource: Option<Resource>, pending_capabilities: &mut PendingCapabilities) -> Self {
+    pub(crate) fn new(
+        am_resource: Option<Resource>,
+        pending_capabilities: &mut PendingCapabilities,
+    ) -> Self {
         let mut table = Self::default();
         if let Some(capability) = am_resource {
             pending_capabilities.insert(&capability);
@@ -195,7 +218,9 @@ impl AskTable {
         change: impl FnOnce(&mut KeyAsks),
     ) {
         let asks = match slot {
-            RequestSlot::ApplicationMaster => self.application_master.get_or_insert_with(KeyAsks::default),
+            RequestSlot::ApplicationMaster => {
+                self.application_master.get_or_insert_with(KeyAsks::default)
+            }
             RequestSlot::Key(key) => self.keys.entry(key).or_default(),
         };
         let before = asks.pending_capability().cloned();
@@ -224,8 +249,15 @@ impl AskTable {
 
     /// Replaces the entry for the request's key and name (YARN's absolute ask semantics). The
     /// request must already be normalized.
-    pub(crate) fn update(&mut self, request: &ResourceRequest, pending_capabilities: &mut PendingCapabilities) {
-        let key = SchedulerKey { priority: request.priority, allocation_request_id: request.allocation_request_id };
+    pub(crate) fn update(
+        &mut self,
+        request: &ResourceRequest,
+        pending_capabilities: &mut PendingCapabilities,
+    ) {
+        let key = SchedulerKey {
+            priority: request.priority,
+            allocation_request_id: request.allocation_request_id,
+        };
         self.change_slot(RequestSlot::Key(key), true, pending_capabilities, |asks| {
             let count = request.num_containers.max(0);
             if request.resource_name == ANY {
@@ -237,7 +269,10 @@ impl AskTable {
             } else {
                 asks.locations.insert(
                     request.resource_name.clone(),
-                    LocationAsk { count, relax_locality: request.relax_locality },
+                    LocationAsk {
+                        count,
+                        relax_locality: request.relax_locality,
+                    },
                 );
             }
         });
@@ -247,11 +282,17 @@ impl AskTable {
         self.pending > 0
     }
 
-    /// The first pending request after `after` (from the start if None), AM first then keys.
+    /// The first placeable request after `after` (from the start if None): the AM container
+    /// while it is pending (and nothing else, since the attempt's other requests need their AM),
+    /// then keys in priority order.
     pub(crate) fn next_pending_slot(&self, after: Option<RequestSlot>) -> Option<RequestSlot> {
         use std::ops::Bound::{Excluded, Unbounded};
-        if after.is_none() && self.application_master.as_ref().is_some_and(|am| am.pending_capability().is_some()) {
-            return Some(RequestSlot::ApplicationMaster);
+        if self
+            .application_master
+            .as_ref()
+            .is_some_and(|am| am.pending_capability().is_some())
+        {
+            return after.is_none().then_some(RequestSlot::ApplicationMaster);
         }
         let start = match after {
             None | Some(RequestSlot::ApplicationMaster) => Unbounded,
@@ -268,19 +309,32 @@ impl AskTable {
         self.slot(slot)?.pending_capability()
     }
 
-    pub(crate) fn locality_on(&self, slot: RequestSlot, host: &str, rack: &str) -> Option<Locality> {
+    pub(crate) fn locality_on(
+        &self,
+        slot: RequestSlot,
+        host: &str,
+        rack: &str,
+    ) -> Option<Locality> {
         self.slot(slot)?.locality_on(host, rack)
     }
 
     /// Whether the slot may go to any node (its `"*"` entry relaxes locality).
     pub(crate) fn relaxes_to_any(&self, slot: RequestSlot) -> bool {
-        self.slot(slot).and_then(|asks| asks.any.as_ref()).is_some_and(|any| any.relax_locality)
+        self.slot(slot)
+            .and_then(|asks| asks.any.as_ref())
+            .is_some_and(|any| any.relax_locality)
     }
 
     /// Host and rack names of the slot with a positive count, in name order.
     pub(crate) fn wanted_locations(&self, slot: RequestSlot) -> Vec<String> {
         self.slot(slot)
-            .map(|asks| asks.locations.iter().filter(|(_, ask)| ask.count > 0).map(|(name, _)| name.clone()).collect())
+            .map(|asks| {
+                asks.locations
+                    .iter()
+                    .filter(|(_, ask)| ask.count > 0)
+                    .map(|(name, _)| name.clone())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -319,7 +373,13 @@ impl AskTable {
         self.change_slot(RequestSlot::Key(key), false, pending_capabilities, |asks| {
             match asks.any.as_mut() {
                 Some(any) => any.count += 1,
-                None => asks.any = Some(AnyAsk { count: 1, relax_locality: true, capability: capability.clone() }),
+                None => {
+                    asks.any = Some(AnyAsk {
+                        count: 1,
+                        relax_locality: true,
+                        capability: capability.clone(),
+                    })
+                }
             }
             if matches!(locality, Locality::NodeLocal | Locality::RackLocal) {
                 asks.increment(rack);
@@ -340,7 +400,10 @@ impl AskTable {
 
     /// Capabilities of the pending requests, one per pending slot.
     pub(crate) fn pending_capabilities(&self) -> impl Iterator<Item = &Resource> {
-        self.application_master.iter().chain(self.keys.values()).filter_map(KeyAsks::pending_capability)
+        self.application_master
+            .iter()
+            .chain(self.keys.values())
+            .filter_map(KeyAsks::pending_capability)
     }
 
     /// Sum over pending requests of count x capability.
@@ -352,7 +415,7 @@ impl AskTable {
         total
     }
 
-    /// Pending slots, in placement order (for invariant checks).
+    /// Placeable slots, in placement order (for invariant checks).
     pub(crate) fn pending_slots(&self) -> Vec<RequestSlot> {
         let mut slots = Vec::new();
         let mut after = None;
@@ -367,10 +430,16 @@ impl AskTable {
     pub(crate) fn check(&self) -> Result<(), String> {
         let counted = self.pending_capabilities().count();
         if counted != self.pending {
-            return Err(format!("{counted} pending requests but the table counts {}", self.pending));
+            return Err(format!(
+                "{counted} pending requests but the table counts {}",
+                self.pending
+            ));
         }
         for asks in self.application_master.iter().chain(self.keys.values()) {
-            let negative_any = asks.any.as_ref().is_some_and(|any| any.count < 0 || any.capability.any_negative());
+            let negative_any = asks
+                .any
+                .as_ref()
+                .is_some_and(|any| any.count < 0 || any.capability.any_negative());
             if negative_any || asks.locations.values().any(|ask| ask.count < 0) {
                 return Err("a request has a negative count or capability".into());
             }
@@ -403,16 +472,27 @@ mod tests {
         (table, pending)
     }
 
-    const KEY: RequestSlot = RequestSlot::Key(SchedulerKey { priority: 1, allocation_request_id: 0 });
+    const KEY: RequestSlot = RequestSlot::Key(SchedulerKey {
+        priority: 1,
+        allocation_request_id: 0,
+    });
 
     #[test]
     fn locality_follows_counts_and_relax_flags() {
-        let (t, _) = table(&[request("h1", 1, true), request("/r1", 1, true), request(ANY, 1, true)]);
+        let (t, _) = table(&[
+            request("h1", 1, true),
+            request("/r1", 1, true),
+            request(ANY, 1, true),
+        ]);
         assert_eq!(t.locality_on(KEY, "h1", "/r1"), Some(Locality::NodeLocal));
         assert_eq!(t.locality_on(KEY, "h2", "/r1"), Some(Locality::RackLocal));
         assert_eq!(t.locality_on(KEY, "h3", "/r2"), Some(Locality::OffSwitch));
         // Strict node locality as AMRMClient sends it: rack and "*" do not relax.
-        let (t, _) = table(&[request("h1", 1, true), request("/r1", 1, false), request(ANY, 1, false)]);
+        let (t, _) = table(&[
+            request("h1", 1, true),
+            request("/r1", 1, false),
+            request(ANY, 1, false),
+        ]);
         assert_eq!(t.locality_on(KEY, "h1", "/r1"), Some(Locality::NodeLocal));
         assert_eq!(t.locality_on(KEY, "h2", "/r1"), None);
         assert_eq!(t.locality_on(KEY, "h3", "/r2"), None);
@@ -427,8 +507,11 @@ mod tests {
 
     #[test]
     fn node_local_placement_decrements_host_rack_and_any() {
-        let (mut t, mut pending) =
-            table(&[request("h1", 1, true), request("/r1", 2, true), request(ANY, 2, true)]);
+        let (mut t, mut pending) = table(&[
+            request("h1", 1, true),
+            request("/r1", 2, true),
+            request(ANY, 2, true),
+        ]);
         t.allocated(KEY, Locality::NodeLocal, "h1", "/r1", &mut pending);
         assert_eq!(t.wanted_locations(KEY), vec!["/r1".to_string()]);
         assert_eq!(t.locality_on(KEY, "h1", "/r1"), Some(Locality::RackLocal));
@@ -453,12 +536,25 @@ mod tests {
 
     #[test]
     fn recovery_restores_every_entry_the_placement_took() {
-        let (mut t, mut pending) =
-            table(&[request("h1", 1, false), request("/r1", 1, false), request(ANY, 1, false)]);
+        let (mut t, mut pending) = table(&[
+            request("h1", 1, false),
+            request("/r1", 1, false),
+            request(ANY, 1, false),
+        ]);
         t.allocated(KEY, Locality::NodeLocal, "h1", "/r1", &mut pending);
         assert!(!t.has_pending());
-        let key = SchedulerKey { priority: 1, allocation_request_id: 0 };
-        t.recover(key, Locality::NodeLocal, "h1", "/r1", &Resource::new(1024, 1), &mut pending);
+        let key = SchedulerKey {
+            priority: 1,
+            allocation_request_id: 0,
+        };
+        t.recover(
+            key,
+            Locality::NodeLocal,
+            "h1",
+            "/r1",
+            &Resource::new(1024, 1),
+            &mut pending,
+        );
         assert_eq!(t.locality_on(KEY, "h1", "/r1"), Some(Locality::NodeLocal));
         assert_eq!(t.locality_on(KEY, "h2", "/r1"), None, "relax flags survive");
         t.check().unwrap();
@@ -474,11 +570,25 @@ mod tests {
         high.priority = 2;
         t.update(&low, &mut pending);
         t.update(&high, &mut pending);
+        assert_eq!(
+            t.pending_slots(),
+            vec![RequestSlot::ApplicationMaster],
+            "asks wait for the AM container"
+        );
+        assert_eq!(t.pending_resource(), Resource::new(512 + 2048, 3));
+        t.allocated(
+            RequestSlot::ApplicationMaster,
+            Locality::OffSwitch,
+            "h1",
+            "/r1",
+            &mut pending,
+        );
         let slots = t.pending_slots();
-        assert_eq!(slots[0], RequestSlot::ApplicationMaster);
-        assert_eq!(slots[1].priority(), 2);
-        assert_eq!(slots[2].priority(), 5);
-        assert!(pending.may_fit(&Resource::new(512, 1)));
+        assert_eq!(
+            slots.iter().map(|slot| slot.priority()).collect::<Vec<_>>(),
+            vec![2, 5]
+        );
+        assert!(pending.may_fit(&Resource::new(1024, 1)));
         t.clear(&mut pending);
         assert_eq!(pending, PendingCapabilities::default());
     }

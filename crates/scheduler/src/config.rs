@@ -27,7 +27,11 @@ impl Default for AllocationLimits {
     /// YARN's defaults: minimum 1024 MB / 1 vcore, maximum 8192 MB / 4 vcores.
     fn default() -> Self {
         let minimum = Resource::new(1024, 1);
-        Self { increment: minimum.clone(), minimum, maximum: Resource::new(8192, 4) }
+        Self {
+            increment: minimum.clone(),
+            minimum,
+            maximum: Resource::new(8192, 4),
+        }
     }
 }
 
@@ -42,7 +46,11 @@ pub struct SchedulerConfig {
 
 impl Default for SchedulerConfig {
     fn default() -> Self {
-        Self { rm_epoch: 0, limits: AllocationLimits::default(), policy: SchedulingPolicy::Fifo }
+        Self {
+            rm_epoch: 0,
+            limits: AllocationLimits::default(),
+            policy: SchedulingPolicy::Fifo,
+        }
     }
 }
 
@@ -51,9 +59,15 @@ impl SchedulerConfig {
         let limits = &self.limits;
         let invalid = |reason: String| Err(SchedulerError::InvalidConfiguration { reason });
         if self.rm_epoch < 0 {
-            return invalid(format!("the RM epoch must not be negative, got {}", self.rm_epoch));
+            return invalid(format!(
+                "the RM epoch must not be negative, got {}",
+                self.rm_epoch
+            ));
         }
-        if limits.minimum.any_negative() || limits.maximum.any_negative() || limits.increment.any_negative() {
+        if limits.minimum.any_negative()
+            || limits.maximum.any_negative()
+            || limits.increment.any_negative()
+        {
             return invalid(format!(
                 "allocation limits must not be negative (minimum {}, maximum {}, increment {})",
                 limits.minimum, limits.maximum, limits.increment

@@ -18,18 +18,31 @@ pub enum SchedulerError {
     UnknownApplication(ApplicationId),
     /// YARN's rejection text for a submission to a queue that does not exist.
     #[error("Application {application} submitted by user {user} to unknown queue: {queue}")]
-    UnknownQueue { application: ApplicationId, user: String, queue: String },
+    UnknownQueue {
+        application: ApplicationId,
+        user: String,
+        queue: String,
+    },
     #[error("application attempt {existing} is still current; remove it before adding {added}")]
-    AttemptAlreadyActive { existing: ApplicationAttemptId, added: ApplicationAttemptId },
+    AttemptAlreadyActive {
+        existing: ApplicationAttemptId,
+        added: ApplicationAttemptId,
+    },
     #[error("application attempt {0} is not the current attempt of a known application")]
     UnknownAttempt(ApplicationAttemptId),
     #[error("invalid AM container resource for {attempt}: {reason}")]
-    InvalidAmResource { attempt: ApplicationAttemptId, reason: InvalidAsk },
+    InvalidAmResource {
+        attempt: ApplicationAttemptId,
+        reason: Box<InvalidAsk>,
+    },
     #[error(transparent)]
     InvalidResourceRequest(#[from] InvalidResourceRequest),
     /// YARN's `InvalidContainerReleaseException` text.
     #[error("Cannot release container : {container} not belonging to this application attempt : {attempt}")]
-    ContainerNotOwned { container: ContainerId, attempt: ApplicationAttemptId },
+    ContainerNotOwned {
+        container: ContainerId,
+        attempt: ApplicationAttemptId,
+    },
     #[error("the RM epoch cannot change while running (current {current}, new {requested})")]
     EpochChange { current: i64, requested: i64 },
     #[error("invalid scheduler configuration: {reason}")]

@@ -54,7 +54,11 @@ impl ResourceRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SchedulerEvent {
     /// A NodeManager registered. `rack` empty means [`DEFAULT_RACK`].
-    NodeAdded { node: NodeId, rack: String, capability: Resource },
+    NodeAdded {
+        node: NodeId,
+        rack: String,
+        capability: Resource,
+    },
     /// A node's total resource changed. Lowering it below what is allocated leaves the node
     /// overcommitted (YARN's behaviour): nothing is killed, nothing new goes there until it drains.
     NodeUpdated { node: NodeId, capability: Resource },
@@ -63,27 +67,45 @@ pub enum SchedulerEvent {
     NodeRemoved { node: NodeId },
     /// An application was accepted into `queue` (a leaf name such as `default`, or a full path
     /// such as `root.default`). `priority`: higher number = more important (YARN's app priority).
-    ApplicationAdded { application: ApplicationId, queue: String, user: String, priority: i32 },
+    ApplicationAdded {
+        application: ApplicationId,
+        queue: String,
+        user: String,
+        priority: i32,
+    },
     /// The application ended; any container still live completes
     /// ([`crate::CompletionReason::ApplicationCompleted`]).
     ApplicationRemoved { application: ApplicationId },
     /// A new attempt of an added application, which must have no current attempt. With
     /// `am_resource` the scheduler allocates the AM container first (priority 0, any host,
     /// sequence number 1); `None` is an unmanaged AM.
-    AttemptAdded { attempt: ApplicationAttemptId, am_resource: Option<Resource> },
+    AttemptAdded {
+        attempt: ApplicationAttemptId,
+        am_resource: Option<Resource>,
+    },
     /// The current attempt ended. Its asks are dropped. Without `keep_containers` all the
     /// application's containers complete; with it (work-preserving AM restart) the AM container
     /// and containers never acquired complete, the rest pass to the next attempt.
-    AttemptRemoved { attempt: ApplicationAttemptId, keep_containers: bool },
+    AttemptRemoved {
+        attempt: ApplicationAttemptId,
+        keep_containers: bool,
+    },
     /// One `allocate` call of the current attempt: asks replace outstanding counts (see
     /// [`ResourceRequest`]); releases complete the named containers of this application
     /// ([`crate::CompletionReason::ReleasedByApplication`]). Unknown releases are ignored.
-    Asks { attempt: ApplicationAttemptId, asks: Vec<ResourceRequest>, releases: Vec<ContainerId> },
+    Asks {
+        attempt: ApplicationAttemptId,
+        asks: Vec<ResourceRequest>,
+        releases: Vec<ContainerId>,
+    },
     /// The RM handed these allocated containers to their ApplicationMaster (an allocate
     /// response). A container lost before this has its request restored, as YARN does.
     ContainersAcquired { containers: Vec<ContainerId> },
     /// A NodeManager reported the container complete. Unknown containers are ignored.
-    ContainerFinished { container: ContainerId, exit_status: i32 },
+    ContainerFinished {
+        container: ContainerId,
+        exit_status: i32,
+    },
     /// The container was acquired but never started within the RM's allocation expiry interval.
     ContainerExpired { container: ContainerId },
     /// The clock moved. Time is only ever an input; the FIFO policy does not use it yet.

@@ -16,7 +16,10 @@ pub struct InvariantViolation {
 }
 
 fn violation(invariant: &'static str, detail: impl Into<String>) -> Result<(), InvariantViolation> {
-    Err(InvariantViolation { invariant, detail: detail.into() })
+    Err(InvariantViolation {
+        invariant,
+        detail: detail.into(),
+    })
 }
 
 impl Scheduler {
@@ -47,11 +50,17 @@ impl Scheduler {
             if node.capability != node.allocated.add(&node.available) {
                 return violation(
                     "node capacity = allocated + available",
-                    format!("{}: {} != {} + {}", node.id, node.capability, node.allocated, node.available),
+                    format!(
+                        "{}: {} != {} + {}",
+                        node.id, node.capability, node.allocated, node.available
+                    ),
                 );
             }
             if node.allocated.any_negative() || node.capability.any_negative() {
-                return violation("no negative resource", format!("node {} allocated {}", node.id, node.allocated));
+                return violation(
+                    "no negative resource",
+                    format!("node {} allocated {}", node.id, node.allocated),
+                );
             }
             let mut sum = Resource::ZERO;
             for container in &node.containers {
@@ -60,7 +69,10 @@ impl Scheduler {
                     _ => {
                         return violation(
                             "every live container on exactly one node",
-                            format!("{container} listed on {} but recorded elsewhere or not live", node.id),
+                            format!(
+                                "{container} listed on {} but recorded elsewhere or not live",
+                                node.id
+                            ),
                         )
                     }
                 }
@@ -76,7 +88,11 @@ impl Scheduler {
         if containers_on_nodes != self.containers.len() {
             return violation(
                 "every live container on exactly one node",
-                format!("{} containers on nodes, {} live", containers_on_nodes, self.containers.len()),
+                format!(
+                    "{} containers on nodes, {} live",
+                    containers_on_nodes,
+                    self.containers.len()
+                ),
             );
         }
         Ok(())
@@ -88,43 +104,68 @@ impl Scheduler {
             let mut sum = Resource::ZERO;
             for container in &app.containers {
                 let Some(record) = self.containers.get(container) else {
-                    return violation("application containers are live", format!("{id} lists {container}"));
+                    return violation(
+                        "application containers are live",
+                        format!("{id} lists {container}"),
+                    );
                 };
                 if container.application_id() != *id {
-                    return violation("container in its own application", format!("{container} in {id}"));
+                    return violation(
+                        "container in its own application",
+                        format!("{container} in {id}"),
+                    );
                 }
-                let owner_is_current = app.attempt.as_ref().is_some_and(|attempt| attempt.id == record.owner);
+                let owner_is_current = app
+                    .attempt
+                    .as_ref()
+                    .is_some_and(|attempt| attempt.id == record.owner);
                 if !owner_is_current && app.last_attempt != Some(record.owner) {
                     return violation(
                         "every live container on exactly one attempt",
-                        format!("{container} owned by {}, not a current or last attempt of {id}", record.owner),
+                        format!(
+                            "{container} owned by {}, not a current or last attempt of {id}",
+                            record.owner
+                        ),
                     );
                 }
                 if record.resource.any_negative() {
-                    return violation("no negative resource", format!("{container} has {}", record.resource));
+                    return violation(
+                        "no negative resource",
+                        format!("{container} has {}", record.resource),
+                    );
                 }
                 sum.add_assign(&record.resource);
             }
             containers_in_applications += app.containers.len();
             if sum != app.allocated {
-                return violation("application usage = sum of its containers", format!("{id}: {} != {sum}", app.allocated));
+                return violation(
+                    "application usage = sum of its containers",
+                    format!("{id}: {} != {sum}", app.allocated),
+                );
             }
             if let Some(attempt) = &app.attempt {
                 if let Err(detail) = attempt.asks.check() {
                     return violation("ask table consistent", format!("{}: {detail}", attempt.id));
                 }
                 let too_new = app.containers.iter().find(|container| {
-                    container.attempt_id == attempt.id && container.sequence() >= attempt.next_sequence
+                    container.attempt_id == attempt.id
+                        && container.sequence() >= attempt.next_sequence
                 });
                 if let Some(container) = too_new {
-                    return violation("container ids are issued once", format!("{container} not below the next sequence"));
+                    return violation(
+                        "container ids are issued once",
+                        format!("{container} not below the next sequence"),
+                    );
                 }
             }
         }
         if containers_in_applications != self.containers.len() {
             return violation(
                 "every live container in exactly one application",
-                format!("{containers_in_applications} in applications, {} live", self.containers.len()),
+                format!(
+                    "{containers_in_applications} in applications, {} live",
+                    self.containers.len()
+                ),
             );
         }
         Ok(())
@@ -134,12 +175,17 @@ impl Scheduler {
         let mut used: HashMap<usize, Resource> = HashMap::new();
         let mut counts: HashMap<usize, usize> = HashMap::new();
         for app in self.applications.values() {
-            used.entry(app.queue).or_default().add_assign(&app.allocated);
+            used.entry(app.queue)
+                .or_default()
+                .add_assign(&app.allocated);
             *counts.entry(app.queue).or_default() += 1;
         }
         for (index, queue) in self.queues.iter() {
             let (expected_used, expected_count) = if queue.children.is_empty() {
-                (used.get(&index).cloned().unwrap_or_default(), counts.get(&index).copied().unwrap_or(0))
+                (
+                    used.get(&index).cloned().unwrap_or_default(),
+                    counts.get(&index).copied().unwrap_or(0),
+                )
             } else {
                 let mut sum = Resource::ZERO;
                 let mut count = 0;
@@ -158,7 +204,10 @@ impl Scheduler {
             if queue.num_applications != expected_count {
                 return violation(
                     "queue application count",
-                    format!("{}: {} != {expected_count}", queue.path, queue.num_applications),
+                    format!(
+                        "{}: {} != {expected_count}",
+                        queue.path, queue.num_applications
+                    ),
                 );
             }
         }
@@ -166,12 +215,19 @@ impl Scheduler {
     }
 
     fn check_pending_indexes(&self) -> Result<(), InvariantViolation> {
-        let expected: BTreeSet<_> =
-            self.applications.values().filter(|app| app.has_pending()).map(|app| app.fifo_key()).collect();
+        let expected: BTreeSet<_> = self
+            .applications
+            .values()
+            .filter(|app| app.has_pending())
+            .map(|app| app.fifo_key())
+            .collect();
         if expected != self.pending_applications {
             return violation(
                 "pending applications index",
-                format!("indexed {:?}, pending {:?}", self.pending_applications, expected),
+                format!(
+                    "indexed {:?}, pending {:?}",
+                    self.pending_applications, expected
+                ),
             );
         }
         let capabilities = PendingCapabilities::from_capabilities(
@@ -181,7 +237,10 @@ impl Scheduler {
                 .flat_map(|attempt| attempt.asks.pending_capabilities()),
         );
         if capabilities != self.pending_capabilities {
-            return violation("pending capabilities index", "does not match the ask tables");
+            return violation(
+                "pending capabilities index",
+                "does not match the ask tables",
+            );
         }
         Ok(())
     }
@@ -190,7 +249,9 @@ impl Scheduler {
         let mut ids: Vec<&ApplicationId> = self.applications.keys().collect();
         ids.sort();
         for id in ids {
-            let Some(attempt) = &self.applications[id].attempt else { continue };
+            let Some(attempt) = &self.applications[id].attempt else {
+                continue;
+            };
             for slot in attempt.asks.pending_slots() {
                 let capability = attempt.asks.pending_capability(slot).expect("pending slot");
                 for (_, node) in self.nodes.iter() {

@@ -28,8 +28,10 @@
 //! Asks follow YARN's `allocate` semantics ([`ResourceRequest`]): absolute counts per
 //! (priority, allocation_request_id, resource name), locality by host, rack or `"*"`, with
 //! `relax_locality` and YARN's decrement rules (see `asks.rs`). Inside an application, the AM
-//! container comes first, then lower priority numbers. Across applications the FIFO policy
-//! orders by application priority (higher first), then application id. Nodes are chosen
+//! container comes first (the attempt's other requests wait for it), then lower priority
+//! numbers. A container lost before its AM acquired it has its request restored. Across
+//! applications the FIFO policy orders by application priority (higher first), then application
+//! id; a node's room goes to the first application whose request fits there. Nodes are chosen
 //! most-available-memory first from indexes, never by scanning the cluster.
 //!
 //! [`normalize`] and [`normalize_request`] are the pure validation the RM also uses to answer

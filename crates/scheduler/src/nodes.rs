@@ -71,7 +71,9 @@ impl NodeTable {
 
     /// The node in `index`. Panics on a vacant slot: indexes come from this table's own lookups.
     pub(crate) fn get(&self, index: NodeIndex) -> &SchedulerNode {
-        self.slots[index as usize].as_ref().expect("node index refers to a registered node")
+        self.slots[index as usize]
+            .as_ref()
+            .expect("node index refers to a registered node")
     }
 
     pub(crate) fn is_live(&self, index: NodeIndex) -> bool {
@@ -92,7 +94,10 @@ impl NodeTable {
 
     /// Registered nodes in slot order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (NodeIndex, &SchedulerNode)> {
-        self.slots.iter().enumerate().filter_map(|(i, slot)| slot.as_ref().map(|node| (i as NodeIndex, node)))
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, slot)| slot.as_ref().map(|node| (i as NodeIndex, node)))
     }
 
     /// Nodes whose NodeManager runs on `host` (several NMs may share a host), in registration order.
@@ -112,7 +117,10 @@ impl NodeTable {
 
     /// Per component, the largest node capability (None without nodes).
     pub(crate) fn largest_capability(&self) -> Option<(i64, i64)> {
-        Some((self.capability_memory.largest()?, self.capability_vcores.largest()?))
+        Some((
+            self.capability_memory.largest()?,
+            self.capability_vcores.largest()?,
+        ))
     }
 
     pub(crate) fn add(&mut self, id: NodeId, rack: String, capability: Resource) -> NodeIndex {
@@ -147,8 +155,13 @@ impl NodeTable {
 
     /// Removes a node that holds no container.
     pub(crate) fn remove(&mut self, index: NodeIndex) -> SchedulerNode {
-        let node = self.slots[index as usize].take().expect("removing a registered node");
-        debug_assert!(node.containers.is_empty(), "containers must complete before their node goes");
+        let node = self.slots[index as usize]
+            .take()
+            .expect("removing a registered node");
+        debug_assert!(
+            node.containers.is_empty(),
+            "containers must complete before their node goes"
+        );
         self.remove_free_keys(&node, index);
         self.total.sub_assign(&node.capability);
         self.allocated.sub_assign(&node.allocated);
@@ -186,7 +199,12 @@ impl NodeTable {
     }
 
     /// Records a container on the node; returns the node.
-    pub(crate) fn allocate(&mut self, index: NodeIndex, resource: &Resource, container: ContainerId) -> &SchedulerNode {
+    pub(crate) fn allocate(
+        &mut self,
+        index: NodeIndex,
+        resource: &Resource,
+        container: ContainerId,
+    ) -> &SchedulerNode {
         self.allocated.add_assign(resource);
         self.update(index, |node| {
             node.allocated.add_assign(resource);
@@ -197,7 +215,12 @@ impl NodeTable {
     }
 
     /// Forgets a container of the node; returns the node.
-    pub(crate) fn release(&mut self, index: NodeIndex, resource: &Resource, container: ContainerId) -> &SchedulerNode {
+    pub(crate) fn release(
+        &mut self,
+        index: NodeIndex,
+        resource: &Resource,
+        container: ContainerId,
+    ) -> &SchedulerNode {
         self.allocated.sub_assign(resource);
         self.update(index, |node| {
             node.allocated.sub_assign(resource);
@@ -215,7 +238,11 @@ impl NodeTable {
         capability: &Resource,
         mut accept: impl FnMut(&SchedulerNode) -> bool,
     ) -> Option<NodeIndex> {
-        if self.free_vcores.largest().is_none_or(|largest| largest < capability.vcores) {
+        if self
+            .free_vcores
+            .largest()
+            .is_none_or(|largest| largest < capability.vcores)
+        {
             return None;
         }
         for key in candidates {
@@ -231,7 +258,9 @@ impl NodeTable {
     }
 
     fn update(&mut self, index: NodeIndex, change: impl FnOnce(&mut SchedulerNode)) {
-        let mut node = self.slots[index as usize].take().expect("updating a registered node");
+        let mut node = self.slots[index as usize]
+            .take()
+            .expect("updating a registered node");
         self.remove_free_keys(&node, index);
         change(&mut node);
         self.insert_free_keys(&node, index);
@@ -241,7 +270,10 @@ impl NodeTable {
     fn insert_free_keys(&mut self, node: &SchedulerNode, index: NodeIndex) {
         let key = FreeKey::of(node, index);
         self.by_free.insert(key);
-        self.by_rack.entry(node.rack.clone()).or_default().insert(key);
+        self.by_rack
+            .entry(node.rack.clone())
+            .or_default()
+            .insert(key);
         self.free_vcores.insert(node.available.vcores);
     }
 
@@ -278,13 +310,19 @@ impl NodeTable {
         }
         let live = self.iter().count();
         if self.by_id.len() != live || self.count != live {
-            return Err(format!("{} ids indexed and count {} for {live} nodes", self.by_id.len(), self.count));
+            return Err(format!(
+                "{} ids indexed and count {} for {live} nodes",
+                self.by_id.len(),
+                self.count
+            ));
         }
         if self.by_host.values().map(Vec::len).sum::<usize>() != live {
             return Err("the host index holds removed nodes".into());
         }
         if free != self.by_free || racks != self.by_rack {
-            return Err("the free-resource index does not match the nodes' available resources".into());
+            return Err(
+                "the free-resource index does not match the nodes' available resources".into(),
+            );
         }
         if total != self.total || allocated != self.allocated {
             return Err(format!(
@@ -294,8 +332,10 @@ impl NodeTable {
         }
         let nodes = || self.iter().map(|(_, node)| node);
         if CountedValues::from_values(nodes().map(|n| n.available.vcores)) != self.free_vcores
-            || CountedValues::from_values(nodes().map(|n| n.capability.memory_mb)) != self.capability_memory
-            || CountedValues::from_values(nodes().map(|n| n.capability.vcores)) != self.capability_vcores
+            || CountedValues::from_values(nodes().map(|n| n.capability.memory_mb))
+                != self.capability_memory
+            || CountedValues::from_values(nodes().map(|n| n.capability.vcores))
+                != self.capability_vcores
         {
             return Err("the vcore and capability multisets do not match the nodes".into());
         }

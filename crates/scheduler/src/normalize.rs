@@ -14,7 +14,10 @@ pub enum InvalidAsk {
         "Invalid resource request! Cannot allocate containers as requested resource is less than 0! \
          Requested resource type=[{resource_type}], Requested resource={requested}"
     )]
-    Negative { resource_type: String, requested: Resource },
+    Negative {
+        resource_type: String,
+        requested: Resource,
+    },
     #[error(
         "Invalid resource request! Cannot allocate containers as requested resource is greater than \
          maximum allowed allocation. Requested resource type=[{resource_type}], Requested \
@@ -22,19 +25,31 @@ pub enum InvalidAsk {
          allocation is calculated by scheduler based on maximum resource of registered NodeManagers, \
          which might be less than configured maximum allocation"
     )]
-    AboveMaximum { resource_type: String, requested: Resource, maximum: Resource },
+    AboveMaximum {
+        resource_type: String,
+        requested: Resource,
+        maximum: Resource,
+    },
 }
 
 /// An invalid entry of an `allocate` call, naming the entry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidResourceRequest {
     #[error("{reason} (request at priority {priority} for '{resource_name}')")]
-    Capability { priority: i32, resource_name: String, reason: InvalidAsk },
+    Capability {
+        priority: i32,
+        resource_name: String,
+        reason: Box<InvalidAsk>,
+    },
     #[error(
         "Invalid resource request! Negative number of containers {num_containers} requested at \
          priority {priority} for '{resource_name}'"
     )]
-    NegativeContainerCount { priority: i32, resource_name: String, num_containers: i32 },
+    NegativeContainerCount {
+        priority: i32,
+        resource_name: String,
+        num_containers: i32,
+    },
     #[error("Invalid resource request! Empty resource name at priority {priority}")]
     EmptyResourceName { priority: i32 },
 }
@@ -65,7 +80,11 @@ pub fn normalize(capability: &Resource, limits: &AllocationLimits) -> Result<Res
             });
         }
         let limited = matches!(resource_type, MEMORY_MB | VCORES)
-            || limits.maximum.others().iter().any(|(name, _)| name == resource_type);
+            || limits
+                .maximum
+                .others()
+                .iter()
+                .any(|(name, _)| name == resource_type);
         if limited && value > limits.maximum.get(resource_type) {
             return Err(InvalidAsk::AboveMaximum {
                 resource_type: resource_type.to_string(),
@@ -81,13 +100,27 @@ pub fn normalize(capability: &Resource, limits: &AllocationLimits) -> Result<Res
             limits.minimum.get(resource_type),
             limits.increment.get(resource_type),
         );
-        normalized.set(resource_type, rounded.min(limits.maximum.get(resource_type)));
+        normalized.set(
+            resource_type,
+            rounded.min(limits.maximum.get(resource_type)),
+        );
     }
     for (resource_type, value) in capability.others() {
-        let rounded =
-            round_up(*value, limits.minimum.get(resource_type), limits.increment.get(resource_type));
-        let limited = limits.maximum.others().iter().any(|(name, _)| name == resource_type);
-        let capped = if limited { rounded.min(limits.maximum.get(resource_type)) } else { rounded };
+        let rounded = round_up(
+            *value,
+            limits.minimum.get(resource_type),
+            limits.increment.get(resource_type),
+        );
+        let limited = limits
+            .maximum
+            .others()
+            .iter()
+            .any(|(name, _)| name == resource_type);
+        let capped = if limited {
+            rounded.min(limits.maximum.get(resource_type))
+        } else {
+            rounded
+        };
         normalized.set(resource_type, capped);
     }
     Ok(normalized)
@@ -99,7 +132,9 @@ pub fn normalize_request(
     limits: &AllocationLimits,
 ) -> Result<ResourceRequest, InvalidResourceRequest> {
     if request.resource_name.is_empty() {
-        return Err(InvalidResourceRequest::EmptyResourceName { priority: request.priority });
+        return Err(InvalidResourceRequest::EmptyResourceName {
+            priority: request.priority,
+        });
     }
     if request.num_containers < 0 {
         return Err(InvalidResourceRequest::NegativeContainerCount {
@@ -108,13 +143,17 @@ pub fn normalize_request(
             num_containers: request.num_containers,
         });
     }
-    let capability =
-        normalize(&request.capability, limits).map_err(|reason| InvalidResourceRequest::Capability {
+    let capability = normalize(&request.capability, limits).map_err(|reason| {
+        InvalidResourceRequest::Capability {
             priority: request.priority,
             resource_name: request.resource_name.clone(),
-            reason,
-        })?;
-    Ok(ResourceRequest { capability, ..request.clone() })
+            reason: Box::new(reason),
+        }
+    })?;
+    Ok(ResourceRequest {
+        capability,
+        ..request.clone()
+    })
 }
 
 #[cfg(test)]
@@ -138,7 +177,11 @@ mod tests {
         ];
         for ((memory, vcores), (want_memory, want_vcores)) in cases {
             let got = normalize(&Resource::new(memory, vcores), &limits()).unwrap();
-            assert_eq!(got, Resource::new(want_memory, want_vcores), "ask {memory},{vcores}");
+            assert_eq!(
+                got,
+                Resource::new(want_memory, want_vcores),
+                "ask {memory},{vcores}"
+            );
         }
     }
 
@@ -149,10 +192,19 @@ mod tests {
             maximum: Resource::new(8000, 8),
             increment: Resource::new(256, 1),
         };
-        assert_eq!(normalize(&Resource::new(600, 1), &limits).unwrap(), Resource::new(768, 1));
-        assert_eq!(normalize(&Resource::new(100, 1), &limits).unwrap(), Resource::new(512, 1));
+        assert_eq!(
+            normalize(&Resource::new(600, 1), &limits).unwrap(),
+            Resource::new(768, 1)
+        );
+        assert_eq!(
+            normalize(&Resource::new(100, 1), &limits).unwrap(),
+            Resource::new(512, 1)
+        );
         // Rounding never goes past a maximum that is not a multiple of the increment.
-        assert_eq!(normalize(&Resource::new(7990, 1), &limits).unwrap(), Resource::new(8000, 1));
+        assert_eq!(
+            normalize(&Resource::new(7990, 1), &limits).unwrap(),
+            Resource::new(8000, 1)
+        );
     }
 
     #[test]
@@ -167,8 +219,14 @@ mod tests {
             }
         );
         let text = err.to_string();
-        assert!(text.contains("Requested resource type=[memory-mb]"), "{text}");
-        assert!(text.contains("<memory:9000, vCores:1>") && text.contains("<memory:8192, vCores:4>"), "{text}");
+        assert!(
+            text.contains("Requested resource type=[memory-mb]"),
+            "{text}"
+        );
+        assert!(
+            text.contains("<memory:9000, vCores:1>") && text.contains("<memory:8192, vCores:4>"),
+            "{text}"
+        );
         let err = normalize(&Resource::new(1024, 5), &limits()).unwrap_err();
         assert!(err.to_string().contains("type=[vcores]"), "{err}");
     }
@@ -176,7 +234,9 @@ mod tests {
     #[test]
     fn negative_values_are_rejected() {
         let err = normalize(&Resource::new(-1, 1), &limits()).unwrap_err();
-        assert!(matches!(err, InvalidAsk::Negative { ref resource_type, .. } if resource_type == "memory-mb"));
+        assert!(
+            matches!(err, InvalidAsk::Negative { ref resource_type, .. } if resource_type == "memory-mb")
+        );
         let err = normalize(&Resource::new(1024, 1).with(GPU, -2), &limits()).unwrap_err();
         assert!(err.to_string().contains("yarn.io/gpu"), "{err}");
     }
@@ -187,7 +247,10 @@ mod tests {
         assert_eq!(normalize(&ask, &limits()).unwrap(), ask);
         let mut limited = limits();
         limited.maximum = limited.maximum.with(GPU, 2);
-        assert!(matches!(normalize(&ask, &limited), Err(InvalidAsk::AboveMaximum { .. })));
+        assert!(matches!(
+            normalize(&ask, &limited),
+            Err(InvalidAsk::AboveMaximum { .. })
+        ));
     }
 
     #[test]
@@ -199,7 +262,10 @@ mod tests {
         request.num_containers = -1;
         assert!(matches!(
             normalize_request(&request, &limits()),
-            Err(InvalidResourceRequest::NegativeContainerCount { num_containers: -1, .. })
+            Err(InvalidResourceRequest::NegativeContainerCount {
+                num_containers: -1,
+                ..
+            })
         ));
         request.num_containers = 1;
         request.resource_name.clear();
@@ -208,6 +274,9 @@ mod tests {
             Err(InvalidResourceRequest::EmptyResourceName { priority: 3 })
         ));
         request.resource_name = "host1".into();
-        assert_eq!(normalize_request(&request, &limits()).unwrap().capability, Resource::new(1024, 1));
+        assert_eq!(
+            normalize_request(&request, &limits()).unwrap().capability,
+            Resource::new(1024, 1)
+        );
     }
 }

@@ -47,7 +47,12 @@ impl QueueTree {
         Self {
             queues: vec![
                 queue(ROOT_QUEUE.to_string(), ROOT_QUEUE, None, vec![1]),
-                queue(format!("{ROOT_QUEUE}.{DEFAULT_QUEUE}"), DEFAULT_QUEUE, Some(0), vec![]),
+                queue(
+                    format!("{ROOT_QUEUE}.{DEFAULT_QUEUE}"),
+                    DEFAULT_QUEUE,
+                    Some(0),
+                    vec![],
+                ),
             ],
         }
     }
@@ -65,7 +70,11 @@ impl QueueTree {
         if let Some(index) = self.queues.iter().position(|q| q.path == path_or_name) {
             return Some(index);
         }
-        let mut by_name = self.queues.iter().enumerate().filter(|(_, q)| q.name == path_or_name);
+        let mut by_name = self
+            .queues
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| q.name == path_or_name);
         match (by_name.next(), by_name.next()) {
             (Some((index, _)), None) => Some(index),
             _ => None,
@@ -74,8 +83,13 @@ impl QueueTree {
 
     /// The leaf queue an application submitted to `path_or_name` goes to (empty means `default`).
     pub(crate) fn resolve_leaf(&self, path_or_name: &str) -> Option<QueueIndex> {
-        let wanted = if path_or_name.is_empty() { DEFAULT_QUEUE } else { path_or_name };
-        self.find(wanted).filter(|&index| self.queues[index].children.is_empty())
+        let wanted = if path_or_name.is_empty() {
+            DEFAULT_QUEUE
+        } else {
+            path_or_name
+        };
+        self.find(wanted)
+            .filter(|&index| self.queues[index].children.is_empty())
     }
 
     fn chain(&self, leaf: QueueIndex) -> impl Iterator<Item = QueueIndex> + '_ {
@@ -117,7 +131,11 @@ mod tests {
         for name in ["default", "root.default", ""] {
             assert_eq!(tree.resolve_leaf(name), Some(1), "{name:?}");
         }
-        assert_eq!(tree.resolve_leaf("root"), None, "a parent queue takes no application");
+        assert_eq!(
+            tree.resolve_leaf("root"),
+            None,
+            "a parent queue takes no application"
+        );
         assert_eq!(tree.resolve_leaf("prod"), None);
         assert_eq!(tree.find("root"), Some(0));
     }

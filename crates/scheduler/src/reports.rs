@@ -122,10 +122,16 @@ impl Scheduler {
     pub fn node_reports(&self) -> Vec<NodeReport> {
         let mut ids: Vec<&NodeId> = self.nodes.iter().map(|(_, node)| &node.id).collect();
         ids.sort();
-        ids.into_iter().filter_map(|id| self.node_report(id)).collect()
+        ids.into_iter()
+            .filter_map(|id| self.node_report(id))
+            .collect()
     }
 
-    fn container_report_of(&self, container: ContainerId, record: &ContainerRecord) -> ContainerReport {
+    fn container_report_of(
+        &self,
+        container: ContainerId,
+        record: &ContainerRecord,
+    ) -> ContainerReport {
         ContainerReport {
             container,
             attempt: record.owner,
@@ -153,7 +159,11 @@ impl Scheduler {
             priority: app.priority,
             current_attempt: app.attempt.as_ref().map(|attempt| attempt.id),
             allocated: app.allocated.clone(),
-            pending: app.attempt.as_ref().map(|attempt| attempt.asks.pending_resource()).unwrap_or_default(),
+            pending: app
+                .attempt
+                .as_ref()
+                .map(|attempt| attempt.asks.pending_resource())
+                .unwrap_or_default(),
             containers: app
                 .containers
                 .iter()
@@ -178,17 +188,26 @@ impl Scheduler {
             maximum_capacity: queue.maximum_capacity,
             used: queue.used.clone(),
             num_applications: queue.num_applications,
-            children: queue.children.iter().map(|&child| self.queues.get(child).path.clone()).collect(),
+            children: queue
+                .children
+                .iter()
+                .map(|&child| self.queues.get(child).path.clone())
+                .collect(),
         }
     }
 
     /// A queue by full path (`root.default`) or by unique name (`default`).
     pub fn queue_info(&self, path_or_name: &str) -> Option<QueueInfo> {
-        self.queues.find(path_or_name).map(|index| self.queue_info_of(index))
+        self.queues
+            .find(path_or_name)
+            .map(|index| self.queue_info_of(index))
     }
 
     /// Every queue, parents before children.
     pub fn queue_infos(&self) -> Vec<QueueInfo> {
-        self.queues.iter().map(|(index, _)| self.queue_info_of(index)).collect()
+        self.queues
+            .iter()
+            .map(|(index, _)| self.queue_info_of(index))
+            .collect()
     }
 }

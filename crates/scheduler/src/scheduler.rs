@@ -2,7 +2,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use spindle_types::{exit_status, ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Resource};
+use spindle_types::{
+    exit_status, ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Resource,
+};
 
 use crate::action::{CompletionReason, SchedulerAction};
 use crate::applications::{ContainerRecord, FifoKey, SchedulerApplication, SchedulerAttempt};
@@ -56,32 +58,46 @@ impl Scheduler {
     /// Applies one event and returns what the RM must do, in decision order. Every placement the
     /// event made possible happens before this returns (there is no separate scheduling call).
     /// On `Err` the event was refused and nothing changed.
-    pub fn handle(&mut self, event: SchedulerEvent) -> Result<Vec<SchedulerAction>, SchedulerError> {
+    pub fn handle(
+        &mut self,
+        event: SchedulerEvent,
+    ) -> Result<Vec<SchedulerAction>, SchedulerError> {
         let mut actions = Vec::new();
         let mut placeable = Placeable::default();
         match event {
-            SchedulerEvent::NodeAdded { node, rack, capability } => {
-                self.add_node(node, rack, capability, &mut placeable)?
-            }
+            SchedulerEvent::NodeAdded {
+                node,
+                rack,
+                capability,
+            } => self.add_node(node, rack, capability, &mut placeable)?,
             SchedulerEvent::NodeUpdated { node, capability } => {
                 self.update_node(node, capability, &mut placeable)?
             }
-            SchedulerEvent::NodeRemoved { node } => self.remove_node(node, &mut actions, &mut placeable)?,
-            SchedulerEvent::ApplicationAdded { application, queue, user, priority } => {
-                self.add_application(application, queue, user, priority)?
+            SchedulerEvent::NodeRemoved { node } => {
+                self.remove_node(node, &mut actions, &mut placeable)?
             }
+            SchedulerEvent::ApplicationAdded {
+                application,
+                queue,
+                user,
+                priority,
+            } => self.add_application(application, queue, user, priority)?,
             SchedulerEvent::ApplicationRemoved { application } => {
                 self.remove_application(application, &mut actions, &mut placeable)?
             }
-            SchedulerEvent::AttemptAdded { attempt, am_resource } => {
-                self.add_attempt(attempt, am_resource, &mut placeable)?
-            }
-            SchedulerEvent::AttemptRemoved { attempt, keep_containers } => {
-                self.remove_attempt(attempt, keep_containers, &mut actions, &mut placeable)?
-            }
-            SchedulerEvent::Asks { attempt, asks, releases } => {
-                self.update_asks(attempt, asks, releases, &mut actions, &mut placeable)?
-            }
+            SchedulerEvent::AttemptAdded {
+                attempt,
+                am_resource,
+            } => self.add_attempt(attempt, am_resource, &mut placeable)?,
+            SchedulerEvent::AttemptRemoved {
+                attempt,
+                keep_containers,
+            } => self.remove_attempt(attempt, keep_containers, &mut actions, &mut placeable)?,
+            SchedulerEvent::Asks {
+                attempt,
+                asks,
+                releases,
+            } => self.update_asks(attempt, asks, releases, &mut actions, &mut placeable)?,
             SchedulerEvent::ContainersAcquired { containers } => {
                 for container in containers {
                     if let Some(record) = self.containers.get_mut(&container) {
@@ -89,8 +105,17 @@ impl Scheduler {
                     }
                 }
             }
-            SchedulerEvent::ContainerFinished { container, exit_status } => {
-                self.complete_container(container, exit_status, CompletionReason::Finished, &mut actions, &mut placeable);
+            SchedulerEvent::ContainerFinished {
+                container,
+                exit_status,
+            } => {
+                self.complete_container(
+                    container,
+                    exit_status,
+                    CompletionReason::Finished,
+                    &mut actions,
+                    &mut placeable,
+                );
             }
             SchedulerEvent::ContainerExpired { container } => {
                 self.complete_container(
@@ -102,7 +127,9 @@ impl Scheduler {
                 );
             }
             SchedulerEvent::TimeAdvanced { now_ms } => self.now_ms = self.now_ms.max(now_ms),
-            SchedulerEvent::ConfigurationReplaced { config } => self.replace_configuration(config)?,
+            SchedulerEvent::ConfigurationReplaced { config } => {
+                self.replace_configuration(config)?
+            }
         }
         self.place(placeable, &mut actions);
         Ok(actions)
@@ -111,7 +138,10 @@ impl Scheduler {
     /// The limits asks are normalized against: the configured ones, with the maximum lowered to
     /// the largest registered node's capability (YARN's behaviour once nodes have registered).
     pub fn effective_limits(&self) -> AllocationLimits {
-        AllocationLimits { maximum: self.maximum_allocation(), ..self.config.limits.clone() }
+        AllocationLimits {
+            maximum: self.maximum_allocation(),
+            ..self.config.limits.clone()
+        }
     }
 
     /// The largest container an ask may get: per type, the smaller of the configured maximum and
@@ -142,7 +172,11 @@ impl Scheduler {
         if capability.any_negative() {
             return Err(SchedulerError::NegativeNodeCapability { node, capability });
         }
-        let rack = if rack.is_empty() { DEFAULT_RACK.to_string() } else { rack };
+        let rack = if rack.is_empty() {
+            DEFAULT_RACK.to_string()
+        } else {
+            rack
+        };
         placeable.nodes.push(self.nodes.add(node, rack, capability));
         Ok(())
     }
@@ -153,7 +187,10 @@ impl Scheduler {
         capability: Resource,
         placeable: &mut Placeable,
     ) -> Result<(), SchedulerError> {
-        let index = self.nodes.lookup(&node).ok_or_else(|| SchedulerError::UnknownNode(node.clone()))?;
+        let index = self
+            .nodes
+            .lookup(&node)
+            .ok_or_else(|| SchedulerError::UnknownNode(node.clone()))?;
         if capability.any_negative() {
             return Err(SchedulerError::NegativeNodeCapability { node, capability });
         }
@@ -168,11 +205,21 @@ impl Scheduler {
         actions: &mut Vec<SchedulerAction>,
         placeable: &mut Placeable,
     ) -> Result<(), SchedulerError> {
-        let index = self.nodes.lookup(&node).ok_or(SchedulerError::UnknownNode(node))?;
-        let containers: Vec<ContainerId> = self.nodes.get(index).containers.iter().copied().collect();
+        let index = self
+            .nodes
+            .lookup(&node)
+            .ok_or(SchedulerError::UnknownNode(node))?;
+        let containers: Vec<ContainerId> =
+            self.nodes.get(index).containers.iter().copied().collect();
         for container in containers {
             self.recover_unacquired(container, index, placeable);
-            self.complete_container(container, exit_status::ABORTED, CompletionReason::NodeLost, actions, placeable);
+            self.complete_container(
+                container,
+                exit_status::ABORTED,
+                CompletionReason::NodeLost,
+                actions,
+                placeable,
+            );
         }
         self.nodes.remove(index);
         placeable.nodes.retain(|&dirty| dirty != index);
@@ -180,16 +227,34 @@ impl Scheduler {
     }
 
     /// Restores the request of a container its AM never saw (YARN's container rescheduling).
-    fn recover_unacquired(&mut self, container: ContainerId, node: NodeIndex, placeable: &mut Placeable) {
-        let Some(record) = self.containers.get(&container) else { return };
+    fn recover_unacquired(
+        &mut self,
+        container: ContainerId,
+        node: NodeIndex,
+        placeable: &mut Placeable,
+    ) {
+        let Some(record) = self.containers.get(&container) else {
+            return;
+        };
         if record.acquired || record.is_am {
             return;
         }
         let application = container.application_id();
-        let Some(app) = self.applications.get_mut(&application) else { return };
-        let Some(attempt) = app.attempt.as_mut().filter(|attempt| attempt.id == record.owner) else { return };
+        let Some(app) = self.applications.get_mut(&application) else {
+            return;
+        };
+        let Some(attempt) = app
+            .attempt
+            .as_mut()
+            .filter(|attempt| attempt.id == record.owner)
+        else {
+            return;
+        };
         let node = self.nodes.get(node);
-        let key = SchedulerKey { priority: record.priority, allocation_request_id: record.allocation_request_id };
+        let key = SchedulerKey {
+            priority: record.priority,
+            allocation_request_id: record.allocation_request_id,
+        };
         attempt.asks.recover(
             key,
             record.locality,
@@ -215,7 +280,11 @@ impl Scheduler {
         let leaf = self
             .queues
             .resolve_leaf(&queue)
-            .ok_or(SchedulerError::UnknownQueue { application, user: user.clone(), queue })?;
+            .ok_or(SchedulerError::UnknownQueue {
+                application,
+                user: user.clone(),
+                queue,
+            })?;
         self.queues.application_added(leaf);
         let app = SchedulerApplication {
             id: application,
@@ -237,7 +306,10 @@ impl Scheduler {
         actions: &mut Vec<SchedulerAction>,
         placeable: &mut Placeable,
     ) -> Result<(), SchedulerError> {
-        let app = self.applications.get_mut(&application).ok_or(SchedulerError::UnknownApplication(application))?;
+        let app = self
+            .applications
+            .get_mut(&application)
+            .ok_or(SchedulerError::UnknownApplication(application))?;
         if let Some(mut attempt) = app.attempt.take() {
             attempt.asks.clear(&mut self.pending_capabilities);
             app.last_attempt = Some(attempt.id);
@@ -253,7 +325,10 @@ impl Scheduler {
                 placeable,
             );
         }
-        let app = self.applications.remove(&application).expect("application checked above");
+        let app = self
+            .applications
+            .remove(&application)
+            .expect("application checked above");
         self.queues.application_removed(app.queue);
         Ok(())
     }
@@ -266,14 +341,23 @@ impl Scheduler {
     ) -> Result<(), SchedulerError> {
         let application = attempt.application_id;
         let limits = self.effective_limits();
-        let app = self.applications.get_mut(&application).ok_or(SchedulerError::UnknownApplication(application))?;
+        let app = self
+            .applications
+            .get_mut(&application)
+            .ok_or(SchedulerError::UnknownApplication(application))?;
         if let Some(existing) = &app.attempt {
-            return Err(SchedulerError::AttemptAlreadyActive { existing: existing.id, added: attempt });
+            return Err(SchedulerError::AttemptAlreadyActive {
+                existing: existing.id,
+                added: attempt,
+            });
         }
         let am_resource = am_resource
             .map(|resource| normalize(&resource, &limits))
             .transpose()
-            .map_err(|reason| SchedulerError::InvalidAmResource { attempt, reason })?;
+            .map_err(|reason| SchedulerError::InvalidAmResource {
+                attempt,
+                reason: Box::new(reason),
+            })?;
         for container in &app.containers {
             if let Some(record) = self.containers.get_mut(container) {
                 record.owner = attempt;
@@ -291,10 +375,17 @@ impl Scheduler {
         Ok(())
     }
 
-    fn current_attempt_of(&self, attempt: ApplicationAttemptId) -> Result<&SchedulerApplication, SchedulerError> {
+    fn current_attempt_of(
+        &self,
+        attempt: ApplicationAttemptId,
+    ) -> Result<&SchedulerApplication, SchedulerError> {
         self.applications
             .get(&attempt.application_id)
-            .filter(|app| app.attempt.as_ref().is_some_and(|current| current.id == attempt))
+            .filter(|app| {
+                app.attempt
+                    .as_ref()
+                    .is_some_and(|current| current.id == attempt)
+            })
             .ok_or(SchedulerError::UnknownAttempt(attempt))
     }
 
@@ -307,7 +398,10 @@ impl Scheduler {
     ) -> Result<(), SchedulerError> {
         self.current_attempt_of(attempt)?;
         let application = attempt.application_id;
-        let app = self.applications.get_mut(&application).expect("attempt checked above");
+        let app = self
+            .applications
+            .get_mut(&application)
+            .expect("attempt checked above");
         let mut ended = app.attempt.take().expect("attempt checked above");
         ended.asks.clear(&mut self.pending_capabilities);
         let containers: Vec<ContainerId> = app
@@ -342,8 +436,14 @@ impl Scheduler {
     ) -> Result<(), SchedulerError> {
         self.current_attempt_of(attempt)?;
         let application = attempt.application_id;
-        if let Some(foreign) = releases.iter().find(|container| container.application_id() != application) {
-            return Err(SchedulerError::ContainerNotOwned { container: *foreign, attempt });
+        if let Some(foreign) = releases
+            .iter()
+            .find(|container| container.application_id() != application)
+        {
+            return Err(SchedulerError::ContainerNotOwned {
+                container: *foreign,
+                attempt,
+            });
         }
         let limits = self.effective_limits();
         let asks = asks
@@ -359,7 +459,10 @@ impl Scheduler {
                 placeable,
             );
         }
-        let app = self.applications.get_mut(&application).expect("attempt checked above");
+        let app = self
+            .applications
+            .get_mut(&application)
+            .expect("attempt checked above");
         let table = &mut app.attempt.as_mut().expect("attempt checked above").asks;
         for request in &asks {
             table.update(request, &mut self.pending_capabilities);
@@ -372,7 +475,10 @@ impl Scheduler {
     fn replace_configuration(&mut self, config: SchedulerConfig) -> Result<(), SchedulerError> {
         config.validate()?;
         if config.rm_epoch != self.config.rm_epoch {
-            return Err(SchedulerError::EpochChange { current: self.config.rm_epoch, requested: config.rm_epoch });
+            return Err(SchedulerError::EpochChange {
+                current: self.config.rm_epoch,
+                requested: config.rm_epoch,
+            });
         }
         self.config = config;
         Ok(())
@@ -380,7 +486,9 @@ impl Scheduler {
 
     /// Keeps `pending_applications` in step with the application's requests.
     pub(crate) fn refresh_pending(&mut self, application: ApplicationId) {
-        let Some(app) = self.applications.get(&application) else { return };
+        let Some(app) = self.applications.get(&application) else {
+            return;
+        };
         if app.has_pending() {
             self.pending_applications.insert(app.fifo_key());
         } else {
@@ -398,10 +506,19 @@ impl Scheduler {
         actions: &mut Vec<SchedulerAction>,
         placeable: &mut Placeable,
     ) {
-        let Some(record) = self.containers.remove(&container) else { return };
-        let node = self.nodes.release(record.node, &record.resource, container).id.clone();
+        let Some(record) = self.containers.remove(&container) else {
+            return;
+        };
+        let node = self
+            .nodes
+            .release(record.node, &record.resource, container)
+            .id
+            .clone();
         placeable.nodes.push(record.node);
-        let app = self.applications.get_mut(&container.application_id()).expect("a live container's application is known");
+        let app = self
+            .applications
+            .get_mut(&container.application_id())
+            .expect("a live container's application is known");
         app.containers.remove(&container);
         app.allocated.sub_assign(&record.resource);
         let queue = app.queue;

@@ -24,7 +24,8 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use spindle_scheduler::{
-    AllocationLimits, CompletionReason, ResourceRequest, Scheduler, SchedulerAction, SchedulerConfig, SchedulerEvent,
+    AllocationLimits, CompletionReason, ResourceRequest, Scheduler, SchedulerAction,
+    SchedulerConfig, SchedulerEvent,
 };
 use spindle_types::{ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Resource};
 
@@ -113,7 +114,15 @@ pub fn render_action(action: &SchedulerAction) -> String {
             }
             line
         }
-        SchedulerAction::Completed { container, attempt, node, resource, exit_status, reason, acquired } => {
+        SchedulerAction::Completed {
+            container,
+            attempt,
+            node,
+            resource,
+            exit_status,
+            reason,
+            acquired,
+        } => {
             let mut line = format!(
                 "completed {} on {} {} exit={exit_status} {}",
                 render_container(container),
@@ -130,7 +139,11 @@ pub fn render_action(action: &SchedulerAction) -> String {
             line
         }
         SchedulerAction::PreemptionRequested { container, attempt } => {
-            format!("preemption-requested {} attempt={}", render_container(container), render_attempt(attempt))
+            format!(
+                "preemption-requested {} attempt={}",
+                render_container(container),
+                render_attempt(attempt)
+            )
         }
     }
 }
@@ -146,15 +159,21 @@ fn fail<T>(message: impl Into<String>) -> Parsed<T> {
 }
 
 fn parse_number<T: std::str::FromStr>(text: &str, what: &str) -> Parsed<T> {
-    text.parse().or_else(|_| fail(format!("bad {what} '{text}'")))
+    text.parse()
+        .or_else(|_| fail(format!("bad {what} '{text}'")))
 }
 
 pub fn parse_resource(text: &str) -> Parsed<Resource> {
     let mut parts = text.split(',');
     let (Some(memory), Some(vcores)) = (parts.next(), parts.next()) else {
-        return fail(format!("resource '{text}' must be memory,vcores[,type=value...]"));
+        return fail(format!(
+            "resource '{text}' must be memory,vcores[,type=value...]"
+        ));
     };
-    let mut resource = Resource::new(parse_number(memory, "memory")?, parse_number(vcores, "vcores")?);
+    let mut resource = Resource::new(
+        parse_number(memory, "memory")?,
+        parse_number(vcores, "vcores")?,
+    );
     for extra in parts {
         let Some((name, value)) = extra.split_once('=') else {
             return fail(format!("extra resource '{extra}' must be type=value"));
@@ -173,19 +192,33 @@ fn parse_node(text: &str) -> Parsed<NodeId> {
 
 fn parse_attempt(text: &str) -> Parsed<ApplicationAttemptId> {
     match text.split_once('.') {
-        Some((app, number)) => Ok(attempt(parse_number(app, "application")?, parse_number(number, "attempt")?)),
+        Some((app, number)) => Ok(attempt(
+            parse_number(app, "application")?,
+            parse_number(number, "attempt")?,
+        )),
         None => Ok(attempt(parse_number(text, "application")?, 1)),
     }
 }
 
 fn parse_container(text: &str, epoch: i64) -> Parsed<ContainerId> {
-    let Some(rest) = text.strip_prefix('c') else { return fail(format!("container '{text}' must look like c1.1.2")) };
+    if let Some((prefix, short)) = text.split_once(':') {
+        let Some(explicit) = prefix.strip_prefix('e') else {
+            return fail(format!("bad epoch in '{text}'"));
+        };
+        return parse_container(short, parse_number(explicit, "epoch")?);
+    }
+    let Some(rest) = text.strip_prefix('c') else {
+        return fail(format!("container '{text}' must look like c1.1.2"));
+    };
     let parts: Vec<&str> = rest.split('.').collect();
     let [app, attempt_number, sequence] = parts[..] else {
         return fail(format!("container '{text}' must look like c1.1.2"));
     };
     Ok(ContainerId::new(
-        attempt(parse_number(app, "application")?, parse_number(attempt_number, "attempt")?),
+        attempt(
+            parse_number(app, "application")?,
+            parse_number(attempt_number, "attempt")?,
+        ),
         epoch,
         parse_number(sequence, "sequence")?,
     ))
@@ -245,27 +278,42 @@ pub fn parse_config(line: &str) -> Parsed<SchedulerConfig> {
 
 pub fn parse_step(line: &str, epoch: i64) -> Parsed<Step> {
     let tokens: Vec<&str> = line.split_whitespace().collect();
-    let Some((&verb, rest)) = tokens.split_first() else { return fail("empty line") };
+    let Some((&verb, rest)) = tokens.split_first() else {
+        return fail("empty line");
+    };
     let options = Options::of(rest);
-    let first = || rest.first().copied().ok_or_else(|| FixtureError(format!("'{verb}' needs an argument")));
-    let required = |key: &str| options.get(key).ok_or_else(|| FixtureError(format!("'{verb}' needs {key}=")));
+    let first = || {
+        rest.first()
+            .copied()
+            .ok_or_else(|| FixtureError(format!("'{verb}' needs an argument")))
+    };
+    let required = |key: &str| {
+        options
+            .get(key)
+            .ok_or_else(|| FixtureError(format!("'{verb}' needs {key}=")))
+    };
     let event = match verb {
         "node" => SchedulerEvent::NodeAdded {
             node: parse_node(first()?)?,
             rack: options.get("rack").unwrap_or("").to_string(),
             capability: parse_resource(required("cap")?)?,
         },
-        "update-node" => {
-            SchedulerEvent::NodeUpdated { node: parse_node(first()?)?, capability: parse_resource(required("cap")?)? }
-        }
-        "remove-node" => SchedulerEvent::NodeRemoved { node: parse_node(first()?)? },
+        "update-node" => SchedulerEvent::NodeUpdated {
+            node: parse_node(first()?)?,
+            capability: parse_resource(required("cap")?)?,
+        },
+        "remove-node" => SchedulerEvent::NodeRemoved {
+            node: parse_node(first()?)?,
+        },
         "app" => SchedulerEvent::ApplicationAdded {
             application: application(parse_number(first()?, "application")?),
             queue: options.get("queue").unwrap_or("default").to_string(),
             user: options.get("user").unwrap_or("user").to_string(),
             priority: parse_number(options.get("priority").unwrap_or("0"), "priority")?,
         },
-        "remove-app" => SchedulerEvent::ApplicationRemoved { application: application(parse_number(first()?, "application")?) },
+        "remove-app" => SchedulerEvent::ApplicationRemoved {
+            application: application(parse_number(first()?, "application")?),
+        },
         "attempt" => SchedulerEvent::AttemptAdded {
             attempt: parse_attempt(first()?)?,
             am_resource: options.get("am").map(parse_resource).transpose()?,
@@ -278,7 +326,8 @@ pub fn parse_step(line: &str, epoch: i64) -> Parsed<Step> {
             let attempt = parse_attempt(first()?)?;
             let priority = parse_number(required("prio")?, "priority")?;
             let capability = parse_resource(required("cap")?)?;
-            let allocation_request_id = parse_number(options.get("id").unwrap_or("0"), "allocation id")?;
+            let allocation_request_id =
+                parse_number(options.get("id").unwrap_or("0"), "allocation id")?;
             let mut asks = Vec::new();
             for (key, value) in &options.pairs {
                 if matches!(*key, "prio" | "cap" | "id" | "release") {
@@ -298,25 +347,42 @@ pub fn parse_step(line: &str, epoch: i64) -> Parsed<Step> {
                 });
             }
             let releases = match options.get("release") {
-                Some(list) => list.split(',').map(|c| parse_container(c, epoch)).collect::<Parsed<Vec<_>>>()?,
+                Some(list) => list
+                    .split(',')
+                    .map(|c| parse_container(c, epoch))
+                    .collect::<Parsed<Vec<_>>>()?,
                 None => Vec::new(),
             };
-            SchedulerEvent::Asks { attempt, asks, releases }
+            SchedulerEvent::Asks {
+                attempt,
+                asks,
+                releases,
+            }
         }
         "release" => SchedulerEvent::Asks {
             attempt: parse_attempt(first()?)?,
             asks: Vec::new(),
-            releases: rest[1..].iter().map(|c| parse_container(c, epoch)).collect::<Parsed<Vec<_>>>()?,
+            releases: rest[1..]
+                .iter()
+                .map(|c| parse_container(c, epoch))
+                .collect::<Parsed<Vec<_>>>()?,
         },
         "acquire" => SchedulerEvent::ContainersAcquired {
-            containers: rest.iter().map(|c| parse_container(c, epoch)).collect::<Parsed<Vec<_>>>()?,
+            containers: rest
+                .iter()
+                .map(|c| parse_container(c, epoch))
+                .collect::<Parsed<Vec<_>>>()?,
         },
         "finish" => SchedulerEvent::ContainerFinished {
             container: parse_container(first()?, epoch)?,
             exit_status: parse_number(options.get("exit").unwrap_or("0"), "exit status")?,
         },
-        "expire" => SchedulerEvent::ContainerExpired { container: parse_container(first()?, epoch)? },
-        "time" => SchedulerEvent::TimeAdvanced { now_ms: parse_number(first()?, "time")? },
+        "expire" => SchedulerEvent::ContainerExpired {
+            container: parse_container(first()?, epoch)?,
+        },
+        "time" => SchedulerEvent::TimeAdvanced {
+            now_ms: parse_number(first()?, "time")?,
+        },
         "show" => return Ok(Step::Show(rest.join(" "))),
         _ => return fail(format!("unknown event '{verb}'")),
     };
@@ -325,7 +391,13 @@ pub fn parse_step(line: &str, epoch: i64) -> Parsed<Step> {
 
 fn show(scheduler: &Scheduler, what: &str) -> Parsed<String> {
     let tokens: Vec<&str> = what.split_whitespace().collect();
-    let list = |containers: Vec<String>| if containers.is_empty() { "-".to_string() } else { containers.join(",") };
+    let list = |containers: Vec<String>| {
+        if containers.is_empty() {
+            "-".to_string()
+        } else {
+            containers.join(",")
+        }
+    };
     Ok(match tokens[..] {
         ["cluster"] => {
             let m = scheduler.cluster_metrics();
@@ -352,17 +424,27 @@ fn show(scheduler: &Scheduler, what: &str) -> Parsed<String> {
                 list(r.containers.iter().map(render_container).collect())
             ),
         },
-        ["app", app] => match scheduler.application_usage(application(parse_number(app, "application")?)) {
-            None => format!("app {app} unknown"),
-            Some(u) => format!(
-                "app {app} queue={} attempt={} allocated={} pending={} containers={}",
-                u.queue,
-                u.current_attempt.as_ref().map(render_attempt).unwrap_or_else(|| "-".into()),
-                render_resource(&u.allocated),
-                render_resource(&u.pending),
-                list(u.containers.iter().map(|c| render_container(&c.container)).collect())
-            ),
-        },
+        ["app", app] => {
+            match scheduler.application_usage(application(parse_number(app, "application")?)) {
+                None => format!("app {app} unknown"),
+                Some(u) => format!(
+                    "app {app} queue={} attempt={} allocated={} pending={} containers={}",
+                    u.queue,
+                    u.current_attempt
+                        .as_ref()
+                        .map(render_attempt)
+                        .unwrap_or_else(|| "-".into()),
+                    render_resource(&u.allocated),
+                    render_resource(&u.pending),
+                    list(
+                        u.containers
+                            .iter()
+                            .map(|c| render_container(&c.container))
+                            .collect()
+                    )
+                ),
+            }
+        }
         ["queue", queue] => match scheduler.queue_info(queue) {
             None => format!("queue {queue} unknown"),
             Some(q) => format!(
@@ -394,14 +476,17 @@ pub fn run(fixture: &str) -> Parsed<String> {
         let at = |e: FixtureError| FixtureError(format!("line {}: {}: {}", number + 1, line, e.0));
         if trimmed.starts_with("config ") {
             if scheduler.is_some() {
-                return Err(at(FixtureError("config must come before every event".into())));
+                return Err(at(FixtureError(
+                    "config must come before every event".into(),
+                )));
             }
             let config = parse_config(trimmed).map_err(at)?;
             scheduler = Some(Scheduler::new(config).map_err(|e| at(FixtureError(e.to_string())))?);
             continue;
         }
-        let scheduler =
-            scheduler.get_or_insert_with(|| Scheduler::new(SchedulerConfig::default()).expect("default config is valid"));
+        let scheduler = scheduler.get_or_insert_with(|| {
+            Scheduler::new(SchedulerConfig::default()).expect("default config is valid")
+        });
         let epoch = scheduler.config().rm_epoch;
         let outputs = match parse_step(trimmed, epoch).map_err(at)? {
             Step::Show(what) => vec![show(scheduler, &what).map_err(at)?],
@@ -424,20 +509,28 @@ pub fn run(fixture: &str) -> Parsed<String> {
 
 /// Replays `tests/scenarios/<name>.txt` and compares (or, with UPDATE_SCENARIOS=1, rewrites) it.
 pub fn check(name: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios").join(format!("{name}.txt"));
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/scenarios")
+        .join(format!("{name}.txt"));
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     let actual = run(&expected).unwrap_or_else(|e| panic!("{}: {}", path.display(), e.0));
     if actual == expected {
         return;
     }
     if std::env::var_os("UPDATE_SCENARIOS").is_some() {
-        std::fs::write(&path, &actual).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        std::fs::write(&path, &actual)
+            .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
         return;
     }
     let mut diff = String::new();
     for (line, (want, got)) in expected.lines().zip(actual.lines()).enumerate() {
         if want != got {
-            let _ = writeln!(diff, "first difference at line {}:\n  expected: {want}\n  actual:   {got}", line + 1);
+            let _ = writeln!(
+                diff,
+                "first difference at line {}:\n  expected: {want}\n  actual:   {got}",
+                line + 1
+            );
             break;
         }
     }

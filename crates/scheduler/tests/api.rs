@@ -1,0 +1,197 @@
+//! The RM-facing API outside the scenario files: configuration, limits, reports, exit statuses.
+
+use spindle_scheduler::{
+    AllocationLimits, CompletionReason, Locality, ResourceRequest, Scheduler, SchedulerAction,
+    SchedulerConfig, SchedulerError, SchedulerEvent,
+};
+use spindle_types::{exit_status, ApplicationAttemptId, ApplicationId, NodeId, Resource};
+
+fn scheduler() -> Scheduler {
+    Scheduler::new(SchedulerConfig::default()).unwrap()
+}
+
+fn add_node(scheduler: &mut Scheduler, host: &str, capability: Resource) -> Vec<SchedulerAction> {
+    scheduler
+        .handle(SchedulerEvent::NodeAdded {
+            node: NodeId::new(host, 8041),
+            rack: String::new(),
+            capability,
+        })
+        .unwrap()
+}
+
+fn add_application(scheduler: &mut Scheduler, id: i32) -> ApplicationAttemptId {
+    let application = ApplicationId::new(1, id);
+    scheduler
+        .handle(SchedulerEvent::ApplicationAdded {
+            application,
+            queue: "root.default".into(),
+            user: "alice".into(),
+            priority: 0,
+        })
+        .unwrap();
+    let attempt = ApplicationAttemptId::new(application, 1);
+    scheduler
+        .handle(SchedulerEvent::AttemptAdded {
+            attempt,
+            am_resource: Some(Resource::new(1024, 1)),
+        })
+        .unwrap();
+    attempt
+}
+
+#[test]
+fn maximum_allocation_is_configured_until_nodes_register_then_bounded_by_the_largest() {
+    let mut scheduler = scheduler();
+    assert_eq!(scheduler.maximum_allocation(), Resource::new(8192, 4));
+    add_node(&mut scheduler, "small", Resource::new(4096, 16));
+    assert_eq!(scheduler.maximum_allocation(), Resource::new(4096, 4));
+    add_node(&mut scheduler, "large", Resource::new(6144, 2));
+    assert_eq!(scheduler.maximum_allocation(), Resource::new(6144, 4));
+    scheduler
+        .handle(SchedulerEvent::NodeRemoved {
+            node: NodeId::new("large", 8041),
+        })
+        .unwrap();
+    assert_eq!(scheduler.effective_limits().maximum, Resource::new(4096, 4));
+}
+
+#[test]
+fn configuration_replacement_changes_limits_but_never_the_epoch() {
+    let mut scheduler = Scheduler::new(SchedulerConfig {
+        rm_epoch: 4,
+        ..SchedulerConfig::default()
+    })
+    .unwrap();
+    let mut config = scheduler.config().clone();
+    config.limits.minimum = Resource::new(256, 1);
+    config.limits.increment = Resource::new(256, 1);
+    scheduler
+        .handle(SchedulerEvent::ConfigurationReplaced {
+            config: config.clone(),
+        })
+        .unwrap();
+    add_node(&mut scheduler, "h1", Resource::new(8192, 8));
+    let attempt = add_application(&mut scheduler, 1);
+    let ask = ResourceRequest::anywhere(1, Resource::new(300, 1), 1);
+    let actions = scheduler
+        .handle(SchedulerEvent::Asks {
+            attempt,
+            asks: vec![ask],
+            releases: vec![],
+        })
+        .unwrap();
+    assert!(
+        matches!(&actions[..], [SchedulerAction::Allocated { resource, container, .. }]
+            if *resource == Resource::new(512, 1) && container.epoch() == 4),
+        "{actions:?}"
+    );
+    config.rm_epoch = 5;
+    let refused = scheduler
+        .handle(SchedulerEvent::ConfigurationReplaced { config })
+        .unwrap_err();
+    assert_eq!(
+        refused,
+        SchedulerError::EpochChange {
+            current: 4,
+            requested: 5
+        }
+    );
+    assert_eq!(scheduler.config().rm_epoch, 4);
+}
+
+#[test]
+fn invalid_configurations_are_refused() {
+    let config = SchedulerConfig {
+        limits: AllocationLimits {
+            minimum: Resource::new(4096, 1),
+            maximum: Resource::new(2048, 4),
+            increment: Resource::new(4096, 1),
+        },
+        ..SchedulerConfig::default()
+    };
+    let error = Scheduler::new(config).unwrap_err();
+    assert!(error.to_string().contains("exceeds the maximum"), "{error}");
+    let error = Scheduler::new(SchedulerConfig {
+        rm_epoch: -1,
+        ..SchedulerConfig::default()
+    })
+    .unwrap_err();
+    assert!(matches!(error, SchedulerError::InvalidConfiguration { .. }));
+}
+
+#[test]
+fn completion_reasons_map_to_yarn_exit_statuses_and_diagnostics() {
+    assert_eq!(CompletionReason::Finished.exit_status(), None);
+    for reason in [
+        CompletionReason::ReleasedByApplication,
+        CompletionReason::NodeLost,
+        CompletionReason::ApplicationCompleted,
+        CompletionReason::Expired,
+    ] {
+        assert_eq!(
+            reason.exit_status(),
+            Some(exit_status::ABORTED),
+            "{reason:?}"
+        );
+    }
+    assert_eq!(
+        CompletionReason::Preempted.exit_status(),
+        Some(exit_status::PREEMPTED)
+    );
+    assert_eq!(
+        CompletionReason::ReleasedByApplication.diagnostics(),
+        "Container released by application"
+    );
+    assert_eq!(
+        CompletionReason::NodeLost.diagnostics(),
+        "Container released on a *lost* node"
+    );
+    assert!(CompletionReason::ReleasedByApplication.requires_container_kill());
+    assert!(!CompletionReason::NodeLost.requires_container_kill());
+    assert!(!CompletionReason::Finished.requires_container_kill());
+}
+
+#[test]
+fn reports_describe_containers_applications_queues_and_time() {
+    let mut scheduler = scheduler();
+    add_node(&mut scheduler, "h1", Resource::new(4096, 4));
+    let attempt = add_application(&mut scheduler, 7);
+    let application = attempt.application_id;
+    let usage = scheduler.application_usage(application).unwrap();
+    assert_eq!(
+        (usage.queue.as_str(), usage.user.as_str()),
+        ("root.default", "alice")
+    );
+    assert_eq!(usage.current_attempt, Some(attempt));
+    let am = &usage.containers[0];
+    assert!(am.is_am && am.acquired);
+    assert_eq!(
+        (am.priority, am.allocation_request_id, am.locality),
+        (0, -1, Locality::OffSwitch)
+    );
+    assert_eq!(am.container.to_string(), "container_1_0007_01_000001");
+    assert_eq!(scheduler.container_report(am.container).unwrap(), *am);
+    assert_eq!(scheduler.application_ids(), vec![application]);
+    let queues = scheduler.queue_infos();
+    assert_eq!(
+        queues.iter().map(|q| q.path.as_str()).collect::<Vec<_>>(),
+        vec!["root", "root.default"]
+    );
+    assert_eq!(queues[0].children, vec!["root.default".to_string()]);
+    assert_eq!(
+        (queues[1].name.as_str(), queues[1].used.clone()),
+        ("default", Resource::new(1024, 1))
+    );
+    assert_eq!(
+        scheduler.node_reports()[0].available,
+        Resource::new(3072, 3)
+    );
+    scheduler
+        .handle(SchedulerEvent::TimeAdvanced { now_ms: 5_000 })
+        .unwrap();
+    scheduler
+        .handle(SchedulerEvent::TimeAdvanced { now_ms: 4_000 })
+        .unwrap();
+    assert_eq!(scheduler.now_ms(), 5_000, "time never goes back");
+}

@@ -1,0 +1,407 @@
+//! Safety properties over random event sequences: invariants hold after every event, no node
+//! ever holds more than its capability, container ids are never reused, and the same events
+//! always give the same decisions.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proptest::prelude::*;
+use spindle_scheduler::{
+    ResourceRequest, Scheduler, SchedulerAction, SchedulerConfig, SchedulerError, SchedulerEvent,
+    ANY,
+};
+use spindle_types::{ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Resource};
+
+const NODES: u8 = 6;
+const APPLICATIONS: u8 = 4;
+
+/// An operation, with indexes resolved against the live state when it runs.
+#[derive(Debug, Clone)]
+enum Operation {
+    AddNode {
+        node: u8,
+    },
+    UpdateNode {
+        node: u8,
+        memory_gb: u8,
+        vcores: u8,
+    },
+    RemoveNode {
+        node: u8,
+    },
+    AddApplication {
+        app: u8,
+        priority: i8,
+    },
+    AddAttempt {
+        app: u8,
+        with_am: bool,
+    },
+    Ask {
+        app: u8,
+        priority: u8,
+        memory_mb: u16,
+        vcores: u8,
+        entries: Vec<(u8, u8, bool)>,
+        release: Option<u16>,
+    },
+    Finish {
+        pick: u16,
+        exit_status: i8,
+    },
+    Expire {
+        pick: u16,
+    },
+    Acquire {
+        app: u8,
+    },
+    RemoveAttempt {
+        app: u8,
+        keep_containers: bool,
+    },
+    RemoveApplication {
+        app: u8,
+    },
+    AdvanceTime {
+        by_ms: u16,
+    },
+}
+
+fn operation() -> impl Strategy<Value = Operation> {
+    let entry = (0..NODES + 3, 0u8..4, any::<bool>());
+    prop_oneof![
+        3 => (0..NODES).prop_map(|node| Operation::AddNode { node }),
+        1 => (0..NODES, 0u8..10, 0u8..6)
+            .prop_map(|(node, memory_gb, vcores)| Operation::UpdateNode { node, memory_gb, vcores }),
+        1 => (0..NODES).prop_map(|node| Operation::RemoveNode { node }),
+        2 => (0..APPLICATIONS, -1i8..3).prop_map(|(app, priority)| Operation::AddApplication { app, priority }),
+        2 => (0..APPLICATIONS, any::<bool>()).prop_map(|(app, with_am)| Operation::AddAttempt { app, with_am }),
+        6 => (
+            0..APPLICATIONS,
+            0u8..4,
+            0u16..5000,
+            0u8..4,
+            proptest::collection::vec(entry, 1..4),
+            proptest::option::of(any::<u16>()),
+        )
+            .prop_map(|(app, priority, memory_mb, vcores, entries, release)| Operation::Ask {
+                app,
+                priority,
+                memory_mb,
+                vcores,
+                entries,
+                release
+            }),
+        4 => (any::<u16>(), -2i8..2).prop_map(|(pick, exit_status)| Operation::Finish { pick, exit_status }),
+        1 => any::<u16>().prop_map(|pick| Operation::Expire { pick }),
+        2 => (0..APPLICATIONS).prop_map(|app| Operation::Acquire { app }),
+        1 => (0..APPLICATIONS, any::<bool>())
+            .prop_map(|(app, keep_containers)| Operation::RemoveAttempt { app, keep_containers }),
+        1 => (0..APPLICATIONS).prop_map(|app| Operation::RemoveApplication { app }),
+        1 => any::<u16>().prop_map(|by_ms| Operation::AdvanceTime { by_ms }),
+    ]
+}
+
+fn node_id(node: u8) -> NodeId {
+    // Nodes 4 and 5 share host h4 (two NodeManagers on one machine).
+    match node {
+        4 | 5 => NodeId::new("h4", 8000 + node as i32),
+        _ => NodeId::new(format!("h{node}"), 8041),
+    }
+}
+
+fn rack_of(node: u8) -> String {
+    format!("/r{}", node % 2)
+}
+
+fn node_capability(node: u8) -> Resource {
+    let scale = (node % 3 + 1) as i64;
+    Resource::new(2048 * scale, 2 * scale)
+}
+
+fn application_id(app: u8) -> ApplicationId {
+    ApplicationId::new(1_700_000_000_000, app as i32 + 1)
+}
+
+/// Host names h0..h5 (h4 for nodes 4 and 5), racks /r0 and /r1, and "*".
+fn location_name(index: u8) -> String {
+    match index {
+        i if i < NODES => node_id(i).host,
+        i if i == NODES => "/r0".into(),
+        i if i == NODES + 1 => "/r1".into(),
+        _ => ANY.into(),
+    }
+}
+
+/// Drives a scheduler through operations, keeping an independent model of what the actions say.
+struct Driver {
+    scheduler: Scheduler,
+    /// Attempts added so far per application (to number the next one).
+    attempts: BTreeMap<ApplicationId, i32>,
+    live: BTreeMap<ContainerId, (NodeId, Resource)>,
+    ever_allocated: BTreeSet<ContainerId>,
+    capability: BTreeMap<NodeId, Resource>,
+    transcript: Vec<String>,
+}
+
+impl Driver {
+    fn new() -> Self {
+        Self {
+            scheduler: Scheduler::new(SchedulerConfig {
+                rm_epoch: 2,
+                ..SchedulerConfig::default()
+            })
+            .unwrap(),
+            attempts: BTreeMap::new(),
+            live: BTreeMap::new(),
+            ever_allocated: BTreeSet::new(),
+            capability: BTreeMap::new(),
+            transcript: Vec::new(),
+        }
+    }
+
+    fn current_attempt(&self, app: u8) -> ApplicationAttemptId {
+        let id = application_id(app);
+        ApplicationAttemptId::new(id, *self.attempts.get(&id).unwrap_or(&1))
+    }
+
+    fn pick(&self, pick: u16) -> Option<ContainerId> {
+        if self.live.is_empty() {
+            return None;
+        }
+        self.live
+            .keys()
+            .nth(pick as usize % self.live.len())
+            .copied()
+    }
+
+    fn event_for(&mut self, operation: &Operation) -> Option<SchedulerEvent> {
+        Some(match operation.clone() {
+            Operation::AddNode { node } => SchedulerEvent::NodeAdded {
+                node: node_id(node),
+                rack: rack_of(node),
+                capability: node_capability(node),
+            },
+            Operation::UpdateNode {
+                node,
+                memory_gb,
+                vcores,
+            } => SchedulerEvent::NodeUpdated {
+                node: node_id(node),
+                capability: Resource::new(memory_gb as i64 * 1024, vcores as i64),
+            },
+            Operation::RemoveNode { node } => SchedulerEvent::NodeRemoved {
+                node: node_id(node),
+            },
+            Operation::AddApplication { app, priority } => SchedulerEvent::ApplicationAdded {
+                application: application_id(app),
+                queue: "default".into(),
+                user: "user".into(),
+                priority: priority as i32,
+            },
+            Operation::AddAttempt { app, with_am } => {
+                let id = application_id(app);
+                let next = self.attempts.get(&id).map_or(1, |n| n + 1);
+                let attempt = ApplicationAttemptId::new(id, next);
+                SchedulerEvent::AttemptAdded {
+                    attempt,
+                    am_resource: with_am.then(|| Resource::new(1024, 1)),
+                }
+            }
+            Operation::Ask {
+                app,
+                priority,
+                memory_mb,
+                vcores,
+                entries,
+                release,
+            } => {
+                let asks = entries
+                    .iter()
+                    .map(|&(location, count, relax_locality)| ResourceRequest {
+                        priority: priority as i32,
+                        resource_name: location_name(location),
+                        capability: Resource::new(memory_mb as i64, vcores as i64),
+                        num_containers: count as i32,
+                        relax_locality,
+                        allocation_request_id: 0,
+                    })
+                    .collect();
+                let releases = release
+                    .and_then(|pick| self.pick(pick))
+                    .into_iter()
+                    .collect();
+                SchedulerEvent::Asks {
+                    attempt: self.current_attempt(app),
+                    asks,
+                    releases,
+                }
+            }
+            Operation::Finish { pick, exit_status } => SchedulerEvent::ContainerFinished {
+                container: self.pick(pick)?,
+                exit_status: exit_status as i32,
+            },
+            Operation::Expire { pick } => SchedulerEvent::ContainerExpired {
+                container: self.pick(pick)?,
+            },
+            Operation::Acquire { app } => SchedulerEvent::ContainersAcquired {
+                containers: self
+                    .live
+                    .keys()
+                    .filter(|c| c.application_id() == application_id(app))
+                    .copied()
+                    .collect(),
+            },
+            Operation::RemoveAttempt {
+                app,
+                keep_containers,
+            } => SchedulerEvent::AttemptRemoved {
+                attempt: self.current_attempt(app),
+                keep_containers,
+            },
+            Operation::RemoveApplication { app } => SchedulerEvent::ApplicationRemoved {
+                application: application_id(app),
+            },
+            Operation::AdvanceTime { by_ms } => SchedulerEvent::TimeAdvanced {
+                now_ms: self.scheduler.now_ms() + by_ms as i64,
+            },
+        })
+    }
+
+    /// Runs one operation and checks every property that must hold after it.
+    fn step(&mut self, operation: &Operation) -> Result<(), TestCaseError> {
+        let Some(event) = self.event_for(operation) else {
+            return Ok(());
+        };
+        let result = self.scheduler.handle(event.clone());
+        self.transcript.push(format!("{event:?} -> {result:?}"));
+        if let Err(violation) = self.scheduler.check_invariants() {
+            return Err(TestCaseError::fail(format!("after {event:?}: {violation}")));
+        }
+        match result {
+            Err(error) => self.check_refusal(&event, &error),
+            Ok(actions) => {
+                self.apply_event_to_model(&event);
+                for action in &actions {
+                    self.apply_action_to_model(action)?;
+                }
+                let metrics = self.scheduler.cluster_metrics();
+                prop_assert_eq!(
+                    metrics.num_containers,
+                    self.live.len(),
+                    "live containers after {:?}",
+                    event
+                );
+                Ok(())
+            }
+        }
+    }
+
+    fn check_refusal(
+        &self,
+        event: &SchedulerEvent,
+        error: &SchedulerError,
+    ) -> Result<(), TestCaseError> {
+        // Refusals are expected for unknown or duplicate ids and invalid asks; nothing else.
+        let expected = matches!(
+            error,
+            SchedulerError::DuplicateNode(_)
+                | SchedulerError::UnknownNode(_)
+                | SchedulerError::DuplicateApplication(_)
+                | SchedulerError::UnknownApplication(_)
+                | SchedulerError::AttemptAlreadyActive { .. }
+                | SchedulerError::UnknownAttempt(_)
+                | SchedulerError::InvalidResourceRequest(_)
+                | SchedulerError::InvalidAmResource { .. }
+                | SchedulerError::ContainerNotOwned { .. }
+        );
+        prop_assert!(expected, "unexpected refusal of {:?}: {}", event, error);
+        Ok(())
+    }
+
+    fn apply_event_to_model(&mut self, event: &SchedulerEvent) {
+        match event {
+            SchedulerEvent::NodeAdded {
+                node, capability, ..
+            }
+            | SchedulerEvent::NodeUpdated { node, capability } => {
+                self.capability.insert(node.clone(), capability.clone());
+            }
+            SchedulerEvent::NodeRemoved { node } => {
+                self.capability.remove(node);
+            }
+            SchedulerEvent::AttemptAdded { attempt, .. } => {
+                self.attempts
+                    .insert(attempt.application_id, attempt.attempt_id);
+            }
+            _ => {}
+        }
+    }
+
+    fn apply_action_to_model(&mut self, action: &SchedulerAction) -> Result<(), TestCaseError> {
+        match action {
+            SchedulerAction::Allocated {
+                container,
+                node,
+                resource,
+                ..
+            } => {
+                prop_assert!(
+                    self.ever_allocated.insert(*container),
+                    "container id {} issued twice",
+                    container
+                );
+                prop_assert_eq!(container.epoch(), 2);
+                self.live
+                    .insert(*container, (node.clone(), resource.clone()));
+                let mut used = Resource::ZERO;
+                for (on, resource) in self.live.values() {
+                    if on == node {
+                        used.add_assign(resource);
+                    }
+                }
+                let capability = self.capability.get(node).cloned().unwrap_or_default();
+                prop_assert!(
+                    capability.fits(&used),
+                    "node {} holds {} beyond its capability {}",
+                    node,
+                    used,
+                    capability
+                );
+            }
+            SchedulerAction::Completed {
+                container, node, ..
+            } => {
+                let removed = self.live.remove(container);
+                prop_assert!(removed.is_some(), "completed {} was not live", container);
+                prop_assert_eq!(&removed.unwrap().0, node);
+            }
+            SchedulerAction::PreemptionRequested { .. } => {
+                prop_assert!(false, "the FIFO policy never preempts");
+            }
+        }
+        Ok(())
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn invariants_and_capacity_hold_after_every_event(operations in proptest::collection::vec(operation(), 1..120)) {
+        let mut driver = Driver::new();
+        for operation in &operations {
+            driver.step(operation)?;
+        }
+    }
+
+    #[test]
+    fn the_same_events_give_the_same_decisions(operations in proptest::collection::vec(operation(), 1..80)) {
+        let mut first = Driver::new();
+        let mut second = Driver::new();
+        for operation in &operations {
+            first.step(operation)?;
+            second.step(operation)?;
+        }
+        prop_assert_eq!(first.transcript, second.transcript);
+    }
+}
