@@ -1,0 +1,157 @@
+//! The Hadoop/YARN configuration keys Spindle reads, and their defaults.
+//!
+//! Defaults are those of `yarn-default.xml` / `core-default.xml` in Hadoop 3.5.0 (the version inside
+//! pyspark 4.3.0), checked against that jar by `tests/hadoop_default_files.rs`.
+
+// --- ResourceManager addresses ---
+pub const RM_HOSTNAME: &str = "yarn.resourcemanager.hostname";
+/// ApplicationClientProtocol (YarnClient, spark-submit).
+pub const RM_ADDRESS: &str = "yarn.resourcemanager.address";
+/// ApplicationMasterProtocol (AMRMClient); also the AMRMToken service.
+pub const RM_SCHEDULER_ADDRESS: &str = "yarn.resourcemanager.scheduler.address";
+/// ResourceTracker (NM -> RM).
+pub const RM_RESOURCE_TRACKER_ADDRESS: &str = "yarn.resourcemanager.resource-tracker.address";
+pub const RM_ADMIN_ADDRESS: &str = "yarn.resourcemanager.admin.address";
+pub const RM_WEBAPP_ADDRESS: &str = "yarn.resourcemanager.webapp.address";
+
+// --- ResourceManager behaviour ---
+pub const RM_NM_HEARTBEAT_INTERVAL_MS: &str =
+    "yarn.resourcemanager.nodemanagers.heartbeat-interval-ms";
+pub const RM_NM_EXPIRY_INTERVAL_MS: &str = "yarn.nm.liveness-monitor.expiry-interval-ms";
+pub const RM_AM_EXPIRY_INTERVAL_MS: &str = "yarn.am.liveness-monitor.expiry-interval-ms";
+pub const RM_CONTAINER_ALLOCATION_EXPIRY_INTERVAL_MS: &str =
+    "yarn.resourcemanager.rm.container-allocation.expiry-interval-ms";
+pub const RM_AM_MAX_ATTEMPTS: &str = "yarn.resourcemanager.am.max-attempts";
+pub const RM_SCHEDULER_MINIMUM_ALLOCATION_MB: &str = "yarn.scheduler.minimum-allocation-mb";
+pub const RM_SCHEDULER_MAXIMUM_ALLOCATION_MB: &str = "yarn.scheduler.maximum-allocation-mb";
+pub const RM_SCHEDULER_MINIMUM_ALLOCATION_VCORES: &str = "yarn.scheduler.minimum-allocation-vcores";
+pub const RM_SCHEDULER_MAXIMUM_ALLOCATION_VCORES: &str = "yarn.scheduler.maximum-allocation-vcores";
+pub const RM_SCHEDULER_CLASS: &str = "yarn.resourcemanager.scheduler.class";
+pub const RM_MAX_COMPLETED_APPLICATIONS: &str = "yarn.resourcemanager.max-completed-applications";
+pub const RM_CLUSTER_ID: &str = "yarn.resourcemanager.cluster-id";
+pub const RM_RECOVERY_ENABLED: &str = "yarn.resourcemanager.recovery.enabled";
+pub const RM_AM_RM_TOKEN_ROLLING_INTERVAL_SECS: &str =
+    "yarn.resourcemanager.am-rm-tokens.master-key-rolling-interval-secs";
+pub const RM_CONTAINER_TOKEN_ROLLING_INTERVAL_SECS: &str =
+    "yarn.resourcemanager.container-tokens.master-key-rolling-interval-secs";
+pub const RM_NM_TOKEN_ROLLING_INTERVAL_SECS: &str =
+    "yarn.resourcemanager.nm-tokens.master-key-rolling-interval-secs";
+pub const YARN_ACL_ENABLE: &str = "yarn.acl.enable";
+pub const YARN_ADMIN_ACL: &str = "yarn.admin.acl";
+pub const YARN_WEB_PROXY_ADDRESS: &str = "yarn.web-proxy.address";
+
+// --- NodeManager ---
+pub const NM_HOSTNAME: &str = "yarn.nodemanager.hostname";
+/// ContainerManagementProtocol; port 0 = any free port.
+pub const NM_ADDRESS: &str = "yarn.nodemanager.address";
+pub const NM_LOCALIZER_ADDRESS: &str = "yarn.nodemanager.localizer.address";
+pub const NM_WEBAPP_ADDRESS: &str = "yarn.nodemanager.webapp.address";
+/// -1 means [`NM_DEFAULT_MEMORY_MB`] (hardware detection is off by default).
+pub const NM_MEMORY_MB: &str = "yarn.nodemanager.resource.memory-mb";
+/// -1 means [`NM_DEFAULT_VCORES`].
+pub const NM_VCORES: &str = "yarn.nodemanager.resource.cpu-vcores";
+pub const NM_LOCAL_DIRS: &str = "yarn.nodemanager.local-dirs";
+pub const NM_LOG_DIRS: &str = "yarn.nodemanager.log-dirs";
+pub const NM_ENV_WHITELIST: &str = "yarn.nodemanager.env-whitelist";
+pub const NM_ADMIN_ENV: &str = "yarn.nodemanager.admin-env";
+pub const NM_SLEEP_DELAY_BEFORE_SIGKILL_MS: &str = "yarn.nodemanager.sleep-delay-before-sigkill.ms";
+pub const NM_PROCESS_KILL_WAIT_MS: &str = "yarn.nodemanager.process-kill-wait.ms";
+/// yarn-default.xml leaves it empty; YARN then uses `yarn.nodemanager.resource-monitor.interval-ms`.
+pub const NM_CONTAINER_MONITOR_INTERVAL_MS: &str = "yarn.nodemanager.container-monitor.interval-ms";
+pub const NM_RESOURCE_MONITOR_INTERVAL_MS: &str = "yarn.nodemanager.resource-monitor.interval-ms";
+pub const NM_PMEM_CHECK_ENABLED: &str = "yarn.nodemanager.pmem-check-enabled";
+pub const NM_VMEM_CHECK_ENABLED: &str = "yarn.nodemanager.vmem-check-enabled";
+pub const NM_VMEM_PMEM_RATIO: &str = "yarn.nodemanager.vmem-pmem-ratio";
+pub const NM_DELETE_DEBUG_DELAY_SEC: &str = "yarn.nodemanager.delete.debug-delay-sec";
+pub const NM_AUX_SERVICES: &str = "yarn.nodemanager.aux-services";
+
+// --- Clients (written into client configuration directories) ---
+pub const CLIENT_RM_CONNECT_MAX_WAIT_MS: &str = "yarn.resourcemanager.connect.max-wait.ms";
+pub const CLIENT_RM_CONNECT_RETRY_INTERVAL_MS: &str =
+    "yarn.resourcemanager.connect.retry-interval.ms";
+pub const CLIENT_NM_CONNECT_MAX_WAIT_MS: &str = "yarn.client.nodemanager-connect.max-wait-ms";
+pub const CLIENT_NM_CONNECT_RETRY_INTERVAL_MS: &str =
+    "yarn.client.nodemanager-connect.retry-interval-ms";
+
+// --- Hadoop common (core-site.xml) ---
+pub const FS_DEFAULT_FS: &str = "fs.defaultFS";
+pub const HADOOP_TMP_DIR: &str = "hadoop.tmp.dir";
+pub const HADOOP_SECURITY_AUTHENTICATION: &str = "hadoop.security.authentication";
+pub const HADOOP_RPC_PROTECTION: &str = "hadoop.rpc.protection";
+pub const HADOOP_SECURITY_TOKEN_SERVICE_USE_IP: &str = "hadoop.security.token.service.use_ip";
+pub const IPC_CLIENT_CONNECTION_MAX_IDLE_TIME: &str = "ipc.client.connection.maxidletime";
+pub const IPC_CLIENT_RPC_TIMEOUT_MS: &str = "ipc.client.rpc-timeout.ms";
+pub const IPC_MAXIMUM_DATA_LENGTH: &str = "ipc.maximum.data.length";
+
+/// What `yarn.nodemanager.resource.memory-mb = -1` means when hardware detection is off.
+pub const NM_DEFAULT_MEMORY_MB: u64 = 8192;
+/// What `yarn.nodemanager.resource.cpu-vcores = -1` means when hardware detection is off.
+pub const NM_DEFAULT_VCORES: u32 = 8;
+
+/// Default values of the keys above, as in Hadoop 3.5.0's yarn-default.xml and core-default.xml.
+/// Loaded first by [`crate::Configuration::with_yarn_defaults`].
+pub const YARN_DEFAULTS: &[(&str, &str)] = &[
+    (RM_HOSTNAME, "0.0.0.0"),
+    (RM_ADDRESS, "${yarn.resourcemanager.hostname}:8032"),
+    (RM_SCHEDULER_ADDRESS, "${yarn.resourcemanager.hostname}:8030"),
+    (RM_RESOURCE_TRACKER_ADDRESS, "${yarn.resourcemanager.hostname}:8031"),
+    (RM_ADMIN_ADDRESS, "${yarn.resourcemanager.hostname}:8033"),
+    (RM_WEBAPP_ADDRESS, "${yarn.resourcemanager.hostname}:8088"),
+    (RM_NM_HEARTBEAT_INTERVAL_MS, "1000"),
+    (RM_NM_EXPIRY_INTERVAL_MS, "600000"),
+    (RM_AM_EXPIRY_INTERVAL_MS, "900000"),
+    (RM_CONTAINER_ALLOCATION_EXPIRY_INTERVAL_MS, "600000"),
+    (RM_AM_MAX_ATTEMPTS, "2"),
+    (RM_SCHEDULER_MINIMUM_ALLOCATION_MB, "1024"),
+    (RM_SCHEDULER_MAXIMUM_ALLOCATION_MB, "8192"),
+    (RM_SCHEDULER_MINIMUM_ALLOCATION_VCORES, "1"),
+    (RM_SCHEDULER_MAXIMUM_ALLOCATION_VCORES, "4"),
+    (RM_SCHEDULER_CLASS, "org.apache.hadoop.yarn.server.resourcemanager.scheduler.capacity.CapacityScheduler"),
+    (RM_MAX_COMPLETED_APPLICATIONS, "1000"),
+    (RM_RECOVERY_ENABLED, "false"),
+    (RM_AM_RM_TOKEN_ROLLING_INTERVAL_SECS, "86400"),
+    (RM_CONTAINER_TOKEN_ROLLING_INTERVAL_SECS, "86400"),
+    (RM_NM_TOKEN_ROLLING_INTERVAL_SECS, "86400"),
+    (YARN_ACL_ENABLE, "false"),
+    (YARN_ADMIN_ACL, "*"),
+    (NM_HOSTNAME, "0.0.0.0"),
+    (NM_ADDRESS, "${yarn.nodemanager.hostname}:0"),
+    (NM_LOCALIZER_ADDRESS, "${yarn.nodemanager.hostname}:8040"),
+    (NM_WEBAPP_ADDRESS, "${yarn.nodemanager.hostname}:8042"),
+    (NM_MEMORY_MB, "-1"),
+    (NM_VCORES, "-1"),
+    (NM_LOCAL_DIRS, "${hadoop.tmp.dir}/nm-local-dir"),
+    (NM_LOG_DIRS, "${yarn.log.dir}/userlogs"),
+    (
+        NM_ENV_WHITELIST,
+        "JAVA_HOME,HADOOP_COMMON_HOME,HADOOP_HDFS_HOME,HADOOP_CONF_DIR,CLASSPATH_PREPEND_DISTCACHE,HADOOP_YARN_HOME,HADOOP_HOME,PATH,LANG,TZ",
+    ),
+    (NM_ADMIN_ENV, "MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX"),
+    (NM_SLEEP_DELAY_BEFORE_SIGKILL_MS, "250"),
+    (NM_PROCESS_KILL_WAIT_MS, "5000"),
+    (NM_RESOURCE_MONITOR_INTERVAL_MS, "3000"),
+    (NM_PMEM_CHECK_ENABLED, "true"),
+    (NM_VMEM_CHECK_ENABLED, "true"),
+    (NM_VMEM_PMEM_RATIO, "2.1"),
+    (NM_DELETE_DEBUG_DELAY_SEC, "0"),
+    (CLIENT_RM_CONNECT_MAX_WAIT_MS, "900000"),
+    (CLIENT_RM_CONNECT_RETRY_INTERVAL_MS, "30000"),
+    (CLIENT_NM_CONNECT_MAX_WAIT_MS, "180000"),
+    (CLIENT_NM_CONNECT_RETRY_INTERVAL_MS, "10000"),
+    (FS_DEFAULT_FS, "file:///"),
+    (HADOOP_TMP_DIR, "/tmp/hadoop-${user.name}"),
+    (HADOOP_SECURITY_AUTHENTICATION, "simple"),
+    (HADOOP_RPC_PROTECTION, "authentication"),
+    (HADOOP_SECURITY_TOKEN_SERVICE_USE_IP, "true"),
+    (IPC_CLIENT_CONNECTION_MAX_IDLE_TIME, "10000"),
+    (IPC_CLIENT_RPC_TIMEOUT_MS, "120000"),
+    (IPC_MAXIMUM_DATA_LENGTH, "134217728"),
+];
+
+/// The default of `key` from [`YARN_DEFAULTS`], unexpanded.
+pub fn default_value(key: &str) -> Option<&'static str> {
+    YARN_DEFAULTS
+        .iter()
+        .find(|(name, _)| *name == key)
+        .map(|(_, value)| *value)
+}

@@ -1,0 +1,205 @@
+//! The IPC server: listener, per-connection tasks, service registry and graceful shutdown.
+
+pub mod connection_state;
+mod driver;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio::sync::{watch, Semaphore};
+use tokio::task::{JoinHandle, JoinSet};
+use tracing::{debug, info, warn, Instrument};
+
+use crate::error::IpcServerError;
+use crate::sasl::AuthPolicy;
+use crate::service::RpcService;
+use crate::wire::DEFAULT_MAX_FRAME_LEN;
+
+pub use connection_state::{ConnectionAction, ConnectionState};
+
+/// Tunables of a server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest accepted frame payload; longer frames get a FATAL reply (`ipc.maximum.data.length`).
+    pub max_frame_len: usize,
+    /// A connection with no call in flight and no bytes received for this long is closed
+    /// (Hadoop: 2 x `ipc.client.connection.maxidletime`).
+    pub idle_timeout: Duration,
+    /// Connections beyond this many are closed right after accept.
+    pub max_connections: usize,
+    /// Calls of one connection running at once; beyond this the server stops reading that
+    /// connection until one finishes (back-pressure against clients that never read replies).
+    pub max_in_flight_calls_per_connection: usize,
+    /// How clients authenticate.
+    pub auth: AuthPolicy,
+    /// On shutdown, how long in-flight calls may run before their connection is closed anyway.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+            idle_timeout: Duration::from_secs(20),
+            max_connections: 1024,
+            max_in_flight_calls_per_connection: 256,
+            auth: AuthPolicy::Simple,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The registered services, by protocol name.
+#[derive(Clone, Default)]
+pub(crate) struct ServiceRegistry {
+    by_protocol: HashMap<&'static str, Arc<dyn RpcService>>,
+}
+
+impl fmt::Debug for ServiceRegistry {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_list()
+            .entries(self.by_protocol.keys())
+            .finish()
+    }
+}
+
+impl ServiceRegistry {
+    fn new(services: Vec<Arc<dyn RpcService>>) -> Result<Self, IpcServerError> {
+        let mut by_protocol = HashMap::new();
+        for service in services {
+            let protocol = service.protocol();
+            if by_protocol.insert(protocol, service).is_some() {
+                return Err(IpcServerError::DuplicateProtocol {
+                    protocol: protocol.to_string(),
+                });
+            }
+        }
+        Ok(Self { by_protocol })
+    }
+
+    pub(crate) fn get(&self, protocol: &str) -> Option<&Arc<dyn RpcService>> {
+        self.by_protocol.get(protocol)
+    }
+}
+
+/// What every connection task shares.
+#[derive(Debug)]
+pub(crate) struct ServerShared {
+    pub(crate) config: ServerConfig,
+    pub(crate) services: ServiceRegistry,
+}
+
+/// A running IPC server. `shutdown()` stops gracefully; dropping it stops at once.
+#[derive(Debug)]
+pub struct Server {
+    local_addr: SocketAddr,
+    shutdown_sender: watch::Sender<bool>,
+    accept_task: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Binds `address` and starts serving `services` (one per protocol name).
+    pub async fn bind(
+        address: impl ToSocketAddrs + fmt::Debug,
+        config: ServerConfig,
+        services: Vec<Arc<dyn RpcService>>,
+    ) -> Result<Server, IpcServerError> {
+        let services = ServiceRegistry::new(services)?;
+        let bind_error = |source| IpcServerError::Bind {
+            address: format!("{address:?}"),
+            source,
+        };
+        let listener = TcpListener::bind(&address).await.map_err(bind_error)?;
+        let local_addr = listener.local_addr().map_err(bind_error)?;
+        info!(%local_addr, protocols = ?services, auth = ?config.auth, "IPC server listening");
+        let (shutdown_sender, shutdown_receiver) = watch::channel(false);
+        let shared = Arc::new(ServerShared { config, services });
+        let accept_task = tokio::spawn(
+            accept_loop(listener, shared, shutdown_receiver)
+                .instrument(tracing::debug_span!("ipc_server", %local_addr)),
+        );
+        Ok(Server {
+            local_addr,
+            shutdown_sender,
+            accept_task: Some(accept_task),
+        })
+    }
+
+    /// The bound address (useful after binding port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting, lets in-flight calls finish (up to `shutdown_grace`), closes every connection.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown_sender.send(true);
+        if let Some(task) = self.accept_task.take() {
+            if let Err(error) = task.await {
+                warn!(%error, "IPC accept loop ended abnormally");
+            }
+        }
+        info!(local_addr = %self.local_addr, "IPC server stopped");
+    }
+}
+
+impl Drop for Server {
+    /// Dropping without `shutdown()` stops at once: connections close, running calls are abandoned.
+    fn drop(&mut self) {
+        let _ = self.shutdown_sender.send(true);
+        if let Some(task) = self.accept_task.take() {
+            task.abort();
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<ServerShared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let permits = Arc::new(Semaphore::new(shared.config.max_connections));
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer_addr) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // Typically EMFILE: back off briefly instead of spinning.
+                        warn!(%error, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let Ok(permit) = permits.clone().try_acquire_owned() else {
+                    warn!(%peer_addr, max = shared.config.max_connections, "too many IPC connections, closing the new one");
+                    drop(stream);
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let shared = shared.clone();
+                let shutdown = shutdown.clone();
+                connections.spawn(
+                    async move {
+                        driver::serve_connection(stream, peer_addr, shared, shutdown).await;
+                        drop(permit);
+                    }
+                    .instrument(tracing::debug_span!("ipc_connection", %peer_addr)),
+                );
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+    drop(listener);
+    debug!(
+        open = connections.len(),
+        "waiting for IPC connections to close"
+    );
+    while connections.join_next().await.is_some() {}
+}

@@ -1,0 +1,309 @@
+//! `ContainerManager`: the API the NM services call to start, stop, inspect and clean up
+//! containers, with a channel announcing completed containers for immediate heartbeats.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use spindle_types::{exit_status, ApplicationId, ContainerId};
+use tokio::sync::mpsc;
+
+use super::config::NmContainerConfig;
+use super::diagnostics::kill_reason;
+use super::error::{ManagerSetupError, StartError, StopError};
+use super::launcher::localize_and_launch;
+use super::monitor::run_memory_monitor;
+use super::runtime::{ContainerRuntime, ContainerStatusReport};
+use super::spec::{ContainerLaunchSpec, ContainerPaths};
+use super::state::ContainerLifecycleState;
+use crate::localizer::{layout, remove_tree, ResourceLocalizer};
+
+/// Shared state of the manager; the memory monitor holds it weakly.
+pub(crate) struct ManagerInner {
+    pub config: Arc<NmContainerConfig>,
+    localizer: Arc<ResourceLocalizer>,
+    containers: Mutex<HashMap<ContainerId, Arc<ContainerRuntime>>>,
+    /// Users that ran containers of each application, for deleting appcache dirs at cleanup.
+    application_users: Mutex<HashMap<ApplicationId, BTreeSet<String>>>,
+    completions: mpsc::UnboundedSender<ContainerId>,
+    completions_receiver: Mutex<Option<mpsc::UnboundedReceiver<ContainerId>>>,
+}
+
+impl ManagerInner {
+    fn containers(&self) -> MutexGuard<'_, HashMap<ContainerId, Arc<ContainerRuntime>>> {
+        self.containers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn running_containers(&self) -> Vec<Arc<ContainerRuntime>> {
+        self.containers()
+            .values()
+            .filter(|runtime| runtime.lifecycle() == ContainerLifecycleState::Running)
+            .cloned()
+            .collect()
+    }
+
+    pub(crate) fn kill(
+        &self,
+        container_id: ContainerId,
+        kill_exit_status: i32,
+        reason: &str,
+    ) -> bool {
+        let runtime = self.containers().get(&container_id).cloned();
+        match runtime {
+            Some(runtime) => {
+                runtime.kill(kill_exit_status, reason, self.config.sigkill_delay);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// The containers of this NodeManager.
+///
+/// Create it inside a tokio runtime (it starts the memory monitor task). Dropping it stops the
+/// monitor but not the containers: call `stop_all` first on shutdown.
+pub struct ContainerManager {
+    inner: Arc<ManagerInner>,
+}
+
+impl ContainerManager {
+    /// Creates the local and log dirs (with `filecache/` and `usercache/`) and starts the memory
+    /// monitor when `pmem_check` is on.
+    pub fn new(config: NmContainerConfig) -> Result<Self, ManagerSetupError> {
+        if config.local_dirs.is_empty() || config.log_dirs.is_empty() {
+            return Err(ManagerSetupError::NoDirectories);
+        }
+        let mut directories: Vec<_> = config.log_dirs.clone();
+        for local_dir in &config.local_dirs {
+            directories.push(layout::public_file_cache(local_dir));
+            directories.push(local_dir.join(layout::USERCACHE));
+        }
+        for path in directories {
+            std::fs::create_dir_all(&path).map_err(|source| ManagerSetupError::Directory {
+                path: path.clone(),
+                source: Arc::new(source),
+            })?;
+        }
+        let (completions, completions_receiver) = mpsc::unbounded_channel();
+        let inner = Arc::new(ManagerInner {
+            localizer: Arc::new(ResourceLocalizer::new(config.local_dirs.clone())),
+            config: Arc::new(config),
+            containers: Mutex::new(HashMap::new()),
+            application_users: Mutex::new(HashMap::new()),
+            completions,
+            completions_receiver: Mutex::new(Some(completions_receiver)),
+        });
+        if inner.config.pmem_check {
+            tokio::spawn(run_memory_monitor(Arc::downgrade(&inner)));
+        }
+        Ok(Self { inner })
+    }
+
+    pub fn config(&self) -> &NmContainerConfig {
+        &self.inner.config
+    }
+
+    pub fn localizer(&self) -> &ResourceLocalizer {
+        &self.inner.localizer
+    }
+
+    /// The receiver of the ids of containers reaching DONE, in order; `Some` only the first time.
+    pub fn take_completed_containers(&self) -> Option<mpsc::UnboundedReceiver<ContainerId>> {
+        self.inner
+            .completions_receiver
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+    }
+
+    /// Accepts a container and returns at once; localization and launch continue in the
+    /// background (follow them with `status`, `wait_for_completion` or the completion channel).
+    pub fn start(&self, spec: ContainerLaunchSpec) -> Result<(), StartError> {
+        spec.validate()?;
+        let config = &self.inner.config;
+        let slot = spec.container_id.sequence() as usize;
+        let paths = ContainerPaths::new(
+            &config.local_dirs[slot % config.local_dirs.len()],
+            &config.log_dirs[slot % config.log_dirs.len()],
+            &spec.user,
+            spec.container_id,
+        );
+        let runtime = {
+            let mut containers = self.inner.containers();
+            if containers.contains_key(&spec.container_id) {
+                return Err(StartError::ContainerAlreadyExists(spec.container_id));
+            }
+            let runtime = ContainerRuntime::new(spec, paths, self.inner.completions.clone());
+            containers.insert(runtime.container_id(), runtime.clone());
+            runtime
+        };
+        self.inner
+            .application_users
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(runtime.container_id().application_id())
+            .or_default()
+            .insert(runtime.spec.user.clone());
+        runtime.init();
+        tokio::spawn(localize_and_launch(
+            self.inner.config.clone(),
+            self.inner.localizer.clone(),
+            runtime,
+        ));
+        Ok(())
+    }
+
+    /// Stops a container with the exit status to report (e.g. `KILLED_BY_APPMASTER`), using
+    /// YARN's wording for that status as the diagnostic.
+    pub fn stop(
+        &self,
+        container_id: ContainerId,
+        exit_status_if_killed: i32,
+    ) -> Result<(), StopError> {
+        self.stop_with_diagnostics(
+            container_id,
+            exit_status_if_killed,
+            &kill_reason(exit_status_if_killed),
+        )
+    }
+
+    /// Like `stop`, with the caller's diagnostic. Stopping a finished container changes nothing.
+    pub fn stop_with_diagnostics(
+        &self,
+        container_id: ContainerId,
+        exit_status_if_killed: i32,
+        diagnostics: &str,
+    ) -> Result<(), StopError> {
+        if self
+            .inner
+            .kill(container_id, exit_status_if_killed, diagnostics)
+        {
+            Ok(())
+        } else {
+            Err(StopError::UnknownContainer(container_id))
+        }
+    }
+
+    pub fn status(&self, container_id: ContainerId) -> Option<ContainerStatusReport> {
+        self.runtime(container_id).map(|runtime| runtime.report())
+    }
+
+    /// Every container this NM still tracks (for heartbeats), ordered by id.
+    pub fn list(&self) -> Vec<ContainerStatusReport> {
+        let mut reports: Vec<_> = self
+            .inner
+            .containers()
+            .values()
+            .map(|runtime| runtime.report())
+            .collect();
+        reports.sort_by_key(|report| report.container_id);
+        reports
+    }
+
+    pub fn paths(&self, container_id: ContainerId) -> Option<ContainerPaths> {
+        self.runtime(container_id)
+            .map(|runtime| runtime.paths.clone())
+    }
+
+    /// Waits until the container is DONE; `None` for an unknown container.
+    pub async fn wait_for_completion(
+        &self,
+        container_id: ContainerId,
+    ) -> Option<ContainerStatusReport> {
+        let runtime = self.runtime(container_id)?;
+        let mut lifecycle = runtime.subscribe();
+        let _ = lifecycle
+            .wait_for(|state| *state == ContainerLifecycleState::Done)
+            .await;
+        Some(runtime.report())
+    }
+
+    /// Forgets a DONE container (after the RM has seen its completion); false if it is not DONE.
+    pub fn forget(&self, container_id: ContainerId) -> bool {
+        let mut containers = self.inner.containers();
+        match containers.get(&container_id) {
+            Some(runtime) if runtime.lifecycle() == ContainerLifecycleState::Done => {
+                containers.remove(&container_id);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Application cleanup: stops its containers (KILLED_AFTER_APP_COMPLETION), waits for them,
+    /// forgets its APPLICATION resources and deletes its appcache dirs on every local dir.
+    /// Completed containers stay listed until `forget`. Logs are kept.
+    pub async fn finish_application(&self, application_id: ApplicationId) {
+        let runtimes: Vec<Arc<ContainerRuntime>> = self
+            .inner
+            .containers()
+            .values()
+            .filter(|r| r.container_id().application_id() == application_id)
+            .cloned()
+            .collect();
+        for runtime in &runtimes {
+            runtime.kill(
+                exit_status::KILLED_AFTER_APP_COMPLETION,
+                &kill_reason(exit_status::KILLED_AFTER_APP_COMPLETION),
+                self.inner.config.sigkill_delay,
+            );
+        }
+        for runtime in &runtimes {
+            let _ = runtime
+                .subscribe()
+                .wait_for(|state| *state == ContainerLifecycleState::Done)
+                .await;
+        }
+        self.inner.localizer.release_application(application_id);
+        let users = self
+            .inner
+            .application_users
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(&application_id)
+            .unwrap_or_default();
+        let directories: Vec<_> = self
+            .inner
+            .config
+            .local_dirs
+            .iter()
+            .flat_map(|local_dir| {
+                users
+                    .iter()
+                    .map(move |user| layout::application_dir(local_dir, user, application_id))
+            })
+            .collect();
+        let removal = tokio::task::spawn_blocking(move || {
+            for directory in directories {
+                if let Err(error) = remove_tree(&directory) {
+                    tracing::warn!("cannot delete {}: {error}", directory.display());
+                }
+            }
+        });
+        let _ = removal.await;
+    }
+
+    /// Stops every container with `exit_status_if_killed` and waits until all are DONE.
+    pub async fn stop_all(&self, exit_status_if_killed: i32) {
+        let runtimes: Vec<_> = self.inner.containers().values().cloned().collect();
+        for runtime in &runtimes {
+            runtime.kill(
+                exit_status_if_killed,
+                &kill_reason(exit_status_if_killed),
+                self.inner.config.sigkill_delay,
+            );
+        }
+        for runtime in &runtimes {
+            let _ = runtime
+                .subscribe()
+                .wait_for(|state| *state == ContainerLifecycleState::Done)
+                .await;
+        }
+    }
+
+    fn runtime(&self, container_id: ContainerId) -> Option<Arc<ContainerRuntime>> {
+        self.inner.containers().get(&container_id).cloned()
+    }
+}

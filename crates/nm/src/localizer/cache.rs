@@ -1,0 +1,395 @@
+//! The node's localized-resource caches (YARN's `LocalResourcesTracker`s): one PUBLIC cache for
+//! the node, one PRIVATE cache per user, one APPLICATION cache per application, each keyed by
+//! (source path, timestamp, size, type, pattern). Concurrent requests for one resource localize
+//! it once; later requests reuse the result while it is still on disk.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use spindle_types::ApplicationId;
+use tokio::sync::OnceCell;
+
+use super::download::{localize_into, LocalizedResource};
+use super::error::LocalizationError;
+use super::layout;
+use super::resource::{LocalResource, LocalResourceType, LocalResourceVisibility};
+
+/// Which cache a resource belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum CacheScope {
+    Public,
+    Private {
+        user: String,
+    },
+    Application {
+        user: String,
+        application_id: ApplicationId,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct CacheKey {
+    scope: CacheScope,
+    source: PathBuf,
+    timestamp: i64,
+    size: i64,
+    resource_type: LocalResourceType,
+    pattern: Option<String>,
+}
+
+/// One cached resource; the cell is filled by whichever request localizes it first.
+#[derive(Default)]
+struct CacheEntry {
+    result: OnceCell<Result<LocalizedResource, LocalizationError>>,
+}
+
+/// The result of one `localize` call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalizationOutcome {
+    pub resource: LocalizedResource,
+    /// True when an earlier (or concurrent) request had already localized the resource.
+    pub cache_hit: bool,
+}
+
+/// Counters for observing the caches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LocalizerStats {
+    /// Resources copied or unpacked (successfully or not).
+    pub downloads: u64,
+    /// Requests served from a cache.
+    pub cache_hits: u64,
+}
+
+/// Localizes resources into the NM's local dirs and remembers what it localized.
+pub struct ResourceLocalizer {
+    local_dirs: Vec<PathBuf>,
+    entries: Mutex<HashMap<CacheKey, Arc<CacheEntry>>>,
+    /// YARN's node-wide unique number for cache directories; the first is 10.
+    next_directory_number: AtomicU64,
+    downloads: AtomicU64,
+    cache_hits: AtomicU64,
+}
+
+impl ResourceLocalizer {
+    /// A localizer over the NM's local dirs (`yarn.nodemanager.local-dirs`); at least one.
+    pub fn new(local_dirs: Vec<PathBuf>) -> Self {
+        assert!(
+            !local_dirs.is_empty(),
+            "the NodeManager needs at least one local dir"
+        );
+        Self {
+            local_dirs,
+            entries: Mutex::new(HashMap::new()),
+            next_directory_number: AtomicU64::new(10),
+            downloads: AtomicU64::new(0),
+            cache_hits: AtomicU64::new(0),
+        }
+    }
+
+    pub fn local_dirs(&self) -> &[PathBuf] {
+        &self.local_dirs
+    }
+
+    /// Localizes `resource` for a container of `user` in `application_id`, or returns the copy a
+    /// previous request made. Requests racing for the same resource wait for the first one.
+    pub async fn localize(
+        &self,
+        resource: &LocalResource,
+        user: &str,
+        application_id: ApplicationId,
+    ) -> Result<LocalizationOutcome, LocalizationError> {
+        let source = resource.url.to_local_path()?;
+        let scope = match resource.visibility {
+            LocalResourceVisibility::Public => CacheScope::Public,
+            LocalResourceVisibility::Private => CacheScope::Private {
+                user: user.to_string(),
+            },
+            LocalResourceVisibility::Application => CacheScope::Application {
+                user: user.to_string(),
+                application_id,
+            },
+        };
+        let key = CacheKey {
+            scope,
+            source,
+            timestamp: resource.timestamp,
+            size: resource.size,
+            resource_type: resource.resource_type,
+            pattern: resource.pattern.clone(),
+        };
+        loop {
+            let entry = self
+                .entries
+                .lock()
+                .unwrap()
+                .entry(key.clone())
+                .or_default()
+                .clone();
+            let localized_here = AtomicBool::new(false);
+            let result = entry
+                .result
+                .get_or_init(|| async {
+                    localized_here.store(true, Ordering::Relaxed);
+                    self.downloads.fetch_add(1, Ordering::Relaxed);
+                    self.download(&key, resource).await
+                })
+                .await
+                .clone();
+            let localized_here = localized_here.load(Ordering::Relaxed);
+            match result {
+                Ok(localized)
+                    if !localized_here && std::fs::symlink_metadata(&localized.path).is_err() =>
+                {
+                    // Deleted behind the cache's back: forget it and localize again.
+                    self.forget_entry(&key, &entry);
+                }
+                Ok(localized) => {
+                    if !localized_here {
+                        self.cache_hits.fetch_add(1, Ordering::Relaxed);
+                    }
+                    return Ok(LocalizationOutcome {
+                        resource: localized,
+                        cache_hit: !localized_here,
+                    });
+                }
+                Err(error) => {
+                    // A failed resource is not cached: a later request tries again.
+                    self.forget_entry(&key, &entry);
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    /// Forgets the APPLICATION resources of an application (its directories are deleted with the
+    /// application's appcache dirs).
+    pub fn release_application(&self, application_id: ApplicationId) {
+        self.entries.lock().unwrap().retain(|key, _| {
+            !matches!(&key.scope, CacheScope::Application { application_id: app, .. } if *app == application_id)
+        });
+    }
+
+    pub fn stats(&self) -> LocalizerStats {
+        LocalizerStats {
+            downloads: self.downloads.load(Ordering::Relaxed),
+            cache_hits: self.cache_hits.load(Ordering::Relaxed),
+        }
+    }
+
+    fn forget_entry(&self, key: &CacheKey, entry: &Arc<CacheEntry>) {
+        let mut entries = self.entries.lock().unwrap();
+        if entries
+            .get(key)
+            .is_some_and(|current| Arc::ptr_eq(current, entry))
+        {
+            entries.remove(key);
+        }
+    }
+
+    async fn download(
+        &self,
+        key: &CacheKey,
+        resource: &LocalResource,
+    ) -> Result<LocalizedResource, LocalizationError> {
+        let destination = self.allocate_directory(&key.scope);
+        let source = key.source.clone();
+        let resource = resource.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Some(parent) = destination.parent() {
+                std::fs::create_dir_all(parent).map_err(|error| LocalizationError::Io {
+                    url: resource.url.to_string(),
+                    source: Arc::new(error),
+                })?;
+            }
+            localize_into(&source, &resource, &destination)
+        })
+        .await
+        .unwrap_or_else(|join_error| {
+            Err(LocalizationError::Io {
+                url: key.source.display().to_string(),
+                source: Arc::new(std::io::Error::other(join_error)),
+            })
+        })
+    }
+
+    /// `<cache root>/<n>` for a fresh `n`, spreading entries over the local dirs.
+    fn allocate_directory(&self, scope: &CacheScope) -> PathBuf {
+        loop {
+            let number = self.next_directory_number.fetch_add(1, Ordering::Relaxed);
+            let local_dir = &self.local_dirs[(number as usize) % self.local_dirs.len()];
+            let root = cache_root(local_dir, scope);
+            let directory = root.join(number.to_string());
+            let work_directory = root.join(format!("{number}_tmp"));
+            if !directory.exists() && !work_directory.exists() {
+                return directory;
+            }
+        }
+    }
+}
+
+fn cache_root(local_dir: &Path, scope: &CacheScope) -> PathBuf {
+    match scope {
+        CacheScope::Public => layout::public_file_cache(local_dir),
+        CacheScope::Private { user } => layout::user_file_cache(local_dir, user),
+        CacheScope::Application {
+            user,
+            application_id,
+        } => layout::application_file_cache(local_dir, user, *application_id),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    fn app(id: i32) -> ApplicationId {
+        ApplicationId::new(1700000000000, id)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_requests_localize_once() {
+        let temp = tempfile::tempdir().unwrap();
+        let source = temp.path().join("lib.jar");
+        fs::write(&source, vec![7u8; 100_000]).unwrap();
+        let resource = LocalResource::from_local_path(
+            &source,
+            LocalResourceType::File,
+            LocalResourceVisibility::Application,
+        )
+        .unwrap();
+        let localizer = Arc::new(ResourceLocalizer::new(vec![temp.path().join("local")]));
+        let mut tasks = Vec::new();
+        for _ in 0..6 {
+            let localizer = localizer.clone();
+            let resource = resource.clone();
+            tasks.push(tokio::spawn(async move {
+                localizer
+                    .localize(&resource, "alice", app(1))
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut outcomes = Vec::new();
+        for task in tasks {
+            outcomes.push(task.await.unwrap());
+        }
+        assert!(outcomes.iter().all(|o| o.resource == outcomes[0].resource));
+        assert_eq!(outcomes.iter().filter(|o| !o.cache_hit).count(), 1);
+        assert_eq!(
+            localizer.stats(),
+            LocalizerStats {
+                downloads: 1,
+                cache_hits: 5
+            }
+        );
+        let expected_root = temp
+            .path()
+            .join("local/usercache/alice/appcache/application_1700000000000_0001/filecache");
+        assert_eq!(outcomes[0].resource.path, expected_root.join("10/lib.jar"));
+    }
+
+    #[tokio::test]
+    async fn caches_are_separated_by_visibility_user_and_application() {
+        let temp = tempfile::tempdir().unwrap();
+        fs::set_permissions(temp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let source = temp.path().join("shared.txt");
+        fs::write(&source, b"s").unwrap();
+        fs::set_permissions(&source, fs::Permissions::from_mode(0o644)).unwrap();
+        let localizer = ResourceLocalizer::new(vec![temp.path().join("local")]);
+        let with = |visibility| {
+            LocalResource::from_local_path(&source, LocalResourceType::File, visibility).unwrap()
+        };
+
+        let public_a = localizer
+            .localize(&with(LocalResourceVisibility::Public), "alice", app(1))
+            .await
+            .unwrap();
+        let public_b = localizer
+            .localize(&with(LocalResourceVisibility::Public), "bob", app(2))
+            .await
+            .unwrap();
+        assert!(
+            public_b.cache_hit,
+            "PUBLIC is shared across users and applications"
+        );
+        assert!(public_a
+            .resource
+            .path
+            .starts_with(temp.path().join("local/filecache")));
+
+        let private_a1 = localizer
+            .localize(&with(LocalResourceVisibility::Private), "alice", app(1))
+            .await
+            .unwrap();
+        let private_a2 = localizer
+            .localize(&with(LocalResourceVisibility::Private), "alice", app(2))
+            .await
+            .unwrap();
+        let private_b = localizer
+            .localize(&with(LocalResourceVisibility::Private), "bob", app(1))
+            .await
+            .unwrap();
+        assert!(private_a2.cache_hit && !private_b.cache_hit);
+        assert_eq!(
+            fs::metadata(&private_a1.resource.path).unwrap().ino(),
+            fs::metadata(&private_a2.resource.path).unwrap().ino()
+        );
+        assert!(private_b
+            .resource
+            .path
+            .starts_with(temp.path().join("local/usercache/bob/filecache")));
+
+        let app_1 = localizer
+            .localize(&with(LocalResourceVisibility::Application), "alice", app(1))
+            .await
+            .unwrap();
+        let app_2 = localizer
+            .localize(&with(LocalResourceVisibility::Application), "alice", app(2))
+            .await
+            .unwrap();
+        assert!(!app_1.cache_hit && !app_2.cache_hit);
+        assert_ne!(app_1.resource.path, app_2.resource.path);
+
+        // A released application's resources are localized afresh.
+        localizer.release_application(app(1));
+        let again = localizer
+            .localize(&with(LocalResourceVisibility::Application), "alice", app(1))
+            .await
+            .unwrap();
+        assert!(!again.cache_hit);
+    }
+
+    #[tokio::test]
+    async fn failures_are_not_cached_and_deleted_copies_are_redone() {
+        let temp = tempfile::tempdir().unwrap();
+        let source = temp.path().join("conf.xml");
+        fs::write(&source, b"<x/>").unwrap();
+        let localizer =
+            ResourceLocalizer::new(vec![temp.path().join("l1"), temp.path().join("l2")]);
+        let good = LocalResource::from_local_path(
+            &source,
+            LocalResourceType::File,
+            LocalResourceVisibility::Private,
+        )
+        .unwrap();
+        let mut stale = good.clone();
+        stale.timestamp += 5;
+        assert!(localizer.localize(&stale, "alice", app(1)).await.is_err());
+        assert!(localizer.localize(&stale, "alice", app(1)).await.is_err());
+        assert_eq!(
+            localizer.stats().downloads,
+            2,
+            "a failure is retried by the next request"
+        );
+
+        let first = localizer.localize(&good, "alice", app(1)).await.unwrap();
+        fs::remove_dir_all(first.resource.path.parent().unwrap()).unwrap();
+        let second = localizer.localize(&good, "alice", app(1)).await.unwrap();
+        assert!(!second.cache_hit);
+        assert_eq!(fs::read(&second.resource.path).unwrap(), b"<x/>");
+    }
+}

@@ -1,0 +1,287 @@
+//! Stopping containers and the memory monitor, observed through /proc and exit statuses.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use spindle_nm::container::ContainerLifecycleState;
+use spindle_nm::localizer::LocalResourceType;
+use spindle_types::{exit_status, Resource};
+
+async fn leader_pid(node: &Node, id: spindle_types::ContainerId) -> i32 {
+    let pid_file = node.manager.paths(id).unwrap().log_dir.join("pid");
+    wait_for_file(&pid_file).await.trim().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_kills_the_whole_process_group() {
+    let node = node();
+    let id = container_id(1, 1);
+    node.manager
+        .start(spec(
+            id,
+            &["echo $$ > <LOG_DIR>/pid; sleep 1000 & sleep 1000"],
+        ))
+        .unwrap();
+    let leader = leader_pid(&node, id).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while live_session_members(leader).len() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        live_session_members(leader).len() >= 2,
+        "both sleeps run in the container's session"
+    );
+    assert_eq!(
+        node.manager.status(id).unwrap().state,
+        ContainerLifecycleState::Running
+    );
+
+    node.manager
+        .stop(id, exit_status::KILLED_BY_APPMASTER)
+        .unwrap();
+    let report = node.manager.wait_for_completion(id).await.unwrap();
+    assert_eq!(report.exit_status, exit_status::KILLED_BY_APPMASTER);
+    assert!(
+        report
+            .diagnostics
+            .contains("]Container killed by the ApplicationMaster.\n"),
+        "{}",
+        report.diagnostics
+    );
+    assert!(
+        report
+            .diagnostics
+            .contains("]Container killed on request. Exit code is 143\n"),
+        "{}",
+        report.diagnostics
+    );
+    assert!(
+        report
+            .diagnostics
+            .contains("]Container exited with a non-zero exit code 143. \n"),
+        "{}",
+        report.diagnostics
+    );
+    assert_eq!(
+        live_session_members(leader),
+        Vec::<i32>::new(),
+        "no process of the container survives"
+    );
+    // A second stop of a finished container changes nothing.
+    node.manager
+        .stop(id, exit_status::KILLED_BY_RESOURCEMANAGER)
+        .unwrap();
+    assert_eq!(
+        node.manager.status(id).unwrap().exit_status,
+        exit_status::KILLED_BY_APPMASTER
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_container_ignoring_sigterm_is_sigkilled_after_the_delay() {
+    let node = node_with(|config| config.sigkill_delay = Duration::from_millis(400));
+    let id = container_id(2, 1);
+    node.manager
+        .start(spec(
+            id,
+            &["trap '' TERM; echo $$ > <LOG_DIR>/pid; sleep 1000"],
+        ))
+        .unwrap();
+    let leader = leader_pid(&node, id).await;
+    let stopped_at = Instant::now();
+    node.manager
+        .stop(id, exit_status::KILLED_BY_RESOURCEMANAGER)
+        .unwrap();
+    let report = node.manager.wait_for_completion(id).await.unwrap();
+    assert!(
+        stopped_at.elapsed() >= Duration::from_millis(400),
+        "SIGKILL comes only after the delay"
+    );
+    assert_eq!(report.exit_status, exit_status::KILLED_BY_RESOURCEMANAGER);
+    assert!(report
+        .diagnostics
+        .contains("Container Killed by ResourceManager"));
+    assert!(
+        report.diagnostics.contains("Exit code is 137"),
+        "{}",
+        report.diagnostics
+    );
+    assert!(live_session_members(leader).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_the_nm_did_not_send_is_reported_as_128_plus_signal() {
+    let node = node();
+    let id = container_id(3, 1);
+    node.manager
+        .start(spec(id, &["echo $$ > <LOG_DIR>/pid; exec sleep 1000"]))
+        .unwrap();
+    let leader = leader_pid(&node, id).await;
+    kill(Pid::from_raw(leader), Signal::SIGTERM).unwrap();
+    let report = node.manager.wait_for_completion(id).await.unwrap();
+    assert_eq!(report.exit_status, 143);
+    assert!(
+        report
+            .diagnostics
+            .contains("Container exited with a non-zero exit code 143. Killed by external signal"),
+        "{}",
+        report.diagnostics
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_left_behind_by_an_exited_container_are_killed() {
+    let node = node();
+    let id = container_id(4, 1);
+    node.manager
+        .start(spec(
+            id,
+            &["echo $$ > <LOG_DIR>/pid; (sleep 1000 &); sleep 0.2; exit 0"],
+        ))
+        .unwrap();
+    let leader = leader_pid(&node, id).await;
+    let report = node.manager.wait_for_completion(id).await.unwrap();
+    assert_eq!(report.exit_status, 0);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !live_session_members(leader).is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(live_session_members(leader).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_during_localization_never_launches_the_process() {
+    let node = node();
+    let big = node.source_dir().join("big.bin");
+    std::fs::write(&big, vec![1u8; 32 * 1024 * 1024]).unwrap();
+    let id = container_id(5, 1);
+    let mut request = spec(id, &["touch <LOG_DIR>/ran"]);
+    request
+        .local_resources
+        .insert("big.bin".into(), resource(&big, LocalResourceType::File));
+    node.manager.start(request).unwrap();
+    node.manager
+        .stop(id, exit_status::KILLED_BY_APPMASTER)
+        .unwrap();
+    let report = node.manager.wait_for_completion(id).await.unwrap();
+    assert_eq!(report.exit_status, exit_status::KILLED_BY_APPMASTER);
+    assert!(!node.manager.paths(id).unwrap().log_dir.join("ran").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_container_above_its_memory_is_killed_with_pmem_status() {
+    let node = node();
+    let id = container_id(6, 1);
+    let hog = format!(
+        "{} -c \\\"import time; block = b'x' * (256 * 1024 * 1024); time.sleep(30)\\\"",
+        python3()
+    );
+    let mut request = spec(id, &[&hog]);
+    request.resource = Resource::new(64, 1);
+    let started = Instant::now();
+    node.manager.start(request).unwrap();
+    let report = node.manager.wait_for_completion(id).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(
+        report.exit_status,
+        exit_status::KILLED_EXCEEDED_PMEM,
+        "{}",
+        report.diagnostics
+    );
+    for expected in [
+        "is running ",
+        "B beyond the 'PHYSICAL' memory limit. Current usage: ",
+        " of 64 MB physical memory used; ",
+        "Killing container.\nDump of the process-tree for ",
+    ] {
+        assert!(
+            report.diagnostics.contains(expected),
+            "missing {expected:?} in {}",
+            report.diagnostics
+        );
+    }
+    assert!(
+        report.diagnostics.contains("python"),
+        "the process-tree dump names the process"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_pmem_check_a_large_container_runs_to_completion() {
+    let node = node_with(|config| config.pmem_check = false);
+    let id = container_id(7, 1);
+    let hog = format!(
+        "{} -c \\\"import time; block = b'x' * (128 * 1024 * 1024); time.sleep(0.3)\\\"",
+        python3()
+    );
+    let mut request = spec(id, &[&hog]);
+    request.resource = Resource::new(64, 1);
+    node.manager.start(request).unwrap();
+    assert_eq!(
+        node.manager
+            .wait_for_completion(id)
+            .await
+            .unwrap()
+            .exit_status,
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finishing_an_application_stops_its_containers_and_deletes_its_appcache() {
+    let node = node();
+    let running = container_id(8, 1);
+    let other_app = container_id(9, 1);
+    node.manager
+        .start(spec(running, &["echo $$ > <LOG_DIR>/pid; sleep 1000"]))
+        .unwrap();
+    node.manager
+        .start(spec(other_app, &["echo $$ > <LOG_DIR>/pid; sleep 1000"]))
+        .unwrap();
+    let leader = leader_pid(&node, running).await;
+    leader_pid(&node, other_app).await;
+    let app_dir = node
+        .local_dir()
+        .join("usercache/alice/appcache/application_1700000000000_0008");
+    assert!(app_dir.join(running.to_string()).is_dir());
+
+    node.manager
+        .finish_application(running.application_id())
+        .await;
+    let report = node.manager.status(running).unwrap();
+    assert_eq!(
+        (report.state, report.exit_status),
+        (
+            ContainerLifecycleState::Done,
+            exit_status::KILLED_AFTER_APP_COMPLETION
+        )
+    );
+    assert!(
+        !app_dir.exists(),
+        "appcache of the finished application is deleted"
+    );
+    assert!(
+        node.manager
+            .paths(running)
+            .unwrap()
+            .log_dir
+            .join("prelaunch.out")
+            .exists(),
+        "logs are kept"
+    );
+    assert!(live_session_members(leader).is_empty());
+    assert_eq!(
+        node.manager.status(other_app).unwrap().state,
+        ContainerLifecycleState::Running,
+        "other applications are untouched"
+    );
+    node.manager.stop_all(exit_status::ABORTED).await;
+    assert_eq!(
+        node.manager.status(other_app).unwrap().exit_status,
+        exit_status::ABORTED
+    );
+}
