@@ -67,7 +67,7 @@ async fn stop_kills_the_whole_process_group() {
         report.diagnostics
     );
     assert_eq!(
-        live_session_members(leader),
+        wait_until_session_is_empty(leader).await,
         Vec::<i32>::new(),
         "no process of the container survives"
     );
@@ -110,7 +110,7 @@ async fn a_container_ignoring_sigterm_is_sigkilled_after_the_delay() {
         "{}",
         report.diagnostics
     );
-    assert!(live_session_members(leader).is_empty());
+    assert!(wait_until_session_is_empty(leader).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -146,11 +146,7 @@ async fn processes_left_behind_by_an_exited_container_are_killed() {
     let leader = leader_pid(&node, id).await;
     let report = node.manager.wait_for_completion(id).await.unwrap();
     assert_eq!(report.exit_status, 0);
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while !live_session_members(leader).is_empty() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(live_session_members(leader).is_empty());
+    assert!(wait_until_session_is_empty(leader).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -273,7 +269,7 @@ async fn finishing_an_application_stops_its_containers_and_deletes_its_appcache(
             .exists(),
         "logs are kept"
     );
-    assert!(live_session_members(leader).is_empty());
+    assert!(wait_until_session_is_empty(leader).await.is_empty());
     assert_eq!(
         node.manager.status(other_app).unwrap().state,
         ContainerLifecycleState::Running,

@@ -183,6 +183,18 @@ pub fn live_session_members(session: i32) -> Vec<i32> {
     members
 }
 
+/// Waits up to two seconds for the session to have no live process (a signalled process dies
+/// asynchronously); returns the processes still alive.
+pub async fn wait_until_session_is_empty(session: i32) -> Vec<i32> {
+    for _ in 0..200 {
+        if live_session_members(session).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    live_session_members(session)
+}
+
 /// Reads a file the container writes, waiting up to five seconds for it to appear non-empty.
 pub async fn wait_for_file(path: &Path) -> String {
     for _ in 0..500 {

@@ -145,6 +145,11 @@ impl RmCore {
         }
     }
 
+    /// An NMToken for `attempt` on `node`, as an allocate response would carry it.
+    pub fn issue_nm_token(&self, attempt: ApplicationAttemptId, node: &NodeId, user: &str) -> spindle_proto::common::TokenProto {
+        self.keys.nm_token(attempt, node, user)
+    }
+
     /// Checks the RM's conservation rules; tests call it after every step.
     pub fn check_invariants(&self) -> Result<(), String> {
         for (id, c) in &self.containers {
