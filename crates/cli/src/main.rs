@@ -38,6 +38,12 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Container logs of an application: -applicationId ID [-containerId C] [-log_files F,..] (like `yarn logs`).
+    #[command(disable_help_flag = true)]
+    Logs {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Run a command in N containers (YARN's distributed shell).
     Dshell(commands::dshell::DshellArgs),
     /// The distributed shell's ApplicationMaster (started by `dshell` inside the AM container).
@@ -58,6 +64,7 @@ fn main() -> anyhow::Result<()> {
             Command::Demo(args) => commands::demo::run(args).await,
             Command::Application { args } => commands::application::run(conf_dir.as_deref(), &args).await,
             Command::Node { args } => commands::node::run(conf_dir.as_deref(), &args).await,
+            Command::Logs { args } => commands::logs::run(conf_dir.as_deref(), &args).await,
             Command::Dshell(args) => commands::dshell::run(conf_dir.as_deref(), args).await,
             Command::DshellAm(args) => commands::dshell::run_am(args).await,
         }

@@ -81,7 +81,7 @@ impl MiniCluster {
 
     /// Starts NM number `index` (its directories are `nm-<index>/` under the base dir).
     pub async fn start_node(&self, index: usize) -> anyhow::Result<NodeManager> {
-        let dir = self.config.base_dir.join(format!("nm-{index}"));
+        let dir = self.node_dir(index);
         let mut containers = NmContainerConfig::new(vec![dir.join("local")], vec![dir.join("logs")], "localhost", 0, 0);
         containers.monitor_interval = self.config.container_monitor_interval;
         NodeManager::start(NmSettings {
@@ -94,6 +94,10 @@ impl MiniCluster {
             containers,
         })
         .await
+    }
+
+    fn node_dir(&self, index: usize) -> PathBuf {
+        self.config.base_dir.join(format!("nm-{index}"))
     }
 
     /// The client configuration directory (use it as HADOOP_CONF_DIR).
@@ -114,6 +118,10 @@ impl MiniCluster {
             ("yarn.scheduler.minimum-allocation-mb".into(), self.config.rm.minimum_allocation.memory_mb.to_string()),
             ("yarn.scheduler.maximum-allocation-mb".into(), self.config.rm.maximum_allocation.memory_mb.to_string()),
         ];
+        // Every NM's log directory, so that `spindle logs` on this machine finds all containers.
+        let log_dirs: Vec<String> =
+            (0..self.config.nodes).map(|i| self.node_dir(i).join("logs").display().to_string()).collect();
+        yarn.push(("yarn.nodemanager.log-dirs".into(), log_dirs.join(",")));
         yarn.extend(self.config.extra_client_properties.iter().cloned());
         spindle_conf::write_site_xml(&self.conf_dir.join("yarn-site.xml"), &yarn)?;
         let core = [("fs.defaultFS", "file:///"), ("hadoop.security.authentication", "simple")];

@@ -51,6 +51,11 @@ impl NodeManager {
         containers.nm_host = settings.host.clone();
         containers.nm_port = port;
         containers.nm_http_port = settings.http_port;
+        if !containers.nm_environment.contains_key("JAVA_HOME") {
+            if let Some(java_home) = detect_java_home() {
+                containers.nm_environment.insert("JAVA_HOME".into(), java_home);
+            }
+        }
         let manager = Arc::new(ContainerManager::new(containers)?);
         let completions = manager.take_completed_containers().expect("a fresh manager has its completion channel");
         let keys = NmKeys::default();
@@ -101,4 +106,13 @@ impl NodeManager {
         self.updater.abort();
         drop(self.server);
     }
+}
+
+/// The Java installation `java` on PATH belongs to: what containers get as JAVA_HOME when the NM's
+/// own environment has none (Hadoop's scripts require it; Spark's commands use `{{JAVA_HOME}}`).
+fn detect_java_home() -> Option<String> {
+    let path = std::env::var_os("PATH")?;
+    let java = std::env::split_paths(&path).map(|d| d.join("java")).find(|p| p.is_file())?;
+    let real = std::fs::canonicalize(java).ok()?;
+    Some(real.parent()?.parent()?.to_string_lossy().into_owned())
 }

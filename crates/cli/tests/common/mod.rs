@@ -1,0 +1,102 @@
+//! Shared helpers of the end-to-end tests: an embedded cluster, the real Spark from pyspark's
+//! package (installed by scripts/ensure-pyspark), and the `spindle` binary under test.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use spindle_minicluster::{MiniCluster, MiniClusterConfig};
+use spindle_types::Resource;
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// The pyspark package directory (with `jars/` and `bin/`), installing it on first use.
+pub fn pyspark_home() -> PathBuf {
+    static HOME: OnceLock<PathBuf> = OnceLock::new();
+    HOME.get_or_init(|| {
+        let out = Command::new(repo_root().join("scripts/ensure-pyspark")).output().expect("scripts/ensure-pyspark runs");
+        assert!(out.status.success(), "installing pyspark failed: {}", String::from_utf8_lossy(&out.stderr));
+        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+    })
+    .clone()
+}
+
+/// A cluster of `nodes` NMs with `memory_mb` each, heartbeating every 200 ms.
+pub async fn cluster(dir: &Path, nodes: usize, memory_mb: i64) -> MiniCluster {
+    let mut config = MiniClusterConfig::new(dir);
+    config.nodes = nodes;
+    config.node_resource = Resource::new(memory_mb, 4);
+    config.rm.maximum_allocation = Resource::new(memory_mb, 4);
+    config.nm_heartbeat_interval = Duration::from_millis(200);
+    MiniCluster::start(config).await.unwrap()
+}
+
+/// Runs `spark-submit --master yarn` with Spark kept on loopback; returns its output.
+pub fn spark_submit(conf_dir: &Path, args: &[&str]) -> Output {
+    let home = pyspark_home();
+    let bin = home.join("bin");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    Command::new(bin.join("spark-submit"))
+        .args(["--master", "yarn"])
+        .args(["--conf", "spark.yarn.appMasterEnv.SPARK_LOCAL_IP=127.0.0.1"])
+        .args(["--conf", "spark.executorEnv.SPARK_LOCAL_IP=127.0.0.1"])
+        .args(["--conf", "spark.ui.enabled=false"])
+        .args(args)
+        .env("HADOOP_CONF_DIR", conf_dir)
+        .env("SPARK_LOCAL_IP", "127.0.0.1")
+        .env("PATH", path)
+        .env_remove("SPARK_HOME")
+        .output()
+        .expect("spark-submit runs")
+}
+
+/// `spark.yarn.jars` pointing at pyspark's own jars: no upload.
+pub fn local_jars() -> String {
+    format!("spark.yarn.jars=local:{}/jars/*", pyspark_home().display())
+}
+
+/// Runs the `spindle` binary under test.
+pub fn spindle(conf_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_spindle"))
+        .arg("--conf-dir")
+        .arg(conf_dir)
+        .args(args)
+        .env("SPINDLE_LOG", "warn")
+        .output()
+        .expect("spindle runs")
+}
+
+pub fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+/// The application id spark-submit reported.
+pub fn application_id(output: &str) -> String {
+    output
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .find(|w| w.starts_with("application_") && w.len() > "application_".len())
+        .unwrap_or_else(|| panic!("no application id in:\n{output}"))
+        .to_string()
+}
+
+/// Writes a PySpark script into `dir`.
+pub fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+pub const SUM_OF_SQUARES: &str = r#"
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.appName("spindle-sum-of-squares").getOrCreate()
+n = spark.sparkContext.parallelize(range(1, 100001), 4).map(lambda x: x * x).sum()
+print("RESULT sum of squares =", n)
+spark.stop()
+"#;
+
+pub const SUM_OF_SQUARES_RESULT: &str = "RESULT sum of squares = 333338333350000";
