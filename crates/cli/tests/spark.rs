@@ -130,3 +130,67 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+const GPU_DISCOVERY: &str = "#!/bin/bash\necho \"{\\\"name\\\": \\\"gpu\\\", \\\"addresses\\\": [\\\"$(echo ${CUDA_VISIBLE_DEVICES} | sed 's/,/\\\",\\\"/g')\\\"]}\"\n";
+
+const GPU_JOB: &str = r#"
+import os
+from pyspark import TaskContext
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.appName("spindle-gpus").getOrCreate()
+def gpus(_):
+    return (os.environ.get("CONTAINER_ID"), tuple(TaskContext.get().resources()["gpu"].addresses))
+for container, addresses in sorted(set(spark.sparkContext.parallelize(range(8), 8).map(gpus).collect())):
+    print("GPU", container, ",".join(addresses))
+spark.stop()
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn executors_asking_for_gpus_get_distinct_devices() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = spindle_minicluster::MiniClusterConfig::new(dir.path());
+    config.nodes = 1;
+    config.node_gpus = 2;
+    config.node_resource = spindle_types::Resource::new(6144, 4);
+    config.rm.maximum_allocation = spindle_types::Resource::new(6144, 4);
+    config.nm_heartbeat_interval = std::time::Duration::from_millis(200);
+    let cluster = spindle_minicluster::MiniCluster::start(config).await.unwrap();
+    let conf = cluster.conf_dir().to_path_buf();
+    let job = script(dir.path(), "gpus.py", GPU_JOB);
+    let discovery = script(dir.path(), "gpus.sh", GPU_DISCOVERY);
+    std::fs::set_permissions(&discovery, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let jars = local_jars();
+    let discovery_conf = format!("spark.executor.resource.gpu.discoveryScript={}", discovery.display());
+    let out = tokio::task::spawn_blocking({
+        let conf = conf.clone();
+        move || {
+            spark_submit(
+                &conf,
+                &[
+                    "--deploy-mode", "client", "--num-executors", "2", "--executor-cores", "1", "--executor-memory", "512m",
+                    "--conf", &jars, "--conf", "spark.executor.resource.gpu.amount=1", "--conf", "spark.task.resource.gpu.amount=1",
+                    "--conf", &discovery_conf, job.to_str().unwrap(),
+                ],
+            )
+        }
+    })
+    .await
+    .unwrap();
+    let log = text(&out);
+    assert!(out.status.success(), "spark-submit failed:\n{log}");
+    let mut seen: Vec<(String, String)> = log
+        .lines()
+        .filter_map(|l| l.strip_prefix("GPU "))
+        .map(|l| {
+            let (c, a) = l.split_once(' ').unwrap();
+            (c.to_string(), a.to_string())
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(seen.len(), 2, "two executors ran tasks: {log}");
+    assert_ne!(seen[0].0, seen[1].0, "two different containers");
+    let mut devices: Vec<&str> = seen.iter().map(|(_, a)| a.as_str()).collect();
+    devices.sort();
+    assert_eq!(devices, ["0", "1"], "each executor holds its own GPU");
+    cluster.shutdown().await;
+}

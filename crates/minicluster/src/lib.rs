@@ -10,6 +10,7 @@ use spindle_nm::container::NmContainerConfig;
 use spindle_nm::service::{NmSettings, NodeManager};
 use spindle_rm::service::{now_ms, ResourceManager, RmBindAddresses};
 use spindle_rm::settings::RmSettings;
+use spindle_types::resource::GPU;
 use spindle_types::Resource;
 
 /// How to build the cluster.
@@ -25,6 +26,8 @@ pub struct MiniClusterConfig {
     pub nm_heartbeat_interval: Duration,
     /// How often NMs sample container memory.
     pub container_monitor_interval: Duration,
+    /// GPUs (`yarn.io/gpu`, configured devices 0..n) each NM offers.
+    pub node_gpus: u32,
     /// Extra properties written to the client yarn-site.xml.
     pub extra_client_properties: Vec<(String, String)>,
 }
@@ -40,6 +43,7 @@ impl MiniClusterConfig {
             nm_heartbeat_interval: Duration::from_millis(1000),
             container_monitor_interval: Duration::from_millis(3000),
             extra_client_properties: Vec::new(),
+            node_gpus: 0,
         }
     }
 }
@@ -61,6 +65,9 @@ impl MiniCluster {
         let mut rm_settings = config.rm.clone();
         rm_settings.cluster_timestamp = now_ms();
         rm_settings.nm_heartbeat_interval_ms = config.nm_heartbeat_interval.as_millis() as i64;
+        if config.node_gpus > 0 && !rm_settings.resource_types.iter().any(|t| t == GPU) {
+            rm_settings.resource_types.push(GPU.to_string());
+        }
         let rm = ResourceManager::start(
             rm_settings,
             RmBindAddresses { client: loopback(0), scheduler: loopback(0), tracker: loopback(0) },
@@ -91,6 +98,7 @@ impl MiniCluster {
             rm_tracker: self.rm.tracker_address(),
             resource: self.config.node_resource.clone(),
             heartbeat_interval: self.config.nm_heartbeat_interval,
+            gpu_devices: (0..self.config.node_gpus).collect(),
             containers,
         })
         .await
@@ -122,6 +130,9 @@ impl MiniCluster {
         let log_dirs: Vec<String> =
             (0..self.config.nodes).map(|i| self.node_dir(i).join("logs").display().to_string()).collect();
         yarn.push(("yarn.nodemanager.log-dirs".into(), log_dirs.join(",")));
+        if self.config.node_gpus > 0 {
+            yarn.push(("yarn.resource-types".into(), GPU.into()));
+        }
         yarn.extend(self.config.extra_client_properties.iter().cloned());
         spindle_conf::write_site_xml(&self.conf_dir.join("yarn-site.xml"), &yarn)?;
         let core = [("fs.defaultFS", "file:///"), ("hadoop.security.authentication", "simple")];

@@ -24,6 +24,8 @@ pub struct RmSettings {
     pub am_finish_grace_ms: i64,
     /// `yarn.resourcemanager.max-completed-applications`: finished applications kept for reports.
     pub max_completed_applications: usize,
+    /// Resource types beyond memory and vcores (`yarn.resource-types`, e.g. `yarn.io/gpu`).
+    pub resource_types: Vec<String>,
     /// The scheduler address AMs use: the service of their AMRMTokens (`host:port`).
     pub scheduler_service: String,
 }
@@ -42,6 +44,7 @@ impl Default for RmSettings {
             am_finish_grace_ms: 10_000,
             max_completed_applications: 1000,
             scheduler_service: String::new(),
+            resource_types: Vec::new(),
         }
     }
 }

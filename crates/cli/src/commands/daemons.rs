@@ -29,7 +29,9 @@ fn advertised_host(address: &HostPort) -> String {
 
 pub async fn resourcemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
     let config = RmConfig::from_configuration(&load(conf_dir)?)?;
-    let settings = RmSettings::from_config(&config, now_ms());
+    let mut settings = RmSettings::from_config(&config, now_ms());
+    let conf = load(conf_dir)?;
+    settings.resource_types = conf.get_strings("yarn.resource-types");
     let bind = RmBindAddresses {
         client: resolve(&config.client_address, "yarn.resourcemanager.address")?,
         scheduler: resolve(&config.scheduler_address, "yarn.resourcemanager.scheduler.address")?,
@@ -47,8 +49,36 @@ pub async fn resourcemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// The GPUs this NM offers: `yarn.nodemanager.resource-plugins` must name `yarn.io/gpu`; then
+/// `yarn.nodemanager.resource-plugins.gpu.allowed-gpu-devices` lists `index:minor` pairs, or is
+/// `auto` (the default) to ask nvidia-smi.
+fn gpu_devices(conf: &Configuration) -> anyhow::Result<Vec<u32>> {
+    if !conf.get_strings("yarn.nodemanager.resource-plugins").iter().any(|p| p == spindle_types::resource::GPU) {
+        return Ok(Vec::new());
+    }
+    const KEY: &str = "yarn.nodemanager.resource-plugins.gpu.allowed-gpu-devices";
+    let allowed = conf.get_strings(KEY);
+    if allowed.is_empty() || allowed == ["auto"] {
+        let out = std::process::Command::new("nvidia-smi").args(["--query-gpu=index", "--format=csv,noheader"]).output();
+        return match out {
+            Ok(out) if out.status.success() => Ok(String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect()),
+            _ => anyhow::bail!("{KEY} is auto but nvidia-smi found no GPU; list the devices as index:minor"),
+        };
+    }
+    allowed
+        .iter()
+        .map(|d| {
+            d.split(':').next().and_then(|i| i.trim().parse::<u32>().ok()).ok_or_else(|| {
+                anyhow::anyhow!("invalid value '{d}' in {KEY}: expected index:minor_number")
+            })
+        })
+        .collect()
+}
+
 pub async fn nodemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
-    let config = NmConfig::from_configuration(&load(conf_dir)?)?;
+    let conf = load(conf_dir)?;
+    let config = NmConfig::from_configuration(&conf)?;
+    let gpu_devices = gpu_devices(&conf)?;
     let host = advertised_host(&config.address);
     let mut containers = NmContainerConfig::new(config.local_dirs.clone(), config.log_dirs.clone(), host.clone(), 0, 0);
     containers.env_whitelist = config.env_whitelist.clone();
@@ -63,6 +93,7 @@ pub async fn nodemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
         rm_tracker: resolve(&config.resource_tracker_address, "yarn.resourcemanager.resource-tracker.address")?,
         resource: config.resource.clone(),
         heartbeat_interval: config.heartbeat_interval,
+        gpu_devices,
         containers,
     })
     .await?;

@@ -20,6 +20,9 @@ pub struct MiniclusterArgs {
     /// Virtual cores each NM offers.
     #[arg(long, default_value_t = 4)]
     pub node_vcores: i64,
+    /// GPUs (`yarn.io/gpu`, configured device indices 0..N) each NM offers.
+    #[arg(long, default_value_t = 0)]
+    pub node_gpus: u32,
 }
 
 impl MiniclusterArgs {
@@ -33,6 +36,7 @@ impl MiniclusterArgs {
         config.nodes = self.nodes;
         config.node_resource = Resource::new(self.node_memory_mb, self.node_vcores);
         config.rm.maximum_allocation = Resource::new(self.node_memory_mb, self.node_vcores);
+        config.node_gpus = self.node_gpus;
         Ok(config)
     }
 }

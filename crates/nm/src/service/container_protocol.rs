@@ -18,6 +18,7 @@ use spindle_types::{exit_status, ApplicationAttemptId, ContainerId, NodeId, Reso
 
 use super::now_ms;
 use super::protocols;
+use super::devices::GpuAllocator;
 use super::tokens::NmKeys;
 use crate::container::{ContainerLaunchSpec, ContainerLifecycleState, ContainerManager, ContainerStatusReport};
 use crate::localizer::{LocalResource, LocalResourceType, LocalResourceVisibility, ResourceUrl};
@@ -29,6 +30,7 @@ pub(crate) struct ContainerProtocol {
     pub(crate) manager: Arc<ContainerManager>,
     pub(crate) keys: NmKeys,
     pub(crate) node_id: NodeId,
+    pub(crate) gpus: GpuAllocator,
 }
 
 fn failure(container: Option<ContainerIdProto>, class_name: &str, message: String) -> ContainerExceptionMapProto {
@@ -93,9 +95,19 @@ impl ContainerProtocol {
         }
         let resource = identifier.resource.as_ref().and_then(|r| Resource::try_from(r).ok()).unwrap_or_default();
         let context = request.container_launch_context.clone().unwrap_or_default();
-        let spec = launch_spec(container, identifier.app_submitter().to_string(), resource, context)
+        let gpu_count = resource.get(spindle_types::resource::GPU).max(0) as usize;
+        let mut spec = launch_spec(container, identifier.app_submitter().to_string(), resource, context)
             .map_err(|m| fail(YARN_EXCEPTION, m))?;
-        self.manager.start(spec).map_err(|e| fail(YARN_EXCEPTION, e.to_string()))?;
+        if gpu_count > 0 {
+            let devices = self.gpus.assign(container, gpu_count).map_err(|m| fail(YARN_EXCEPTION, m))?;
+            let list = devices.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+            spec.environment.push(("CUDA_VISIBLE_DEVICES".into(), list.clone()));
+            spec.environment.push(("NVIDIA_VISIBLE_DEVICES".into(), list));
+        }
+        if let Err(e) = self.manager.start(spec) {
+            self.gpus.release(container);
+            return Err(fail(YARN_EXCEPTION, e.to_string()));
+        }
         tracing::info!("started container {container} for {caller}");
         Ok(container)
     }
@@ -171,7 +183,12 @@ impl RpcService for ContainerProtocol {
     }
 
     fn call(&self, context: CallContext, method: String, request: Bytes) -> BoxFuture<'static, Result<Bytes, RpcError>> {
-        let this = ContainerProtocol { manager: self.manager.clone(), keys: self.keys.clone(), node_id: self.node_id.clone() };
+        let this = ContainerProtocol {
+            manager: self.manager.clone(),
+            keys: self.keys.clone(),
+            node_id: self.node_id.clone(),
+            gpus: self.gpus.clone(),
+        };
         Box::pin(async move {
             let caller = caller_attempt(&context)?;
             match method.as_str() {

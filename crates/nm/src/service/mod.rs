@@ -2,6 +2,7 @@
 //! and the node status updater that registers with the RM and heartbeats.
 
 mod container_protocol;
+mod devices;
 mod runtime;
 mod status_updater;
 mod tokens;

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use super::container_protocol::ContainerProtocol;
 use super::status_updater::StatusUpdater;
+use super::devices::GpuAllocator;
 use super::tokens::NmKeys;
 use crate::container::{ContainerManager, NmContainerConfig};
 
@@ -29,6 +30,8 @@ pub struct NmSettings {
     pub resource: Resource,
     /// Heartbeat interval until the RM says otherwise.
     pub heartbeat_interval: Duration,
+    /// GPU device indices this node offers as `yarn.io/gpu` (empty: none).
+    pub gpu_devices: Vec<u32>,
     /// Directories and container behaviour; `nm_host`/`nm_port` are filled in at start.
     pub containers: NmContainerConfig,
 }
@@ -59,7 +62,13 @@ impl NodeManager {
         let manager = Arc::new(ContainerManager::new(containers)?);
         let completions = manager.take_completed_containers().expect("a fresh manager has its completion channel");
         let keys = NmKeys::default();
-        let protocol = ContainerProtocol { manager: manager.clone(), keys: keys.clone(), node_id: node_id.clone() };
+        let gpus = GpuAllocator::new(&settings.gpu_devices);
+        let mut resource = settings.resource.clone();
+        if !settings.gpu_devices.is_empty() {
+            resource.set(spindle_types::resource::GPU, settings.gpu_devices.len() as i64);
+        }
+        let protocol =
+            ContainerProtocol { manager: manager.clone(), keys: keys.clone(), node_id: node_id.clone(), gpus: gpus.clone() };
         let config = ServerConfig { auth: AuthPolicy::Token(Arc::new(keys.clone())), ..Default::default() };
         let server = Server::bind(SocketAddr::new(settings.bind.ip(), port), config, vec![Arc::new(protocol)]).await?;
         let (shutdown, shutdown_receiver) = watch::channel(false);
@@ -67,12 +76,13 @@ impl NodeManager {
         let updater = StatusUpdater {
             node_id: node_id.clone(),
             http_port: settings.http_port,
-            resource: settings.resource.clone(),
+            resource,
             rm_tracker: settings.rm_tracker,
             default_interval: settings.heartbeat_interval,
             manager: manager.clone(),
             keys,
             registered: registered_sender,
+            gpus,
         };
         let updater = tokio::spawn(updater.run(completions, shutdown_receiver));
         Ok(Self { node_id, server, manager, updater, shutdown, registered })

@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::container_protocol::status_proto;
 use super::protocols;
+use super::devices::GpuAllocator;
 use super::tokens::NmKeys;
 use crate::container::{ContainerLifecycleState, ContainerManager};
 
@@ -26,6 +27,7 @@ pub(crate) struct StatusUpdater {
     pub(crate) manager: Arc<ContainerManager>,
     pub(crate) keys: NmKeys,
     pub(crate) registered: watch::Sender<bool>,
+    pub(crate) gpus: GpuAllocator,
 }
 
 /// Why the heartbeat loop ended.
@@ -148,6 +150,9 @@ impl StatusUpdater {
                     return LoopEnd::Reconnect;
                 }
             };
+            for id in &sent_completed {
+                self.gpus.release(*id);
+            }
             acknowledged.extend(sent_completed);
             response_id = response.response_id();
             match response.node_action() {

@@ -107,6 +107,12 @@ impl RmCore {
 
     /// YARN's normalization: reject negative or over-maximum asks, round up to the minimum's multiples.
     pub(crate) fn normalize(&self, requested: &Resource) -> Result<Resource, String> {
+        if let Some((name, _)) = requested.others().iter().find(|(n, _)| !self.settings.resource_types.contains(n)) {
+            return Err(format!(
+                "Invalid resource request! Requested resource type=[{name}] is not known to the ResourceManager (yarn.resource-types = {:?}). Requested resource={requested}",
+                self.settings.resource_types
+            ));
+        }
         if requested.any_negative() {
             return Err(format!("Invalid resource request! Cannot allocate containers as requested resource is less than 0! Requested resource={requested}"));
         }

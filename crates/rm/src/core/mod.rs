@@ -140,7 +140,15 @@ impl RmCore {
             .map(|n| n.capability.clone())
             .reduce(|a, b| a.max(&b));
         match largest {
-            Some(largest) => configured.min(&largest),
+            Some(largest) => {
+                // Extra resource types have no configured maximum (YARN's default is unbounded):
+                // the largest node bounds them.
+                let mut max = configured.min(&largest);
+                for (name, value) in largest.others() {
+                    max.set(name, *value);
+                }
+                max
+            }
             None => configured,
         }
     }

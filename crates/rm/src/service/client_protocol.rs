@@ -133,7 +133,11 @@ impl RpcService for ClientProtocol {
                             units: Some(units.to_string()),
                             r#type: Some(ResourceTypesProto::Countable as i32),
                         };
-                        Ok(GetAllResourceTypeInfoResponseProto { resource_type_info: vec![info("memory-mb", "Mi"), info("vcores", "")] })
+                        let mut types = vec![info("memory-mb", "Mi"), info("vcores", "")];
+                        for name in core.with(|c, _| c.settings().resource_types.clone()) {
+                            types.push(info(&name, ""));
+                        }
+                        Ok(GetAllResourceTypeInfoResponseProto { resource_type_info: types })
                     })
                     .await
                 }
