@@ -194,3 +194,62 @@ async fn executors_asking_for_gpus_get_distinct_devices() {
     assert_eq!(devices, ["0", "1"], "each executor holds its own GPU");
     cluster.shutdown().await;
 }
+
+const DYNAMIC_JOB: &str = r#"
+import time
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.appName("spindle-dynamic").getOrCreate()
+sc = spark.sparkContext
+def executors():
+    return sc._jsc.sc().getExecutorMemoryStatus().size() - 1
+print("EXECUTORS_START", executors())
+sc.parallelize(range(12), 12).map(lambda x: time.sleep(2) or x).collect()
+print("EXECUTORS_BUSY", executors())
+deadline = time.time() + 60
+while executors() > 0 and time.time() < deadline:
+    time.sleep(0.5)
+print("EXECUTORS_IDLE", executors())
+spark.stop()
+"#;
+
+fn printed(log: &str, key: &str) -> i64 {
+    log.lines()
+        .find_map(|l| l.strip_prefix(key).map(|v| v.trim().parse().unwrap()))
+        .unwrap_or_else(|| panic!("{key} not printed:\n{log}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamic_allocation_grows_and_shrinks_the_executors() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = cluster(dir.path(), 2, 4096).await;
+    let conf = cluster.conf_dir().to_path_buf();
+    let job = script(dir.path(), "dynamic.py", DYNAMIC_JOB);
+    let jars = local_jars();
+    let out = tokio::task::spawn_blocking({
+        let conf = conf.clone();
+        move || {
+            spark_submit(
+                &conf,
+                &[
+                    "--deploy-mode", "client", "--executor-cores", "1", "--executor-memory", "512m", "--conf", &jars,
+                    "--conf", "spark.dynamicAllocation.enabled=true",
+                    "--conf", "spark.dynamicAllocation.shuffleTracking.enabled=true",
+                    "--conf", "spark.dynamicAllocation.minExecutors=0",
+                    "--conf", "spark.dynamicAllocation.initialExecutors=0",
+                    "--conf", "spark.dynamicAllocation.maxExecutors=3",
+                    "--conf", "spark.dynamicAllocation.executorIdleTimeout=2s",
+                    "--conf", "spark.dynamicAllocation.schedulerBacklogTimeout=1s",
+                    job.to_str().unwrap(),
+                ],
+            )
+        }
+    })
+    .await
+    .unwrap();
+    let log = text(&out);
+    assert!(out.status.success(), "spark-submit failed:\n{log}");
+    assert_eq!(printed(&log, "EXECUTORS_START"), 0, "{log}");
+    assert_eq!(printed(&log, "EXECUTORS_BUSY"), 3, "grew to maxExecutors: {log}");
+    assert_eq!(printed(&log, "EXECUTORS_IDLE"), 0, "gave every executor back: {log}");
+    cluster.shutdown().await;
+}
