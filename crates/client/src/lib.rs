@@ -1,1 +1,33 @@
-//! Async client SDK for Spindle and YARN (YarnClient, AMRMClient, NMClient equivalents)
+//! Async client SDK for Spindle and YARN: equivalents of Hadoop's YarnClient, AMRMClient and
+//! NMClient over Hadoop IPC.
+//!
+//! Map: [`YarnClient`] talks ApplicationClientProtocol to the RM's client port; [`AmRmClient`]
+//! talks ApplicationMasterProtocol with an AMRMToken (usually found through
+//! [`ApplicationMasterEnvironment`]) and keeps outstanding asks in an [`AskTable`]; [`NmClient`]
+//! talks ContainerManagementProtocol with the NMTokens the AmRmClient put into the shared
+//! [`NmTokenCache`]. [`launch_context`] builds launch-context pieces. Every failure is a
+//! [`ClientError`]; remote ones keep the Java exception class.
+//! Invariant: no protocol logic of its own beyond YARN's client-side bookkeeping; wire types
+//! come from spindle-proto and framing from spindle-ipc.
+
+pub mod addresses;
+pub mod am_environment;
+pub mod amrm_client;
+pub mod ask_table;
+mod channel;
+pub mod error;
+pub mod launch_context;
+pub mod nm_client;
+pub mod nm_token_cache;
+pub mod reports;
+pub mod yarn_client;
+
+pub use am_environment::ApplicationMasterEnvironment;
+pub use amrm_client::AmRmClient;
+pub use ask_table::{AskTable, ContainerRequest};
+pub use channel::protocols;
+pub use error::ClientError;
+pub use nm_client::NmClient;
+pub use nm_token_cache::NmTokenCache;
+pub use reports::{ApplicationReport, NodeReport};
+pub use yarn_client::{ApplicationFilter, NewApplication, YarnClient};

@@ -100,3 +100,59 @@ spark.stop()
 "#;
 
 pub const SUM_OF_SQUARES_RESULT: &str = "RESULT sum of squares = 333338333350000";
+
+/// Pids of live processes whose environment holds `CONTAINER_ID=<prefix>...`.
+pub fn container_processes(container_prefix: &str) -> Vec<(i32, String)> {
+    let needle = format!("CONTAINER_ID={container_prefix}");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else { continue };
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        if stat.contains(") Z ") {
+            continue;
+        }
+        for var in environ.split(|b| *b == 0) {
+            let var = String::from_utf8_lossy(var);
+            if let Some(rest) = var.strip_prefix("CONTAINER_ID=") {
+                if var.starts_with(&needle) {
+                    let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+                    let _ = rest;
+                    found.push((pid, String::from_utf8_lossy(&cmdline).replace('\0', " ")));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Waits until `check` holds, polling every 200 ms, or panics with `what` after `seconds`.
+pub async fn wait_until(seconds: u64, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+    while !check() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Starts `spark-submit --master yarn` in the background.
+pub fn spawn_spark_submit(conf_dir: &Path, args: &[&str], log: &Path) -> std::process::Child {
+    let home = pyspark_home();
+    let bin = home.join("bin");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let file = std::fs::File::create(log).unwrap();
+    Command::new(bin.join("spark-submit"))
+        .args(["--master", "yarn"])
+        .args(["--conf", "spark.yarn.appMasterEnv.SPARK_LOCAL_IP=127.0.0.1"])
+        .args(["--conf", "spark.executorEnv.SPARK_LOCAL_IP=127.0.0.1"])
+        .args(["--conf", "spark.ui.enabled=false"])
+        .args(args)
+        .env("HADOOP_CONF_DIR", conf_dir)
+        .env("SPARK_LOCAL_IP", "127.0.0.1")
+        .env("PATH", path)
+        .env_remove("SPARK_HOME")
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .expect("spark-submit starts")
+}
