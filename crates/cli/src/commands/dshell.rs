@@ -236,7 +236,7 @@ fn launch_context(am_args: &DshellAmArgs) -> anyhow::Result<ContainerLaunchConte
     })
 }
 
-async fn submit(
+pub(crate) async fn submit(
     client: &YarnClient,
     configuration: &Configuration,
     args: &DshellArgs,

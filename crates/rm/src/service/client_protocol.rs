@@ -97,8 +97,7 @@ impl RpcService for ClientProtocol {
                             .iter()
                             .filter_map(|s| NodeStateProto::try_from(*s).ok().map(NodeState::from))
                             .collect();
-                        // YARN's default for an empty filter is the RUNNING nodes.
-                        let states = if states.is_empty() { vec![NodeState::Running] } else { states };
+                        // An empty filter means every state, as in YARN's ClientRMService.
                         Ok(GetClusterNodesResponseProto { node_reports: core.with(|c, _| c.node_reports(&states)) })
                     })
                     .await
