@@ -39,7 +39,7 @@ const WORKLOADS: &[Workload] = &[
     Workload {
         name: "sum-1-to-a-million",
         containers: 3,
-        command: "seq 1 1000000 | awk '{s+=$1} END {printf \"sum = %d\\n\", s}'",
+        command: "seq 1 1000000 | awk '{s+=$1} END {printf \"sum = %.0f\\n\", s}'",
     },
     Workload {
         name: "a-failing-command",
