@@ -1,0 +1,170 @@
+//! The walking skeleton end to end: `spindle dshell` on an embedded cluster of real NMs, and what
+//! happens when applications fail, are killed, lose a node or lose their AM.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use spindle_minicluster::{MiniCluster, MiniClusterConfig};
+use spindle_types::states::{FinalApplicationStatus, NodeState, YarnApplicationState};
+use spindle_types::Resource;
+
+async fn small_cluster(dir: &std::path::Path, nm_expiry_ms: i64) -> MiniCluster {
+    let mut config = MiniClusterConfig::new(dir);
+    config.nodes = 3;
+    config.node_resource = Resource::new(2048, 4);
+    config.rm.maximum_allocation = Resource::new(2048, 4);
+    config.rm.nm_expiry_ms = nm_expiry_ms;
+    config.nm_heartbeat_interval = Duration::from_millis(200);
+    MiniCluster::start(config).await.unwrap()
+}
+
+fn dshell_args(containers: u32, command: &str) -> Vec<String> {
+    ["dshell", "--num-containers", &containers.to_string(), "--container-memory", "256", "--shell-command", command]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+async fn run_spindle(conf: &std::path::Path, args: Vec<String>) -> std::process::Output {
+    let conf = conf.to_path_buf();
+    tokio::task::spawn_blocking(move || spindle(&conf, &args.iter().map(String::as_str).collect::<Vec<_>>())).await.unwrap()
+}
+
+fn last_app(cluster: &MiniCluster) -> Option<(String, YarnApplicationState, FinalApplicationStatus, usize, String)> {
+    cluster.rm.inspect(|core| {
+        core.applications()
+            .last()
+            .map(|a| (a.id.to_string(), a.state.yarn_state(), a.final_status, a.attempts.len(), a.diagnostics.clone()))
+    })
+}
+
+/// Which NM directories hold log directories of `app`'s containers.
+fn nodes_used(dir: &std::path::Path, app: &str) -> Vec<usize> {
+    (0..3).filter(|i| dir.join(format!("nm-{i}/logs/{app}")).read_dir().is_ok_and(|mut d| d.next().is_some())).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dshell_runs_a_command_in_containers_on_three_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = small_cluster(dir.path(), 600_000).await;
+    let conf = cluster.conf_dir().to_path_buf();
+    let out = run_spindle(&conf, dshell_args(6, "echo hello from $NM_HOST:$NM_PORT")).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let (app, state, status, _, _) = last_app(&cluster).unwrap();
+    assert_eq!((state, status), (YarnApplicationState::Finished, FinalApplicationStatus::Succeeded));
+    assert_eq!(nodes_used(dir.path(), &app), [0, 1, 2], "containers ran on all three NMs");
+    let logs = text(&spindle(&conf, &["logs", "-applicationId", &app, "-log_files", "stdout"]));
+    assert_eq!(logs.matches("hello from localhost:").count(), 6, "{logs}");
+    // The CLI sees it as yarn would show it.
+    let list = text(&spindle(&conf, &["application", "-list", "-appStates", "FINISHED"]));
+    assert!(list.contains(&app) && list.contains("SUCCEEDED"), "{list}");
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_command_fails_the_application_with_its_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = small_cluster(dir.path(), 600_000).await;
+    let conf = cluster.conf_dir().to_path_buf();
+    let out = run_spindle(&conf, dshell_args(2, "exit 42")).await;
+    assert!(!out.status.success(), "{}", text(&out));
+    let (app, _, status, _, diagnostics) = last_app(&cluster).unwrap();
+    assert_eq!(status, FinalApplicationStatus::Failed);
+    assert!(diagnostics.contains("exit status 42"), "{diagnostics}");
+    let report = text(&spindle(&conf, &["application", "-status", &app]));
+    assert!(report.contains("Final-State : FAILED") && report.contains("42"), "{report}");
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_application_ends_killed_and_its_processes_are_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = small_cluster(dir.path(), 600_000).await;
+    let conf = cluster.conf_dir().to_path_buf();
+    let client = tokio::task::spawn_blocking({
+        let conf = conf.clone();
+        move || spindle(&conf, &["dshell", "--num-containers", "3", "--container-memory", "256", "--shell-command", "sleep 300"])
+    });
+    wait_until(30, "the shell containers to run", || {
+        last_app(&cluster).is_some_and(|(app, ..)| container_processes(&app.replace("application_", "container_")).len() >= 4)
+    })
+    .await;
+    let (app, ..) = last_app(&cluster).unwrap();
+    let kill = spindle(&conf, &["application", "-kill", &app]);
+    assert!(text(&kill).contains(&format!("Killed application {app}")), "{}", text(&kill));
+    assert_eq!(last_app(&cluster).unwrap().1, YarnApplicationState::Killed);
+    let prefix = app.replace("application_", "container_");
+    wait_until(10, "the killed application's processes to be gone", || container_processes(&prefix).is_empty()).await;
+    let out = client.await.unwrap();
+    assert!(!out.status.success(), "the dshell client reports the kill: {}", text(&out));
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_node_manager_is_lost_and_the_am_replaces_its_containers() {
+    let dir = tempfile::tempdir().unwrap();
+    let expiry_ms = 3000;
+    let mut cluster = small_cluster(dir.path(), expiry_ms).await;
+    let conf = cluster.conf_dir().to_path_buf();
+    let client = tokio::task::spawn_blocking({
+        let conf = conf.clone();
+        move || spindle(&conf, &["dshell", "--num-containers", "3", "--container-memory", "256", "--shell-command", "sleep 6"])
+    });
+    wait_until(30, "the shell containers to run", || {
+        last_app(&cluster).is_some_and(|(app, ..)| container_processes(&app.replace("application_", "container_")).len() >= 4)
+    })
+    .await;
+    let (app, ..) = last_app(&cluster).unwrap();
+    // Kill an NM that runs a shell container but not the AM.
+    let am_node = (0..3).find(|i| dir.path().join(format!("nm-{i}/logs/{app}/{}_01_000001", app.replace("application_", "container_"))).exists()).unwrap();
+    let victim = nodes_used(dir.path(), &app).into_iter().find(|i| *i != am_node).expect("a node with only shell containers");
+    let victim_id = cluster.node_managers[victim].as_ref().unwrap().node_id().clone();
+    let killed_at = Instant::now();
+    cluster.kill_node(victim);
+    wait_until(30, "the RM to mark the node LOST", || {
+        cluster.rm.inspect(|c| c.nodes().any(|n| n.id == victim_id && n.state == NodeState::Lost))
+    })
+    .await;
+    let lost_after = killed_at.elapsed();
+    assert!(lost_after >= Duration::from_millis(expiry_ms as u64 - 500), "LOST before the expiry: {lost_after:?}");
+    let out = client.await.unwrap();
+    assert!(out.status.success(), "the AM replaced the lost containers and succeeded: {}", text(&out));
+    let (_, state, status, ..) = last_app(&cluster).unwrap();
+    assert_eq!((state, status), (YarnApplicationState::Finished, FinalApplicationStatus::Succeeded));
+    let am_log = text(&spindle(&conf, &["logs", "-applicationId", &app, "-log_files", "AppMaster.stdout,AppMaster.stderr"]));
+    assert!(am_log.contains("-100") || am_log.contains("ABORTED") || am_log.contains("lost"), "the AM learned the containers were lost: {am_log}");
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_am_process_starts_a_second_attempt() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = small_cluster(dir.path(), 600_000).await;
+    let conf = cluster.conf_dir().to_path_buf();
+    let client = tokio::task::spawn_blocking({
+        let conf = conf.clone();
+        move || spindle(&conf, &["dshell", "--num-containers", "2", "--container-memory", "256", "--shell-command", "sleep 3"])
+    });
+    wait_until(30, "the first AM to run", || {
+        last_app(&cluster).is_some_and(|(app, ..)| {
+            let am = format!("{}_01_000001", app.replace("application_", "container_"));
+            container_processes(&am).iter().any(|(_, cmd)| cmd.contains("dshell-am"))
+        })
+    })
+    .await;
+    let (app, ..) = last_app(&cluster).unwrap();
+    let am = format!("{}_01_000001", app.replace("application_", "container_"));
+    for (pid, cmd) in container_processes(&am) {
+        if cmd.contains("dshell-am") {
+            let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+    }
+    let out = client.await.unwrap();
+    assert!(out.status.success(), "the second attempt completes the work: {}", text(&out));
+    let (_, state, status, attempts, _) = last_app(&cluster).unwrap();
+    assert_eq!((state, status), (YarnApplicationState::Finished, FinalApplicationStatus::Succeeded));
+    assert_eq!(attempts, 2);
+    cluster.shutdown().await;
+}
