@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "spindle", version, about = "Apache Hadoop YARN, rewritten in Rust")]
+#[command(
+    name = "spindle",
+    version,
+    about = "Apache Hadoop YARN, rewritten in Rust"
+)]
 struct Cli {
     /// Directory with yarn-site.xml and core-site.xml (default: $YARN_CONF_DIR, then $HADOOP_CONF_DIR).
     #[arg(long, global = true)]
@@ -54,15 +58,21 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     commands::init_logging();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let conf_dir = cli.conf_dir;
     let code = runtime.block_on(async move {
         match cli.command {
-            Command::Resourcemanager => commands::daemons::resourcemanager(conf_dir.as_deref()).await,
+            Command::Resourcemanager => {
+                commands::daemons::resourcemanager(conf_dir.as_deref()).await
+            }
             Command::Nodemanager => commands::daemons::nodemanager(conf_dir.as_deref()).await,
             Command::Minicluster(args) => commands::minicluster::run(args).await,
             Command::Demo(args) => commands::demo::run(args).await,
-            Command::Application { args } => commands::application::run(conf_dir.as_deref(), &args).await,
+            Command::Application { args } => {
+                commands::application::run(conf_dir.as_deref(), &args).await
+            }
             Command::Node { args } => commands::node::run(conf_dir.as_deref(), &args).await,
             Command::Logs { args } => commands::logs::run(conf_dir.as_deref(), &args).await,
             Command::Dshell(args) => commands::dshell::run(conf_dir.as_deref(), args).await,

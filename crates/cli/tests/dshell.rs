@@ -21,28 +21,60 @@ async fn small_cluster(dir: &std::path::Path, nm_expiry_ms: i64) -> MiniCluster 
 }
 
 fn dshell_args(containers: u32, command: &str) -> Vec<String> {
-    ["dshell", "--num-containers", &containers.to_string(), "--container-memory", "256", "--shell-command", command]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    [
+        "dshell",
+        "--num-containers",
+        &containers.to_string(),
+        "--container-memory",
+        "256",
+        "--shell-command",
+        command,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 async fn run_spindle(conf: &std::path::Path, args: Vec<String>) -> std::process::Output {
     let conf = conf.to_path_buf();
-    tokio::task::spawn_blocking(move || spindle(&conf, &args.iter().map(String::as_str).collect::<Vec<_>>())).await.unwrap()
+    tokio::task::spawn_blocking(move || {
+        spindle(&conf, &args.iter().map(String::as_str).collect::<Vec<_>>())
+    })
+    .await
+    .unwrap()
 }
 
-fn last_app(cluster: &MiniCluster) -> Option<(String, YarnApplicationState, FinalApplicationStatus, usize, String)> {
+fn last_app(
+    cluster: &MiniCluster,
+) -> Option<(
+    String,
+    YarnApplicationState,
+    FinalApplicationStatus,
+    usize,
+    String,
+)> {
     cluster.rm.inspect(|core| {
-        core.applications()
-            .last()
-            .map(|a| (a.id.to_string(), a.state.yarn_state(), a.final_status, a.attempts.len(), a.diagnostics.clone()))
+        core.applications().last().map(|a| {
+            (
+                a.id.to_string(),
+                a.state.yarn_state(),
+                a.final_status,
+                a.attempts.len(),
+                a.diagnostics.clone(),
+            )
+        })
     })
 }
 
 /// Which NM directories hold log directories of `app`'s containers.
 fn nodes_used(dir: &std::path::Path, app: &str) -> Vec<usize> {
-    (0..3).filter(|i| dir.join(format!("nm-{i}/logs/{app}")).read_dir().is_ok_and(|mut d| d.next().is_some())).collect()
+    (0..3)
+        .filter(|i| {
+            dir.join(format!("nm-{i}/logs/{app}"))
+                .read_dir()
+                .is_ok_and(|mut d| d.next().is_some())
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -53,12 +85,28 @@ async fn dshell_runs_a_command_in_containers_on_three_nodes() {
     let out = run_spindle(&conf, dshell_args(6, "echo hello from $NM_HOST:$NM_PORT")).await;
     assert!(out.status.success(), "{}", text(&out));
     let (app, state, status, _, _) = last_app(&cluster).unwrap();
-    assert_eq!((state, status), (YarnApplicationState::Finished, FinalApplicationStatus::Succeeded));
-    assert_eq!(nodes_used(dir.path(), &app), [0, 1, 2], "containers ran on all three NMs");
-    let logs = text(&spindle(&conf, &["logs", "-applicationId", &app, "-log_files", "stdout"]));
+    assert_eq!(
+        (state, status),
+        (
+            YarnApplicationState::Finished,
+            FinalApplicationStatus::Succeeded
+        )
+    );
+    assert_eq!(
+        nodes_used(dir.path(), &app),
+        [0, 1, 2],
+        "containers ran on all three NMs"
+    );
+    let logs = text(&spindle(
+        &conf,
+        &["logs", "-applicationId", &app, "-log_files", "stdout"],
+    ));
     assert_eq!(logs.matches("hello from localhost:").count(), 6, "{logs}");
     // The CLI sees it as yarn would show it.
-    let list = text(&spindle(&conf, &["application", "-list", "-appStates", "FINISHED"]));
+    let list = text(&spindle(
+        &conf,
+        &["application", "-list", "-appStates", "FINISHED"],
+    ));
     assert!(list.contains(&app) && list.contains("SUCCEEDED"), "{list}");
     cluster.shutdown().await;
 }
@@ -74,7 +122,10 @@ async fn a_failing_command_fails_the_application_with_its_exit_code() {
     assert_eq!(status, FinalApplicationStatus::Failed);
     assert!(diagnostics.contains("exit status 42"), "{diagnostics}");
     let report = text(&spindle(&conf, &["application", "-status", &app]));
-    assert!(report.contains("Final-State : FAILED") && report.contains("42"), "{report}");
+    assert!(
+        report.contains("Final-State : FAILED") && report.contains("42"),
+        "{report}"
+    );
     cluster.shutdown().await;
 }
 
@@ -85,20 +136,46 @@ async fn a_killed_application_ends_killed_and_its_processes_are_gone() {
     let conf = cluster.conf_dir().to_path_buf();
     let client = tokio::task::spawn_blocking({
         let conf = conf.clone();
-        move || spindle(&conf, &["dshell", "--num-containers", "3", "--container-memory", "256", "--shell-command", "sleep 300"])
+        move || {
+            spindle(
+                &conf,
+                &[
+                    "dshell",
+                    "--num-containers",
+                    "3",
+                    "--container-memory",
+                    "256",
+                    "--shell-command",
+                    "sleep 300",
+                ],
+            )
+        }
     });
     wait_until(30, "the shell containers to run", || {
-        last_app(&cluster).is_some_and(|(app, ..)| container_processes(&app.replace("application_", "container_")).len() >= 4)
+        last_app(&cluster).is_some_and(|(app, ..)| {
+            container_processes(&app.replace("application_", "container_")).len() >= 4
+        })
     })
     .await;
     let (app, ..) = last_app(&cluster).unwrap();
     let kill = spindle(&conf, &["application", "-kill", &app]);
-    assert!(text(&kill).contains(&format!("Killed application {app}")), "{}", text(&kill));
+    assert!(
+        text(&kill).contains(&format!("Killed application {app}")),
+        "{}",
+        text(&kill)
+    );
     assert_eq!(last_app(&cluster).unwrap().1, YarnApplicationState::Killed);
     let prefix = app.replace("application_", "container_");
-    wait_until(10, "the killed application's processes to be gone", || container_processes(&prefix).is_empty()).await;
+    wait_until(10, "the killed application's processes to be gone", || {
+        container_processes(&prefix).is_empty()
+    })
+    .await;
     let out = client.await.unwrap();
-    assert!(!out.status.success(), "the dshell client reports the kill: {}", text(&out));
+    assert!(
+        !out.status.success(),
+        "the dshell client reports the kill: {}",
+        text(&out)
+    );
     cluster.shutdown().await;
 }
 
@@ -110,31 +187,90 @@ async fn a_dead_node_manager_is_lost_and_the_am_replaces_its_containers() {
     let conf = cluster.conf_dir().to_path_buf();
     let client = tokio::task::spawn_blocking({
         let conf = conf.clone();
-        move || spindle(&conf, &["dshell", "--num-containers", "3", "--container-memory", "256", "--shell-command", "sleep 6"])
+        move || {
+            spindle(
+                &conf,
+                &[
+                    "dshell",
+                    "--num-containers",
+                    "3",
+                    "--container-memory",
+                    "256",
+                    "--shell-command",
+                    "sleep 6",
+                ],
+            )
+        }
     });
     wait_until(30, "the shell containers to run", || {
-        last_app(&cluster).is_some_and(|(app, ..)| container_processes(&app.replace("application_", "container_")).len() >= 4)
+        last_app(&cluster).is_some_and(|(app, ..)| {
+            container_processes(&app.replace("application_", "container_")).len() >= 4
+        })
     })
     .await;
     let (app, ..) = last_app(&cluster).unwrap();
     // Kill an NM that runs a shell container but not the AM.
-    let am_node = (0..3).find(|i| dir.path().join(format!("nm-{i}/logs/{app}/{}_01_000001", app.replace("application_", "container_"))).exists()).unwrap();
-    let victim = nodes_used(dir.path(), &app).into_iter().find(|i| *i != am_node).expect("a node with only shell containers");
-    let victim_id = cluster.node_managers[victim].as_ref().unwrap().node_id().clone();
+    let am_node = (0..3)
+        .find(|i| {
+            dir.path()
+                .join(format!(
+                    "nm-{i}/logs/{app}/{}_01_000001",
+                    app.replace("application_", "container_")
+                ))
+                .exists()
+        })
+        .unwrap();
+    let victim = nodes_used(dir.path(), &app)
+        .into_iter()
+        .find(|i| *i != am_node)
+        .expect("a node with only shell containers");
+    let victim_id = cluster.node_managers[victim]
+        .as_ref()
+        .unwrap()
+        .node_id()
+        .clone();
     let killed_at = Instant::now();
     cluster.kill_node(victim);
     wait_until(30, "the RM to mark the node LOST", || {
-        cluster.rm.inspect(|c| c.nodes().any(|n| n.id == victim_id && n.state == NodeState::Lost))
+        cluster.rm.inspect(|c| {
+            c.nodes()
+                .any(|n| n.id == victim_id && n.state == NodeState::Lost)
+        })
     })
     .await;
     let lost_after = killed_at.elapsed();
-    assert!(lost_after >= Duration::from_millis(expiry_ms as u64 - 500), "LOST before the expiry: {lost_after:?}");
+    assert!(
+        lost_after >= Duration::from_millis(expiry_ms as u64 - 500),
+        "LOST before the expiry: {lost_after:?}"
+    );
     let out = client.await.unwrap();
-    assert!(out.status.success(), "the AM replaced the lost containers and succeeded: {}", text(&out));
+    assert!(
+        out.status.success(),
+        "the AM replaced the lost containers and succeeded: {}",
+        text(&out)
+    );
     let (_, state, status, ..) = last_app(&cluster).unwrap();
-    assert_eq!((state, status), (YarnApplicationState::Finished, FinalApplicationStatus::Succeeded));
-    let am_log = text(&spindle(&conf, &["logs", "-applicationId", &app, "-log_files", "AppMaster.stdout,AppMaster.stderr"]));
-    assert!(am_log.contains("-100") || am_log.contains("ABORTED") || am_log.contains("lost"), "the AM learned the containers were lost: {am_log}");
+    assert_eq!(
+        (state, status),
+        (
+            YarnApplicationState::Finished,
+            FinalApplicationStatus::Succeeded
+        )
+    );
+    let am_log = text(&spindle(
+        &conf,
+        &[
+            "logs",
+            "-applicationId",
+            &app,
+            "-log_files",
+            "AppMaster.stdout,AppMaster.stderr",
+        ],
+    ));
+    assert!(
+        am_log.contains("-100") || am_log.contains("ABORTED") || am_log.contains("lost"),
+        "the AM learned the containers were lost: {am_log}"
+    );
     cluster.shutdown().await;
 }
 
@@ -145,12 +281,27 @@ async fn killing_the_am_process_starts_a_second_attempt() {
     let conf = cluster.conf_dir().to_path_buf();
     let client = tokio::task::spawn_blocking({
         let conf = conf.clone();
-        move || spindle(&conf, &["dshell", "--num-containers", "2", "--container-memory", "256", "--shell-command", "sleep 3"])
+        move || {
+            spindle(
+                &conf,
+                &[
+                    "dshell",
+                    "--num-containers",
+                    "2",
+                    "--container-memory",
+                    "256",
+                    "--shell-command",
+                    "sleep 3",
+                ],
+            )
+        }
     });
     wait_until(30, "the first AM to run", || {
         last_app(&cluster).is_some_and(|(app, ..)| {
             let am = format!("{}_01_000001", app.replace("application_", "container_"));
-            container_processes(&am).iter().any(|(_, cmd)| cmd.contains("dshell-am"))
+            container_processes(&am)
+                .iter()
+                .any(|(_, cmd)| cmd.contains("dshell-am"))
         })
     })
     .await;
@@ -158,13 +309,25 @@ async fn killing_the_am_process_starts_a_second_attempt() {
     let am = format!("{}_01_000001", app.replace("application_", "container_"));
     for (pid, cmd) in container_processes(&am) {
         if cmd.contains("dshell-am") {
-            let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status();
         }
     }
     let out = client.await.unwrap();
-    assert!(out.status.success(), "the second attempt completes the work: {}", text(&out));
+    assert!(
+        out.status.success(),
+        "the second attempt completes the work: {}",
+        text(&out)
+    );
     let (_, state, status, attempts, _) = last_app(&cluster).unwrap();
-    assert_eq!((state, status), (YarnApplicationState::Finished, FinalApplicationStatus::Succeeded));
+    assert_eq!(
+        (state, status),
+        (
+            YarnApplicationState::Finished,
+            FinalApplicationStatus::Succeeded
+        )
+    );
     assert_eq!(attempts, 2);
     cluster.shutdown().await;
 }

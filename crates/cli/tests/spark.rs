@@ -18,8 +18,19 @@ async fn cluster_mode_job_runs_and_its_result_is_in_the_driver_log() {
             spark_submit(
                 &conf,
                 &[
-                    "--deploy-mode", "cluster", "--queue", "default", "--num-executors", "2", "--executor-cores", "1",
-                    "--executor-memory", "512m", "--conf", &jars, job.to_str().unwrap(),
+                    "--deploy-mode",
+                    "cluster",
+                    "--queue",
+                    "default",
+                    "--num-executors",
+                    "2",
+                    "--executor-cores",
+                    "1",
+                    "--executor-memory",
+                    "512m",
+                    "--conf",
+                    &jars,
+                    job.to_str().unwrap(),
                 ],
             )
         }
@@ -32,7 +43,10 @@ async fn cluster_mode_job_runs_and_its_result_is_in_the_driver_log() {
     let app = application_id(&log);
 
     // The driver's output, fetched the way a user would.
-    let logs = spindle(&conf, &["logs", "-applicationId", &app, "-log_files", "stdout"]);
+    let logs = spindle(
+        &conf,
+        &["logs", "-applicationId", &app, "-log_files", "stdout"],
+    );
     let logs_text = text(&logs);
     assert!(logs.status.success(), "{logs_text}");
     assert!(logs_text.contains(SUM_OF_SQUARES_RESULT), "{logs_text}");
@@ -54,7 +68,17 @@ async fn client_mode_with_spark_default_jar_upload_localizes_the_archive_once_pe
         move || {
             spark_submit(
                 &conf,
-                &["--deploy-mode", "client", "--num-executors", "2", "--executor-cores", "1", "--executor-memory", "512m", job.to_str().unwrap()],
+                &[
+                    "--deploy-mode",
+                    "client",
+                    "--num-executors",
+                    "2",
+                    "--executor-cores",
+                    "1",
+                    "--executor-memory",
+                    "512m",
+                    job.to_str().unwrap(),
+                ],
             )
         }
     })
@@ -62,19 +86,38 @@ async fn client_mode_with_spark_default_jar_upload_localizes_the_archive_once_pe
     .unwrap();
     let log = text(&out);
     assert!(out.status.success(), "spark-submit failed:\n{log}");
-    assert!(log.contains("Neither spark.yarn.jars nor spark.yarn.archive is set"), "Spark uploaded its jars: {log}");
+    assert!(
+        log.contains("Neither spark.yarn.jars nor spark.yarn.archive is set"),
+        "Spark uploaded its jars: {log}"
+    );
     assert!(log.contains(SUM_OF_SQUARES_RESULT), "{log}");
 
     // Three containers used __spark_libs__ on this node; it was unpacked exactly once.
     let local = dir.path().join("nm-0/local");
     let unpacked: Vec<_> = walk(&local)
         .into_iter()
-        .filter(|p| p.is_dir() && p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("__spark_libs__")))
-        .filter(|p| p.parent().and_then(|q| q.parent()).is_some_and(|q| q.ends_with("filecache")))
+        .filter(|p| {
+            p.is_dir()
+                && p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("__spark_libs__"))
+        })
+        .filter(|p| {
+            p.parent()
+                .and_then(|q| q.parent())
+                .is_some_and(|q| q.ends_with("filecache"))
+        })
         .collect();
     assert_eq!(unpacked.len(), 1, "{unpacked:?}");
-    let stats = cluster.node_managers[0].as_ref().unwrap().container_manager().localizer().stats();
-    assert!(stats.cache_hits >= 2, "the executors reused the AM's localized resources: {stats:?}");
+    let stats = cluster.node_managers[0]
+        .as_ref()
+        .unwrap()
+        .container_manager()
+        .localizer()
+        .stats();
+    assert!(
+        stats.cache_hits >= 2,
+        "the executors reused the AM's localized resources: {stats:?}"
+    );
     cluster.shutdown().await;
 }
 
@@ -90,7 +133,19 @@ async fn a_failing_job_ends_failed_and_spark_submit_exits_non_zero() {
         move || {
             spark_submit(
                 &conf,
-                &["--deploy-mode", "cluster", "--conf", &jars, "--conf", "spark.yarn.maxAppAttempts=1", "--num-executors", "1", "--executor-memory", "512m", job.to_str().unwrap()],
+                &[
+                    "--deploy-mode",
+                    "cluster",
+                    "--conf",
+                    &jars,
+                    "--conf",
+                    "spark.yarn.maxAppAttempts=1",
+                    "--num-executors",
+                    "1",
+                    "--executor-memory",
+                    "512m",
+                    job.to_str().unwrap(),
+                ],
             )
         }
     })
@@ -119,7 +174,9 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() && !p.is_symlink() {
@@ -154,22 +211,45 @@ async fn executors_asking_for_gpus_get_distinct_devices() {
     config.node_resource = spindle_types::Resource::new(6144, 4);
     config.rm.maximum_allocation = spindle_types::Resource::new(6144, 4);
     config.nm_heartbeat_interval = std::time::Duration::from_millis(200);
-    let cluster = spindle_minicluster::MiniCluster::start(config).await.unwrap();
+    let cluster = spindle_minicluster::MiniCluster::start(config)
+        .await
+        .unwrap();
     let conf = cluster.conf_dir().to_path_buf();
     let job = script(dir.path(), "gpus.py", GPU_JOB);
     let discovery = script(dir.path(), "gpus.sh", GPU_DISCOVERY);
-    std::fs::set_permissions(&discovery, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        &discovery,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
     let jars = local_jars();
-    let discovery_conf = format!("spark.executor.resource.gpu.discoveryScript={}", discovery.display());
+    let discovery_conf = format!(
+        "spark.executor.resource.gpu.discoveryScript={}",
+        discovery.display()
+    );
     let out = tokio::task::spawn_blocking({
         let conf = conf.clone();
         move || {
             spark_submit(
                 &conf,
                 &[
-                    "--deploy-mode", "client", "--num-executors", "2", "--executor-cores", "1", "--executor-memory", "512m",
-                    "--conf", &jars, "--conf", "spark.executor.resource.gpu.amount=1", "--conf", "spark.task.resource.gpu.amount=1",
-                    "--conf", &discovery_conf, job.to_str().unwrap(),
+                    "--deploy-mode",
+                    "client",
+                    "--num-executors",
+                    "2",
+                    "--executor-cores",
+                    "1",
+                    "--executor-memory",
+                    "512m",
+                    "--conf",
+                    &jars,
+                    "--conf",
+                    "spark.executor.resource.gpu.amount=1",
+                    "--conf",
+                    "spark.task.resource.gpu.amount=1",
+                    "--conf",
+                    &discovery_conf,
+                    job.to_str().unwrap(),
                 ],
             )
         }
@@ -231,14 +311,28 @@ async fn dynamic_allocation_grows_and_shrinks_the_executors() {
             spark_submit(
                 &conf,
                 &[
-                    "--deploy-mode", "client", "--executor-cores", "1", "--executor-memory", "512m", "--conf", &jars,
-                    "--conf", "spark.dynamicAllocation.enabled=true",
-                    "--conf", "spark.dynamicAllocation.shuffleTracking.enabled=true",
-                    "--conf", "spark.dynamicAllocation.minExecutors=0",
-                    "--conf", "spark.dynamicAllocation.initialExecutors=0",
-                    "--conf", "spark.dynamicAllocation.maxExecutors=3",
-                    "--conf", "spark.dynamicAllocation.executorIdleTimeout=2s",
-                    "--conf", "spark.dynamicAllocation.schedulerBacklogTimeout=1s",
+                    "--deploy-mode",
+                    "client",
+                    "--executor-cores",
+                    "1",
+                    "--executor-memory",
+                    "512m",
+                    "--conf",
+                    &jars,
+                    "--conf",
+                    "spark.dynamicAllocation.enabled=true",
+                    "--conf",
+                    "spark.dynamicAllocation.shuffleTracking.enabled=true",
+                    "--conf",
+                    "spark.dynamicAllocation.minExecutors=0",
+                    "--conf",
+                    "spark.dynamicAllocation.initialExecutors=0",
+                    "--conf",
+                    "spark.dynamicAllocation.maxExecutors=3",
+                    "--conf",
+                    "spark.dynamicAllocation.executorIdleTimeout=2s",
+                    "--conf",
+                    "spark.dynamicAllocation.schedulerBacklogTimeout=1s",
                     job.to_str().unwrap(),
                 ],
             )
@@ -249,7 +343,15 @@ async fn dynamic_allocation_grows_and_shrinks_the_executors() {
     let log = text(&out);
     assert!(out.status.success(), "spark-submit failed:\n{log}");
     assert_eq!(printed(&log, "EXECUTORS_START"), 0, "{log}");
-    assert_eq!(printed(&log, "EXECUTORS_BUSY"), 3, "grew to maxExecutors: {log}");
-    assert_eq!(printed(&log, "EXECUTORS_IDLE"), 0, "gave every executor back: {log}");
+    assert_eq!(
+        printed(&log, "EXECUTORS_BUSY"),
+        3,
+        "grew to maxExecutors: {log}"
+    );
+    assert_eq!(
+        printed(&log, "EXECUTORS_IDLE"),
+        0,
+        "gave every executor back: {log}"
+    );
     cluster.shutdown().await;
 }

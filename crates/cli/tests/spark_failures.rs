@@ -14,9 +14,13 @@ print("RESULT", n)
 spark.stop()
 "#;
 
-fn app_state(cluster: &spindle_minicluster::MiniCluster) -> Option<(String, YarnApplicationState, usize)> {
+fn app_state(
+    cluster: &spindle_minicluster::MiniCluster,
+) -> Option<(String, YarnApplicationState, usize)> {
     cluster.rm.inspect(|core| {
-        core.applications().last().map(|a| (a.id.to_string(), a.state.yarn_state(), a.attempts.len()))
+        core.applications()
+            .last()
+            .map(|a| (a.id.to_string(), a.state.yarn_state(), a.attempts.len()))
     })
 }
 
@@ -29,23 +33,45 @@ async fn spindle_application_kill_stops_a_running_spark_application_and_all_its_
     let jars = local_jars();
     let mut submit = spawn_spark_submit(
         &conf,
-        &["--deploy-mode", "cluster", "--num-executors", "2", "--executor-memory", "512m", "--conf", &jars, job.to_str().unwrap()],
+        &[
+            "--deploy-mode",
+            "cluster",
+            "--num-executors",
+            "2",
+            "--executor-memory",
+            "512m",
+            "--conf",
+            &jars,
+            job.to_str().unwrap(),
+        ],
         &dir.path().join("submit.log"),
     );
     wait_until(120, "the application to run with both executors", || {
         app_state(&cluster).is_some_and(|(id, state, _)| {
-            state == YarnApplicationState::Running && container_processes(&id.replace("application_", "container_")).len() >= 3
+            state == YarnApplicationState::Running
+                && container_processes(&id.replace("application_", "container_")).len() >= 3
         })
     })
     .await;
     let (app, _, _) = app_state(&cluster).unwrap();
     let kill = spindle(&conf, &["application", "-kill", &app]);
     assert!(kill.status.success(), "{}", text(&kill));
-    assert!(text(&kill).contains(&format!("Killed application {app}")), "{}", text(&kill));
+    assert!(
+        text(&kill).contains(&format!("Killed application {app}")),
+        "{}",
+        text(&kill)
+    );
     assert_eq!(app_state(&cluster).unwrap().1, YarnApplicationState::Killed);
     let prefix = app.replace("application_", "container_");
-    wait_until(30, "every container process of the application to be gone", || container_processes(&prefix).is_empty()).await;
-    let status = tokio::task::spawn_blocking(move || submit.wait().unwrap()).await.unwrap();
+    wait_until(
+        30,
+        "every container process of the application to be gone",
+        || container_processes(&prefix).is_empty(),
+    )
+    .await;
+    let status = tokio::task::spawn_blocking(move || submit.wait().unwrap())
+        .await
+        .unwrap();
     assert!(!status.success(), "spark-submit must report the kill");
     cluster.shutdown().await;
 }
@@ -59,12 +85,27 @@ async fn a_killed_executor_is_reported_to_spark_which_replaces_it() {
     let jars = local_jars();
     let submit = spawn_spark_submit(
         &conf,
-        &["--deploy-mode", "cluster", "--num-executors", "2", "--executor-memory", "512m", "--conf", &jars, "--conf", "spark.executorEnv.SLOW_SECONDS=4", job.to_str().unwrap()],
+        &[
+            "--deploy-mode",
+            "cluster",
+            "--num-executors",
+            "2",
+            "--executor-memory",
+            "512m",
+            "--conf",
+            &jars,
+            "--conf",
+            "spark.executorEnv.SLOW_SECONDS=4",
+            job.to_str().unwrap(),
+        ],
         &dir.path().join("submit.log"),
     );
-    let executor_of = |app: &str| format!("{}_01_000002", app.replace("application_", "container_"));
+    let executor_of =
+        |app: &str| format!("{}_01_000002", app.replace("application_", "container_"));
     wait_until(120, "the first executor to run", || {
-        app_state(&cluster).is_some_and(|(id, s, _)| s == YarnApplicationState::Running && !container_processes(&executor_of(&id)).is_empty())
+        app_state(&cluster).is_some_and(|(id, s, _)| {
+            s == YarnApplicationState::Running && !container_processes(&executor_of(&id)).is_empty()
+        })
     })
     .await;
     let (app, _, _) = app_state(&cluster).unwrap();
@@ -82,17 +123,37 @@ async fn a_killed_executor_is_reported_to_spark_which_replaces_it() {
     .await
     .unwrap();
     let log = std::fs::read_to_string(dir.path().join("submit.log")).unwrap();
-    assert!(status.success(), "the job survives the lost executor:\n{log}");
-    let logs = text(&spindle(&conf, &["logs", "-applicationId", &app, "-log_files", "stdout,stderr"]));
+    assert!(
+        status.success(),
+        "the job survives the lost executor:\n{log}"
+    );
+    let logs = text(&spindle(
+        &conf,
+        &[
+            "logs",
+            "-applicationId",
+            &app,
+            "-log_files",
+            "stdout,stderr",
+        ],
+    ));
     assert!(logs.contains("RESULT 28"), "{logs}");
     // Spark asked for, and got, a replacement executor.
-    assert!(logs.contains("_01_000004"), "a fourth container ran: {logs}");
-    assert!(logs.contains("exited") || logs.contains("Exit status"), "the AM was told how the executor ended: {logs}");
+    assert!(
+        logs.contains("_01_000004"),
+        "a fourth container ran: {logs}"
+    );
+    assert!(
+        logs.contains("exited") || logs.contains("Exit status"),
+        "the AM was told how the executor ended: {logs}"
+    );
     cluster.shutdown().await;
 }
 
 fn nix_kill(pid: i32) {
-    let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status();
 }
 
 const CRASH_ON_FIRST_ATTEMPT: &str = r#"
@@ -118,7 +179,19 @@ async fn a_crashed_driver_is_retried_per_max_app_attempts() {
         move || {
             spark_submit(
                 &conf,
-                &["--deploy-mode", "cluster", "--num-executors", "1", "--executor-memory", "512m", "--conf", &jars, "--conf", "spark.yarn.maxAppAttempts=2", job.to_str().unwrap()],
+                &[
+                    "--deploy-mode",
+                    "cluster",
+                    "--num-executors",
+                    "1",
+                    "--executor-memory",
+                    "512m",
+                    "--conf",
+                    &jars,
+                    "--conf",
+                    "spark.yarn.maxAppAttempts=2",
+                    job.to_str().unwrap(),
+                ],
             )
         }
     })
@@ -129,7 +202,10 @@ async fn a_crashed_driver_is_retried_per_max_app_attempts() {
     let (app, state, attempts) = app_state(&cluster).unwrap();
     assert_eq!(state, YarnApplicationState::Finished);
     assert_eq!(attempts, 2, "{app} ran two attempts");
-    let logs = text(&spindle(&conf, &["logs", "-applicationId", &app, "-log_files", "stdout"]));
+    let logs = text(&spindle(
+        &conf,
+        &["logs", "-applicationId", &app, "-log_files", "stdout"],
+    ));
     assert!(logs.contains("CRASHING first attempt"), "{logs}");
     assert!(logs.contains("RESULT 45"), "{logs}");
     cluster.shutdown().await;

@@ -39,7 +39,10 @@ impl MiniClusterConfig {
             base_dir: base_dir.into(),
             nodes: 3,
             node_resource: Resource::new(4096, 4),
-            rm: RmSettings { minimum_allocation: Resource::new(256, 1), ..RmSettings::default() },
+            rm: RmSettings {
+                minimum_allocation: Resource::new(256, 1),
+                ..RmSettings::default()
+            },
             nm_heartbeat_interval: Duration::from_millis(1000),
             container_monitor_interval: Duration::from_millis(3000),
             extra_client_properties: Vec::new(),
@@ -70,11 +73,20 @@ impl MiniCluster {
         }
         let rm = ResourceManager::start(
             rm_settings,
-            RmBindAddresses { client: loopback(0), scheduler: loopback(0), tracker: loopback(0) },
+            RmBindAddresses {
+                client: loopback(0),
+                scheduler: loopback(0),
+                tracker: loopback(0),
+            },
         )
         .await?;
         let conf_dir = config.base_dir.join("conf");
-        let mut cluster = Self { rm, node_managers: Vec::new(), config, conf_dir };
+        let mut cluster = Self {
+            rm,
+            node_managers: Vec::new(),
+            config,
+            conf_dir,
+        };
         for index in 0..cluster.config.nodes {
             let nm = cluster.start_node(index).await?;
             cluster.node_managers.push(Some(nm));
@@ -89,7 +101,13 @@ impl MiniCluster {
     /// Starts NM number `index` (its directories are `nm-<index>/` under the base dir).
     pub async fn start_node(&self, index: usize) -> anyhow::Result<NodeManager> {
         let dir = self.node_dir(index);
-        let mut containers = NmContainerConfig::new(vec![dir.join("local")], vec![dir.join("logs")], "localhost", 0, 0);
+        let mut containers = NmContainerConfig::new(
+            vec![dir.join("local")],
+            vec![dir.join("logs")],
+            "localhost",
+            0,
+            0,
+        );
         containers.monitor_interval = self.config.container_monitor_interval;
         NodeManager::start(NmSettings {
             host: "localhost".into(),
@@ -117,25 +135,53 @@ impl MiniCluster {
         std::fs::create_dir_all(&self.conf_dir)?;
         let mut yarn: Vec<(String, String)> = vec![
             ("yarn.resourcemanager.hostname".into(), "localhost".into()),
-            ("yarn.resourcemanager.address".into(), self.rm.client_address().to_string()),
-            ("yarn.resourcemanager.scheduler.address".into(), self.rm.scheduler_address().to_string()),
-            ("yarn.resourcemanager.resource-tracker.address".into(), self.rm.tracker_address().to_string()),
-            ("yarn.resourcemanager.connect.max-wait.ms".into(), "10000".into()),
-            ("yarn.resourcemanager.connect.retry-interval.ms".into(), "1000".into()),
-            ("yarn.resourcemanager.am.max-attempts".into(), self.config.rm.max_attempts.to_string()),
-            ("yarn.scheduler.minimum-allocation-mb".into(), self.config.rm.minimum_allocation.memory_mb.to_string()),
-            ("yarn.scheduler.maximum-allocation-mb".into(), self.config.rm.maximum_allocation.memory_mb.to_string()),
+            (
+                "yarn.resourcemanager.address".into(),
+                self.rm.client_address().to_string(),
+            ),
+            (
+                "yarn.resourcemanager.scheduler.address".into(),
+                self.rm.scheduler_address().to_string(),
+            ),
+            (
+                "yarn.resourcemanager.resource-tracker.address".into(),
+                self.rm.tracker_address().to_string(),
+            ),
+            (
+                "yarn.resourcemanager.connect.max-wait.ms".into(),
+                "10000".into(),
+            ),
+            (
+                "yarn.resourcemanager.connect.retry-interval.ms".into(),
+                "1000".into(),
+            ),
+            (
+                "yarn.resourcemanager.am.max-attempts".into(),
+                self.config.rm.max_attempts.to_string(),
+            ),
+            (
+                "yarn.scheduler.minimum-allocation-mb".into(),
+                self.config.rm.minimum_allocation.memory_mb.to_string(),
+            ),
+            (
+                "yarn.scheduler.maximum-allocation-mb".into(),
+                self.config.rm.maximum_allocation.memory_mb.to_string(),
+            ),
         ];
         // Every NM's log directory, so that `spindle logs` on this machine finds all containers.
-        let log_dirs: Vec<String> =
-            (0..self.config.nodes).map(|i| self.node_dir(i).join("logs").display().to_string()).collect();
+        let log_dirs: Vec<String> = (0..self.config.nodes)
+            .map(|i| self.node_dir(i).join("logs").display().to_string())
+            .collect();
         yarn.push(("yarn.nodemanager.log-dirs".into(), log_dirs.join(",")));
         if self.config.node_gpus > 0 {
             yarn.push(("yarn.resource-types".into(), GPU.into()));
         }
         yarn.extend(self.config.extra_client_properties.iter().cloned());
         spindle_conf::write_site_xml(&self.conf_dir.join("yarn-site.xml"), &yarn)?;
-        let core = [("fs.defaultFS", "file:///"), ("hadoop.security.authentication", "simple")];
+        let core = [
+            ("fs.defaultFS", "file:///"),
+            ("hadoop.security.authentication", "simple"),
+        ];
         spindle_conf::write_site_xml(&self.conf_dir.join("core-site.xml"), &core)?;
         Ok(())
     }

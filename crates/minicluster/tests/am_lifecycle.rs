@@ -12,11 +12,19 @@ use spindle_types::{ApplicationId, Resource};
 const CLIENT_PROTOCOL: &str = "org.apache.hadoop.yarn.api.ApplicationClientProtocolPB";
 
 async fn client(cluster: &MiniCluster) -> IpcClient {
-    IpcClient::connect(cluster.rm.client_address(), ClientOptions::new(CLIENT_PROTOCOL, "tester")).await.unwrap()
+    IpcClient::connect(
+        cluster.rm.client_address(),
+        ClientOptions::new(CLIENT_PROTOCOL, "tester"),
+    )
+    .await
+    .unwrap()
 }
 
 async fn submit(client: &IpcClient, command: &str) -> ApplicationId {
-    let new: GetNewApplicationResponseProto = client.call("getNewApplication", &GetNewApplicationRequestProto {}).await.unwrap();
+    let new: GetNewApplicationResponseProto = client
+        .call("getNewApplication", &GetNewApplicationRequestProto {})
+        .await
+        .unwrap();
     let id = ApplicationId::try_from(new.application_id.as_ref().unwrap()).unwrap();
     let submission = ApplicationSubmissionContextProto {
         application_id: Some(id.into()),
@@ -29,7 +37,12 @@ async fn submit(client: &IpcClient, command: &str) -> ApplicationId {
         ..Default::default()
     };
     let _: SubmitApplicationResponseProto = client
-        .call("submitApplication", &SubmitApplicationRequestProto { application_submission_context: Some(submission) })
+        .call(
+            "submitApplication",
+            &SubmitApplicationRequestProto {
+                application_submission_context: Some(submission),
+            },
+        )
         .await
         .unwrap();
     id
@@ -37,13 +50,22 @@ async fn submit(client: &IpcClient, command: &str) -> ApplicationId {
 
 async fn report(client: &IpcClient, id: ApplicationId) -> ApplicationReportProto {
     let r: GetApplicationReportResponseProto = client
-        .call("getApplicationReport", &GetApplicationReportRequestProto { application_id: Some(id.into()) })
+        .call(
+            "getApplicationReport",
+            &GetApplicationReportRequestProto {
+                application_id: Some(id.into()),
+            },
+        )
         .await
         .unwrap();
     r.application_report.unwrap()
 }
 
-async fn wait_for_final(client: &IpcClient, id: ApplicationId, within: Duration) -> ApplicationReportProto {
+async fn wait_for_final(
+    client: &IpcClient,
+    id: ApplicationId,
+    within: Duration,
+) -> ApplicationReportProto {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         let r = report(client, id).await;
@@ -69,13 +91,22 @@ async fn an_am_that_exits_without_registering_fails_after_max_attempts() {
     let client = client(&cluster).await;
     let id = submit(&client, "echo started-on-$NM_HOST; exit 3").await;
     let r = wait_for_final(&client, id, Duration::from_secs(30)).await;
-    assert_eq!(r.yarn_application_state(), YarnApplicationStateProto::Failed);
-    assert_eq!(r.final_application_status(), FinalApplicationStatusProto::AppFailed);
+    assert_eq!(
+        r.yarn_application_state(),
+        YarnApplicationStateProto::Failed
+    );
+    assert_eq!(
+        r.final_application_status(),
+        FinalApplicationStatusProto::AppFailed
+    );
     let diagnostics = r.diagnostics();
     assert!(diagnostics.contains("failed 2 times"), "{diagnostics}");
     assert!(diagnostics.contains("exitCode: 3"), "{diagnostics}");
     assert_eq!(
-        r.current_application_attempt_id.as_ref().unwrap().attempt_id(),
+        r.current_application_attempt_id
+            .as_ref()
+            .unwrap()
+            .attempt_id(),
         2,
         "a second attempt ran"
     );
@@ -88,32 +119,57 @@ async fn a_killed_application_ends_killed_with_its_am_process_gone() {
     let cluster = MiniCluster::start(config(dir.path())).await.unwrap();
     let client = client(&cluster).await;
     let marker = dir.path().join("am.pid");
-    let id = submit(&client, &format!("echo $$ > {}; exec sleep 300", marker.display())).await;
+    let id = submit(
+        &client,
+        &format!("echo $$ > {}; exec sleep 300", marker.display()),
+    )
+    .await;
     // Wait until the AM process runs.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while !marker.exists() || std::fs::read_to_string(&marker).unwrap().trim().is_empty() {
-        assert!(tokio::time::Instant::now() < deadline, "the AM container never started");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the AM container never started"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let pid: i32 = std::fs::read_to_string(&marker).unwrap().trim().parse().unwrap();
+    let pid: i32 = std::fs::read_to_string(&marker)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
     let killed: KillApplicationResponseProto = client
-        .call("forceKillApplication", &KillApplicationRequestProto { application_id: Some(id.into()), diagnostics: None })
+        .call(
+            "forceKillApplication",
+            &KillApplicationRequestProto {
+                application_id: Some(id.into()),
+                diagnostics: None,
+            },
+        )
         .await
         .unwrap();
     assert!(killed.is_kill_completed());
-    assert_eq!(report(&client, id).await.yarn_application_state(), YarnApplicationStateProto::Killed);
+    assert_eq!(
+        report(&client, id).await.yarn_application_state(),
+        YarnApplicationStateProto::Killed
+    );
     // The NM kills the process group on its next heartbeat.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while std::path::Path::new(&format!("/proc/{pid}")).exists() && !is_zombie(pid) {
-        assert!(tokio::time::Instant::now() < deadline, "AM process {pid} still runs after the kill");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "AM process {pid} still runs after the kill"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     cluster.shutdown().await;
 }
 
 fn is_zombie(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).map(|s| s.contains(") Z ")).unwrap_or(true)
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| s.contains(") Z "))
+        .unwrap_or(true)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -121,7 +177,10 @@ async fn cluster_metrics_count_the_node_managers() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = MiniCluster::start(config(dir.path())).await.unwrap();
     let client = client(&cluster).await;
-    let m: GetClusterMetricsResponseProto = client.call("getClusterMetrics", &GetClusterMetricsRequestProto {}).await.unwrap();
+    let m: GetClusterMetricsResponseProto = client
+        .call("getClusterMetrics", &GetClusterMetricsRequestProto {})
+        .await
+        .unwrap();
     assert_eq!(m.cluster_metrics.unwrap().num_node_managers(), 2);
     assert!(cluster.conf_dir().join("yarn-site.xml").exists());
     cluster.shutdown().await;

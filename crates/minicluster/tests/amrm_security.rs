@@ -21,37 +21,55 @@ async fn the_scheduler_port_refuses_callers_without_a_valid_amrm_token() {
     let refused = match IpcClient::connect(address, ClientOptions::new(AM_PROTOCOL, "root")).await {
         Err(e) => e.to_string(),
         Ok(c) => c
-            .call::<_, RegisterApplicationMasterResponseProto>("registerApplicationMaster", &RegisterApplicationMasterRequestProto::default())
+            .call::<_, RegisterApplicationMasterResponseProto>(
+                "registerApplicationMaster",
+                &RegisterApplicationMasterRequestProto::default(),
+            )
             .await
             .unwrap_err()
             .to_string(),
     };
     // The server answers FATAL and closes; our client may see the FATAL or only the closed socket.
-    let refused = format!("{refused}");
+    let refused = refused.to_string();
     assert!(
-        refused.contains("SIMPLE authentication is not enabled") || refused.contains("closed") || refused.contains("Broken pipe"),
+        refused.contains("SIMPLE authentication is not enabled")
+            || refused.contains("closed")
+            || refused.contains("Broken pipe"),
         "{refused}"
     );
 
     // A token for some attempt, signed with a key the RM never had: the handshake fails.
     let attempt = ApplicationAttemptId::new(ApplicationId::new(1, 1), 1);
-    let identifier = AmrmTokenIdentifierProto { app_attempt_id: Some(attempt.into()), key_id: Some(1) }.encode_to_vec();
+    let identifier = AmrmTokenIdentifierProto {
+        app_attempt_id: Some(attempt.into()),
+        key_id: Some(1),
+    }
+    .encode_to_vec();
     let mut options = ClientOptions::new(AM_PROTOCOL, "root");
     options.auth = ClientAuth::Token(TokenCredentials {
         kind: "YARN_AM_RM_TOKEN".into(),
         password: MasterKey::generate(1).password(&identifier),
         identifier,
     });
-    assert!(IpcClient::connect(address, options).await.is_err(), "a forged AMRMToken must not connect");
+    assert!(
+        IpcClient::connect(address, options).await.is_err(),
+        "a forged AMRMToken must not connect"
+    );
 
     // The RM still serves its clients.
     let client = IpcClient::connect(
         cluster.rm.client_address(),
-        ClientOptions::new("org.apache.hadoop.yarn.api.ApplicationClientProtocolPB", "root"),
+        ClientOptions::new(
+            "org.apache.hadoop.yarn.api.ApplicationClientProtocolPB",
+            "root",
+        ),
     )
     .await
     .unwrap();
-    let m: GetClusterMetricsResponseProto = client.call("getClusterMetrics", &GetClusterMetricsRequestProto {}).await.unwrap();
+    let m: GetClusterMetricsResponseProto = client
+        .call("getClusterMetrics", &GetClusterMetricsRequestProto {})
+        .await
+        .unwrap();
     assert_eq!(m.cluster_metrics.unwrap().num_node_managers(), 1);
     cluster.shutdown().await;
 }

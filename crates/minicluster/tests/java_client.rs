@@ -9,7 +9,10 @@ use std::time::Duration;
 use spindle_minicluster::{MiniCluster, MiniClusterConfig};
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 /// Runs `tests/java/yarn-compat <command> <conf-dir> [args]`: exit code and `key=value` output.
@@ -38,8 +41,14 @@ fn yarn_compat(conf_dir: &Path, command: &str, args: &[&str]) -> (i32, HashMap<S
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hadoop_java_client_talks_to_spindle() {
     // Prepare the Java side before the cluster starts, so its timing does not matter.
-    let build = Command::new(repo_root().join("scripts/build-java-compat")).output().unwrap();
-    assert!(build.status.success(), "building the Java client failed: {}", String::from_utf8_lossy(&build.stderr));
+    let build = Command::new(repo_root().join("scripts/build-java-compat"))
+        .output()
+        .unwrap();
+    assert!(
+        build.status.success(),
+        "building the Java client failed: {}",
+        String::from_utf8_lossy(&build.stderr)
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let mut config = MiniClusterConfig::new(dir.path());
@@ -56,7 +65,10 @@ async fn the_hadoop_java_client_talks_to_spindle() {
     .unwrap();
     assert_eq!(code, 0);
     let app_id = &new_app["application_id"];
-    assert!(app_id.starts_with("application_") && app_id.ends_with("_0001"), "{app_id}");
+    assert!(
+        app_id.starts_with("application_") && app_id.ends_with("_0001"),
+        "{app_id}"
+    );
     assert_eq!(new_app["maximum_capability_memory_mb"], "4096");
     assert_eq!(new_app["maximum_capability_vcores"], "4");
 
@@ -89,6 +101,9 @@ async fn the_hadoop_java_client_talks_to_spindle() {
     .await
     .unwrap();
     assert_eq!(code, 2);
-    assert_eq!(report["exception"], "org.apache.hadoop.yarn.exceptions.ApplicationNotFoundException");
+    assert_eq!(
+        report["exception"],
+        "org.apache.hadoop.yarn.exceptions.ApplicationNotFoundException"
+    );
     cluster.shutdown().await;
 }

@@ -25,7 +25,11 @@ fn options(token: &TokenProto) -> ClientOptions {
 }
 
 async fn nm_address(node: &NodeId) -> std::net::SocketAddr {
-    tokio::net::lookup_host(node.to_string()).await.unwrap().next().unwrap()
+    tokio::net::lookup_host(node.to_string())
+        .await
+        .unwrap()
+        .next()
+        .unwrap()
 }
 
 /// A container token for `container` signed with a key the RM never had.
@@ -41,7 +45,12 @@ fn forged_container_token(container: ContainerId, node: &NodeId) -> TokenProto {
     }
     .encode_to_vec();
     let key = MasterKey::generate(1);
-    TokenProto { password: key.password(&identifier), identifier, kind: "ContainerToken".into(), service: node.to_string() }
+    TokenProto {
+        password: key.password(&identifier),
+        identifier,
+        kind: "ContainerToken".into(),
+        service: node.to_string(),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,14 +68,19 @@ async fn forged_tokens_are_refused() {
     let refused = match simple {
         Err(e) => e,
         Ok(client) => client
-            .call::<_, StartContainersResponseProto>("startContainers", &StartContainersRequestProto::default())
+            .call::<_, StartContainersResponseProto>(
+                "startContainers",
+                &StartContainersRequestProto::default(),
+            )
             .await
             .unwrap_err(),
     };
     // The server answers FATAL and closes; our client may see the FATAL or only the closed socket.
     let refused = format!("{refused}");
     assert!(
-        refused.contains("SIMPLE authentication is not enabled") || refused.contains("closed") || refused.contains("Broken pipe"),
+        refused.contains("SIMPLE authentication is not enabled")
+            || refused.contains("closed")
+            || refused.contains("Broken pipe"),
         "{refused}"
     );
 
@@ -79,14 +93,33 @@ async fn forged_tokens_are_refused() {
             key_id: Some(1),
         }
         .encode_to_vec();
-        TokenProto { password: MasterKey::generate(1).password(&identifier), identifier, kind: "NMToken".into(), service: node.to_string() }
+        TokenProto {
+            password: MasterKey::generate(1).password(&identifier),
+            identifier,
+            kind: "NMToken".into(),
+            service: node.to_string(),
+        }
     };
-    let err = IpcClient::connect(address, options(&forged_nm)).await.err().expect("a forged NMToken must not connect");
-    assert!(matches!(err, IpcClientError::Fatal { .. } | IpcClientError::Authentication { .. } | IpcClientError::Remote { .. }), "{err:?}");
+    let err = IpcClient::connect(address, options(&forged_nm))
+        .await
+        .expect_err("a forged NMToken must not connect");
+    assert!(
+        matches!(
+            err,
+            IpcClientError::Fatal { .. }
+                | IpcClientError::Authentication { .. }
+                | IpcClientError::Remote { .. }
+        ),
+        "{err:?}"
+    );
 
     // 3. A valid NMToken, but a container the RM never allocated (forged container token).
-    let real_nm = cluster.rm.inspect(|core| core.issue_nm_token(attempt, &node, "mallory"));
-    let client = IpcClient::connect(address, options(&real_nm)).await.expect("a valid NMToken connects");
+    let real_nm = cluster
+        .rm
+        .inspect(|core| core.issue_nm_token(attempt, &node, "mallory"));
+    let client = IpcClient::connect(address, options(&real_nm))
+        .await
+        .expect("a valid NMToken connects");
     let container = ContainerId::new(attempt, 0, 7);
     let response: StartContainersResponseProto = client
         .call(
@@ -106,13 +139,32 @@ async fn forged_tokens_are_refused() {
     assert!(response.succeeded_requests.is_empty());
     assert_eq!(response.failed_requests.len(), 1);
     let exception = response.failed_requests[0].exception.as_ref().unwrap();
-    assert_eq!(exception.class_name(), "org.apache.hadoop.security.token.SecretManager$InvalidToken");
-    assert!(exception.message().contains("not signed by the ResourceManager"), "{}", exception.message());
-    assert!(cluster.node_managers[0].as_ref().unwrap().container_manager().status(container).is_none());
+    assert_eq!(
+        exception.class_name(),
+        "org.apache.hadoop.security.token.SecretManager$InvalidToken"
+    );
+    assert!(
+        exception
+            .message()
+            .contains("not signed by the ResourceManager"),
+        "{}",
+        exception.message()
+    );
+    assert!(cluster.node_managers[0]
+        .as_ref()
+        .unwrap()
+        .container_manager()
+        .status(container)
+        .is_none());
 
     // 4. The NM still serves: a status query on the same connection works.
     let statuses: GetContainerStatusesResponseProto = client
-        .call("getContainerStatuses", &GetContainerStatusesRequestProto { container_id: vec![container.into()] })
+        .call(
+            "getContainerStatuses",
+            &GetContainerStatusesRequestProto {
+                container_id: vec![container.into()],
+            },
+        )
         .await
         .unwrap();
     assert_eq!(statuses.failed_requests.len(), 1);

@@ -12,7 +12,10 @@ pub struct LivenessMonitor<K> {
 
 impl<K: Clone + Eq + Hash + Ord> LivenessMonitor<K> {
     pub fn new(expiry_ms: i64) -> Self {
-        Self { expiry_ms, last_seen: HashMap::new() }
+        Self {
+            expiry_ms,
+            last_seen: HashMap::new(),
+        }
     }
 
     pub fn expiry_ms(&self) -> i64 {

@@ -5,7 +5,9 @@ use spindle_proto::yarn::*;
 use spindle_rm::core::{exceptions, Effect, RmCore};
 use spindle_rm::settings::RmSettings;
 use spindle_types::states::{FinalApplicationStatus, YarnApplicationState};
-use spindle_types::{exit_status, ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Resource};
+use spindle_types::{
+    exit_status, ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Resource,
+};
 
 const TS: i64 = 1_700_000_000_000;
 
@@ -26,7 +28,10 @@ struct Cluster {
 
 impl Cluster {
     fn new() -> Self {
-        Self { core: RmCore::new(settings()), now: TS }
+        Self {
+            core: RmCore::new(settings()),
+            now: TS,
+        }
     }
 
     fn step(&mut self, ms: i64) {
@@ -54,7 +59,11 @@ impl Cluster {
         node
     }
 
-    fn heartbeat(&mut self, node: &NodeId, statuses: Vec<ContainerStatusProto>) -> NodeHeartbeatResponseProto {
+    fn heartbeat(
+        &mut self,
+        node: &NodeId,
+        statuses: Vec<ContainerStatusProto>,
+    ) -> NodeHeartbeatResponseProto {
         let response = self
             .core
             .node_heartbeat(
@@ -62,7 +71,10 @@ impl Cluster {
                     node_status: Some(NodeStatusProto {
                         node_id: Some(node.into()),
                         containers_statuses: statuses,
-                        node_health_status: Some(NodeHealthStatusProto { is_node_healthy: Some(true), ..Default::default() }),
+                        node_health_status: Some(NodeHealthStatusProto {
+                            is_node_healthy: Some(true),
+                            ..Default::default()
+                        }),
                         ..Default::default()
                     }),
                     ..Default::default()
@@ -83,7 +95,10 @@ impl Cluster {
                     application_id: Some(id.into()),
                     application_name: Some("test".into()),
                     queue: Some("default".into()),
-                    am_container_spec: Some(ContainerLaunchContextProto { command: vec!["sleep 100".into()], ..Default::default() }),
+                    am_container_spec: Some(ContainerLaunchContextProto {
+                        command: vec!["sleep 100".into()],
+                        ..Default::default()
+                    }),
                     resource: Some((&Resource::new(am_memory, 1)).into()),
                     ..Default::default()
                 },
@@ -99,12 +114,24 @@ impl Cluster {
     }
 
     /// Takes the AM launch effects and reports them launched.
-    fn launch_ams(&mut self) -> Vec<(ApplicationAttemptId, ContainerProto, ContainerLaunchContextProto)> {
+    fn launch_ams(
+        &mut self,
+    ) -> Vec<(
+        ApplicationAttemptId,
+        ContainerProto,
+        ContainerLaunchContextProto,
+    )> {
         let launched: Vec<_> = self
             .core
             .take_effects()
             .into_iter()
-            .map(|Effect::LaunchAm { attempt, container, launch_context }| (attempt, container, launch_context))
+            .map(
+                |Effect::LaunchAm {
+                     attempt,
+                     container,
+                     launch_context,
+                 }| (attempt, container, launch_context),
+            )
             .collect();
         for (attempt, _, _) in &launched {
             self.core.am_launched(*attempt, Ok(()), self.now);
@@ -114,11 +141,25 @@ impl Cluster {
 
     fn register(&mut self, attempt: ApplicationAttemptId) {
         self.core
-            .register_application_master(attempt, &RegisterApplicationMasterRequestProto { host: Some("h".into()), rpc_port: Some(1), ..Default::default() }, self.now)
+            .register_application_master(
+                attempt,
+                &RegisterApplicationMasterRequestProto {
+                    host: Some("h".into()),
+                    rpc_port: Some(1),
+                    ..Default::default()
+                },
+                self.now,
+            )
             .unwrap();
     }
 
-    fn allocate(&mut self, attempt: ApplicationAttemptId, response_id: i32, asks: Vec<ResourceRequestProto>, release: Vec<ContainerId>) -> AllocateResponseProto {
+    fn allocate(
+        &mut self,
+        attempt: ApplicationAttemptId,
+        response_id: i32,
+        asks: Vec<ResourceRequestProto>,
+        release: Vec<ContainerId>,
+    ) -> AllocateResponseProto {
         let r = self
             .core
             .allocate(
@@ -151,7 +192,11 @@ fn ask_any(memory_mb: i64, n: i32) -> ResourceRequestProto {
 }
 
 fn running(id: &ContainerProto) -> ContainerStatusProto {
-    ContainerStatusProto { container_id: id.id.clone(), state: Some(ContainerStateProto::CRunning as i32), ..Default::default() }
+    ContainerStatusProto {
+        container_id: id.id,
+        state: Some(ContainerStateProto::CRunning as i32),
+        ..Default::default()
+    }
 }
 
 fn completed(id: ContainerId, exit: i32) -> ContainerStatusProto {
@@ -177,7 +222,10 @@ fn an_application_runs_from_submission_to_finished() {
     let launched = c.launch_ams();
     assert_eq!(launched.len(), 1);
     let (attempt, am, context) = launched.into_iter().next().unwrap();
-    assert_eq!(cid(&am).to_string(), format!("container_{TS}_0001_01_000001"));
+    assert_eq!(
+        cid(&am).to_string(),
+        format!("container_{TS}_0001_01_000001")
+    );
     // The AM's credentials carry its AMRMToken.
     let creds = spindle_security::Credentials::decode(context.tokens()).unwrap();
     assert!(creds.find_kind("YARN_AM_RM_TOKEN").is_some());
@@ -190,7 +238,10 @@ fn an_application_runs_from_submission_to_finished() {
     assert_eq!(r.num_cluster_nodes, Some(1));
     assert_eq!(r.allocated_containers.len(), 2);
     // Memory is rounded up to the minimum allocation's multiple and is at least what was asked.
-    assert_eq!(r.allocated_containers[0].resource.as_ref().unwrap().memory, Some(2048));
+    assert_eq!(
+        r.allocated_containers[0].resource.as_ref().unwrap().memory,
+        Some(2048)
+    );
     assert_eq!(r.nm_tokens.len(), 1, "one NMToken for the one node");
     let executors: Vec<ContainerId> = r.allocated_containers.iter().map(cid).collect();
     let statuses = r.allocated_containers.iter().map(running).collect();
@@ -202,20 +253,39 @@ fn an_application_runs_from_submission_to_finished() {
     assert_eq!(r.completed_container_statuses.len(), 1);
     assert_eq!(r.completed_container_statuses[0].exit_status, Some(3));
     assert!(r.allocated_containers.is_empty());
-    assert!(r.nm_tokens.is_empty(), "the AM already holds this node's NMToken");
+    assert!(
+        r.nm_tokens.is_empty(),
+        "the AM already holds this node's NMToken"
+    );
 
     // Unregistering ends the application; the remaining executor is killed on its node.
     c.core
-        .finish_application_master(attempt, &FinishApplicationMasterRequestProto { final_application_status: Some(FinalApplicationStatusProto::AppSucceeded as i32), ..Default::default() }, c.now)
+        .finish_application_master(
+            attempt,
+            &FinishApplicationMasterRequestProto {
+                final_application_status: Some(FinalApplicationStatusProto::AppSucceeded as i32),
+                ..Default::default()
+            },
+            c.now,
+        )
         .unwrap();
     assert_eq!(c.state(app), YarnApplicationState::Finished);
-    assert_eq!(c.core.application(app).unwrap().final_status, FinalApplicationStatus::Succeeded);
+    assert_eq!(
+        c.core.application(app).unwrap().final_status,
+        FinalApplicationStatus::Succeeded
+    );
     let hb = c.heartbeat(&node, vec![]);
-    assert!(hb.containers_to_cleanup.iter().any(|p| ContainerId::try_from(p).unwrap() == executors[1]));
+    assert!(hb
+        .containers_to_cleanup
+        .iter()
+        .any(|p| ContainerId::try_from(p).unwrap() == executors[1]));
     // The AM container exits by itself; then the app is cleaned up on every node.
     let hb = c.heartbeat(&node, vec![completed(cid(&am), 0)]);
     assert_eq!(hb.applications_to_cleanup.len(), 1);
-    assert_eq!(c.core.application(app).unwrap().state.yarn_state(), YarnApplicationState::Finished);
+    assert_eq!(
+        c.core.application(app).unwrap().state.yarn_state(),
+        YarnApplicationState::Finished
+    );
 }
 
 #[test]
@@ -225,10 +295,17 @@ fn a_failed_am_gets_a_second_attempt_then_the_app_fails() {
     let app = c.submit(1024);
     let (attempt1, am1, _) = c.launch_ams().remove(0);
     c.heartbeat(&node, vec![completed(cid(&am1), 1)]);
-    assert_eq!(c.state(app), YarnApplicationState::Accepted, "a second attempt is scheduled");
+    assert_eq!(
+        c.state(app),
+        YarnApplicationState::Accepted,
+        "a second attempt is scheduled"
+    );
     let (attempt2, am2, _) = c.launch_ams().remove(0);
     assert_eq!(attempt2.attempt_id, 2);
-    assert_eq!(cid(&am2).to_string(), format!("container_{TS}_0001_02_000001"));
+    assert_eq!(
+        cid(&am2).to_string(),
+        format!("container_{TS}_0001_02_000001")
+    );
     assert_ne!(attempt1, attempt2);
     c.heartbeat(&node, vec![completed(cid(&am2), 7)]);
     assert_eq!(c.state(app), YarnApplicationState::Failed);
@@ -253,7 +330,11 @@ fn a_silent_am_expires_and_is_retried() {
     assert_eq!(c.core.attempt(attempt).unwrap().state.name(), "FAILED");
     assert_eq!(c.core.application(app).unwrap().attempts.len(), 2);
     let hb = c.heartbeat(&node, vec![]);
-    assert_eq!(hb.containers_to_cleanup.len(), 1, "the silent AM's container is killed");
+    assert_eq!(
+        hb.containers_to_cleanup.len(),
+        1,
+        "the silent AM's container is killed"
+    );
 }
 
 #[test]
@@ -288,12 +369,18 @@ fn a_lost_node_reports_its_containers_aborted_to_the_am() {
             aborted.push(ContainerId::try_from(s.container_id.as_ref().unwrap()).unwrap());
         }
     }
-    assert_eq!(c.core.nodes().find(|n| n.id == n2).unwrap().state.name(), "LOST");
+    assert_eq!(
+        c.core.nodes().find(|n| n.id == n2).unwrap().state.name(),
+        "LOST"
+    );
     let metrics = c.core.cluster_metrics();
     assert_eq!(metrics.num_lost_nms, Some(1));
     assert_eq!(metrics.num_active_nms, Some(1));
     aborted.sort();
-    assert_eq!(aborted, on_n2, "every container of the lost node, and only those");
+    assert_eq!(
+        aborted, on_n2,
+        "every container of the lost node, and only those"
+    );
     assert_eq!(c.state(app), YarnApplicationState::Running);
 }
 
@@ -309,7 +396,10 @@ fn requests_beyond_the_maximum_are_refused_with_yarns_exception() {
             "bob",
             ApplicationSubmissionContextProto {
                 application_id: Some(id.into()),
-                am_container_spec: Some(ContainerLaunchContextProto { command: vec!["x".into()], ..Default::default() }),
+                am_container_spec: Some(ContainerLaunchContextProto {
+                    command: vec!["x".into()],
+                    ..Default::default()
+                }),
                 resource: Some((&Resource::new(9000, 1)).into()),
                 ..Default::default()
             },
@@ -317,7 +407,12 @@ fn requests_beyond_the_maximum_are_refused_with_yarns_exception() {
         )
         .unwrap_err();
     assert_eq!(err.class, exceptions::INVALID_RESOURCE_REQUEST);
-    assert!(err.message.contains("greater than maximum allowed allocation"), "{}", err.message);
+    assert!(
+        err.message
+            .contains("greater than maximum allowed allocation"),
+        "{}",
+        err.message
+    );
     // Nothing was accepted.
     assert!(c.core.application(id).is_err());
 }
@@ -333,7 +428,10 @@ fn an_unknown_queue_fails_the_application_with_the_queue_named() {
             ApplicationSubmissionContextProto {
                 application_id: Some(id.into()),
                 queue: Some("nope".into()),
-                am_container_spec: Some(ContainerLaunchContextProto { command: vec!["x".into()], ..Default::default() }),
+                am_container_spec: Some(ContainerLaunchContextProto {
+                    command: vec!["x".into()],
+                    ..Default::default()
+                }),
                 resource: Some((&Resource::new(1024, 1)).into()),
                 ..Default::default()
             },
@@ -342,7 +440,11 @@ fn an_unknown_queue_fails_the_application_with_the_queue_named() {
         .unwrap();
     let app = c.core.application(id).unwrap();
     assert_eq!(app.state.yarn_state(), YarnApplicationState::Failed);
-    assert!(app.diagnostics.contains("unknown queue: nope"), "{}", app.diagnostics);
+    assert!(
+        app.diagnostics.contains("unknown queue: nope"),
+        "{}",
+        app.diagnostics
+    );
 }
 
 #[test]
@@ -356,14 +458,33 @@ fn kill_stops_every_container_of_the_application() {
     assert!(c.core.kill_application(app, c.now).unwrap());
     assert_eq!(c.state(app), YarnApplicationState::Killed);
     let hb = c.heartbeat(&node, vec![]);
-    let mut killed: Vec<ContainerId> = hb.containers_to_cleanup.iter().map(|p| ContainerId::try_from(p).unwrap()).collect();
+    let mut killed: Vec<ContainerId> = hb
+        .containers_to_cleanup
+        .iter()
+        .map(|p| ContainerId::try_from(p).unwrap())
+        .collect();
     killed.sort();
-    let mut expected: Vec<ContainerId> = r.allocated_containers.iter().map(cid).chain([cid(&am)]).collect();
+    let mut expected: Vec<ContainerId> = r
+        .allocated_containers
+        .iter()
+        .map(cid)
+        .chain([cid(&am)])
+        .collect();
     expected.sort();
     assert_eq!(killed, expected);
     assert_eq!(hb.applications_to_cleanup.len(), 1);
     // A late allocate from the killed AM is refused.
-    let err = c.core.allocate(attempt, &AllocateRequestProto { response_id: Some(1), ..Default::default() }, c.now).unwrap_err();
+    let err = c
+        .core
+        .allocate(
+            attempt,
+            &AllocateRequestProto {
+                response_id: Some(1),
+                ..Default::default()
+            },
+            c.now,
+        )
+        .unwrap_err();
     assert_eq!(err.class, exceptions::ATTEMPT_NOT_FOUND);
 }
 
@@ -373,20 +494,45 @@ fn allocate_follows_the_response_id_protocol() {
     c.add_node("n1", 8192, 8);
     c.submit(1024);
     let (attempt, _, _) = c.launch_ams().remove(0);
-    let err = c.core.allocate(attempt, &AllocateRequestProto::default(), c.now).unwrap_err();
+    let err = c
+        .core
+        .allocate(attempt, &AllocateRequestProto::default(), c.now)
+        .unwrap_err();
     assert_eq!(err.class, exceptions::AM_NOT_REGISTERED);
     c.register(attempt);
     let first = c.allocate(attempt, 0, vec![ask_any(1024, 1)], vec![]);
     // The same heartbeat again gets the same answer, not a second container.
     let again = c.allocate(attempt, 0, vec![ask_any(1024, 1)], vec![]);
     assert_eq!(first, again);
-    let err = c.core.allocate(attempt, &AllocateRequestProto { response_id: Some(7), ..Default::default() }, c.now).unwrap_err();
-    assert_eq!(err.class, exceptions::INVALID_AM_REQUEST);
-    // Releasing another application's container is refused and names both.
-    let foreign = ContainerId::new(ApplicationAttemptId::new(ApplicationId::new(TS, 99), 1), 0, 2);
     let err = c
         .core
-        .allocate(attempt, &AllocateRequestProto { response_id: Some(1), release: vec![foreign.into()], ..Default::default() }, c.now)
+        .allocate(
+            attempt,
+            &AllocateRequestProto {
+                response_id: Some(7),
+                ..Default::default()
+            },
+            c.now,
+        )
+        .unwrap_err();
+    assert_eq!(err.class, exceptions::INVALID_AM_REQUEST);
+    // Releasing another application's container is refused and names both.
+    let foreign = ContainerId::new(
+        ApplicationAttemptId::new(ApplicationId::new(TS, 99), 1),
+        0,
+        2,
+    );
+    let err = c
+        .core
+        .allocate(
+            attempt,
+            &AllocateRequestProto {
+                response_id: Some(1),
+                release: vec![foreign.into()],
+                ..Default::default()
+            },
+            c.now,
+        )
         .unwrap_err();
     assert_eq!(err.class, exceptions::INVALID_RELEASE);
     assert!(err.message.contains(&foreign.to_string()));
@@ -401,9 +547,17 @@ fn released_containers_return_to_the_cluster_at_once() {
     c.register(attempt);
     let r = c.allocate(attempt, 0, vec![ask_any(1024, 3)], vec![]);
     assert_eq!(r.allocated_containers.len(), 3);
-    let r = c.allocate(attempt, 1, vec![ask_any(1024, 1)], vec![cid(&r.allocated_containers[0])]);
+    let r = c.allocate(
+        attempt,
+        1,
+        vec![ask_any(1024, 1)],
+        vec![cid(&r.allocated_containers[0])],
+    );
     // The freed room is used for the new ask in the same call.
     assert_eq!(r.allocated_containers.len(), 1);
     assert_eq!(r.completed_container_statuses.len(), 1);
-    assert_eq!(r.completed_container_statuses[0].exit_status, Some(exit_status::ABORTED));
+    assert_eq!(
+        r.completed_container_statuses[0].exit_status,
+        Some(exit_status::ABORTED)
+    );
 }

@@ -125,14 +125,22 @@ pub fn write_vlong(out: &mut Vec<u8>, value: i64) {
         out.push(value as u8);
         return;
     }
-    let (mut len, v) = if value < 0 { (-120i64, !value) } else { (-112i64, value) };
+    let (mut len, v) = if value < 0 {
+        (-120i64, !value)
+    } else {
+        (-112i64, value)
+    };
     let mut tmp = v;
     while tmp != 0 {
         tmp >>= 8;
         len -= 1;
     }
     out.push(len as i8 as u8);
-    let n = if len < -120 { -(len + 120) } else { -(len + 112) };
+    let n = if len < -120 {
+        -(len + 120)
+    } else {
+        -(len + 112)
+    };
     for idx in (0..n).rev() {
         out.push(((v >> (idx * 8)) & 0xff) as u8);
     }
@@ -144,7 +152,10 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn byte(&mut self, what: &'static str) -> Result<u8, CredentialsError> {
-        let (&b, rest) = self.buf.split_first().ok_or(CredentialsError::Truncated(what))?;
+        let (&b, rest) = self
+            .buf
+            .split_first()
+            .ok_or(CredentialsError::Truncated(what))?;
         self.buf = rest;
         Ok(b)
     }
@@ -156,7 +167,11 @@ impl<'a> Reader<'a> {
             return Ok(first as i64);
         }
         let negative = first < -120;
-        let n = if negative { -(first as i64 + 120) } else { -(first as i64 + 112) };
+        let n = if negative {
+            -(first as i64 + 120)
+        } else {
+            -(first as i64 + 112)
+        };
         let mut v: i64 = 0;
         for _ in 0..n {
             v = (v << 8) | self.byte(what)? as i64;
@@ -259,7 +274,13 @@ mod tests {
     #[test]
     fn trailing_padding_is_ignored() {
         let mut c = Credentials::default();
-        c.add_token("a", Token { kind: "K".into(), ..Default::default() });
+        c.add_token(
+            "a",
+            Token {
+                kind: "K".into(),
+                ..Default::default()
+            },
+        );
         let mut bytes = c.encode();
         let tokens_only = bytes.len() - 1; // drop the secret count
         bytes.truncate(tokens_only);
@@ -269,12 +290,30 @@ mod tests {
 
     #[test]
     fn malformed_credentials_are_errors() {
-        assert_eq!(Credentials::decode(b"HDT"), Err(CredentialsError::Truncated("header")));
-        assert_eq!(Credentials::decode(b"XXXX\x00\x00"), Err(CredentialsError::BadMagic));
-        assert_eq!(Credentials::decode(b"HDTS\x07\x00"), Err(CredentialsError::UnknownFormat(7)));
-        assert!(matches!(Credentials::decode(b"HDTS\x00\x05"), Err(CredentialsError::BadLength { .. })));
-        assert!(matches!(Credentials::decode(b"HDTS\x00\x01\x00\x7f"), Err(CredentialsError::Truncated(_))));
-        assert!(matches!(Credentials::decode(b"HDTS\x00\x01\x00\x01\xff\x01"), Err(_)));
-        assert!(matches!(Credentials::decode(b"HDTS\x01\x05\x01"), Err(CredentialsError::Protobuf(_))));
+        assert_eq!(
+            Credentials::decode(b"HDT"),
+            Err(CredentialsError::Truncated("header"))
+        );
+        assert_eq!(
+            Credentials::decode(b"XXXX\x00\x00"),
+            Err(CredentialsError::BadMagic)
+        );
+        assert_eq!(
+            Credentials::decode(b"HDTS\x07\x00"),
+            Err(CredentialsError::UnknownFormat(7))
+        );
+        assert!(matches!(
+            Credentials::decode(b"HDTS\x00\x05"),
+            Err(CredentialsError::BadLength { .. })
+        ));
+        assert!(matches!(
+            Credentials::decode(b"HDTS\x00\x01\x00\x7f"),
+            Err(CredentialsError::Truncated(_))
+        ));
+        assert!(Credentials::decode(b"HDTS\x00\x01\x00\x01\xff\x01").is_err());
+        assert!(matches!(
+            Credentials::decode(b"HDTS\x01\x05\x01"),
+            Err(CredentialsError::Protobuf(_))
+        ));
     }
 }

@@ -23,7 +23,9 @@ pub struct MasterKey {
 impl std::fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the secret itself.
-        f.debug_struct("MasterKey").field("key_id", &self.key_id).finish_non_exhaustive()
+        f.debug_struct("MasterKey")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -40,14 +42,16 @@ impl MasterKey {
 
     /// The password of a token whose identifier is `identifier`.
     pub fn password(&self, identifier: &[u8]) -> Vec<u8> {
-        let mut mac = Hmac::<Sha1>::new_from_slice(&self.bytes).expect("HMAC accepts any key length");
+        let mut mac =
+            Hmac::<Sha1>::new_from_slice(&self.bytes).expect("HMAC accepts any key length");
         mac.update(identifier);
         mac.finalize().into_bytes().to_vec()
     }
 
     /// Whether `password` is the password of `identifier` under this key (constant time).
     pub fn verify(&self, identifier: &[u8], password: &[u8]) -> bool {
-        let mut mac = Hmac::<Sha1>::new_from_slice(&self.bytes).expect("HMAC accepts any key length");
+        let mut mac =
+            Hmac::<Sha1>::new_from_slice(&self.bytes).expect("HMAC accepts any key length");
         mac.update(identifier);
         mac.verify_slice(password).is_ok()
     }
@@ -55,7 +59,12 @@ impl MasterKey {
     /// A token of `kind` for `identifier`, signed with this key.
     pub fn sign(&self, identifier: Vec<u8>, kind: &str, service: String) -> Token {
         let password = self.password(&identifier);
-        Token { identifier, password, kind: kind.to_string(), service }
+        Token {
+            identifier,
+            password,
+            kind: kind.to_string(),
+            service,
+        }
     }
 }
 
@@ -76,7 +85,10 @@ mod tests {
 
     #[test]
     fn hmac_sha1_matches_rfc2202() {
-        let key = MasterKey { key_id: 1, bytes: b"Jefe".to_vec() };
+        let key = MasterKey {
+            key_id: 1,
+            bytes: b"Jefe".to_vec(),
+        };
         let p = key.password(b"what do ya want for nothing?");
         let hex: String = p.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(hex, "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");

@@ -16,7 +16,11 @@ pub struct IdParseError {
 }
 
 fn bad(kind: &'static str, text: &str, reason: &'static str) -> IdParseError {
-    IdParseError { kind, text: text.to_string(), reason }
+    IdParseError {
+        kind,
+        text: text.to_string(),
+        reason,
+    }
 }
 
 /// Bits of a container id's 64-bit number that hold the sequence number; the RM epoch is above them.
@@ -32,7 +36,10 @@ pub struct ApplicationId {
 
 impl ApplicationId {
     pub fn new(cluster_timestamp: i64, id: i32) -> Self {
-        Self { cluster_timestamp, id }
+        Self {
+            cluster_timestamp,
+            id,
+        }
     }
 }
 
@@ -46,19 +53,25 @@ fn parse_num<T: FromStr>(kind: &'static str, text: &str, part: &str) -> Result<T
     if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad(kind, text, "expected a decimal number"));
     }
-    part.parse().map_err(|_| bad(kind, text, "number out of range"))
+    part.parse()
+        .map_err(|_| bad(kind, text, "number out of range"))
 }
 
 impl FromStr for ApplicationId {
     type Err = IdParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         const K: &str = "application";
-        let rest = s.strip_prefix("application_").ok_or_else(|| bad(K, s, "must start with 'application_'"))?;
+        let rest = s
+            .strip_prefix("application_")
+            .ok_or_else(|| bad(K, s, "must start with 'application_'"))?;
         let mut parts = rest.split('_');
         let (Some(ts), Some(id), None) = (parts.next(), parts.next(), parts.next()) else {
             return Err(bad(K, s, "expected application_<timestamp>_<id>"));
         };
-        Ok(Self { cluster_timestamp: parse_num(K, s, ts)?, id: parse_num(K, s, id)? })
+        Ok(Self {
+            cluster_timestamp: parse_num(K, s, ts)?,
+            id: parse_num(K, s, id)?,
+        })
     }
 }
 
@@ -71,14 +84,21 @@ pub struct ApplicationAttemptId {
 
 impl ApplicationAttemptId {
     pub fn new(application_id: ApplicationId, attempt_id: i32) -> Self {
-        Self { application_id, attempt_id }
+        Self {
+            application_id,
+            attempt_id,
+        }
     }
 }
 
 impl fmt::Display for ApplicationAttemptId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let app = self.application_id;
-        write!(f, "appattempt_{}_{:04}_{:06}", app.cluster_timestamp, app.id, self.attempt_id)
+        write!(
+            f,
+            "appattempt_{}_{:04}_{:06}",
+            app.cluster_timestamp, app.id, self.attempt_id
+        )
     }
 }
 
@@ -86,7 +106,9 @@ impl FromStr for ApplicationAttemptId {
     type Err = IdParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         const K: &str = "application attempt";
-        let rest = s.strip_prefix("appattempt_").ok_or_else(|| bad(K, s, "must start with 'appattempt_'"))?;
+        let rest = s
+            .strip_prefix("appattempt_")
+            .ok_or_else(|| bad(K, s, "must start with 'appattempt_'"))?;
         let parts: Vec<&str> = rest.split('_').collect();
         let [ts, app, attempt] = parts[..] else {
             return Err(bad(K, s, "expected appattempt_<timestamp>_<app>_<attempt>"));
@@ -109,7 +131,10 @@ pub struct ContainerId {
 
 impl ContainerId {
     pub fn new(attempt_id: ApplicationAttemptId, epoch: i64, sequence: i64) -> Self {
-        Self { attempt_id, id: (epoch << CONTAINER_ID_SEQUENCE_BITS) | (sequence & SEQUENCE_MASK) }
+        Self {
+            attempt_id,
+            id: (epoch << CONTAINER_ID_SEQUENCE_BITS) | (sequence & SEQUENCE_MASK),
+        }
     }
     pub fn from_raw(attempt_id: ApplicationAttemptId, id: i64) -> Self {
         Self { attempt_id, id }
@@ -148,7 +173,9 @@ impl FromStr for ContainerId {
     type Err = IdParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         const K: &str = "container";
-        let rest = s.strip_prefix("container_").ok_or_else(|| bad(K, s, "must start with 'container_'"))?;
+        let rest = s
+            .strip_prefix("container_")
+            .ok_or_else(|| bad(K, s, "must start with 'container_'"))?;
         let mut parts: Vec<&str> = rest.split('_').collect();
         let mut epoch = 0i64;
         if let Some(first) = parts.first() {
@@ -158,7 +185,11 @@ impl FromStr for ContainerId {
             }
         }
         let [ts, app, attempt, seq] = parts[..] else {
-            return Err(bad(K, s, "expected container_[e<epoch>_]<timestamp>_<app>_<attempt>_<id>"));
+            return Err(bad(
+                K,
+                s,
+                "expected container_[e<epoch>_]<timestamp>_<app>_<attempt>_<id>",
+            ));
         };
         let sequence: i64 = parse_num(K, s, seq)?;
         if sequence > SEQUENCE_MASK {
@@ -181,7 +212,10 @@ pub struct NodeId {
 
 impl NodeId {
     pub fn new(host: impl Into<String>, port: i32) -> Self {
-        Self { host: host.into(), port }
+        Self {
+            host: host.into(),
+            port,
+        }
     }
 }
 
@@ -195,11 +229,16 @@ impl FromStr for NodeId {
     type Err = IdParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         const K: &str = "node";
-        let (host, port) = s.rsplit_once(':').ok_or_else(|| bad(K, s, "expected host:port"))?;
+        let (host, port) = s
+            .rsplit_once(':')
+            .ok_or_else(|| bad(K, s, "expected host:port"))?;
         if host.is_empty() {
             return Err(bad(K, s, "empty host"));
         }
-        Ok(Self { host: host.to_string(), port: parse_num(K, s, port)? })
+        Ok(Self {
+            host: host.to_string(),
+            port: parse_num(K, s, port)?,
+        })
     }
 }
 
@@ -221,18 +260,21 @@ mod tests {
         assert_eq!(c.sequence(), 5);
         let big = ApplicationId::new(1, 123456);
         assert_eq!(big.to_string(), "application_1_123456");
-        assert_eq!(ContainerId::new(ApplicationAttemptId::new(big, 123), 123, 1234567).to_string(), "container_e123_1_123456_123_1234567");
+        assert_eq!(
+            ContainerId::new(ApplicationAttemptId::new(big, 123), 123, 1234567).to_string(),
+            "container_e123_1_123456_123_1234567"
+        );
     }
 
     #[test]
     fn parse_round_trips() {
-        for s in [
-            "application_1700000000000_0001",
-            "application_1_123456",
-        ] {
+        for s in ["application_1700000000000_0001", "application_1_123456"] {
             assert_eq!(s.parse::<ApplicationId>().unwrap().to_string(), s);
         }
-        for s in ["appattempt_1700000000000_0001_000001", "appattempt_5_12345_000010"] {
+        for s in [
+            "appattempt_1700000000000_0001_000001",
+            "appattempt_5_12345_000010",
+        ] {
             assert_eq!(s.parse::<ApplicationAttemptId>().unwrap().to_string(), s);
         }
         for s in [
@@ -242,16 +284,31 @@ mod tests {
         ] {
             assert_eq!(s.parse::<ContainerId>().unwrap().to_string(), s);
         }
-        assert_eq!("host1:8041".parse::<NodeId>().unwrap(), NodeId::new("host1", 8041));
+        assert_eq!(
+            "host1:8041".parse::<NodeId>().unwrap(),
+            NodeId::new("host1", 8041)
+        );
     }
 
     #[test]
     fn malformed_ids_are_rejected_with_reason() {
-        for s in ["", "app_1_1", "application_1", "application_x_1", "application_1_1_1", "application_1_-1"] {
+        for s in [
+            "",
+            "app_1_1",
+            "application_1",
+            "application_x_1",
+            "application_1_1_1",
+            "application_1_-1",
+        ] {
             let e = s.parse::<ApplicationId>().unwrap_err();
             assert!(e.to_string().contains(s), "{e}");
         }
-        for s in ["container_1_1_1", "container_ex_1_1_1_1", "container_1_1_1_1_1_1", "container_1_1_1_99999999999999"] {
+        for s in [
+            "container_1_1_1",
+            "container_ex_1_1_1_1",
+            "container_1_1_1_1_1_1",
+            "container_1_1_1_99999999999999",
+        ] {
             assert!(s.parse::<ContainerId>().is_err(), "{s}");
         }
         for s in ["host", ":1", "h:p", "h:99999999999"] {

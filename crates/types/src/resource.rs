@@ -21,10 +21,18 @@ pub struct Resource {
 }
 
 impl Resource {
-    pub const ZERO: Resource = Resource { memory_mb: 0, vcores: 0, others: Vec::new() };
+    pub const ZERO: Resource = Resource {
+        memory_mb: 0,
+        vcores: 0,
+        others: Vec::new(),
+    };
 
     pub fn new(memory_mb: i64, vcores: i64) -> Self {
-        Self { memory_mb, vcores, others: Vec::new() }
+        Self {
+            memory_mb,
+            vcores,
+            others: Vec::new(),
+        }
     }
 
     /// This resource with `name` set to `value` (0 removes it).
@@ -66,7 +74,10 @@ impl Resource {
     }
 
     fn zip_with(&self, other: &Resource, f: impl Fn(i64, i64) -> i64) -> Resource {
-        let mut out = Resource::new(f(self.memory_mb, other.memory_mb), f(self.vcores, other.vcores));
+        let mut out = Resource::new(
+            f(self.memory_mb, other.memory_mb),
+            f(self.vcores, other.vcores),
+        );
         for (n, v) in &self.others {
             out.set(n, f(*v, other.get(n)));
         }

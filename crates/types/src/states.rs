@@ -41,7 +41,9 @@ impl YarnApplicationState {
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.name().eq_ignore_ascii_case(name))
+        Self::ALL
+            .into_iter()
+            .find(|s| s.name().eq_ignore_ascii_case(name))
     }
 
     pub fn from_wire(n: i32) -> Option<Self> {
@@ -75,9 +77,15 @@ impl FinalApplicationStatus {
     }
 
     pub fn from_wire(n: i32) -> Option<Self> {
-        [Self::Undefined, Self::Succeeded, Self::Failed, Self::Killed, Self::Ended]
-            .into_iter()
-            .find(|s| *s as i32 == n)
+        [
+            Self::Undefined,
+            Self::Succeeded,
+            Self::Failed,
+            Self::Killed,
+            Self::Ended,
+        ]
+        .into_iter()
+        .find(|s| *s as i32 == n)
     }
 }
 

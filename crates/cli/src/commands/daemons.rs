@@ -15,13 +15,21 @@ fn load(conf_dir: Option<&Path>) -> anyhow::Result<Configuration> {
 }
 
 fn resolve(address: &HostPort, key: &str) -> anyhow::Result<std::net::SocketAddr> {
-    address.resolve().with_context(|| format!("cannot resolve {key} = {}:{}", address.host(), address.port()))
+    address.resolve().with_context(|| {
+        format!(
+            "cannot resolve {key} = {}:{}",
+            address.host(),
+            address.port()
+        )
+    })
 }
 
 /// The host a daemon advertises: the configured one, or the machine's name for a wildcard.
 fn advertised_host(address: &HostPort) -> String {
     if address.is_wildcard() {
-        std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "localhost".into())
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "localhost".into())
     } else {
         address.host().to_string()
     }
@@ -34,8 +42,14 @@ pub async fn resourcemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
     settings.resource_types = conf.get_strings("yarn.resource-types");
     let bind = RmBindAddresses {
         client: resolve(&config.client_address, "yarn.resourcemanager.address")?,
-        scheduler: resolve(&config.scheduler_address, "yarn.resourcemanager.scheduler.address")?,
-        tracker: resolve(&config.resource_tracker_address, "yarn.resourcemanager.resource-tracker.address")?,
+        scheduler: resolve(
+            &config.scheduler_address,
+            "yarn.resourcemanager.scheduler.address",
+        )?,
+        tracker: resolve(
+            &config.resource_tracker_address,
+            "yarn.resourcemanager.resource-tracker.address",
+        )?,
     };
     let rm = ResourceManager::start(settings, bind).await?;
     println!(
@@ -53,24 +67,38 @@ pub async fn resourcemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
 /// `yarn.nodemanager.resource-plugins.gpu.allowed-gpu-devices` lists `index:minor` pairs, or is
 /// `auto` (the default) to ask nvidia-smi.
 fn gpu_devices(conf: &Configuration) -> anyhow::Result<Vec<u32>> {
-    if !conf.get_strings("yarn.nodemanager.resource-plugins").iter().any(|p| p == spindle_types::resource::GPU) {
+    if !conf
+        .get_strings("yarn.nodemanager.resource-plugins")
+        .iter()
+        .any(|p| p == spindle_types::resource::GPU)
+    {
         return Ok(Vec::new());
     }
     const KEY: &str = "yarn.nodemanager.resource-plugins.gpu.allowed-gpu-devices";
     let allowed = conf.get_strings(KEY);
     if allowed.is_empty() || allowed == ["auto"] {
-        let out = std::process::Command::new("nvidia-smi").args(["--query-gpu=index", "--format=csv,noheader"]).output();
+        let out = std::process::Command::new("nvidia-smi")
+            .args(["--query-gpu=index", "--format=csv,noheader"])
+            .output();
         return match out {
-            Ok(out) if out.status.success() => Ok(String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect()),
-            _ => anyhow::bail!("{KEY} is auto but nvidia-smi found no GPU; list the devices as index:minor"),
+            Ok(out) if out.status.success() => Ok(String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter_map(|l| l.trim().parse().ok())
+                .collect()),
+            _ => anyhow::bail!(
+                "{KEY} is auto but nvidia-smi found no GPU; list the devices as index:minor"
+            ),
         };
     }
     allowed
         .iter()
         .map(|d| {
-            d.split(':').next().and_then(|i| i.trim().parse::<u32>().ok()).ok_or_else(|| {
-                anyhow::anyhow!("invalid value '{d}' in {KEY}: expected index:minor_number")
-            })
+            d.split(':')
+                .next()
+                .and_then(|i| i.trim().parse::<u32>().ok())
+                .ok_or_else(|| {
+                    anyhow::anyhow!("invalid value '{d}' in {KEY}: expected index:minor_number")
+                })
         })
         .collect()
 }
@@ -80,7 +108,13 @@ pub async fn nodemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
     let config = NmConfig::from_configuration(&conf)?;
     let gpu_devices = gpu_devices(&conf)?;
     let host = advertised_host(&config.address);
-    let mut containers = NmContainerConfig::new(config.local_dirs.clone(), config.log_dirs.clone(), host.clone(), 0, 0);
+    let mut containers = NmContainerConfig::new(
+        config.local_dirs.clone(),
+        config.log_dirs.clone(),
+        host.clone(),
+        0,
+        0,
+    );
     containers.env_whitelist = config.env_whitelist.clone();
     containers.sigkill_delay = config.sleep_delay_before_sigkill;
     containers.monitor_interval = config.container_monitor_interval;
@@ -90,14 +124,21 @@ pub async fn nodemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
         host,
         bind: resolve(&config.address, "yarn.nodemanager.address")?,
         http_port: config.webapp_address.port(),
-        rm_tracker: resolve(&config.resource_tracker_address, "yarn.resourcemanager.resource-tracker.address")?,
+        rm_tracker: resolve(
+            &config.resource_tracker_address,
+            "yarn.resourcemanager.resource-tracker.address",
+        )?,
         resource: config.resource.clone(),
         heartbeat_interval: config.heartbeat_interval,
         gpu_devices,
         containers,
     })
     .await?;
-    println!("NodeManager {} running with {}", nm.node_id(), config.resource);
+    println!(
+        "NodeManager {} running with {}",
+        nm.node_id(),
+        config.resource
+    );
     tokio::signal::ctrl_c().await?;
     nm.shutdown().await;
     Ok(0)

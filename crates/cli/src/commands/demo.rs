@@ -68,7 +68,11 @@ fn args(w: &Workload) -> DshellArgs {
 }
 
 /// Containers of `app` per NodeManager, read from each NM's log directory.
-fn containers_per_node(base: &Path, nodes: usize, app: ApplicationId) -> BTreeMap<String, Vec<String>> {
+fn containers_per_node(
+    base: &Path,
+    nodes: usize,
+    app: ApplicationId,
+) -> BTreeMap<String, Vec<String>> {
     let mut out = BTreeMap::new();
     for i in 0..nodes {
         let dir = base.join(format!("nm-{i}/logs")).join(app.to_string());
@@ -87,7 +91,9 @@ fn containers_per_node(base: &Path, nodes: usize, app: ApplicationId) -> BTreeMa
 fn first_line_of(base: &Path, app: ApplicationId, container: &str, file: &str) -> Option<String> {
     (0..16).find_map(|i| {
         let path: PathBuf = base.join(format!("nm-{i}/logs/{app}/{container}/{file}"));
-        std::fs::read_to_string(path).ok().and_then(|t| t.lines().next().map(str::to_string))
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| t.lines().next().map(str::to_string))
     })
 }
 
@@ -102,7 +108,11 @@ pub async fn run(demo: DemoArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
     let cluster = MiniCluster::start(config).await?;
     println!("== Spindle demo: a minicluster with 1 ResourceManager and {} NodeManagers (2 GB, 4 vcores each)", demo.nodes);
-    println!("   ResourceManager {}  (HADOOP_CONF_DIR={})", cluster.rm.client_address(), cluster.conf_dir().display());
+    println!(
+        "   ResourceManager {}  (HADOOP_CONF_DIR={})",
+        cluster.rm.client_address(),
+        cluster.conf_dir().display()
+    );
     for nm in cluster.node_managers.iter().flatten() {
         println!("   NodeManager     {}", nm.node_id());
     }
@@ -148,12 +158,27 @@ pub async fn run(demo: DemoArgs) -> anyhow::Result<i32> {
     let mut all_as_expected = true;
     for ((id, w), r) in apps.iter().zip(&reports) {
         let expected_success = w.name != "a-failing-command";
-        let succeeded = r.state == YarnApplicationState::Finished && r.final_status == FinalApplicationStatus::Succeeded;
+        let succeeded = r.state == YarnApplicationState::Finished
+            && r.final_status == FinalApplicationStatus::Succeeded;
         all_as_expected &= succeeded == expected_success;
-        println!("{id}  {}  {} / {}", w.name, r.state.name(), r.final_status.name());
-        for (node, containers) in containers_per_node(cluster.conf_dir().parent().unwrap(), demo.nodes, *id) {
-            let shells: Vec<&String> = containers.iter().filter(|c| !c.ends_with("_000001")).collect();
-            let am = if containers.iter().any(|c| c.ends_with("_000001")) { " + ApplicationMaster" } else { "" };
+        println!(
+            "{id}  {}  {} / {}",
+            w.name,
+            r.state.name(),
+            r.final_status.name()
+        );
+        for (node, containers) in
+            containers_per_node(cluster.conf_dir().parent().unwrap(), demo.nodes, *id)
+        {
+            let shells: Vec<&String> = containers
+                .iter()
+                .filter(|c| !c.ends_with("_000001"))
+                .collect();
+            let am = if containers.iter().any(|c| c.ends_with("_000001")) {
+                " + ApplicationMaster"
+            } else {
+                ""
+            };
             println!("    {node}: {} shell container(s){am}", shells.len());
         }
         if let Some(c) = containers_per_node(cluster.conf_dir().parent().unwrap(), demo.nodes, *id)
@@ -167,11 +192,21 @@ pub async fn run(demo: DemoArgs) -> anyhow::Result<i32> {
             }
         }
         if !succeeded {
-            println!("    diagnostics: {}", r.diagnostics.lines().next().unwrap_or(""));
+            println!(
+                "    diagnostics: {}",
+                r.diagnostics.lines().next().unwrap_or("")
+            );
         }
     }
-    println!("\nAll applications ended as expected: {all_as_expected} ({:.1} s in all)", started.elapsed().as_secs_f32());
-    println!("Inspect a log: spindle --conf-dir {} logs -applicationId {}", cluster.conf_dir().display(), apps[0].0);
+    println!(
+        "\nAll applications ended as expected: {all_as_expected} ({:.1} s in all)",
+        started.elapsed().as_secs_f32()
+    );
+    println!(
+        "Inspect a log: spindle --conf-dir {} logs -applicationId {}",
+        cluster.conf_dir().display(),
+        apps[0].0
+    );
     cluster.shutdown().await;
     if !demo.keep {
         let _ = std::fs::remove_dir_all(&dir);

@@ -29,7 +29,9 @@ impl MiniclusterArgs {
     pub fn config(&self) -> anyhow::Result<MiniClusterConfig> {
         let dir = match &self.dir {
             Some(dir) => dir.clone(),
-            None => std::env::temp_dir().join(format!("spindle-minicluster-{}", std::process::id())),
+            None => {
+                std::env::temp_dir().join(format!("spindle-minicluster-{}", std::process::id()))
+            }
         };
         std::fs::create_dir_all(&dir)?;
         let mut config = MiniClusterConfig::new(dir.canonicalize()?);
@@ -44,12 +46,21 @@ impl MiniclusterArgs {
 pub async fn run(args: MiniclusterArgs) -> anyhow::Result<i32> {
     let cluster = MiniCluster::start(args.config()?).await?;
     println!("Spindle minicluster running");
-    println!("  ResourceManager client address : {}", cluster.rm.client_address());
-    println!("  scheduler address              : {}", cluster.rm.scheduler_address());
+    println!(
+        "  ResourceManager client address : {}",
+        cluster.rm.client_address()
+    );
+    println!(
+        "  scheduler address              : {}",
+        cluster.rm.scheduler_address()
+    );
     for nm in cluster.node_managers.iter().flatten() {
         println!("  NodeManager                    : {}", nm.node_id());
     }
-    println!("  client configuration           : {}", cluster.conf_dir().display());
+    println!(
+        "  client configuration           : {}",
+        cluster.conf_dir().display()
+    );
     println!();
     println!("  export HADOOP_CONF_DIR={}", cluster.conf_dir().display());
     println!("Press Ctrl-C to stop.");

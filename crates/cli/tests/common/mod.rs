@@ -12,15 +12,24 @@ use spindle_minicluster::{MiniCluster, MiniClusterConfig};
 use spindle_types::Resource;
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 /// The pyspark package directory (with `jars/` and `bin/`), installing it on first use.
 pub fn pyspark_home() -> PathBuf {
     static HOME: OnceLock<PathBuf> = OnceLock::new();
     HOME.get_or_init(|| {
-        let out = Command::new(repo_root().join("scripts/ensure-pyspark")).output().expect("scripts/ensure-pyspark runs");
-        assert!(out.status.success(), "installing pyspark failed: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(repo_root().join("scripts/ensure-pyspark"))
+            .output()
+            .expect("scripts/ensure-pyspark runs");
+        assert!(
+            out.status.success(),
+            "installing pyspark failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
     })
     .clone()
@@ -40,7 +49,11 @@ pub async fn cluster(dir: &Path, nodes: usize, memory_mb: i64) -> MiniCluster {
 pub fn spark_submit(conf_dir: &Path, args: &[&str]) -> Output {
     let home = pyspark_home();
     let bin = home.join("bin");
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     Command::new(bin.join("spark-submit"))
         .args(["--master", "yarn"])
         .args(["--conf", "spark.yarn.appMasterEnv.SPARK_LOCAL_IP=127.0.0.1"])
@@ -72,7 +85,11 @@ pub fn spindle(conf_dir: &Path, args: &[&str]) -> Output {
 }
 
 pub fn text(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 /// The application id spark-submit reported.
@@ -106,8 +123,16 @@ pub fn container_processes(container_prefix: &str) -> Vec<(i32, String)> {
     let needle = format!("CONTAINER_ID={container_prefix}");
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else { continue };
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
         let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
         if stat.contains(") Z ") {
             continue;
@@ -130,7 +155,10 @@ pub fn container_processes(container_prefix: &str) -> Vec<(i32, String)> {
 pub async fn wait_until(seconds: u64, what: &str, mut check: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
     while !check() {
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -139,7 +167,11 @@ pub async fn wait_until(seconds: u64, what: &str, mut check: impl FnMut() -> boo
 pub fn spawn_spark_submit(conf_dir: &Path, args: &[&str], log: &Path) -> std::process::Child {
     let home = pyspark_home();
     let bin = home.join("bin");
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let file = std::fs::File::create(log).unwrap();
     Command::new(bin.join("spark-submit"))
         .args(["--master", "yarn"])

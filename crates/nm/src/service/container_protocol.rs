@@ -16,11 +16,13 @@ use spindle_proto::yarn::*;
 use spindle_security::NM_TOKEN_KIND;
 use spindle_types::{exit_status, ApplicationAttemptId, ContainerId, NodeId, Resource};
 
+use super::devices::GpuAllocator;
 use super::now_ms;
 use super::protocols;
-use super::devices::GpuAllocator;
 use super::tokens::NmKeys;
-use crate::container::{ContainerLaunchSpec, ContainerLifecycleState, ContainerManager, ContainerStatusReport};
+use crate::container::{
+    ContainerLaunchSpec, ContainerLifecycleState, ContainerManager, ContainerStatusReport,
+};
 use crate::localizer::{LocalResource, LocalResourceType, LocalResourceVisibility, ResourceUrl};
 
 const YARN_EXCEPTION: &str = "org.apache.hadoop.yarn.exceptions.YarnException";
@@ -33,8 +35,12 @@ pub(crate) struct ContainerProtocol {
     pub(crate) gpus: GpuAllocator,
 }
 
-fn failure(container: Option<ContainerIdProto>, class_name: &str, message: String) -> ContainerExceptionMapProto {
-    ContainerExceptionMapProto {
+fn failure(
+    container: Option<ContainerIdProto>,
+    class_name: &str,
+    message: String,
+) -> Box<ContainerExceptionMapProto> {
+    Box::new(ContainerExceptionMapProto {
         container_id: container,
         exception: Some(SerializedExceptionProto {
             message: Some(message),
@@ -42,43 +48,72 @@ fn failure(container: Option<ContainerIdProto>, class_name: &str, message: Strin
             class_name: Some(class_name.to_string()),
             cause: None,
         }),
-    }
+    })
 }
 
 /// The attempt an NMToken caller acts for.
 fn caller_attempt(context: &CallContext) -> Result<ApplicationAttemptId, RpcError> {
-    let denied = |m: &str| RpcError::new("org.apache.hadoop.security.AccessControlException", m.to_string());
+    let denied = |m: &str| {
+        RpcError::new(
+            "org.apache.hadoop.security.AccessControlException",
+            m.to_string(),
+        )
+    };
     match &context.identity {
         CallerIdentity::Token { kind, identifier } if kind == NM_TOKEN_KIND => {
-            let proto = NmTokenIdentifierProto::decode(identifier.as_slice()).map_err(|_| denied("Invalid NMToken"))?;
-            ApplicationAttemptId::try_from(proto.app_attempt_id.as_ref().ok_or_else(|| denied("Invalid NMToken"))?)
-                .map_err(|_| denied("Invalid NMToken"))
+            let proto = NmTokenIdentifierProto::decode(identifier.as_slice())
+                .map_err(|_| denied("Invalid NMToken"))?;
+            ApplicationAttemptId::try_from(
+                proto
+                    .app_attempt_id
+                    .as_ref()
+                    .ok_or_else(|| denied("Invalid NMToken"))?,
+            )
+            .map_err(|_| denied("Invalid NMToken"))
         }
-        _ => Err(denied("SIMPLE authentication is not enabled.  Available:[TOKEN]: an NMToken is required")),
+        _ => Err(denied(
+            "SIMPLE authentication is not enabled.  Available:[TOKEN]: an NMToken is required",
+        )),
     }
 }
 
 impl ContainerProtocol {
-    fn start_one(&self, caller: ApplicationAttemptId, request: &StartContainerRequestProto) -> Result<ContainerId, ContainerExceptionMapProto> {
-        let token = request
-            .container_token
-            .as_ref()
-            .ok_or_else(|| failure(None, INVALID_TOKEN, "No container token in the start request".into()))?;
+    fn start_one(
+        &self,
+        caller: ApplicationAttemptId,
+        request: &StartContainerRequestProto,
+    ) -> Result<ContainerId, Box<ContainerExceptionMapProto>> {
+        let token = request.container_token.as_ref().ok_or_else(|| {
+            failure(
+                None,
+                INVALID_TOKEN,
+                "No container token in the start request".into(),
+            )
+        })?;
         let identifier = self
             .keys
             .verify_container_token(&token.identifier, &token.password)
             .map_err(|m| failure(None, INVALID_TOKEN, m))?;
-        let container_proto = identifier.container_id.clone();
-        let fail = |class: &str, m: String| failure(container_proto.clone(), class, m);
+        let container_proto = identifier.container_id;
+        let fail = |class: &str, m: String| failure(container_proto, class, m);
         let container = identifier
             .container_id
             .as_ref()
             .and_then(|c| ContainerId::try_from(c).ok())
-            .ok_or_else(|| fail(INVALID_TOKEN, "The container token names no container".into()))?;
+            .ok_or_else(|| {
+                fail(
+                    INVALID_TOKEN,
+                    "The container token names no container".into(),
+                )
+            })?;
         if identifier.nm_host_addr() != self.node_id.to_string() {
             return Err(fail(
                 INVALID_TOKEN,
-                format!("Container token for {container} was issued for {} and not for this node {}", identifier.nm_host_addr(), self.node_id),
+                format!(
+                    "Container token for {container} was issued for {} and not for this node {}",
+                    identifier.nm_host_addr(),
+                    self.node_id
+                ),
             ));
         }
         if container.application_id() != caller.application_id {
@@ -90,19 +125,41 @@ impl ContainerProtocol {
         if identifier.expiry_time_stamp() < now_ms() {
             return Err(fail(
                 INVALID_TOKEN,
-                format!("This token is expired. current time is {} found {}", now_ms(), identifier.expiry_time_stamp()),
+                format!(
+                    "This token is expired. current time is {} found {}",
+                    now_ms(),
+                    identifier.expiry_time_stamp()
+                ),
             ));
         }
-        let resource = identifier.resource.as_ref().and_then(|r| Resource::try_from(r).ok()).unwrap_or_default();
+        let resource = identifier
+            .resource
+            .as_ref()
+            .and_then(|r| Resource::try_from(r).ok())
+            .unwrap_or_default();
         let context = request.container_launch_context.clone().unwrap_or_default();
         let gpu_count = resource.get(spindle_types::resource::GPU).max(0) as usize;
-        let mut spec = launch_spec(container, identifier.app_submitter().to_string(), resource, context)
-            .map_err(|m| fail(YARN_EXCEPTION, m))?;
+        let mut spec = launch_spec(
+            container,
+            identifier.app_submitter().to_string(),
+            resource,
+            context,
+        )
+        .map_err(|m| fail(YARN_EXCEPTION, m))?;
         if gpu_count > 0 {
-            let devices = self.gpus.assign(container, gpu_count).map_err(|m| fail(YARN_EXCEPTION, m))?;
-            let list = devices.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
-            spec.environment.push(("CUDA_VISIBLE_DEVICES".into(), list.clone()));
-            spec.environment.push(("NVIDIA_VISIBLE_DEVICES".into(), list));
+            let devices = self
+                .gpus
+                .assign(container, gpu_count)
+                .map_err(|m| fail(YARN_EXCEPTION, m))?;
+            let list = devices
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            spec.environment
+                .push(("CUDA_VISIBLE_DEVICES".into(), list.clone()));
+            spec.environment
+                .push(("NVIDIA_VISIBLE_DEVICES".into(), list));
         }
         if let Err(e) = self.manager.start(spec) {
             self.gpus.release(container);
@@ -123,8 +180,13 @@ fn launch_spec(
     let mut local_resources = BTreeMap::new();
     for entry in context.local_resources {
         let name = entry.key.unwrap_or_default();
-        let value = entry.value.ok_or_else(|| format!("local resource '{name}' has no value"))?;
-        let url = value.resource.as_ref().ok_or_else(|| format!("local resource '{name}' has no URL"))?;
+        let value = entry
+            .value
+            .ok_or_else(|| format!("local resource '{name}' has no value"))?;
+        let url = value
+            .resource
+            .as_ref()
+            .ok_or_else(|| format!("local resource '{name}' has no URL"))?;
         let resource_type = LocalResourceType::from_wire(value.r#type.unwrap_or(2))
             .ok_or_else(|| format!("local resource '{name}' has an unknown type"))?;
         let visibility = LocalResourceVisibility::from_wire(value.visibility.unwrap_or(3))
@@ -152,7 +214,11 @@ fn launch_spec(
         user,
         resource,
         local_resources,
-        environment: context.environment.into_iter().map(|e| (e.key.unwrap_or_default(), e.value.unwrap_or_default())).collect(),
+        environment: context
+            .environment
+            .into_iter()
+            .map(|e| (e.key.unwrap_or_default(), e.value.unwrap_or_default()))
+            .collect(),
         commands: context.command,
         credentials: context.tokens,
     })
@@ -161,9 +227,9 @@ fn launch_spec(
 /// A container status in YARN's shape.
 pub(crate) fn status_proto(report: &ContainerStatusReport) -> ContainerStatusProto {
     let state = match report.state {
-        ContainerLifecycleState::New | ContainerLifecycleState::Localizing | ContainerLifecycleState::Localized => {
-            ContainerStateProto::CNew
-        }
+        ContainerLifecycleState::New
+        | ContainerLifecycleState::Localizing
+        | ContainerLifecycleState::Localized => ContainerStateProto::CNew,
         ContainerLifecycleState::Done => ContainerStateProto::CComplete,
         _ => ContainerStateProto::CRunning,
     };
@@ -182,7 +248,12 @@ impl RpcService for ContainerProtocol {
         protocols::CONTAINER_MANAGEMENT
     }
 
-    fn call(&self, context: CallContext, method: String, request: Bytes) -> BoxFuture<'static, Result<Bytes, RpcError>> {
+    fn call(
+        &self,
+        context: CallContext,
+        method: String,
+        request: Bytes,
+    ) -> BoxFuture<'static, Result<Bytes, RpcError>> {
         let this = ContainerProtocol {
             manager: self.manager.clone(),
             keys: self.keys.clone(),
@@ -198,7 +269,7 @@ impl RpcService for ContainerProtocol {
                         for one in &r.start_container_request {
                             match this.start_one(caller, one) {
                                 Ok(id) => response.succeeded_requests.push(id.into()),
-                                Err(failed) => response.failed_requests.push(failed),
+                                Err(failed) => response.failed_requests.push(*failed),
                             }
                         }
                         Ok(response)
@@ -212,9 +283,9 @@ impl RpcService for ContainerProtocol {
                             match this.owned(caller, &proto) {
                                 Ok(id) => match this.manager.stop(id, exit_status::KILLED_BY_APPMASTER) {
                                     Ok(()) => response.succeeded_requests.push(proto),
-                                    Err(e) => response.failed_requests.push(failure(Some(proto), YARN_EXCEPTION, e.to_string())),
+                                    Err(e) => response.failed_requests.push(*failure(Some(proto), YARN_EXCEPTION, e.to_string())),
                                 },
-                                Err(f) => response.failed_requests.push(f),
+                                Err(f) => response.failed_requests.push(*f),
                             }
                         }
                         Ok(response)
@@ -227,11 +298,11 @@ impl RpcService for ContainerProtocol {
                         for proto in r.container_id {
                             match this.owned(caller, &proto).and_then(|id| {
                                 this.manager.status(id).ok_or_else(|| {
-                                    failure(Some(proto.clone()), "org.apache.hadoop.yarn.exceptions.ContainerNotFoundException", format!("Container {id} is not handled by this NodeManager"))
+                                    failure(Some(proto), "org.apache.hadoop.yarn.exceptions.ContainerNotFoundException", format!("Container {id} is not handled by this NodeManager"))
                                 })
                             }) {
                                 Ok(report) => response.status.push(status_proto(&report)),
-                                Err(f) => response.failed_requests.push(f),
+                                Err(f) => response.failed_requests.push(*f),
                             }
                         }
                         Ok(response)
@@ -246,12 +317,16 @@ impl RpcService for ContainerProtocol {
 
 impl ContainerProtocol {
     /// The container named by `proto`, if the caller's application owns it.
-    fn owned(&self, caller: ApplicationAttemptId, proto: &ContainerIdProto) -> Result<ContainerId, ContainerExceptionMapProto> {
+    fn owned(
+        &self,
+        caller: ApplicationAttemptId,
+        proto: &ContainerIdProto,
+    ) -> Result<ContainerId, Box<ContainerExceptionMapProto>> {
         let id = ContainerId::try_from(proto)
-            .map_err(|e| failure(Some(proto.clone()), YARN_EXCEPTION, e.to_string()))?;
+            .map_err(|e| failure(Some(*proto), YARN_EXCEPTION, e.to_string()))?;
         if id.application_id() != caller.application_id {
             return Err(failure(
-                Some(proto.clone()),
+                Some(*proto),
                 YARN_EXCEPTION,
                 format!("Unauthorized request for container {id}: the NMToken is for {caller}"),
             ));

@@ -23,7 +23,12 @@ impl GpuAllocator {
         let mut free = devices.to_vec();
         free.sort_unstable();
         free.dedup();
-        Self { inner: Arc::new(Mutex::new(Devices { free, held: BTreeMap::new() })) }
+        Self {
+            inner: Arc::new(Mutex::new(Devices {
+                free,
+                held: BTreeMap::new(),
+            })),
+        }
     }
 
     /// Assigns `count` free devices (lowest indices first) to `container`.

@@ -11,7 +11,8 @@ pub use runtime::{NmSettings, NodeManager};
 
 /// Protocol names as the Java clients send them.
 pub mod protocols {
-    pub const CONTAINER_MANAGEMENT: &str = "org.apache.hadoop.yarn.api.ContainerManagementProtocolPB";
+    pub const CONTAINER_MANAGEMENT: &str =
+        "org.apache.hadoop.yarn.api.ContainerManagementProtocolPB";
     pub const RESOURCE_TRACKER: &str = "org.apache.hadoop.yarn.server.api.ResourceTrackerPB";
 }
 

@@ -10,8 +10,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::container_protocol::ContainerProtocol;
-use super::status_updater::StatusUpdater;
 use super::devices::GpuAllocator;
+use super::status_updater::StatusUpdater;
 use super::tokens::NmKeys;
 use crate::container::{ContainerManager, NmContainerConfig};
 
@@ -48,7 +48,9 @@ pub struct NodeManager {
 
 impl NodeManager {
     pub async fn start(settings: NmSettings) -> anyhow::Result<Self> {
-        let port = std::net::TcpListener::bind(settings.bind)?.local_addr()?.port();
+        let port = std::net::TcpListener::bind(settings.bind)?
+            .local_addr()?
+            .port();
         let node_id = NodeId::new(settings.host.clone(), port as i32);
         let mut containers = settings.containers.clone();
         containers.nm_host = settings.host.clone();
@@ -56,21 +58,40 @@ impl NodeManager {
         containers.nm_http_port = settings.http_port;
         if !containers.nm_environment.contains_key("JAVA_HOME") {
             if let Some(java_home) = detect_java_home() {
-                containers.nm_environment.insert("JAVA_HOME".into(), java_home);
+                containers
+                    .nm_environment
+                    .insert("JAVA_HOME".into(), java_home);
             }
         }
         let manager = Arc::new(ContainerManager::new(containers)?);
-        let completions = manager.take_completed_containers().expect("a fresh manager has its completion channel");
+        let completions = manager
+            .take_completed_containers()
+            .expect("a fresh manager has its completion channel");
         let keys = NmKeys::default();
         let gpus = GpuAllocator::new(&settings.gpu_devices);
         let mut resource = settings.resource.clone();
         if !settings.gpu_devices.is_empty() {
-            resource.set(spindle_types::resource::GPU, settings.gpu_devices.len() as i64);
+            resource.set(
+                spindle_types::resource::GPU,
+                settings.gpu_devices.len() as i64,
+            );
         }
-        let protocol =
-            ContainerProtocol { manager: manager.clone(), keys: keys.clone(), node_id: node_id.clone(), gpus: gpus.clone() };
-        let config = ServerConfig { auth: AuthPolicy::Token(Arc::new(keys.clone())), ..Default::default() };
-        let server = Server::bind(SocketAddr::new(settings.bind.ip(), port), config, vec![Arc::new(protocol)]).await?;
+        let protocol = ContainerProtocol {
+            manager: manager.clone(),
+            keys: keys.clone(),
+            node_id: node_id.clone(),
+            gpus: gpus.clone(),
+        };
+        let config = ServerConfig {
+            auth: AuthPolicy::Token(Arc::new(keys.clone())),
+            ..Default::default()
+        };
+        let server = Server::bind(
+            SocketAddr::new(settings.bind.ip(), port),
+            config,
+            vec![Arc::new(protocol)],
+        )
+        .await?;
         let (shutdown, shutdown_receiver) = watch::channel(false);
         let (registered_sender, registered) = watch::channel(false);
         let updater = StatusUpdater {
@@ -85,7 +106,14 @@ impl NodeManager {
             gpus,
         };
         let updater = tokio::spawn(updater.run(completions, shutdown_receiver));
-        Ok(Self { node_id, server, manager, updater, shutdown, registered })
+        Ok(Self {
+            node_id,
+            server,
+            manager,
+            updater,
+            shutdown,
+            registered,
+        })
     }
 
     pub fn node_id(&self) -> &NodeId {
@@ -104,7 +132,9 @@ impl NodeManager {
 
     /// An orderly stop: containers are killed, the RM is told, the port closes.
     pub async fn shutdown(self) {
-        self.manager.stop_all(exit_status::KILLED_BY_RESOURCEMANAGER).await;
+        self.manager
+            .stop_all(exit_status::KILLED_BY_RESOURCEMANAGER)
+            .await;
         let _ = self.shutdown.send(true);
         let _ = self.updater.await;
         self.server.shutdown().await;
@@ -122,7 +152,9 @@ impl NodeManager {
 /// own environment has none (Hadoop's scripts require it; Spark's commands use `{{JAVA_HOME}}`).
 fn detect_java_home() -> Option<String> {
     let path = std::env::var_os("PATH")?;
-    let java = std::env::split_paths(&path).map(|d| d.join("java")).find(|p| p.is_file())?;
+    let java = std::env::split_paths(&path)
+        .map(|d| d.join("java"))
+        .find(|p| p.is_file())?;
     let real = std::fs::canonicalize(java).ok()?;
     Some(real.parent()?.parent()?.to_string_lossy().into_owned())
 }

@@ -13,8 +13,8 @@ use spindle_types::{exit_status, ApplicationId, ContainerId, NodeId, Resource};
 use tokio::sync::{mpsc, watch};
 
 use super::container_protocol::status_proto;
-use super::protocols;
 use super::devices::GpuAllocator;
+use super::protocols;
 use super::tokens::NmKeys;
 use crate::container::{ContainerLifecycleState, ContainerManager};
 
@@ -37,7 +37,11 @@ enum LoopEnd {
 }
 
 impl StatusUpdater {
-    pub(crate) async fn run(self, mut completions: mpsc::UnboundedReceiver<ContainerId>, mut shutdown: watch::Receiver<bool>) {
+    pub(crate) async fn run(
+        self,
+        mut completions: mpsc::UnboundedReceiver<ContainerId>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
         let mut backoff = Duration::from_millis(100);
         let mut acknowledged: HashSet<ContainerId> = HashSet::new();
         loop {
@@ -48,12 +52,23 @@ impl StatusUpdater {
                 Ok((client, interval)) => {
                     backoff = Duration::from_millis(100);
                     let _ = self.registered.send(true);
-                    match self.heartbeat_loop(&client, interval, &mut acknowledged, &mut completions, &mut shutdown).await {
+                    match self
+                        .heartbeat_loop(
+                            &client,
+                            interval,
+                            &mut acknowledged,
+                            &mut completions,
+                            &mut shutdown,
+                        )
+                        .await
+                    {
                         LoopEnd::Shutdown => {
                             let _ = client
                                 .call::<_, UnRegisterNodeManagerResponseProto>(
                                     "unRegisterNodeManager",
-                                    &UnRegisterNodeManagerRequestProto { node_id: Some((&self.node_id).into()) },
+                                    &UnRegisterNodeManagerRequestProto {
+                                        node_id: Some((&self.node_id).into()),
+                                    },
                                 )
                                 .await;
                             return;
@@ -62,7 +77,11 @@ impl StatusUpdater {
                     }
                 }
                 Err(e) => {
-                    tracing::warn!("NodeManager {}: cannot register with the ResourceManager at {}: {e}", self.node_id, self.rm_tracker);
+                    tracing::warn!(
+                        "NodeManager {}: cannot register with the ResourceManager at {}: {e}",
+                        self.node_id,
+                        self.rm_tracker
+                    );
                     None
                 }
             };
@@ -77,7 +96,9 @@ impl StatusUpdater {
 
     async fn connect_and_register(&self) -> Result<(IpcClient, Duration), String> {
         let options = ClientOptions::new(protocols::RESOURCE_TRACKER, "nodemanager");
-        let client = IpcClient::connect(self.rm_tracker, options).await.map_err(|e| e.to_string())?;
+        let client = IpcClient::connect(self.rm_tracker, options)
+            .await
+            .map_err(|e| e.to_string())?;
         let running: Vec<NmContainerStatusProto> = self
             .manager
             .list()
@@ -98,13 +119,26 @@ impl StatusUpdater {
             container_statuses: running,
             ..Default::default()
         };
-        let response: RegisterNodeManagerResponseProto =
-            client.call("registerNodeManager", &request).await.map_err(|e| e.to_string())?;
+        let response: RegisterNodeManagerResponseProto = client
+            .call("registerNodeManager", &request)
+            .await
+            .map_err(|e| e.to_string())?;
         if response.node_action() == NodeActionProto::Shutdown {
-            return Err(format!("the ResourceManager refused the registration: {}", response.diagnostics_message()));
+            return Err(format!(
+                "the ResourceManager refused the registration: {}",
+                response.diagnostics_message()
+            ));
         }
-        self.keys.update(response.container_token_master_key.as_ref(), response.nm_token_master_key.as_ref());
-        tracing::info!("NodeManager {} registered with the ResourceManager at {} with {}", self.node_id, self.rm_tracker, self.resource);
+        self.keys.update(
+            response.container_token_master_key.as_ref(),
+            response.nm_token_master_key.as_ref(),
+        );
+        tracing::info!(
+            "NodeManager {} registered with the ResourceManager at {} with {}",
+            self.node_id,
+            self.rm_tracker,
+            self.resource
+        );
         Ok((client, self.default_interval))
     }
 
@@ -121,7 +155,10 @@ impl StatusUpdater {
             let reports = self.manager.list();
             let sent_completed: Vec<ContainerId> = reports
                 .iter()
-                .filter(|r| r.state == ContainerLifecycleState::Done && !acknowledged.contains(&r.container_id))
+                .filter(|r| {
+                    r.state == ContainerLifecycleState::Done
+                        && !acknowledged.contains(&r.container_id)
+                })
                 .map(|r| r.container_id)
                 .collect();
             let statuses = reports
@@ -143,13 +180,14 @@ impl StatusUpdater {
                 }),
                 ..Default::default()
             };
-            let response: NodeHeartbeatResponseProto = match client.call("nodeHeartbeat", &request).await {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::warn!("NodeManager {}: heartbeat failed: {e}", self.node_id);
-                    return LoopEnd::Reconnect;
-                }
-            };
+            let response: NodeHeartbeatResponseProto =
+                match client.call("nodeHeartbeat", &request).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::warn!("NodeManager {}: heartbeat failed: {e}", self.node_id);
+                        return LoopEnd::Reconnect;
+                    }
+                };
             for id in &sent_completed {
                 self.gpus.release(*id);
             }
@@ -157,19 +195,33 @@ impl StatusUpdater {
             response_id = response.response_id();
             match response.node_action() {
                 NodeActionProto::Resync => {
-                    tracing::warn!("NodeManager {}: the ResourceManager asks to resync: {}", self.node_id, response.diagnostics_message());
+                    tracing::warn!(
+                        "NodeManager {}: the ResourceManager asks to resync: {}",
+                        self.node_id,
+                        response.diagnostics_message()
+                    );
                     return LoopEnd::Reconnect;
                 }
                 NodeActionProto::Shutdown => {
-                    tracing::warn!("NodeManager {}: the ResourceManager asks to shut down", self.node_id);
+                    tracing::warn!(
+                        "NodeManager {}: the ResourceManager asks to shut down",
+                        self.node_id
+                    );
                     return LoopEnd::Shutdown;
                 }
                 NodeActionProto::Normal => {}
             }
-            self.keys.update(response.container_token_master_key.as_ref(), response.nm_token_master_key.as_ref());
+            self.keys.update(
+                response.container_token_master_key.as_ref(),
+                response.nm_token_master_key.as_ref(),
+            );
             for c in &response.containers_to_cleanup {
                 if let Ok(id) = ContainerId::try_from(c) {
-                    let _ = self.manager.stop_with_diagnostics(id, exit_status::KILLED_BY_RESOURCEMANAGER, "Container killed by the ApplicationMaster or the ResourceManager.");
+                    let _ = self.manager.stop_with_diagnostics(
+                        id,
+                        exit_status::KILLED_BY_RESOURCEMANAGER,
+                        "Container killed by the ApplicationMaster or the ResourceManager.",
+                    );
                 }
             }
             for a in &response.applications_to_cleanup {

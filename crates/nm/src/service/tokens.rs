@@ -21,11 +21,18 @@ struct Keys {
 }
 
 fn key(proto: &MasterKeyProto) -> MasterKey {
-    MasterKey { key_id: proto.key_id(), bytes: proto.bytes().to_vec() }
+    MasterKey {
+        key_id: proto.key_id(),
+        bytes: proto.bytes().to_vec(),
+    }
 }
 
 impl NmKeys {
-    pub(crate) fn update(&self, container: Option<&MasterKeyProto>, nm_token: Option<&MasterKeyProto>) {
+    pub(crate) fn update(
+        &self,
+        container: Option<&MasterKeyProto>,
+        nm_token: Option<&MasterKeyProto>,
+    ) {
         let mut keys = self.inner.write().unwrap_or_else(|p| p.into_inner());
         if let Some(k) = container {
             keys.container = Some(key(k));
@@ -42,11 +49,17 @@ impl NmKeys {
         password: &[u8],
     ) -> Result<ContainerTokenIdentifierProto, String> {
         let keys = self.inner.read().unwrap_or_else(|p| p.into_inner());
-        let key = keys.container.as_ref().ok_or("this NodeManager has not registered with the ResourceManager yet")?;
+        let key = keys
+            .container
+            .as_ref()
+            .ok_or("this NodeManager has not registered with the ResourceManager yet")?;
         let proto = ContainerTokenIdentifierProto::decode(identifier)
             .map_err(|e| format!("the container token identifier does not decode: {e}"))?;
         if proto.master_key_id() != key.key_id || !key.verify(identifier, password) {
-            return Err("Given Container token is not signed by the ResourceManager of this NodeManager".into());
+            return Err(
+                "Given Container token is not signed by the ResourceManager of this NodeManager"
+                    .into(),
+            );
         }
         Ok(proto)
     }
@@ -59,11 +72,17 @@ impl TokenSecretManager for NmKeys {
 
     fn retrieve_password(&self, identifier: &[u8]) -> Result<Vec<u8>, InvalidToken> {
         let keys = self.inner.read().unwrap_or_else(|p| p.into_inner());
-        let key = keys.nm_token.as_ref().ok_or_else(|| InvalidToken::new("NodeManager not yet registered"))?;
+        let key = keys
+            .nm_token
+            .as_ref()
+            .ok_or_else(|| InvalidToken::new("NodeManager not yet registered"))?;
         let proto = NmTokenIdentifierProto::decode(identifier)
             .map_err(|e| InvalidToken::new(format!("NMToken identifier does not decode: {e}")))?;
         if proto.key_id() != key.key_id {
-            return Err(InvalidToken::new(format!("NMToken key {} is not the current key", proto.key_id())));
+            return Err(InvalidToken::new(format!(
+                "NMToken key {} is not the current key",
+                proto.key_id()
+            )));
         }
         Ok(key.password(identifier))
     }

@@ -17,12 +17,17 @@ use crate::lifecycle::attempt::{AttemptEvent, AttemptState};
 
 impl RmCore {
     fn live_attempt(&self, id: ApplicationAttemptId) -> Result<&super::RmAttempt, RmError> {
-        self.attempts.get(&id).filter(|a| !a.state.is_final()).ok_or_else(|| {
-            RmError::new(
-                ex::ATTEMPT_NOT_FOUND,
-                format!("Application attempt {id} doesn't exist in ApplicationMasterService cache."),
-            )
-        })
+        self.attempts
+            .get(&id)
+            .filter(|a| !a.state.is_final())
+            .ok_or_else(|| {
+                RmError::new(
+                    ex::ATTEMPT_NOT_FOUND,
+                    format!(
+                        "Application attempt {id} doesn't exist in ApplicationMasterService cache."
+                    ),
+                )
+            })
     }
 
     /// `registerApplicationMaster`.
@@ -36,7 +41,10 @@ impl RmCore {
         if attempt.state == AttemptState::Running {
             return Err(RmError::new(
                 ex::INVALID_AM_REQUEST,
-                format!("Application Master is already registered : {}", attempt_id.application_id),
+                format!(
+                    "Application Master is already registered : {}",
+                    attempt_id.application_id
+                ),
             ));
         }
         if !self.attempt_event(attempt_id, AttemptEvent::Registered, now_ms) {
@@ -53,14 +61,25 @@ impl RmCore {
         self.am_liveness.touch(&attempt_id, now_ms);
         self.app_event(attempt_id.application_id, AppEvent::AttemptRegistered);
         let maximum = self.maximum_allocation();
-        let app = self.apps.get_mut(&attempt_id.application_id).expect("attempt's app");
+        let app = self
+            .apps
+            .get_mut(&attempt_id.application_id)
+            .expect("attempt's app");
         app.launch_time = now_ms;
-        let acls = app.submission.am_container_spec.as_ref().map(|c| c.application_acls.clone()).unwrap_or_default();
+        let acls = app
+            .submission
+            .am_container_spec
+            .as_ref()
+            .map(|c| c.application_acls.clone())
+            .unwrap_or_default();
         Ok(RegisterApplicationMasterResponseProto {
             maximum_capability: Some((&maximum).into()),
             application_acls: acls,
             queue: Some(app.queue.clone()),
-            scheduler_resource_types: vec![SchedulerResourceTypes::Memory as i32, SchedulerResourceTypes::Cpu as i32],
+            scheduler_resource_types: vec![
+                SchedulerResourceTypes::Memory as i32,
+                SchedulerResourceTypes::Cpu as i32,
+            ],
             ..Default::default()
         })
     }
@@ -99,7 +118,9 @@ impl RmCore {
         if let Some(url) = &request.tracking_url {
             attempt.tracking_url = url.clone();
         }
-        let decisions = self.scheduler.update_asks(attempt_id, asks, releases, now_ms);
+        let decisions = self
+            .scheduler
+            .update_asks(attempt_id, asks, releases, now_ms);
         self.apply_decisions(decisions, now_ms);
 
         let num_cluster_nodes = self.running_node_count();
@@ -109,15 +130,23 @@ impl RmCore {
         let completed = std::mem::take(&mut attempt.newly_completed);
         let mut new_nodes: Vec<NodeId> = Vec::new();
         for c in &allocated {
-            let node = NodeId::try_from(c.node_id.as_ref().expect("allocated container has a node")).expect("own node id");
+            let node =
+                NodeId::try_from(c.node_id.as_ref().expect("allocated container has a node"))
+                    .expect("own node id");
             if attempt.nm_tokens_sent.insert(node.clone()) {
                 new_nodes.push(node);
             }
         }
-        let acquired: Vec<ContainerId> =
-            allocated.iter().filter_map(|c| c.id.as_ref().and_then(|p| ContainerId::try_from(p).ok())).collect();
+        let acquired: Vec<ContainerId> = allocated
+            .iter()
+            .filter_map(|c| c.id.as_ref().and_then(|p| ContainerId::try_from(p).ok()))
+            .collect();
         self.containers_acquired(acquired);
-        let user = self.apps.get(&attempt_id.application_id).map(|a| a.user.clone()).unwrap_or_default();
+        let user = self
+            .apps
+            .get(&attempt_id.application_id)
+            .map(|a| a.user.clone())
+            .unwrap_or_default();
         let nm_tokens = new_nodes
             .into_iter()
             .map(|node| NmTokenProto {
@@ -140,17 +169,30 @@ impl RmCore {
         Ok(response)
     }
 
-    fn validate_asks(&self, attempt_id: ApplicationAttemptId, request: &AllocateRequestProto) -> Result<Vec<Ask>, RmError> {
+    fn validate_asks(
+        &self,
+        attempt_id: ApplicationAttemptId,
+        request: &AllocateRequestProto,
+    ) -> Result<Vec<Ask>, RmError> {
         let mut asks = Vec::with_capacity(request.ask.len());
         for ask in &request.ask {
-            let invalid = |m: String| RmError::new(ex::INVALID_RESOURCE_REQUEST, format!("{attempt_id}: {m}"));
-            let capability = ask
-                .capability
-                .as_ref()
-                .ok_or_else(|| invalid(format!("resource request at priority {} for '{}' has no capability", ask.priority.as_ref().map(|p| p.priority()).unwrap_or(0), ask.resource_name())))?;
+            let invalid = |m: String| {
+                RmError::new(ex::INVALID_RESOURCE_REQUEST, format!("{attempt_id}: {m}"))
+            };
+            let capability = ask.capability.as_ref().ok_or_else(|| {
+                invalid(format!(
+                    "resource request at priority {} for '{}' has no capability",
+                    ask.priority.as_ref().map(|p| p.priority()).unwrap_or(0),
+                    ask.resource_name()
+                ))
+            })?;
             let requested = Resource::try_from(capability).map_err(|e| invalid(e.to_string()))?;
             if ask.num_containers() < 0 {
-                return Err(invalid(format!("resource request for '{}' asks for {} containers", ask.resource_name(), ask.num_containers())));
+                return Err(invalid(format!(
+                    "resource request for '{}' asks for {} containers",
+                    ask.resource_name(),
+                    ask.num_containers()
+                )));
             }
             let capability = self.normalize(&requested).map_err(invalid)?;
             asks.push(Ask {
@@ -165,10 +207,15 @@ impl RmCore {
         Ok(asks)
     }
 
-    fn validate_releases(&self, attempt_id: ApplicationAttemptId, request: &AllocateRequestProto) -> Result<Vec<ContainerId>, RmError> {
+    fn validate_releases(
+        &self,
+        attempt_id: ApplicationAttemptId,
+        request: &AllocateRequestProto,
+    ) -> Result<Vec<ContainerId>, RmError> {
         let mut releases = Vec::with_capacity(request.release.len());
         for proto in &request.release {
-            let id = ContainerId::try_from(proto).map_err(|e| RmError::new(ex::INVALID_RELEASE, e.to_string()))?;
+            let id = ContainerId::try_from(proto)
+                .map_err(|e| RmError::new(ex::INVALID_RELEASE, e.to_string()))?;
             if id.attempt_id.application_id != attempt_id.application_id {
                 return Err(RmError::new(
                     ex::INVALID_RELEASE,
@@ -202,8 +249,9 @@ impl RmCore {
                 format!("Application Master is trying to unregister before registering for: {attempt_id}"),
             ));
         }
-        let final_status = FinalApplicationStatus::from_wire(request.final_application_status.unwrap_or(0))
-            .unwrap_or(FinalApplicationStatus::Undefined);
+        let final_status =
+            FinalApplicationStatus::from_wire(request.final_application_status.unwrap_or(0))
+                .unwrap_or(FinalApplicationStatus::Undefined);
         self.attempt_event(attempt_id, AttemptEvent::Unregistered, now_ms);
         self.am_liveness.remove(&attempt_id);
         let attempt = self.attempts.get_mut(&attempt_id).expect("known");
@@ -215,21 +263,38 @@ impl RmCore {
         }
         attempt.progress = 1.0;
         let am_container = attempt.am_container;
-        let others: Vec<ContainerId> =
-            attempt.live_containers.iter().copied().filter(|c| Some(*c) != am_container).collect();
+        let others: Vec<ContainerId> = attempt
+            .live_containers
+            .iter()
+            .copied()
+            .filter(|c| Some(*c) != am_container)
+            .collect();
         self.app_event(attempt_id.application_id, AppEvent::AttemptUnregistered);
-        let app = self.apps.get_mut(&attempt_id.application_id).expect("attempt's app");
+        let app = self
+            .apps
+            .get_mut(&attempt_id.application_id)
+            .expect("attempt's app");
         app.final_status = final_status;
         app.diagnostics = request.diagnostics().to_string();
-        let decisions = self.scheduler.update_asks(attempt_id, Vec::new(), others, now_ms);
+        let decisions = self
+            .scheduler
+            .update_asks(attempt_id, Vec::new(), others, now_ms);
         self.apply_decisions(decisions, now_ms);
         self.finish_app(attempt_id.application_id, now_ms);
         Ok(true)
     }
 
     /// The AM container of `attempt_id` completed with `exit_code`.
-    pub(crate) fn am_container_finished(&mut self, attempt_id: ApplicationAttemptId, exit_code: i32, diagnostics: &str, now_ms: i64) {
-        let Some(attempt) = self.attempts.get_mut(&attempt_id) else { return };
+    pub(crate) fn am_container_finished(
+        &mut self,
+        attempt_id: ApplicationAttemptId,
+        exit_code: i32,
+        diagnostics: &str,
+        now_ms: i64,
+    ) {
+        let Some(attempt) = self.attempts.get_mut(&attempt_id) else {
+            return;
+        };
         attempt.am_exit_status = Some(exit_code);
         match attempt.state {
             AttemptState::Finished => {
@@ -248,7 +313,12 @@ impl RmCore {
     }
 
     /// The AM of `attempt_id` did not heartbeat within the expiry.
-    pub(crate) fn attempt_expired(&mut self, attempt_id: ApplicationAttemptId, expiry_ms: i64, now_ms: i64) {
+    pub(crate) fn attempt_expired(
+        &mut self,
+        attempt_id: ApplicationAttemptId,
+        expiry_ms: i64,
+        now_ms: i64,
+    ) {
         if let Some(attempt) = self.attempts.get_mut(&attempt_id) {
             attempt.diagnostics = format!("ApplicationMaster for attempt {attempt_id} timed out after {expiry_ms} ms without a heartbeat");
         }
@@ -258,7 +328,12 @@ impl RmCore {
     }
 
     /// The shell reports how starting the AM container on its NM went.
-    pub fn am_launched(&mut self, attempt_id: ApplicationAttemptId, result: Result<(), String>, now_ms: i64) {
+    pub fn am_launched(
+        &mut self,
+        attempt_id: ApplicationAttemptId,
+        result: Result<(), String>,
+        now_ms: i64,
+    ) {
         match result {
             Ok(()) => {
                 if self.attempt_event(attempt_id, AttemptEvent::Launched, now_ms) {
@@ -268,7 +343,8 @@ impl RmCore {
             }
             Err(message) => {
                 if let Some(attempt) = self.attempts.get_mut(&attempt_id) {
-                    attempt.diagnostics = format!("Error launching {attempt_id}. Got exception: {message}");
+                    attempt.diagnostics =
+                        format!("Error launching {attempt_id}. Got exception: {message}");
                 }
                 if self.attempt_event(attempt_id, AttemptEvent::LaunchFailed, now_ms) {
                     self.attempt_failed(attempt_id, exit_status::INVALID, now_ms);
@@ -283,7 +359,10 @@ impl RmCore {
         let lingering: Vec<ApplicationAttemptId> = self
             .attempts
             .values()
-            .filter(|a| a.unregistered_at.is_some_and(|t| now_ms - t > grace) && !a.live_containers.is_empty())
+            .filter(|a| {
+                a.unregistered_at.is_some_and(|t| now_ms - t > grace)
+                    && !a.live_containers.is_empty()
+            })
             .map(|a| a.id)
             .collect();
         for attempt in lingering {
@@ -292,7 +371,11 @@ impl RmCore {
         }
     }
 
-    pub(crate) fn completed_status(id: ContainerId, exit_status: i32, diagnostics: &str) -> ContainerStatusProto {
+    pub(crate) fn completed_status(
+        id: ContainerId,
+        exit_status: i32,
+        diagnostics: &str,
+    ) -> ContainerStatusProto {
         ContainerStatusProto {
             container_id: Some(id.into()),
             state: Some(ContainerStateProto::CComplete as i32),

@@ -24,10 +24,9 @@ impl RmCore {
         submission: ApplicationSubmissionContextProto,
         now_ms: i64,
     ) -> Result<ApplicationId, RmError> {
-        let id_proto = submission
-            .application_id
-            .as_ref()
-            .ok_or_else(|| RmError::new(ex::YARN, "submitApplication: application_id is missing"))?;
+        let id_proto = submission.application_id.as_ref().ok_or_else(|| {
+            RmError::new(ex::YARN, "submitApplication: application_id is missing")
+        })?;
         let id = ApplicationId::try_from(id_proto)
             .map_err(|e| RmError::new(ex::YARN, format!("submitApplication: {e}")))?;
         if self.apps.contains_key(&id) {
@@ -40,14 +39,22 @@ impl RmCore {
             ));
         }
         if submission.unmanaged_am() {
-            return Err(RmError::new(ex::YARN, format!("Application {id}: unmanaged ApplicationMasters are not supported")));
+            return Err(RmError::new(
+                ex::YARN,
+                format!("Application {id}: unmanaged ApplicationMasters are not supported"),
+            ));
         }
-        let launch = submission
-            .am_container_spec
-            .as_ref()
-            .ok_or_else(|| RmError::new(ex::YARN, format!("Application {id}: am_container_spec is missing")))?;
+        let launch = submission.am_container_spec.as_ref().ok_or_else(|| {
+            RmError::new(
+                ex::YARN,
+                format!("Application {id}: am_container_spec is missing"),
+            )
+        })?;
         if launch.command.is_empty() {
-            return Err(RmError::new(ex::YARN, format!("Application {id}: the AM launch context has no command")));
+            return Err(RmError::new(
+                ex::YARN,
+                format!("Application {id}: the AM launch context has no command"),
+            ));
         }
         let am_resource = self.validate_am_resource(id, &submission)?;
         let queue = submission.queue().to_string();
@@ -58,8 +65,15 @@ impl RmCore {
             queue: queue.clone(),
             application_type: submission.application_type().to_string(),
             tags: submission.application_tags.clone(),
-            priority: submission.priority.as_ref().map(|p| p.priority()).unwrap_or(0),
-            max_attempts: retry::effective_max_attempts(submission.max_app_attempts(), self.settings.max_attempts),
+            priority: submission
+                .priority
+                .as_ref()
+                .map(|p| p.priority())
+                .unwrap_or(0),
+            max_attempts: retry::effective_max_attempts(
+                submission.max_app_attempts(),
+                self.settings.max_attempts,
+            ),
             submission,
             am_resource,
             state: AppState::New,
@@ -74,13 +88,17 @@ impl RmCore {
             cleaned_up: false,
         };
         app.state = app::transition(app.state, AppEvent::Submitted).expect("NEW accepts SUBMITTED");
-        let placement = self.scheduler.add_application(id, &queue, user, app.priority);
+        let placement = self
+            .scheduler
+            .add_application(id, &queue, user, app.priority);
         self.apps.insert(id, app);
         if let Err(reason) = placement {
             self.app_event(id, AppEvent::Rejected);
             let app = self.apps.get_mut(&id).expect("just inserted");
             app.final_status = FinalApplicationStatus::Failed;
-            app.diagnostics = format!("Application {id} submitted by user {user} to unknown queue: {queue}. {reason}");
+            app.diagnostics = format!(
+                "Application {id} submitted by user {user} to unknown queue: {queue}. {reason}"
+            );
             self.finish_app(id, now_ms);
             return Ok(id);
         }
@@ -99,15 +117,29 @@ impl RmCore {
             .first()
             .and_then(|r| r.capability.clone())
             .or_else(|| submission.resource.clone())
-            .ok_or_else(|| RmError::new(ex::INVALID_RESOURCE_REQUEST, format!("Application {id}: no AM resource was requested")))?;
-        let requested = Resource::try_from(&proto)
-            .map_err(|e| RmError::new(ex::INVALID_RESOURCE_REQUEST, format!("Application {id}: {e}")))?;
-        self.normalize(&requested).map_err(|e| RmError::new(ex::INVALID_RESOURCE_REQUEST, e))
+            .ok_or_else(|| {
+                RmError::new(
+                    ex::INVALID_RESOURCE_REQUEST,
+                    format!("Application {id}: no AM resource was requested"),
+                )
+            })?;
+        let requested = Resource::try_from(&proto).map_err(|e| {
+            RmError::new(
+                ex::INVALID_RESOURCE_REQUEST,
+                format!("Application {id}: {e}"),
+            )
+        })?;
+        self.normalize(&requested)
+            .map_err(|e| RmError::new(ex::INVALID_RESOURCE_REQUEST, e))
     }
 
     /// YARN's normalization: reject negative or over-maximum asks, round up to the minimum's multiples.
     pub(crate) fn normalize(&self, requested: &Resource) -> Result<Resource, String> {
-        if let Some((name, _)) = requested.others().iter().find(|(n, _)| !self.settings.resource_types.contains(n)) {
+        if let Some((name, _)) = requested
+            .others()
+            .iter()
+            .find(|(n, _)| !self.settings.resource_types.contains(n))
+        {
             return Err(format!(
                 "Invalid resource request! Requested resource type=[{name}] is not known to the ResourceManager (yarn.resource-types = {:?}). Requested resource={requested}",
                 self.settings.resource_types
@@ -124,7 +156,13 @@ impl RmCore {
             ));
         }
         let min = &self.settings.minimum_allocation;
-        let round = |v: i64, step: i64| if step <= 0 { v } else { (v.max(step) + step - 1) / step * step };
+        let round = |v: i64, step: i64| {
+            if step <= 0 {
+                v
+            } else {
+                (v.max(step) + step - 1) / step * step
+            }
+        };
         let mut normalized = requested.clone();
         normalized.memory_mb = round(requested.memory_mb, min.memory_mb).min(max.memory_mb);
         normalized.vcores = round(requested.vcores, min.vcores).min(max.vcores);
@@ -151,27 +189,42 @@ impl RmCore {
 
     /// Creates the next attempt of `app` and asks the scheduler for its AM container.
     pub(crate) fn start_attempt(&mut self, app_id: ApplicationId, now_ms: i64) {
-        let app = self.apps.get_mut(&app_id).expect("start_attempt of a known app");
+        let app = self
+            .apps
+            .get_mut(&app_id)
+            .expect("start_attempt of a known app");
         let attempt_id = ApplicationAttemptId::new(app_id, app.attempts.len() as i32 + 1);
         app.attempts.push(attempt_id);
         let am_resource = app.am_resource.clone();
-        self.attempts.insert(attempt_id, RmAttempt::new(attempt_id, now_ms));
+        self.attempts
+            .insert(attempt_id, RmAttempt::new(attempt_id, now_ms));
         let decisions = self.scheduler.add_attempt(attempt_id, am_resource, now_ms);
         self.apply_decisions(decisions, now_ms);
     }
 
     /// An attempt failed (AM exit, launch failure, expiry): retry or fail the application.
-    pub(crate) fn attempt_failed(&mut self, attempt_id: ApplicationAttemptId, exit_status: i32, now_ms: i64) {
+    pub(crate) fn attempt_failed(
+        &mut self,
+        attempt_id: ApplicationAttemptId,
+        exit_status: i32,
+        now_ms: i64,
+    ) {
         self.end_attempt(attempt_id, now_ms);
         let app_id = attempt_id.application_id;
-        let Some(app) = self.apps.get_mut(&app_id) else { return };
+        let Some(app) = self.apps.get_mut(&app_id) else {
+            return;
+        };
         if app.state.is_final() {
             return;
         }
         if retry::counts_as_failure(exit_status) {
             app.counted_failures += 1;
         }
-        let attempt_diagnostics = self.attempts.get(&attempt_id).map(|a| a.diagnostics.clone()).unwrap_or_default();
+        let attempt_diagnostics = self
+            .attempts
+            .get(&attempt_id)
+            .map(|a| a.diagnostics.clone())
+            .unwrap_or_default();
         let app = self.apps.get_mut(&app_id).expect("present");
         if app.counted_failures >= app.max_attempts {
             app.final_status = FinalApplicationStatus::Failed;
@@ -203,7 +256,9 @@ impl RmCore {
     /// The application reached a final state: tell NMs to clean up, drop it from the scheduler,
     /// and forget the oldest finished applications beyond the retention limit.
     pub(crate) fn finish_app(&mut self, app_id: ApplicationId, now_ms: i64) {
-        let Some(app) = self.apps.get_mut(&app_id) else { return };
+        let Some(app) = self.apps.get_mut(&app_id) else {
+            return;
+        };
         if app.finish_time == 0 {
             app.finish_time = now_ms;
         }
@@ -212,16 +267,25 @@ impl RmCore {
         }
         // An AM that unregistered gets a grace period for its container to exit by itself;
         // the cleanup happens when it does (or when the grace period ends).
-        let waiting_for_am = app.current_attempt().and_then(|id| self.attempts.get(&id)).is_some_and(|a| {
-            a.unregistered_at.is_some() && a.am_container.is_some_and(|c| a.live_containers.contains(&c))
-        });
+        let waiting_for_am = app
+            .current_attempt()
+            .and_then(|id| self.attempts.get(&id))
+            .is_some_and(|a| {
+                a.unregistered_at.is_some()
+                    && a.am_container
+                        .is_some_and(|c| a.live_containers.contains(&c))
+            });
         if waiting_for_am {
             return;
         }
         let attempts = app.attempts.clone();
         app.cleaned_up = true;
         for attempt in attempts {
-            if self.attempts.get(&attempt).is_some_and(|a| !a.live_containers.is_empty()) {
+            if self
+                .attempts
+                .get(&attempt)
+                .is_some_and(|a| !a.live_containers.is_empty())
+            {
                 self.end_attempt(attempt, now_ms);
             }
         }
@@ -233,9 +297,15 @@ impl RmCore {
     }
 
     fn retire_finished_apps(&mut self) {
-        let finished: Vec<ApplicationId> =
-            self.apps.values().filter(|a| a.state.is_final() && a.cleaned_up).map(|a| a.id).collect();
-        let excess = finished.len().saturating_sub(self.settings.max_completed_applications);
+        let finished: Vec<ApplicationId> = self
+            .apps
+            .values()
+            .filter(|a| a.state.is_final() && a.cleaned_up)
+            .map(|a| a.id)
+            .collect();
+        let excess = finished
+            .len()
+            .saturating_sub(self.settings.max_completed_applications);
         for id in finished.into_iter().take(excess) {
             if let Some(app) = self.apps.remove(&id) {
                 for attempt in app.attempts {
@@ -255,8 +325,15 @@ impl RmCore {
     }
 
     /// Applies an attempt event; returns whether it was accepted.
-    pub(crate) fn attempt_event(&mut self, id: ApplicationAttemptId, event: AttemptEvent, now_ms: i64) -> bool {
-        let Some(attempt) = self.attempts.get_mut(&id) else { return false };
+    pub(crate) fn attempt_event(
+        &mut self,
+        id: ApplicationAttemptId,
+        event: AttemptEvent,
+        now_ms: i64,
+    ) -> bool {
+        let Some(attempt) = self.attempts.get_mut(&id) else {
+            return false;
+        };
         match attempt_lc::transition(attempt.state, event) {
             Ok(next) => {
                 attempt.state = next;

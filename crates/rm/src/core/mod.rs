@@ -43,23 +43,30 @@ pub struct RmError {
 /// Java exception classes the RM raises.
 pub mod exceptions {
     pub const YARN: &str = "org.apache.hadoop.yarn.exceptions.YarnException";
-    pub const APPLICATION_NOT_FOUND: &str = "org.apache.hadoop.yarn.exceptions.ApplicationNotFoundException";
-    pub const ATTEMPT_NOT_FOUND: &str = "org.apache.hadoop.yarn.exceptions.ApplicationAttemptNotFoundException";
-    pub const CONTAINER_NOT_FOUND: &str = "org.apache.hadoop.yarn.exceptions.ContainerNotFoundException";
+    pub const APPLICATION_NOT_FOUND: &str =
+        "org.apache.hadoop.yarn.exceptions.ApplicationNotFoundException";
+    pub const ATTEMPT_NOT_FOUND: &str =
+        "org.apache.hadoop.yarn.exceptions.ApplicationAttemptNotFoundException";
+    pub const CONTAINER_NOT_FOUND: &str =
+        "org.apache.hadoop.yarn.exceptions.ContainerNotFoundException";
     pub const AM_NOT_REGISTERED: &str =
         "org.apache.hadoop.yarn.exceptions.ApplicationMasterNotRegisteredException";
     pub const INVALID_AM_REQUEST: &str =
         "org.apache.hadoop.yarn.exceptions.InvalidApplicationMasterRequestException";
     pub const INVALID_RESOURCE_REQUEST: &str =
         "org.apache.hadoop.yarn.exceptions.InvalidResourceRequestException";
-    pub const INVALID_RELEASE: &str = "org.apache.hadoop.yarn.exceptions.InvalidContainerReleaseException";
+    pub const INVALID_RELEASE: &str =
+        "org.apache.hadoop.yarn.exceptions.InvalidContainerReleaseException";
     pub const ACCESS_CONTROL: &str = "org.apache.hadoop.security.AccessControlException";
     pub const ILLEGAL_ARGUMENT: &str = "java.lang.IllegalArgumentException";
 }
 
 impl RmError {
     pub fn new(class: &'static str, message: impl Into<String>) -> Self {
-        Self { class, message: message.into() }
+        Self {
+            class,
+            message: message.into(),
+        }
     }
 }
 
@@ -154,18 +161,29 @@ impl RmCore {
     }
 
     /// An NMToken for `attempt` on `node`, as an allocate response would carry it.
-    pub fn issue_nm_token(&self, attempt: ApplicationAttemptId, node: &NodeId, user: &str) -> spindle_proto::common::TokenProto {
+    pub fn issue_nm_token(
+        &self,
+        attempt: ApplicationAttemptId,
+        node: &NodeId,
+        user: &str,
+    ) -> spindle_proto::common::TokenProto {
         self.keys.nm_token(attempt, node, user)
     }
 
     /// Checks the RM's conservation rules; tests call it after every step.
     pub fn check_invariants(&self) -> Result<(), String> {
         for (id, c) in &self.containers {
-            let attempt = self.attempts.get(&id.attempt_id).ok_or(format!("{id}: no attempt"))?;
+            let attempt = self
+                .attempts
+                .get(&id.attempt_id)
+                .ok_or(format!("{id}: no attempt"))?;
             if !attempt.live_containers.contains(id) {
                 return Err(format!("{id}: live but not in its attempt"));
             }
-            let node = self.nodes.get(&c.node).ok_or(format!("{id}: unknown node {}", c.node))?;
+            let node = self
+                .nodes
+                .get(&c.node)
+                .ok_or(format!("{id}: unknown node {}", c.node))?;
             if !node.live_containers.contains(id) {
                 return Err(format!("{id}: live but not on its node {}", c.node));
             }

@@ -24,17 +24,35 @@ impl RmCore {
         now_ms: i64,
     ) -> Result<RegisterNodeManagerResponseProto, RmError> {
         let invalid = |m: &str| RmError::new(ex::YARN, format!("registerNodeManager: {m}"));
-        let node_id = NodeId::try_from(request.node_id.as_ref().ok_or_else(|| invalid("node_id is missing"))?)
-            .map_err(|e| invalid(&e.to_string()))?;
-        let capability = Resource::try_from(request.resource.as_ref().ok_or_else(|| invalid("resource is missing"))?)
-            .map_err(|e| invalid(&e.to_string()))?;
+        let node_id = NodeId::try_from(
+            request
+                .node_id
+                .as_ref()
+                .ok_or_else(|| invalid("node_id is missing"))?,
+        )
+        .map_err(|e| invalid(&e.to_string()))?;
+        let capability = Resource::try_from(
+            request
+                .resource
+                .as_ref()
+                .ok_or_else(|| invalid("resource is missing"))?,
+        )
+        .map_err(|e| invalid(&e.to_string()))?;
         if capability.any_negative() {
-            return Err(invalid(&format!("node {node_id} advertises a negative resource {capability}")));
+            return Err(invalid(&format!(
+                "node {node_id} advertises a negative resource {capability}"
+            )));
         }
         if self.nodes.contains_key(&node_id) {
-            self.remove_node(&node_id, NodeEvent::Registered, "Container released on a node that re-registered", now_ms);
+            self.remove_node(
+                &node_id,
+                NodeEvent::Registered,
+                "Container released on a node that re-registered",
+                now_ms,
+            );
         }
-        let state = node_lc::transition(NodeState::New, NodeEvent::Registered).expect("NEW accepts REGISTERED");
+        let state = node_lc::transition(NodeState::New, NodeEvent::Registered)
+            .expect("NEW accepts REGISTERED");
         self.nodes.insert(
             node_id.clone(),
             RmNode {
@@ -54,7 +72,9 @@ impl RmCore {
         );
         self.nm_liveness.touch(&node_id, now_ms);
         tracing::info!("NodeManager {node_id} registered with {capability}");
-        let decisions = self.scheduler.add_node(&node_id, DEFAULT_RACK, capability.clone(), now_ms);
+        let decisions = self
+            .scheduler
+            .add_node(&node_id, DEFAULT_RACK, capability.clone(), now_ms);
         self.apply_decisions(decisions, now_ms);
         Ok(RegisterNodeManagerResponseProto {
             container_token_master_key: Some(self.keys.container_key_proto()),
@@ -78,34 +98,55 @@ impl RmCore {
             .as_ref()
             .ok_or_else(|| RmError::new(ex::YARN, "nodeHeartbeat: node_status is missing"))?;
         let node_id = NodeId::try_from(
-            status.node_id.as_ref().ok_or_else(|| RmError::new(ex::YARN, "nodeHeartbeat: node_id is missing"))?,
+            status
+                .node_id
+                .as_ref()
+                .ok_or_else(|| RmError::new(ex::YARN, "nodeHeartbeat: node_id is missing"))?,
         )
         .map_err(|e| RmError::new(ex::YARN, format!("nodeHeartbeat: {e}")))?;
         let interval = Some(self.settings.nm_heartbeat_interval_ms);
         let resync = || NodeHeartbeatResponseProto {
             node_action: Some(NodeActionProto::Resync as i32),
             next_heart_beat_interval: interval,
-            diagnostics_message: Some(format!("Node {node_id} is not registered with the ResourceManager; re-register")),
+            diagnostics_message: Some(format!(
+                "Node {node_id} is not registered with the ResourceManager; re-register"
+            )),
             ..Default::default()
         };
-        let Some(node) = self.nodes.get(&node_id) else { return Ok(resync()) };
+        let Some(node) = self.nodes.get(&node_id) else {
+            return Ok(resync());
+        };
         if !matches!(node.state, NodeState::Running | NodeState::Unhealthy) {
             return Ok(resync());
         }
         self.nm_liveness.touch(&node_id, now_ms);
-        let healthy = status.node_health_status.as_ref().map(|h| h.is_node_healthy()).unwrap_or(true);
+        let healthy = status
+            .node_health_status
+            .as_ref()
+            .map(|h| h.is_node_healthy())
+            .unwrap_or(true);
         let node = self.nodes.get_mut(&node_id).expect("present");
         if let Some(h) = &status.node_health_status {
             node.health_report = h.health_report().to_string();
             node.last_health_report_time = h.last_health_report_time.unwrap_or(now_ms);
         }
-        let event = if healthy { NodeEvent::HealthyHeartbeat } else { NodeEvent::UnhealthyHeartbeat };
+        let event = if healthy {
+            NodeEvent::HealthyHeartbeat
+        } else {
+            NodeEvent::UnhealthyHeartbeat
+        };
         if let Ok(next) = node_lc::transition(node.state, event) {
             node.state = next;
         }
 
         for c in &status.containers_statuses {
-            let Some(id) = c.container_id.as_ref().and_then(|p| ContainerId::try_from(p).ok()) else { continue };
+            let Some(id) = c
+                .container_id
+                .as_ref()
+                .and_then(|p| ContainerId::try_from(p).ok())
+            else {
+                continue;
+            };
             let complete = c.state == Some(ContainerStateProto::CComplete as i32);
             let Some(known) = self.containers.get_mut(&id) else {
                 if !complete {
@@ -118,9 +159,13 @@ impl RmCore {
                 continue;
             };
             if complete {
-                let decisions = self.scheduler.container_finished(id, c.exit_status(), c.diagnostics(), now_ms);
+                let decisions =
+                    self.scheduler
+                        .container_finished(id, c.exit_status(), c.diagnostics(), now_ms);
                 self.apply_decisions(decisions, now_ms);
-            } else if let Ok(next) = container_lc::transition(known.state, RmContainerEvent::Launched) {
+            } else if let Ok(next) =
+                container_lc::transition(known.state, RmContainerEvent::Launched)
+            {
                 known.state = next;
             }
         }
@@ -130,8 +175,16 @@ impl RmCore {
         Ok(NodeHeartbeatResponseProto {
             response_id: Some(node.last_heartbeat_response_id),
             node_action: Some(NodeActionProto::Normal as i32),
-            containers_to_cleanup: node.containers_to_cleanup.drain(..).map(Into::into).collect(),
-            applications_to_cleanup: node.applications_to_cleanup.drain(..).map(Into::into).collect(),
+            containers_to_cleanup: node
+                .containers_to_cleanup
+                .drain(..)
+                .map(Into::into)
+                .collect(),
+            applications_to_cleanup: node
+                .applications_to_cleanup
+                .drain(..)
+                .map(Into::into)
+                .collect(),
             next_heart_beat_interval: interval,
             ..Default::default()
         })
@@ -140,15 +193,28 @@ impl RmCore {
     /// `unRegisterNodeManager`: an orderly NM shutdown.
     pub fn unregister_node(&mut self, node_id: &NodeId, now_ms: i64) {
         if self.nodes.contains_key(node_id) {
-            self.remove_node(node_id, NodeEvent::Shutdown, "Container released on a node that shut down", now_ms);
+            self.remove_node(
+                node_id,
+                NodeEvent::Shutdown,
+                "Container released on a node that shut down",
+                now_ms,
+            );
         }
     }
 
     /// The NM of `node_id` stopped heartbeating: it is LOST and its containers are reported to
     /// their AMs as ABORTED.
     pub(crate) fn node_lost(&mut self, node_id: &NodeId, now_ms: i64) {
-        tracing::warn!("NodeManager {node_id} lost: no heartbeat for {} ms", self.settings.nm_expiry_ms);
-        self.remove_node(node_id, NodeEvent::Expired, "Container released on a *lost* node", now_ms);
+        tracing::warn!(
+            "NodeManager {node_id} lost: no heartbeat for {} ms",
+            self.settings.nm_expiry_ms
+        );
+        self.remove_node(
+            node_id,
+            NodeEvent::Expired,
+            "Container released on a *lost* node",
+            now_ms,
+        );
     }
 
     fn remove_node(&mut self, node_id: &NodeId, event: NodeEvent, diagnostics: &str, now_ms: i64) {
@@ -159,7 +225,9 @@ impl RmCore {
             }
             node.containers_to_cleanup.clear();
         }
-        let decisions = self.scheduler.remove_node(node_id, exit_status::ABORTED, diagnostics, now_ms);
+        let decisions =
+            self.scheduler
+                .remove_node(node_id, exit_status::ABORTED, diagnostics, now_ms);
         self.apply_decisions(decisions, now_ms);
     }
 
@@ -168,6 +236,9 @@ impl RmCore {
     }
 
     pub(crate) fn running_node_count(&self) -> i32 {
-        self.nodes.values().filter(|n| node_lc::is_schedulable(n.state)).count() as i32
+        self.nodes
+            .values()
+            .filter(|n| node_lc::is_schedulable(n.state))
+            .count() as i32
     }
 }

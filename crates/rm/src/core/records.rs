@@ -2,7 +2,9 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use spindle_proto::yarn::{ApplicationSubmissionContextProto, ContainerStatusProto, ContainerProto};
+use spindle_proto::yarn::{
+    ApplicationSubmissionContextProto, ContainerProto, ContainerStatusProto,
+};
 use spindle_types::states::{FinalApplicationStatus, NodeState};
 use spindle_types::{ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Resource};
 

@@ -3,7 +3,8 @@
 use spindle_proto::yarn::{
     ApplicationAttemptReportProto, ApplicationReportProto, ApplicationResourceUsageReportProto,
     FinalApplicationStatusProto, NodeReportProto, NodeStateProto, PriorityProto, QueueInfoProto,
-    QueueStateProto, YarnApplicationAttemptStateProto, YarnApplicationStateProto, YarnClusterMetricsProto,
+    QueueStateProto, YarnApplicationAttemptStateProto, YarnApplicationStateProto,
+    YarnClusterMetricsProto,
 };
 use spindle_types::states::NodeState;
 use spindle_types::{ApplicationAttemptId, Resource};
@@ -17,22 +18,34 @@ impl RmCore {
         let attempt = app.current_attempt().and_then(|id| self.attempts.get(&id));
         let (used, containers) = attempt
             .map(|a| {
-                a.live_containers.iter().filter_map(|c| self.containers.get(c)).fold(
-                    (Resource::ZERO, 0),
-                    |(sum, n), c| (sum.add(&c.resource), n + 1),
-                )
+                a.live_containers
+                    .iter()
+                    .filter_map(|c| self.containers.get(c))
+                    .fold((Resource::ZERO, 0), |(sum, n), c| {
+                        (sum.add(&c.resource), n + 1)
+                    })
             })
             .unwrap_or((Resource::ZERO, 0));
         let yarn_state: YarnApplicationStateProto = app.state.yarn_state().into();
         let final_status: FinalApplicationStatusProto = app.final_status.into();
-        let tracking_url = attempt.map(|a| a.tracking_url.clone()).filter(|u| !u.is_empty());
-        let diagnostics = if app.diagnostics.is_empty() { self.waiting_reason(app) } else { app.diagnostics.clone() };
+        let tracking_url = attempt
+            .map(|a| a.tracking_url.clone())
+            .filter(|u| !u.is_empty());
+        let diagnostics = if app.diagnostics.is_empty() {
+            self.waiting_reason(app)
+        } else {
+            app.diagnostics.clone()
+        };
         ApplicationReportProto {
             application_id: Some(app.id.into()),
             user: Some(app.user.clone()),
             queue: Some(app.queue.clone()),
             name: Some(app.name.clone()),
-            host: Some(attempt.map(|a| a.host.clone()).unwrap_or_else(|| "N/A".into())),
+            host: Some(
+                attempt
+                    .map(|a| a.host.clone())
+                    .unwrap_or_else(|| "N/A".into()),
+            ),
             rpc_port: Some(attempt.map(|a| a.rpc_port).unwrap_or(-1)),
             yarn_application_state: Some(yarn_state as i32),
             tracking_url: Some(tracking_url.clone().unwrap_or_else(|| "N/A".into())),
@@ -52,22 +65,31 @@ impl RmCore {
                 ..Default::default()
             }),
             current_application_attempt_id: app.current_attempt().map(Into::into),
-            progress: Some(if app.state.is_final() { 1.0 } else { attempt.map(|a| a.progress).unwrap_or(0.0) }),
+            progress: Some(if app.state.is_final() {
+                1.0
+            } else {
+                attempt.map(|a| a.progress).unwrap_or(0.0)
+            }),
             application_type: Some(app.application_type.clone()),
             application_tags: app.tags.clone(),
-            priority: Some(PriorityProto { priority: Some(app.priority) }),
+            priority: Some(PriorityProto {
+                priority: Some(app.priority),
+            }),
             ..Default::default()
         }
     }
 
     /// Why an application without diagnostics of its own is where it is.
     fn waiting_reason(&self, app: &RmApp) -> String {
-        let Some(attempt) = app.current_attempt().and_then(|id| self.attempts.get(&id)) else { return String::new() };
+        let Some(attempt) = app.current_attempt().and_then(|id| self.attempts.get(&id)) else {
+            return String::new();
+        };
         match attempt.state {
             AttemptState::Scheduled => {
                 let max = self.maximum_allocation();
                 if self.running_node_count() == 0 {
-                    "[Waiting for AM container to be allocated: no NodeManager is registered]".into()
+                    "[Waiting for AM container to be allocated: no NodeManager is registered]"
+                        .into()
                 } else if !max.fits(&app.am_resource) {
                     format!("[Waiting for AM container to be allocated: AM needs {} but the largest node has {max}]", app.am_resource)
                 } else {
@@ -78,13 +100,20 @@ impl RmCore {
                     )
                 }
             }
-            AttemptState::Allocated => "[AM container is allocated, waiting for it to be launched]".into(),
-            AttemptState::Launched => "[AM container is launched, waiting for AM container to Register with RM]".into(),
+            AttemptState::Allocated => {
+                "[AM container is allocated, waiting for it to be launched]".into()
+            }
+            AttemptState::Launched => {
+                "[AM container is launched, waiting for AM container to Register with RM]".into()
+            }
             _ => String::new(),
         }
     }
 
-    pub fn attempt_report(&self, id: ApplicationAttemptId) -> Option<ApplicationAttemptReportProto> {
+    pub fn attempt_report(
+        &self,
+        id: ApplicationAttemptId,
+    ) -> Option<ApplicationAttemptReportProto> {
         let a = self.attempts.get(&id)?;
         let state = match a.state {
             AttemptState::Scheduled => YarnApplicationAttemptStateProto::AppAttemptScheduled,
@@ -152,20 +181,33 @@ impl RmCore {
 
     /// The names of the scheduler's queues.
     pub fn queue_names(&self) -> Vec<String> {
-        self.scheduler.scheduler().queue_infos().into_iter().map(|q| q.name).collect()
+        self.scheduler
+            .scheduler()
+            .queue_infos()
+            .into_iter()
+            .map(|q| q.name)
+            .collect()
     }
 
     /// Used resources as a fraction of the cluster's memory.
     fn current_capacity(&self, used: &Resource) -> f32 {
         let total = self.scheduler.scheduler().cluster_metrics().total;
-        if total.memory_mb <= 0 { 0.0 } else { used.memory_mb as f32 / total.memory_mb as f32 }
+        if total.memory_mb <= 0 {
+            0.0
+        } else {
+            used.memory_mb as f32 / total.memory_mb as f32
+        }
     }
 
     /// `getQueueInfo` for the scheduler's queue(s).
     pub fn queue_info(&self, queue: &str, include_applications: bool) -> Option<QueueInfoProto> {
         let info = self.scheduler.scheduler().queue_info(queue)?;
         let applications = if include_applications {
-            self.apps.values().filter(|a| a.queue == info.name || a.queue == info.path).map(|a| self.application_report(a)).collect()
+            self.apps
+                .values()
+                .filter(|a| a.queue == info.name || a.queue == info.path)
+                .map(|a| self.application_report(a))
+                .collect()
         } else {
             Vec::new()
         };

@@ -65,13 +65,19 @@ impl SchedulerBridge {
             },
             ..Default::default()
         };
-        Self { scheduler: Scheduler::new(config).expect("RM settings are validated before the RM starts") }
+        Self {
+            scheduler: Scheduler::new(config)
+                .expect("RM settings are validated before the RM starts"),
+        }
     }
 
     fn run(&mut self, event: SchedulerEvent, finished_diagnostics: &str) -> Vec<Decision> {
         let description = format!("{event:?}");
         match self.scheduler.handle(event) {
-            Ok(actions) => actions.into_iter().filter_map(|a| decision(a, finished_diagnostics)).collect(),
+            Ok(actions) => actions
+                .into_iter()
+                .filter_map(|a| decision(a, finished_diagnostics))
+                .collect(),
             Err(e) => {
                 // The RM only sends events its own records allow; a refusal is a bug worth a log line,
                 // never a crash of the whole RM.
@@ -81,16 +87,44 @@ impl SchedulerBridge {
         }
     }
 
-    pub fn add_node(&mut self, node: &NodeId, rack: &str, capability: Resource, _now_ms: i64) -> Vec<Decision> {
-        self.run(SchedulerEvent::NodeAdded { node: node.clone(), rack: rack.to_string(), capability }, "")
+    pub fn add_node(
+        &mut self,
+        node: &NodeId,
+        rack: &str,
+        capability: Resource,
+        _now_ms: i64,
+    ) -> Vec<Decision> {
+        self.run(
+            SchedulerEvent::NodeAdded {
+                node: node.clone(),
+                rack: rack.to_string(),
+                capability,
+            },
+            "",
+        )
     }
 
-    pub fn remove_node(&mut self, node: &NodeId, _exit_status: i32, diagnostics: &str, _now_ms: i64) -> Vec<Decision> {
-        self.run(SchedulerEvent::NodeRemoved { node: node.clone() }, diagnostics)
+    pub fn remove_node(
+        &mut self,
+        node: &NodeId,
+        _exit_status: i32,
+        diagnostics: &str,
+        _now_ms: i64,
+    ) -> Vec<Decision> {
+        self.run(
+            SchedulerEvent::NodeRemoved { node: node.clone() },
+            diagnostics,
+        )
     }
 
     /// Adds an application to its queue; an unknown queue is refused with the reason.
-    pub fn add_application(&mut self, application: ApplicationId, queue: &str, user: &str, priority: i32) -> Result<(), String> {
+    pub fn add_application(
+        &mut self,
+        application: ApplicationId,
+        queue: &str,
+        user: &str,
+        priority: i32,
+    ) -> Result<(), String> {
         self.scheduler
             .handle(SchedulerEvent::ApplicationAdded {
                 application,
@@ -102,23 +136,47 @@ impl SchedulerBridge {
             .map_err(|e| e.to_string())
     }
 
-    pub fn remove_application(&mut self, application: ApplicationId, _now_ms: i64) -> Vec<Decision> {
+    pub fn remove_application(
+        &mut self,
+        application: ApplicationId,
+        _now_ms: i64,
+    ) -> Vec<Decision> {
         if self.scheduler.application_usage(application).is_none() {
             return Vec::new();
         }
         self.run(SchedulerEvent::ApplicationRemoved { application }, "")
     }
 
-    pub fn add_attempt(&mut self, attempt: ApplicationAttemptId, am_resource: Resource, _now_ms: i64) -> Vec<Decision> {
-        self.run(SchedulerEvent::AttemptAdded { attempt, am_resource: Some(am_resource) }, "")
+    pub fn add_attempt(
+        &mut self,
+        attempt: ApplicationAttemptId,
+        am_resource: Resource,
+        _now_ms: i64,
+    ) -> Vec<Decision> {
+        self.run(
+            SchedulerEvent::AttemptAdded {
+                attempt,
+                am_resource: Some(am_resource),
+            },
+            "",
+        )
     }
 
     pub fn remove_attempt(&mut self, attempt: ApplicationAttemptId, _now_ms: i64) -> Vec<Decision> {
-        let current = self.scheduler.application_usage(attempt.application_id).and_then(|u| u.current_attempt);
+        let current = self
+            .scheduler
+            .application_usage(attempt.application_id)
+            .and_then(|u| u.current_attempt);
         if current != Some(attempt) {
             return Vec::new();
         }
-        self.run(SchedulerEvent::AttemptRemoved { attempt, keep_containers: false }, "")
+        self.run(
+            SchedulerEvent::AttemptRemoved {
+                attempt,
+                keep_containers: false,
+            },
+            "",
+        )
     }
 
     pub fn update_asks(
@@ -139,7 +197,14 @@ impl SchedulerBridge {
                 allocation_request_id: a.allocation_request_id,
             })
             .collect();
-        self.run(SchedulerEvent::Asks { attempt, asks, releases }, "")
+        self.run(
+            SchedulerEvent::Asks {
+                attempt,
+                asks,
+                releases,
+            },
+            "",
+        )
     }
 
     pub fn acquired(&mut self, containers: Vec<ContainerId>) {
@@ -148,8 +213,20 @@ impl SchedulerBridge {
         }
     }
 
-    pub fn container_finished(&mut self, container: ContainerId, exit_status: i32, diagnostics: &str, _now_ms: i64) -> Vec<Decision> {
-        self.run(SchedulerEvent::ContainerFinished { container, exit_status }, diagnostics)
+    pub fn container_finished(
+        &mut self,
+        container: ContainerId,
+        exit_status: i32,
+        diagnostics: &str,
+        _now_ms: i64,
+    ) -> Vec<Decision> {
+        self.run(
+            SchedulerEvent::ContainerFinished {
+                container,
+                exit_status,
+            },
+            diagnostics,
+        )
     }
 
     pub fn time_advanced(&mut self, now_ms: i64) -> Vec<Decision> {
@@ -173,10 +250,33 @@ impl SchedulerBridge {
 
 fn decision(action: SchedulerAction, finished_diagnostics: &str) -> Option<Decision> {
     Some(match action {
-        SchedulerAction::Allocated { container, attempt, node, resource, priority, allocation_request_id, is_am, .. } => {
-            Decision::Allocated { container, attempt, node, resource, priority, allocation_request_id, is_am }
-        }
-        SchedulerAction::Completed { container, attempt, node, exit_status, reason, acquired, .. } => {
+        SchedulerAction::Allocated {
+            container,
+            attempt,
+            node,
+            resource,
+            priority,
+            allocation_request_id,
+            is_am,
+            ..
+        } => Decision::Allocated {
+            container,
+            attempt,
+            node,
+            resource,
+            priority,
+            allocation_request_id,
+            is_am,
+        },
+        SchedulerAction::Completed {
+            container,
+            attempt,
+            node,
+            exit_status,
+            reason,
+            acquired,
+            ..
+        } => {
             let diagnostics = match reason.diagnostics() {
                 "" => finished_diagnostics.to_string(),
                 text => text.to_string(),
@@ -201,12 +301,42 @@ impl RmCore {
     pub(crate) fn apply_decisions(&mut self, decisions: Vec<Decision>, now_ms: i64) {
         for d in decisions {
             match d {
-                Decision::Allocated { container, attempt, node, resource, priority, allocation_request_id, is_am } => {
-                    self.container_allocated(container, attempt, node, resource, priority, allocation_request_id, is_am, now_ms)
-                }
-                Decision::Completed { container, attempt, node, exit_status, diagnostics, kill_on_node, report_to_am } => {
-                    self.container_completed(container, attempt, &node, exit_status, &diagnostics, kill_on_node, report_to_am, now_ms)
-                }
+                Decision::Allocated {
+                    container,
+                    attempt,
+                    node,
+                    resource,
+                    priority,
+                    allocation_request_id,
+                    is_am,
+                } => self.container_allocated(
+                    container,
+                    attempt,
+                    node,
+                    resource,
+                    priority,
+                    allocation_request_id,
+                    is_am,
+                    now_ms,
+                ),
+                Decision::Completed {
+                    container,
+                    attempt,
+                    node,
+                    exit_status,
+                    diagnostics,
+                    kill_on_node,
+                    report_to_am,
+                } => self.container_completed(
+                    container,
+                    attempt,
+                    &node,
+                    exit_status,
+                    &diagnostics,
+                    kill_on_node,
+                    report_to_am,
+                    now_ms,
+                ),
             }
         }
     }
@@ -223,9 +353,15 @@ impl RmCore {
         is_am: bool,
         now_ms: i64,
     ) {
-        let Some(app) = self.apps.get(&attempt_id.application_id) else { return };
+        let Some(app) = self.apps.get(&attempt_id.application_id) else {
+            return;
+        };
         let user = app.user.clone();
-        let http_address = self.nodes.get(&node).map(|n| n.http_address()).unwrap_or_default();
+        let http_address = self
+            .nodes
+            .get(&node)
+            .map(|n| n.http_address())
+            .unwrap_or_default();
         let token = self.keys.container_token(&ContainerGrant {
             container: id,
             node: &node,
@@ -243,7 +379,9 @@ impl RmCore {
             node_id: Some((&node).into()),
             node_http_address: Some(http_address),
             resource: Some((&resource).into()),
-            priority: Some(PriorityProto { priority: Some(priority) }),
+            priority: Some(PriorityProto {
+                priority: Some(priority),
+            }),
             container_token: Some(token),
             allocation_request_id: Some(allocation_request_id),
             ..Default::default()
@@ -267,7 +405,9 @@ impl RmCore {
         if let Some(n) = self.nodes.get_mut(&node) {
             n.live_containers.insert(id);
         }
-        let Some(attempt) = self.attempts.get_mut(&attempt_id) else { return };
+        let Some(attempt) = self.attempts.get_mut(&attempt_id) else {
+            return;
+        };
         attempt.live_containers.insert(id);
         if is_am {
             attempt.am_container = Some(id);
@@ -278,7 +418,11 @@ impl RmCore {
                 c.state = RmContainerState::Acquired;
             }
             let launch_context = self.am_launch_context(attempt_id);
-            self.push_effect(Effect::LaunchAm { attempt: attempt_id, container: proto, launch_context });
+            self.push_effect(Effect::LaunchAm {
+                attempt: attempt_id,
+                container: proto,
+                launch_context,
+            });
         } else {
             attempt.newly_allocated.push(proto);
         }
@@ -303,32 +447,47 @@ impl RmCore {
                 n.containers_to_cleanup.push(id);
             }
         }
-        let Some(attempt) = self.attempts.get_mut(&attempt_id) else { return };
+        let Some(attempt) = self.attempts.get_mut(&attempt_id) else {
+            return;
+        };
         attempt.live_containers.remove(&id);
         if record.as_ref().is_some_and(|c| c.is_am) || attempt.am_container == Some(id) {
             self.am_container_finished(attempt_id, exit_status, diagnostics, now_ms);
         } else if report_to_am && !attempt.state.is_final() {
-            attempt.newly_completed.push(Self::completed_status(id, exit_status, diagnostics));
+            attempt
+                .newly_completed
+                .push(Self::completed_status(id, exit_status, diagnostics));
         }
     }
 
     /// The AM's launch context as the NM must receive it: the client's, plus the AMRMToken in
     /// its credentials and the variables YARN's AM launcher adds.
-    fn am_launch_context(&self, attempt_id: ApplicationAttemptId) -> spindle_proto::yarn::ContainerLaunchContextProto {
+    fn am_launch_context(
+        &self,
+        attempt_id: ApplicationAttemptId,
+    ) -> spindle_proto::yarn::ContainerLaunchContextProto {
         let app = &self.apps[&attempt_id.application_id];
         let mut context = app.submission.am_container_spec.clone().unwrap_or_default();
-        let mut credentials = spindle_security::Credentials::decode(context.tokens()).unwrap_or_default();
-        let token = self.keys.amrm_token(attempt_id, self.settings.scheduler_service.clone());
+        let mut credentials =
+            spindle_security::Credentials::decode(context.tokens()).unwrap_or_default();
+        let token = self
+            .keys
+            .amrm_token(attempt_id, self.settings.scheduler_service.clone());
         credentials.add_token(&attempt_id.to_string(), token);
         context.tokens = Some(credentials.encode());
         let mut set_env = |key: &str, value: String| {
             context.environment.retain(|e| e.key() != key);
-            context.environment.push(spindle_proto::yarn::StringStringMapProto {
-                key: Some(key.to_string()),
-                value: Some(value),
-            });
+            context
+                .environment
+                .push(spindle_proto::yarn::StringStringMapProto {
+                    key: Some(key.to_string()),
+                    value: Some(value),
+                });
         };
-        set_env("APPLICATION_WEB_PROXY_BASE", format!("/proxy/{}", attempt_id.application_id));
+        set_env(
+            "APPLICATION_WEB_PROXY_BASE",
+            format!("/proxy/{}", attempt_id.application_id),
+        );
         set_env("APP_SUBMIT_TIME_ENV", app.submit_time.to_string());
         set_env("MAX_APP_ATTEMPTS", app.max_attempts.to_string());
         context

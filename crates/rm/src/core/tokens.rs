@@ -18,11 +18,19 @@ pub struct RmKeys {
 }
 
 fn token_proto(token: Token) -> TokenProto {
-    TokenProto { identifier: token.identifier, password: token.password, kind: token.kind, service: token.service }
+    TokenProto {
+        identifier: token.identifier,
+        password: token.password,
+        kind: token.kind,
+        service: token.service,
+    }
 }
 
 fn key_proto(key: &MasterKey) -> MasterKeyProto {
-    MasterKeyProto { key_id: Some(key.key_id), bytes: Some(key.bytes.clone()) }
+    MasterKeyProto {
+        key_id: Some(key.key_id),
+        bytes: Some(key.bytes.clone()),
+    }
 }
 
 /// What a container token says about its container.
@@ -41,7 +49,11 @@ pub struct ContainerGrant<'a> {
 
 impl RmKeys {
     pub fn generate() -> Self {
-        Self { container: MasterKey::generate(1), nm_token: MasterKey::generate(1), amrm: MasterKey::generate(1) }
+        Self {
+            container: MasterKey::generate(1),
+            nm_token: MasterKey::generate(1),
+            amrm: MasterKey::generate(1),
+        }
     }
 
     pub fn container_key_proto(&self) -> MasterKeyProto {
@@ -54,9 +66,12 @@ impl RmKeys {
 
     /// The AMRMToken of an attempt; its service names the scheduler address.
     pub fn amrm_token(&self, attempt: ApplicationAttemptId, service: String) -> Token {
-        let identifier =
-            AmrmTokenIdentifierProto { app_attempt_id: Some(attempt.into()), key_id: Some(self.amrm.key_id) };
-        self.amrm.sign(identifier.encode_to_vec(), AMRM_TOKEN_KIND, service)
+        let identifier = AmrmTokenIdentifierProto {
+            app_attempt_id: Some(attempt.into()),
+            key_id: Some(self.amrm.key_id),
+        };
+        self.amrm
+            .sign(identifier.encode_to_vec(), AMRM_TOKEN_KIND, service)
     }
 
     /// Decodes and verifies an AMRMToken identifier presented by a caller.
@@ -82,7 +97,10 @@ impl RmKeys {
             app_submitter: Some(user.to_string()),
             key_id: Some(self.nm_token.key_id),
         };
-        token_proto(self.nm_token.sign(identifier.encode_to_vec(), NM_TOKEN_KIND, node.to_string()))
+        token_proto(
+            self.nm_token
+                .sign(identifier.encode_to_vec(), NM_TOKEN_KIND, node.to_string()),
+        )
     }
 
     /// The container token that lets the container's NM start it.
@@ -95,12 +113,22 @@ impl RmKeys {
             expiry_time_stamp: Some(grant.now_ms + grant.expiry_ms),
             master_key_id: Some(self.container.key_id),
             rm_identifier: Some(grant.rm_identifier),
-            priority: Some(PriorityProto { priority: Some(grant.priority) }),
+            priority: Some(PriorityProto {
+                priority: Some(grant.priority),
+            }),
             creation_time: Some(grant.now_ms),
-            container_type: Some(if grant.is_am { ContainerTypeProto::ApplicationMaster } else { ContainerTypeProto::Task } as i32),
+            container_type: Some(if grant.is_am {
+                ContainerTypeProto::ApplicationMaster
+            } else {
+                ContainerTypeProto::Task
+            } as i32),
             allocation_request_id: Some(grant.allocation_request_id),
             ..Default::default()
         };
-        token_proto(self.container.sign(identifier.encode_to_vec(), CONTAINER_TOKEN_KIND, grant.node.to_string()))
+        token_proto(self.container.sign(
+            identifier.encode_to_vec(),
+            CONTAINER_TOKEN_KIND,
+            grant.node.to_string(),
+        ))
     }
 }

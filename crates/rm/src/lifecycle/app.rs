@@ -110,7 +110,11 @@ pub fn transition(state: AppState, event: AppEvent) -> Result<AppState, InvalidT
         // A kill that races with the end of an application is not an error: the end stands.
         (S::Finished | S::Failed | S::Killed, E::Kill) => state,
         _ => {
-            return Err(InvalidTransition { object: "application", state: state.name(), event: event.name() })
+            return Err(InvalidTransition {
+                object: "application",
+                state: state.name(),
+                event: event.name(),
+            })
         }
     };
     Ok(next)
@@ -132,8 +136,11 @@ mod tests {
                 (S::Submitted, E::Accepted) => S::Accepted,
                 (S::Accepted, E::AttemptRegistered) => S::Running,
                 (S::Running, E::AttemptUnregistered) => S::Finished,
-                (S::Accepted, E::AttemptFailedWillRetry) | (S::Running, E::AttemptFailedWillRetry) => S::Accepted,
-                (S::Accepted, E::AttemptFailedFinal) | (S::Running, E::AttemptFailedFinal) => S::Failed,
+                (S::Accepted, E::AttemptFailedWillRetry)
+                | (S::Running, E::AttemptFailedWillRetry) => S::Accepted,
+                (S::Accepted, E::AttemptFailedFinal) | (S::Running, E::AttemptFailedFinal) => {
+                    S::Failed
+                }
                 (s, E::Kill) if s.is_final() => s,
                 (_, E::Kill) => S::Killed,
                 _ => return None,
@@ -149,6 +156,9 @@ mod tests {
     #[test]
     fn refusal_names_state_and_event() {
         let err = transition(AppState::Finished, AppEvent::AttemptRegistered).unwrap_err();
-        assert_eq!(err.to_string(), "application: event ATTEMPT_REGISTERED is not valid in state FINISHED");
+        assert_eq!(
+            err.to_string(),
+            "application: event ATTEMPT_REGISTERED is not valid in state FINISHED"
+        );
     }
 }

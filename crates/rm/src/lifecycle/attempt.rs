@@ -88,7 +88,10 @@ impl AttemptEvent {
 }
 
 /// The attempt transition table.
-pub fn transition(state: AttemptState, event: AttemptEvent) -> Result<AttemptState, InvalidTransition> {
+pub fn transition(
+    state: AttemptState,
+    event: AttemptEvent,
+) -> Result<AttemptState, InvalidTransition> {
     use AttemptEvent as E;
     use AttemptState as S;
     let next = match (state, event) {
@@ -105,7 +108,11 @@ pub fn transition(state: AttemptState, event: AttemptEvent) -> Result<AttemptSta
         (s, E::Kill) if !s.is_final() => S::Killed,
         (s, E::Kill) => s,
         _ => {
-            return Err(InvalidTransition { object: "application attempt", state: state.name(), event: event.name() })
+            return Err(InvalidTransition {
+                object: "application attempt",
+                state: state.name(),
+                event: event.name(),
+            })
         }
     };
     Ok(next)

@@ -15,7 +15,12 @@ pub enum RmContainerState {
 }
 
 impl RmContainerState {
-    pub const ALL: [RmContainerState; 4] = [Self::Allocated, Self::Acquired, Self::Running, Self::Completed];
+    pub const ALL: [RmContainerState; 4] = [
+        Self::Allocated,
+        Self::Acquired,
+        Self::Running,
+        Self::Completed,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -60,7 +65,13 @@ pub fn transition(
         // An NM may report a container running before the AM's pull is recorded (AM containers).
         (S::Allocated | S::Acquired | S::Running, E::Launched) => S::Running,
         (S::Allocated | S::Acquired | S::Running, E::Finished) => S::Completed,
-        _ => return Err(InvalidTransition { object: "container", state: state.name(), event: event.name() }),
+        _ => {
+            return Err(InvalidTransition {
+                object: "container",
+                state: state.name(),
+                event: event.name(),
+            })
+        }
     };
     Ok(next)
 }

@@ -18,8 +18,13 @@ pub enum NodeEvent {
 }
 
 impl NodeEvent {
-    pub const ALL: [NodeEvent; 5] =
-        [Self::Registered, Self::HealthyHeartbeat, Self::UnhealthyHeartbeat, Self::Expired, Self::Shutdown];
+    pub const ALL: [NodeEvent; 5] = [
+        Self::Registered,
+        Self::HealthyHeartbeat,
+        Self::UnhealthyHeartbeat,
+        Self::Expired,
+        Self::Shutdown,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -33,8 +38,13 @@ impl NodeEvent {
 }
 
 /// The node states Spindle uses (a subset of YARN's `NodeState`).
-pub const NODE_STATES: [NodeState; 5] =
-    [NodeState::New, NodeState::Running, NodeState::Unhealthy, NodeState::Lost, NodeState::Shutdown];
+pub const NODE_STATES: [NodeState; 5] = [
+    NodeState::New,
+    NodeState::Running,
+    NodeState::Unhealthy,
+    NodeState::Lost,
+    NodeState::Shutdown,
+];
 
 /// The node transition table.
 pub fn transition(state: NodeState, event: NodeEvent) -> Result<NodeState, InvalidTransition> {
@@ -46,7 +56,13 @@ pub fn transition(state: NodeState, event: NodeEvent) -> Result<NodeState, Inval
         (S::Running | S::Unhealthy, E::UnhealthyHeartbeat) => S::Unhealthy,
         (S::Running | S::Unhealthy | S::New, E::Expired) => S::Lost,
         (S::Running | S::Unhealthy | S::New, E::Shutdown) => S::Shutdown,
-        _ => return Err(InvalidTransition { object: "node", state: state.name(), event: event.name() }),
+        _ => {
+            return Err(InvalidTransition {
+                object: "node",
+                state: state.name(),
+                event: event.name(),
+            })
+        }
     };
     Ok(next)
 }
@@ -67,10 +83,18 @@ mod tests {
         let expected = |s: S, e: E| -> Option<S> {
             Some(match (s, e) {
                 (_, E::Registered) => S::Running,
-                (S::Running, E::HealthyHeartbeat) | (S::Unhealthy, E::HealthyHeartbeat) => S::Running,
-                (S::Running, E::UnhealthyHeartbeat) | (S::Unhealthy, E::UnhealthyHeartbeat) => S::Unhealthy,
-                (S::New, E::Expired) | (S::Running, E::Expired) | (S::Unhealthy, E::Expired) => S::Lost,
-                (S::New, E::Shutdown) | (S::Running, E::Shutdown) | (S::Unhealthy, E::Shutdown) => S::Shutdown,
+                (S::Running, E::HealthyHeartbeat) | (S::Unhealthy, E::HealthyHeartbeat) => {
+                    S::Running
+                }
+                (S::Running, E::UnhealthyHeartbeat) | (S::Unhealthy, E::UnhealthyHeartbeat) => {
+                    S::Unhealthy
+                }
+                (S::New, E::Expired) | (S::Running, E::Expired) | (S::Unhealthy, E::Expired) => {
+                    S::Lost
+                }
+                (S::New, E::Shutdown) | (S::Running, E::Shutdown) | (S::Unhealthy, E::Shutdown) => {
+                    S::Shutdown
+                }
                 _ => return None,
             })
         };

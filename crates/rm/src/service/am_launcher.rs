@@ -3,8 +3,8 @@
 
 use spindle_ipc::{ClientAuth, ClientOptions, IpcClient, TokenCredentials};
 use spindle_proto::yarn::{
-    ContainerLaunchContextProto, ContainerProto, NmTokenIdentifierProto, StartContainerRequestProto,
-    StartContainersRequestProto, StartContainersResponseProto,
+    ContainerLaunchContextProto, ContainerProto, NmTokenIdentifierProto,
+    StartContainerRequestProto, StartContainersRequestProto, StartContainersResponseProto,
 };
 use spindle_security::{MasterKey, NM_TOKEN_KIND};
 use spindle_types::ApplicationAttemptId;
@@ -34,7 +34,9 @@ impl AmLauncher {
     ) {
         let launcher = self.clone();
         tokio::spawn(async move {
-            let result = launcher.start_container(attempt, container, launch_context).await;
+            let result = launcher
+                .start_container(attempt, container, launch_context)
+                .await;
             if let Err(e) = &result {
                 tracing::warn!("launching the AM container of {attempt} failed: {e}");
             }
@@ -48,7 +50,10 @@ impl AmLauncher {
         container: ContainerProto,
         launch_context: ContainerLaunchContextProto,
     ) -> Result<(), String> {
-        let node = container.node_id.clone().ok_or("the AM container has no node")?;
+        let node = container
+            .node_id
+            .clone()
+            .ok_or("the AM container has no node")?;
         let address = format!("{}:{}", node.host(), node.port());
         let identifier = NmTokenIdentifierProto {
             app_attempt_id: Some(attempt.into()),
@@ -59,24 +64,36 @@ impl AmLauncher {
         .encode_to_vec();
         let password = self.nm_token_key.password(&identifier);
         let mut options = ClientOptions::new(protocols::CONTAINER_MANAGEMENT, attempt.to_string());
-        options.auth = ClientAuth::Token(TokenCredentials { kind: NM_TOKEN_KIND.into(), identifier, password });
+        options.auth = ClientAuth::Token(TokenCredentials {
+            kind: NM_TOKEN_KIND.into(),
+            identifier,
+            password,
+        });
         options.connect_timeout = std::time::Duration::from_secs(10);
         let socket = tokio::net::lookup_host(&address)
             .await
             .map_err(|e| format!("cannot resolve {address}: {e}"))?
             .next()
             .ok_or_else(|| format!("cannot resolve {address}"))?;
-        let client = IpcClient::connect(socket, options).await.map_err(|e| format!("cannot connect to {address}: {e}"))?;
+        let client = IpcClient::connect(socket, options)
+            .await
+            .map_err(|e| format!("cannot connect to {address}: {e}"))?;
         let request = StartContainersRequestProto {
             start_container_request: vec![StartContainerRequestProto {
                 container_launch_context: Some(launch_context),
                 container_token: container.container_token.clone(),
             }],
         };
-        let response: StartContainersResponseProto =
-            client.call("startContainers", &request).await.map_err(|e| e.to_string())?;
+        let response: StartContainersResponseProto = client
+            .call("startContainers", &request)
+            .await
+            .map_err(|e| e.to_string())?;
         if let Some(failed) = response.failed_requests.first() {
-            let message = failed.exception.as_ref().map(|e| e.message().to_string()).unwrap_or_default();
+            let message = failed
+                .exception
+                .as_ref()
+                .map(|e| e.message().to_string())
+                .unwrap_or_default();
             return Err(message);
         }
         Ok(())

@@ -26,7 +26,12 @@ fn app_id(proto: Option<&ApplicationIdProto>, message: &str) -> Result<Applicati
 }
 
 fn caller(context: &CallContext) -> String {
-    context.identity.simple_user().filter(|u| !u.is_empty()).unwrap_or("dr.who").to_string()
+    context
+        .identity
+        .simple_user()
+        .filter(|u| !u.is_empty())
+        .unwrap_or("dr.who")
+        .to_string()
 }
 
 impl RpcService for ClientProtocol {
@@ -34,7 +39,12 @@ impl RpcService for ClientProtocol {
         protocols::APPLICATION_CLIENT
     }
 
-    fn call(&self, context: CallContext, method: String, request: Bytes) -> BoxFuture<'static, Result<Bytes, RpcError>> {
+    fn call(
+        &self,
+        context: CallContext,
+        method: String,
+        request: Bytes,
+    ) -> BoxFuture<'static, Result<Bytes, RpcError>> {
         let core = self.core.clone();
         Box::pin(async move {
             match method.as_str() {
@@ -64,15 +74,23 @@ impl RpcService for ClientProtocol {
                 }
                 "getApplicationReport" => {
                     typed_call(request, |r: GetApplicationReportRequestProto| async move {
-                        let id = app_id(r.application_id.as_ref(), "GetApplicationReportRequestProto")?;
-                        let report = core.with(|c, _| c.application(id).map(|app| c.application_report(app)))?;
-                        Ok(GetApplicationReportResponseProto { application_report: Some(report) })
+                        let id = app_id(
+                            r.application_id.as_ref(),
+                            "GetApplicationReportRequestProto",
+                        )?;
+                        let report = core
+                            .with(|c, _| c.application(id).map(|app| c.application_report(app)))?;
+                        Ok(GetApplicationReportResponseProto {
+                            application_report: Some(report),
+                        })
                     })
                     .await
                 }
                 "getApplications" => {
                     typed_call(request, |r: GetApplicationsRequestProto| async move {
-                        Ok(GetApplicationsResponseProto { applications: core.with(|c, _| list_applications(c, &r)) })
+                        Ok(GetApplicationsResponseProto {
+                            applications: core.with(|c, _| list_applications(c, &r)),
+                        })
                     })
                     .await
                 }
@@ -80,13 +98,17 @@ impl RpcService for ClientProtocol {
                     typed_call(request, |r: KillApplicationRequestProto| async move {
                         let id = app_id(r.application_id.as_ref(), "KillApplicationRequestProto")?;
                         let done = core.with(|c, now| c.kill_application(id, now))?;
-                        Ok(KillApplicationResponseProto { is_kill_completed: Some(done) })
+                        Ok(KillApplicationResponseProto {
+                            is_kill_completed: Some(done),
+                        })
                     })
                     .await
                 }
                 "getClusterMetrics" => {
                     typed_call(request, |_: GetClusterMetricsRequestProto| async move {
-                        Ok(GetClusterMetricsResponseProto { cluster_metrics: Some(core.with(|c, _| c.cluster_metrics())) })
+                        Ok(GetClusterMetricsResponseProto {
+                            cluster_metrics: Some(core.with(|c, _| c.cluster_metrics())),
+                        })
                     })
                     .await
                 }
@@ -98,50 +120,71 @@ impl RpcService for ClientProtocol {
                             .filter_map(|s| NodeStateProto::try_from(*s).ok().map(NodeState::from))
                             .collect();
                         // An empty filter means every state, as in YARN's ClientRMService.
-                        Ok(GetClusterNodesResponseProto { node_reports: core.with(|c, _| c.node_reports(&states)) })
+                        Ok(GetClusterNodesResponseProto {
+                            node_reports: core.with(|c, _| c.node_reports(&states)),
+                        })
                     })
                     .await
                 }
                 "getQueueInfo" => {
                     typed_call(request, |r: GetQueueInfoRequestProto| async move {
                         let name = r.queue_name().to_string();
-                        let info = core.with(|c, _| c.queue_info(&name, r.include_applications())).ok_or_else(|| {
-                            RpcError::new("java.io.IOException", format!("Unknown queue: {name}"))
-                        })?;
-                        Ok(GetQueueInfoResponseProto { queue_info: Some(info) })
+                        let info = core
+                            .with(|c, _| c.queue_info(&name, r.include_applications()))
+                            .ok_or_else(|| {
+                                RpcError::new(
+                                    "java.io.IOException",
+                                    format!("Unknown queue: {name}"),
+                                )
+                            })?;
+                        Ok(GetQueueInfoResponseProto {
+                            queue_info: Some(info),
+                        })
                     })
                     .await
                 }
                 "getQueueUserAcls" => {
                     typed_call(request, |_: GetQueueUserAclsInfoRequestProto| async move {
                         let queues = core.with(|c, _| c.queue_names());
-                        let acls = vec![QueueAclProto::QaclSubmitApplications as i32, QueueAclProto::QaclAdministerQueue as i32];
+                        let acls = vec![
+                            QueueAclProto::QaclSubmitApplications as i32,
+                            QueueAclProto::QaclAdministerQueue as i32,
+                        ];
                         Ok(GetQueueUserAclsInfoResponseProto {
                             queue_user_acls: queues
                                 .into_iter()
-                                .map(|q| QueueUserAclInfoProto { queue_name: Some(q), user_acls: acls.clone() })
+                                .map(|q| QueueUserAclInfoProto {
+                                    queue_name: Some(q),
+                                    user_acls: acls.clone(),
+                                })
                                 .collect(),
                         })
                     })
                     .await
                 }
                 "getResourceTypeInfo" => {
-                    typed_call(request, |_: GetAllResourceTypeInfoRequestProto| async move {
-                        let info = |name: &str, units: &str| ResourceTypeInfoProto {
-                            name: name.to_string(),
-                            units: Some(units.to_string()),
-                            r#type: Some(ResourceTypesProto::Countable as i32),
-                        };
-                        let mut types = vec![info("memory-mb", "Mi"), info("vcores", "")];
-                        for name in core.with(|c, _| c.settings().resource_types.clone()) {
-                            types.push(info(&name, ""));
-                        }
-                        Ok(GetAllResourceTypeInfoResponseProto { resource_type_info: types })
-                    })
+                    typed_call(
+                        request,
+                        |_: GetAllResourceTypeInfoRequestProto| async move {
+                            let info = |name: &str, units: &str| ResourceTypeInfoProto {
+                                name: name.to_string(),
+                                units: Some(units.to_string()),
+                                r#type: Some(ResourceTypesProto::Countable as i32),
+                            };
+                            let mut types = vec![info("memory-mb", "Mi"), info("vcores", "")];
+                            for name in core.with(|c, _| c.settings().resource_types.clone()) {
+                                types.push(info(&name, ""));
+                            }
+                            Ok(GetAllResourceTypeInfoResponseProto {
+                                resource_type_info: types,
+                            })
+                        },
+                    )
                     .await
                 }
-                "getApplicationAttemptReport" => {
-                    typed_call(request, |r: GetApplicationAttemptReportRequestProto| async move {
+                "getApplicationAttemptReport" => typed_call(
+                    request,
+                    |r: GetApplicationAttemptReportRequestProto| async move {
                         let id = ApplicationAttemptId::try_from(required(
                             r.application_attempt_id.as_ref(),
                             "GetApplicationAttemptReportRequestProto",
@@ -149,38 +192,76 @@ impl RpcService for ClientProtocol {
                         )?)
                         .map_err(invalid)?;
                         let report = core.with(|c, _| c.attempt_report(id)).ok_or_else(|| {
-                            RpcError::new(crate::core::exceptions::ATTEMPT_NOT_FOUND, format!("ApplicationAttempt with id '{id}' doesn't exist in RM."))
+                            RpcError::new(
+                                crate::core::exceptions::ATTEMPT_NOT_FOUND,
+                                format!("ApplicationAttempt with id '{id}' doesn't exist in RM."),
+                            )
                         })?;
-                        Ok(GetApplicationAttemptReportResponseProto { application_attempt_report: Some(report) })
-                    })
-                    .await
-                }
+                        Ok(GetApplicationAttemptReportResponseProto {
+                            application_attempt_report: Some(report),
+                        })
+                    },
+                )
+                .await,
                 "getApplicationAttempts" => {
-                    typed_call(request, |r: GetApplicationAttemptsRequestProto| async move {
-                        let id = app_id(r.application_id.as_ref(), "GetApplicationAttemptsRequestProto")?;
-                        let reports = core.with(|c, _| {
-                            c.application(id).map(|app| app.attempts.iter().filter_map(|a| c.attempt_report(*a)).collect())
-                        })?;
-                        Ok(GetApplicationAttemptsResponseProto { application_attempts: reports })
-                    })
+                    typed_call(
+                        request,
+                        |r: GetApplicationAttemptsRequestProto| async move {
+                            let id = app_id(
+                                r.application_id.as_ref(),
+                                "GetApplicationAttemptsRequestProto",
+                            )?;
+                            let reports = core.with(|c, _| {
+                                c.application(id).map(|app| {
+                                    app.attempts
+                                        .iter()
+                                        .filter_map(|a| c.attempt_report(*a))
+                                        .collect()
+                                })
+                            })?;
+                            Ok(GetApplicationAttemptsResponseProto {
+                                application_attempts: reports,
+                            })
+                        },
+                    )
                     .await
                 }
-                _ => Err(RpcError::no_such_method(protocols::APPLICATION_CLIENT, &method)),
+                _ => Err(RpcError::no_such_method(
+                    protocols::APPLICATION_CLIENT,
+                    &method,
+                )),
             }
         })
     }
 }
 
-fn list_applications(core: &crate::core::RmCore, r: &GetApplicationsRequestProto) -> Vec<ApplicationReportProto> {
-    let states: Vec<YarnApplicationState> =
-        r.application_states.iter().filter_map(|s| YarnApplicationState::from_wire(*s)).collect();
-    let limit = r.limit.filter(|l| *l > 0).map(|l| l as usize).unwrap_or(usize::MAX);
+fn list_applications(
+    core: &crate::core::RmCore,
+    r: &GetApplicationsRequestProto,
+) -> Vec<ApplicationReportProto> {
+    let states: Vec<YarnApplicationState> = r
+        .application_states
+        .iter()
+        .filter_map(|s| YarnApplicationState::from_wire(*s))
+        .collect();
+    let limit = r
+        .limit
+        .filter(|l| *l > 0)
+        .map(|l| l as usize)
+        .unwrap_or(usize::MAX);
     core.applications()
         .filter(|a| states.is_empty() || states.contains(&a.state.yarn_state()))
-        .filter(|a| r.application_types.is_empty() || r.application_types.iter().any(|t| t.eq_ignore_ascii_case(&a.application_type)))
+        .filter(|a| {
+            r.application_types.is_empty()
+                || r.application_types
+                    .iter()
+                    .any(|t| t.eq_ignore_ascii_case(&a.application_type))
+        })
         .filter(|a| r.users.is_empty() || r.users.contains(&a.user))
         .filter(|a| r.queues.is_empty() || r.queues.contains(&a.queue))
-        .filter(|a| r.application_tags.is_empty() || r.application_tags.iter().any(|t| a.tags.contains(t)))
+        .filter(|a| {
+            r.application_tags.is_empty() || r.application_tags.iter().any(|t| a.tags.contains(t))
+        })
         .filter(|a| r.name.as_ref().is_none_or(|n| n == &a.name))
         .take(limit)
         .map(|a| core.application_report(a))

@@ -4,7 +4,9 @@
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use prost::Message;
-use spindle_ipc::{typed_call, CallContext, CallerIdentity, InvalidToken, RpcError, RpcService, TokenSecretManager};
+use spindle_ipc::{
+    typed_call, CallContext, CallerIdentity, InvalidToken, RpcError, RpcService, TokenSecretManager,
+};
 use spindle_proto::yarn::*;
 use spindle_security::{MasterKey, AMRM_TOKEN_KIND};
 use spindle_types::ApplicationAttemptId;
@@ -32,7 +34,10 @@ impl TokenSecretManager for AmrmSecretManager {
         let proto = AmrmTokenIdentifierProto::decode(identifier)
             .map_err(|e| InvalidToken::new(format!("AMRMToken identifier does not decode: {e}")))?;
         if proto.key_id() != self.key.key_id {
-            return Err(InvalidToken::new(format!("AMRMToken key {} is not known to this ResourceManager", proto.key_id())));
+            return Err(InvalidToken::new(format!(
+                "AMRMToken key {} is not known to this ResourceManager",
+                proto.key_id()
+            )));
         }
         Ok(self.key.password(identifier))
     }
@@ -40,15 +45,25 @@ impl TokenSecretManager for AmrmSecretManager {
 
 /// The attempt named by the caller's AMRMToken.
 fn caller_attempt(context: &CallContext) -> Result<ApplicationAttemptId, RpcError> {
-    let denied = |m: &str| RpcError::new("org.apache.hadoop.security.AccessControlException", m.to_string());
+    let denied = |m: &str| {
+        RpcError::new(
+            "org.apache.hadoop.security.AccessControlException",
+            m.to_string(),
+        )
+    };
     match &context.identity {
         CallerIdentity::Token { kind, identifier } if kind == AMRM_TOKEN_KIND => {
             let proto = AmrmTokenIdentifierProto::decode(identifier.as_slice())
                 .map_err(|_| denied("AMRMToken identifier does not decode"))?;
-            let attempt = proto.app_attempt_id.as_ref().ok_or_else(|| denied("AMRMToken names no attempt"))?;
+            let attempt = proto
+                .app_attempt_id
+                .as_ref()
+                .ok_or_else(|| denied("AMRMToken names no attempt"))?;
             ApplicationAttemptId::try_from(attempt).map_err(|e| denied(&e.to_string()))
         }
-        _ => Err(denied("SIMPLE authentication is not enabled.  Available:[TOKEN]: an AMRMToken is required")),
+        _ => Err(denied(
+            "SIMPLE authentication is not enabled.  Available:[TOKEN]: an AMRMToken is required",
+        )),
     }
 }
 
@@ -67,15 +82,24 @@ impl RpcService for MasterProtocol {
         protocols::APPLICATION_MASTER
     }
 
-    fn call(&self, context: CallContext, method: String, request: Bytes) -> BoxFuture<'static, Result<Bytes, RpcError>> {
+    fn call(
+        &self,
+        context: CallContext,
+        method: String,
+        request: Bytes,
+    ) -> BoxFuture<'static, Result<Bytes, RpcError>> {
         let core = self.core.clone();
         Box::pin(async move {
             let attempt = caller_attempt(&context)?;
             match method.as_str() {
                 "registerApplicationMaster" => {
-                    typed_call(request, |r: RegisterApplicationMasterRequestProto| async move {
-                        Ok(core.with(|c, now| c.register_application_master(attempt, &r, now))?)
-                    })
+                    typed_call(
+                        request,
+                        |r: RegisterApplicationMasterRequestProto| async move {
+                            Ok(core
+                                .with(|c, now| c.register_application_master(attempt, &r, now))?)
+                        },
+                    )
                     .await
                 }
                 "allocate" => {
@@ -85,13 +109,22 @@ impl RpcService for MasterProtocol {
                     .await
                 }
                 "finishApplicationMaster" => {
-                    typed_call(request, |r: FinishApplicationMasterRequestProto| async move {
-                        let done = core.with(|c, now| c.finish_application_master(attempt, &r, now))?;
-                        Ok(FinishApplicationMasterResponseProto { is_unregistered: Some(done) })
-                    })
+                    typed_call(
+                        request,
+                        |r: FinishApplicationMasterRequestProto| async move {
+                            let done =
+                                core.with(|c, now| c.finish_application_master(attempt, &r, now))?;
+                            Ok(FinishApplicationMasterResponseProto {
+                                is_unregistered: Some(done),
+                            })
+                        },
+                    )
                     .await
                 }
-                _ => Err(RpcError::no_such_method(protocols::APPLICATION_MASTER, &method)),
+                _ => Err(RpcError::no_such_method(
+                    protocols::APPLICATION_MASTER,
+                    &method,
+                )),
             }
         })
     }

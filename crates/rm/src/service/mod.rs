@@ -18,7 +18,8 @@ pub mod protocols {
     pub const APPLICATION_CLIENT: &str = "org.apache.hadoop.yarn.api.ApplicationClientProtocolPB";
     pub const APPLICATION_MASTER: &str = "org.apache.hadoop.yarn.api.ApplicationMasterProtocolPB";
     pub const RESOURCE_TRACKER: &str = "org.apache.hadoop.yarn.server.api.ResourceTrackerPB";
-    pub const CONTAINER_MANAGEMENT: &str = "org.apache.hadoop.yarn.api.ContainerManagementProtocolPB";
+    pub const CONTAINER_MANAGEMENT: &str =
+        "org.apache.hadoop.yarn.api.ContainerManagementProtocolPB";
 }
 
 impl From<RmError> for RpcError {
@@ -36,8 +37,17 @@ pub fn now_ms() -> i64 {
 }
 
 /// A required field of a request, or an error naming it.
-pub(crate) fn required<'a, T>(value: Option<&'a T>, message: &str, field: &str) -> Result<&'a T, RpcError> {
-    value.ok_or_else(|| RpcError::new(crate::core::exceptions::YARN, format!("{message}: {field} is missing")))
+pub(crate) fn required<'a, T>(
+    value: Option<&'a T>,
+    message: &str,
+    field: &str,
+) -> Result<&'a T, RpcError> {
+    value.ok_or_else(|| {
+        RpcError::new(
+            crate::core::exceptions::YARN,
+            format!("{message}: {field} is missing"),
+        )
+    })
 }
 
 /// A conversion failure as an `IllegalArgumentException` for the caller.

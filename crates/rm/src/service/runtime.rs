@@ -42,9 +42,13 @@ impl SharedCore {
         };
         for effect in effects {
             match effect {
-                Effect::LaunchAm { attempt, container, launch_context } => {
-                    self.launcher.launch(self.clone(), attempt, container, launch_context)
-                }
+                Effect::LaunchAm {
+                    attempt,
+                    container,
+                    launch_context,
+                } => self
+                    .launcher
+                    .launch(self.clone(), attempt, container, launch_context),
             }
         }
         result
@@ -70,11 +74,32 @@ impl ResourceManager {
         let core = RmCore::new(settings);
         let amrm_key = core.keys.amrm.clone();
         let nm_token_key = core.keys.nm_token.clone();
-        let shared = SharedCore { core: Arc::new(Mutex::new(core)), launcher: AmLauncher::new(nm_token_key) };
-        let client = Server::bind(bind.client, ServerConfig::default(), vec![Arc::new(ClientProtocol::new(shared.clone()))]).await?;
-        let token_config = ServerConfig { auth: AuthPolicy::Token(Arc::new(AmrmSecretManager::new(amrm_key))), ..Default::default() };
-        let master = Server::bind(scheduler_addr, token_config, vec![Arc::new(MasterProtocol::new(shared.clone()))]).await?;
-        let tracker = Server::bind(bind.tracker, ServerConfig::default(), vec![Arc::new(TrackerProtocol::new(shared.clone()))]).await?;
+        let shared = SharedCore {
+            core: Arc::new(Mutex::new(core)),
+            launcher: AmLauncher::new(nm_token_key),
+        };
+        let client = Server::bind(
+            bind.client,
+            ServerConfig::default(),
+            vec![Arc::new(ClientProtocol::new(shared.clone()))],
+        )
+        .await?;
+        let token_config = ServerConfig {
+            auth: AuthPolicy::Token(Arc::new(AmrmSecretManager::new(amrm_key))),
+            ..Default::default()
+        };
+        let master = Server::bind(
+            scheduler_addr,
+            token_config,
+            vec![Arc::new(MasterProtocol::new(shared.clone()))],
+        )
+        .await?;
+        let tracker = Server::bind(
+            bind.tracker,
+            ServerConfig::default(),
+            vec![Arc::new(TrackerProtocol::new(shared.clone()))],
+        )
+        .await?;
         let ticker = {
             let shared = shared.clone();
             tokio::spawn(async move {
@@ -92,7 +117,11 @@ impl ResourceManager {
             tracker = %tracker.local_addr(),
             "ResourceManager started"
         );
-        Ok(Self { shared, servers: vec![client, master, tracker], ticker })
+        Ok(Self {
+            shared,
+            servers: vec![client, master, tracker],
+            ticker,
+        })
     }
 
     pub fn client_address(&self) -> SocketAddr {

@@ -25,7 +25,12 @@ impl RpcService for TrackerProtocol {
         protocols::RESOURCE_TRACKER
     }
 
-    fn call(&self, _context: CallContext, method: String, request: Bytes) -> BoxFuture<'static, Result<Bytes, RpcError>> {
+    fn call(
+        &self,
+        _context: CallContext,
+        method: String,
+        request: Bytes,
+    ) -> BoxFuture<'static, Result<Bytes, RpcError>> {
         let core = self.core.clone();
         Box::pin(async move {
             match method.as_str() {
@@ -43,14 +48,21 @@ impl RpcService for TrackerProtocol {
                 }
                 "unRegisterNodeManager" => {
                     typed_call(request, |r: UnRegisterNodeManagerRequestProto| async move {
-                        let node = NodeId::try_from(required(r.node_id.as_ref(), "UnRegisterNodeManagerRequestProto", "node_id")?)
-                            .map_err(invalid)?;
+                        let node = NodeId::try_from(required(
+                            r.node_id.as_ref(),
+                            "UnRegisterNodeManagerRequestProto",
+                            "node_id",
+                        )?)
+                        .map_err(invalid)?;
                         core.with(|c, now| c.unregister_node(&node, now));
                         Ok(UnRegisterNodeManagerResponseProto {})
                     })
                     .await
                 }
-                _ => Err(RpcError::no_such_method(protocols::RESOURCE_TRACKER, &method)),
+                _ => Err(RpcError::no_such_method(
+                    protocols::RESOURCE_TRACKER,
+                    &method,
+                )),
             }
         })
     }
