@@ -4,6 +4,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use spindle_nm::container::NmContainerConfig;
@@ -59,6 +60,19 @@ pub struct MiniCluster {
     conf_dir: PathBuf,
 }
 
+/// The current time in ms, but never the same value twice in this process: clusters started in the
+/// same millisecond (parallel tests) must not hand out the same application ids.
+fn unique_cluster_timestamp() -> i64 {
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = now_ms();
+    let previous = LAST.fetch_max(now, Ordering::SeqCst);
+    if previous < now {
+        now
+    } else {
+        LAST.fetch_add(1, Ordering::SeqCst) + 1
+    }
+}
+
 fn loopback(port: u16) -> SocketAddr {
     SocketAddr::from((Ipv4Addr::LOCALHOST, port))
 }
@@ -66,7 +80,7 @@ fn loopback(port: u16) -> SocketAddr {
 impl MiniCluster {
     pub async fn start(config: MiniClusterConfig) -> anyhow::Result<Self> {
         let mut rm_settings = config.rm.clone();
-        rm_settings.cluster_timestamp = now_ms();
+        rm_settings.cluster_timestamp = unique_cluster_timestamp();
         rm_settings.nm_heartbeat_interval_ms = config.nm_heartbeat_interval.as_millis() as i64;
         if config.node_gpus > 0 && !rm_settings.resource_types.iter().any(|t| t == GPU) {
             rm_settings.resource_types.push(GPU.to_string());

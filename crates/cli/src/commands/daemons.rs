@@ -107,6 +107,14 @@ pub async fn nodemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
     let conf = load(conf_dir)?;
     let config = NmConfig::from_configuration(&conf)?;
     let gpu_devices = gpu_devices(&conf)?;
+    // Countable resource types other than GPUs: `yarn.nodemanager.resource-type.<name>` (node-resources.xml).
+    let mut resource = config.resource.clone();
+    for name in conf.get_strings("yarn.resource-types") {
+        let key = format!("yarn.nodemanager.resource-type.{name}");
+        if let Some(value) = conf.get_i64(&key)? {
+            resource.set(&name, value);
+        }
+    }
     let host = advertised_host(&config.address);
     let mut containers = NmContainerConfig::new(
         config.local_dirs.clone(),
@@ -128,7 +136,7 @@ pub async fn nodemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
             &config.resource_tracker_address,
             "yarn.resourcemanager.resource-tracker.address",
         )?,
-        resource: config.resource.clone(),
+        resource,
         heartbeat_interval: config.heartbeat_interval,
         gpu_devices,
         containers,

@@ -59,6 +59,7 @@ pub fn spark_submit(conf_dir: &Path, args: &[&str]) -> Output {
         .args(["--conf", "spark.yarn.appMasterEnv.SPARK_LOCAL_IP=127.0.0.1"])
         .args(["--conf", "spark.executorEnv.SPARK_LOCAL_IP=127.0.0.1"])
         .args(["--conf", "spark.ui.enabled=false"])
+        .args(["--conf", &staging_dir(conf_dir)])
         .args(args)
         .env("HADOOP_CONF_DIR", conf_dir)
         .env("SPARK_LOCAL_IP", "127.0.0.1")
@@ -66,6 +67,12 @@ pub fn spark_submit(conf_dir: &Path, args: &[&str]) -> Output {
         .env_remove("SPARK_HOME")
         .output()
         .expect("spark-submit runs")
+}
+
+/// Each cluster's own staging directory (beside its configuration), so that parallel tests never
+/// share `~/.sparkStaging`.
+fn staging_dir(conf_dir: &Path) -> String {
+    format!("spark.yarn.stagingDir=file://{}", conf_dir.parent().unwrap_or(conf_dir).join("staging").display())
 }
 
 /// `spark.yarn.jars` pointing at pyspark's own jars: no upload.
@@ -178,6 +185,7 @@ pub fn spawn_spark_submit(conf_dir: &Path, args: &[&str], log: &Path) -> std::pr
         .args(["--conf", "spark.yarn.appMasterEnv.SPARK_LOCAL_IP=127.0.0.1"])
         .args(["--conf", "spark.executorEnv.SPARK_LOCAL_IP=127.0.0.1"])
         .args(["--conf", "spark.ui.enabled=false"])
+        .args(["--conf", &staging_dir(conf_dir)])
         .args(args)
         .env("HADOOP_CONF_DIR", conf_dir)
         .env("SPARK_LOCAL_IP", "127.0.0.1")
