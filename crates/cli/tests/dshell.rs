@@ -35,13 +35,25 @@ fn dshell_args(containers: u32, command: &str) -> Vec<String> {
     .collect()
 }
 
-async fn run_spindle(conf: &std::path::Path, args: Vec<String>) -> std::process::Output {
+/// Runs `spindle` with `args` off the async runtime (a `'static` future, so it can be spawned).
+fn run_spindle(
+    conf: &std::path::Path,
+    args: Vec<String>,
+) -> impl std::future::Future<Output = std::process::Output> + 'static {
     let conf = conf.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        spindle(&conf, &args.iter().map(String::as_str).collect::<Vec<_>>())
+    async move {
+        tokio::task::spawn_blocking(move || spindle(&conf, &args.iter().map(String::as_str).collect::<Vec<_>>()))
+            .await
+            .unwrap()
+    }
+}
+
+/// Waits until `count` processes of the newest application's containers run.
+async fn wait_for_container_processes(cluster: &MiniCluster, count: usize) {
+    wait_until(30, "the shell containers to run", || {
+        last_app(cluster).is_some_and(|(app, ..)| container_processes(&app.replace("application_", "container_")).len() >= count)
     })
-    .await
-    .unwrap()
+    .await;
 }
 
 fn last_app(
@@ -64,6 +76,14 @@ fn last_app(
             )
         })
     })
+}
+
+/// Waits until `count` processes of the newest application's containers run.
+async fn wait_for_container_processes(cluster: &MiniCluster, count: usize) {
+    wait_until(30, "the shell containers to run", || {
+        last_app(cluster).is_some_and(|(app, ..)| container_processes(&app.replace("application_", "container_")).len() >= count)
+    })
+    .await;
 }
 
 /// Which NM directories hold log directories of `app`'s containers.
@@ -134,29 +154,8 @@ async fn a_killed_application_ends_killed_and_its_processes_are_gone() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = small_cluster(dir.path(), 600_000).await;
     let conf = cluster.conf_dir().to_path_buf();
-    let client = tokio::task::spawn_blocking({
-        let conf = conf.clone();
-        move || {
-            spindle(
-                &conf,
-                &[
-                    "dshell",
-                    "--num-containers",
-                    "3",
-                    "--container-memory",
-                    "256",
-                    "--shell-command",
-                    "sleep 300",
-                ],
-            )
-        }
-    });
-    wait_until(30, "the shell containers to run", || {
-        last_app(&cluster).is_some_and(|(app, ..)| {
-            container_processes(&app.replace("application_", "container_")).len() >= 4
-        })
-    })
-    .await;
+    let client = tokio::spawn(run_spindle(&conf, dshell_args(3, "sleep 300")));
+    wait_for_container_processes(&cluster, 4).await;
     let (app, ..) = last_app(&cluster).unwrap();
     let kill = spindle(&conf, &["application", "-kill", &app]);
     assert!(
@@ -185,29 +184,8 @@ async fn a_dead_node_manager_is_lost_and_the_am_replaces_its_containers() {
     let expiry_ms = 3000;
     let mut cluster = small_cluster(dir.path(), expiry_ms).await;
     let conf = cluster.conf_dir().to_path_buf();
-    let client = tokio::task::spawn_blocking({
-        let conf = conf.clone();
-        move || {
-            spindle(
-                &conf,
-                &[
-                    "dshell",
-                    "--num-containers",
-                    "3",
-                    "--container-memory",
-                    "256",
-                    "--shell-command",
-                    "sleep 6",
-                ],
-            )
-        }
-    });
-    wait_until(30, "the shell containers to run", || {
-        last_app(&cluster).is_some_and(|(app, ..)| {
-            container_processes(&app.replace("application_", "container_")).len() >= 4
-        })
-    })
-    .await;
+    let client = tokio::spawn(run_spindle(&conf, dshell_args(3, "sleep 6")));
+    wait_for_container_processes(&cluster, 4).await;
     let (app, ..) = last_app(&cluster).unwrap();
     // Kill an NM that runs a shell container but not the AM.
     let am_node = (0..3)
@@ -279,23 +257,7 @@ async fn killing_the_am_process_starts_a_second_attempt() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = small_cluster(dir.path(), 600_000).await;
     let conf = cluster.conf_dir().to_path_buf();
-    let client = tokio::task::spawn_blocking({
-        let conf = conf.clone();
-        move || {
-            spindle(
-                &conf,
-                &[
-                    "dshell",
-                    "--num-containers",
-                    "2",
-                    "--container-memory",
-                    "256",
-                    "--shell-command",
-                    "sleep 3",
-                ],
-            )
-        }
-    });
+    let client = tokio::spawn(run_spindle(&conf, dshell_args(2, "sleep 3")));
     wait_until(30, "the first AM to run", || {
         last_app(&cluster).is_some_and(|(app, ..)| {
             let am = format!("{}_01_000001", app.replace("application_", "container_"));

@@ -12,12 +12,7 @@ async fn cluster_mode_job_runs_and_its_result_is_in_the_driver_log() {
     let conf = cluster.conf_dir().to_path_buf();
     let job = script(dir.path(), "job.py", SUM_OF_SQUARES);
     let jars = local_jars();
-    let out = tokio::task::spawn_blocking({
-        let conf = conf.clone();
-        move || {
-            spark_submit(
-                &conf,
-                &[
+    let out = spark_submit_async(&conf, &[
                     "--deploy-mode",
                     "cluster",
                     "--queue",
@@ -31,12 +26,7 @@ async fn cluster_mode_job_runs_and_its_result_is_in_the_driver_log() {
                     "--conf",
                     &jars,
                     job.to_str().unwrap(),
-                ],
-            )
-        }
-    })
-    .await
-    .unwrap();
+                ]).await;
     let log = text(&out);
     assert!(out.status.success(), "spark-submit failed:\n{log}");
     assert!(log.contains("final status: SUCCEEDED"), "{log}");
@@ -63,12 +53,7 @@ async fn client_mode_with_spark_default_jar_upload_localizes_the_archive_once_pe
     let cluster = cluster(dir.path(), 1, 6144).await;
     let conf = cluster.conf_dir().to_path_buf();
     let job = script(dir.path(), "job.py", SUM_OF_SQUARES);
-    let out = tokio::task::spawn_blocking({
-        let conf = conf.clone();
-        move || {
-            spark_submit(
-                &conf,
-                &[
+    let out = spark_submit_async(&conf, &[
                     "--deploy-mode",
                     "client",
                     "--num-executors",
@@ -78,12 +63,7 @@ async fn client_mode_with_spark_default_jar_upload_localizes_the_archive_once_pe
                     "--executor-memory",
                     "512m",
                     job.to_str().unwrap(),
-                ],
-            )
-        }
-    })
-    .await
-    .unwrap();
+                ]).await;
     let log = text(&out);
     assert!(out.status.success(), "spark-submit failed:\n{log}");
     assert!(
@@ -128,12 +108,7 @@ async fn a_failing_job_ends_failed_and_spark_submit_exits_non_zero() {
     let conf = cluster.conf_dir().to_path_buf();
     let job = script(dir.path(), "fail.py", "from pyspark.sql import SparkSession\nspark = SparkSession.builder.getOrCreate()\nraise ValueError('spindle-expected-failure')\n");
     let jars = local_jars();
-    let out = tokio::task::spawn_blocking({
-        let conf = conf.clone();
-        move || {
-            spark_submit(
-                &conf,
-                &[
+    let out = spark_submit_async(&conf, &[
                     "--deploy-mode",
                     "cluster",
                     "--conf",
@@ -145,12 +120,7 @@ async fn a_failing_job_ends_failed_and_spark_submit_exits_non_zero() {
                     "--executor-memory",
                     "512m",
                     job.to_str().unwrap(),
-                ],
-            )
-        }
-    })
-    .await
-    .unwrap();
+                ]).await;
     let log = text(&out);
     assert!(!out.status.success(), "spark-submit should fail:\n{log}");
     let app = application_id(&log);
@@ -227,12 +197,7 @@ async fn executors_asking_for_gpus_get_distinct_devices() {
         "spark.executor.resource.gpu.discoveryScript={}",
         discovery.display()
     );
-    let out = tokio::task::spawn_blocking({
-        let conf = conf.clone();
-        move || {
-            spark_submit(
-                &conf,
-                &[
+    let out = spark_submit_async(&conf, &[
                     "--deploy-mode",
                     "client",
                     "--num-executors",
@@ -250,12 +215,7 @@ async fn executors_asking_for_gpus_get_distinct_devices() {
                     "--conf",
                     &discovery_conf,
                     job.to_str().unwrap(),
-                ],
-            )
-        }
-    })
-    .await
-    .unwrap();
+                ]).await;
     let log = text(&out);
     assert!(out.status.success(), "spark-submit failed:\n{log}");
     let mut seen: Vec<(String, String)> = log
@@ -305,12 +265,7 @@ async fn dynamic_allocation_grows_and_shrinks_the_executors() {
     let conf = cluster.conf_dir().to_path_buf();
     let job = script(dir.path(), "dynamic.py", DYNAMIC_JOB);
     let jars = local_jars();
-    let out = tokio::task::spawn_blocking({
-        let conf = conf.clone();
-        move || {
-            spark_submit(
-                &conf,
-                &[
+    let out = spark_submit_async(&conf, &[
                     "--deploy-mode",
                     "client",
                     "--executor-cores",
@@ -334,12 +289,7 @@ async fn dynamic_allocation_grows_and_shrinks_the_executors() {
                     "--conf",
                     "spark.dynamicAllocation.schedulerBacklogTimeout=1s",
                     job.to_str().unwrap(),
-                ],
-            )
-        }
-    })
-    .await
-    .unwrap();
+                ]).await;
     let log = text(&out);
     assert!(out.status.success(), "spark-submit failed:\n{log}");
     assert_eq!(printed(&log, "EXECUTORS_START"), 0, "{log}");

@@ -174,12 +174,7 @@ async fn a_crashed_driver_is_retried_per_max_app_attempts() {
     let conf = cluster.conf_dir().to_path_buf();
     let job = script(dir.path(), "retry.py", CRASH_ON_FIRST_ATTEMPT);
     let jars = local_jars();
-    let out = tokio::task::spawn_blocking({
-        let conf = conf.clone();
-        move || {
-            spark_submit(
-                &conf,
-                &[
+    let out = spark_submit_async(&conf, &[
                     "--deploy-mode",
                     "cluster",
                     "--num-executors",
@@ -191,12 +186,7 @@ async fn a_crashed_driver_is_retried_per_max_app_attempts() {
                     "--conf",
                     "spark.yarn.maxAppAttempts=2",
                     job.to_str().unwrap(),
-                ],
-            )
-        }
-    })
-    .await
-    .unwrap();
+                ]).await;
     let log = text(&out);
     assert!(out.status.success(), "the second attempt succeeds:\n{log}");
     let (app, state, attempts) = app_state(&cluster).unwrap();

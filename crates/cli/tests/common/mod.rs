@@ -45,16 +45,12 @@ pub async fn cluster(dir: &Path, nodes: usize, memory_mb: i64) -> MiniCluster {
     MiniCluster::start(config).await.unwrap()
 }
 
-/// Runs `spark-submit --master yarn` with Spark kept on loopback; returns its output.
-pub fn spark_submit(conf_dir: &Path, args: &[&str]) -> Output {
-    let home = pyspark_home();
-    let bin = home.join("bin");
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    Command::new(bin.join("spark-submit"))
+/// `spark-submit --master yarn` with Spark kept on loopback and this cluster's staging directory.
+fn spark_command(conf_dir: &Path, args: &[&str]) -> Command {
+    let bin = pyspark_home().join("bin");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let mut command = Command::new(bin.join("spark-submit"));
+    command
         .args(["--master", "yarn"])
         .args(["--conf", "spark.yarn.appMasterEnv.SPARK_LOCAL_IP=127.0.0.1"])
         .args(["--conf", "spark.executorEnv.SPARK_LOCAL_IP=127.0.0.1"])
@@ -64,9 +60,22 @@ pub fn spark_submit(conf_dir: &Path, args: &[&str]) -> Output {
         .env("HADOOP_CONF_DIR", conf_dir)
         .env("SPARK_LOCAL_IP", "127.0.0.1")
         .env("PATH", path)
-        .env_remove("SPARK_HOME")
-        .output()
-        .expect("spark-submit runs")
+        .env_remove("SPARK_HOME");
+    command
+}
+
+/// Runs spark-submit to completion; returns its output.
+pub fn spark_submit(conf_dir: &Path, args: &[&str]) -> Output {
+    spark_command(conf_dir, args).output().expect("spark-submit runs")
+}
+
+/// Runs spark-submit to completion off the async runtime.
+pub async fn spark_submit_async(conf_dir: &Path, args: &[&str]) -> Output {
+    let conf_dir = conf_dir.to_path_buf();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || spark_submit(&conf_dir, &args.iter().map(String::as_str).collect::<Vec<_>>()))
+        .await
+        .unwrap()
 }
 
 /// Each cluster's own staging directory (beside its configuration), so that parallel tests never
@@ -170,27 +179,10 @@ pub async fn wait_until(seconds: u64, what: &str, mut check: impl FnMut() -> boo
     }
 }
 
-/// Starts `spark-submit --master yarn` in the background.
+/// Starts spark-submit in the background, its output going to `log`.
 pub fn spawn_spark_submit(conf_dir: &Path, args: &[&str], log: &Path) -> std::process::Child {
-    let home = pyspark_home();
-    let bin = home.join("bin");
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
     let file = std::fs::File::create(log).unwrap();
-    Command::new(bin.join("spark-submit"))
-        .args(["--master", "yarn"])
-        .args(["--conf", "spark.yarn.appMasterEnv.SPARK_LOCAL_IP=127.0.0.1"])
-        .args(["--conf", "spark.executorEnv.SPARK_LOCAL_IP=127.0.0.1"])
-        .args(["--conf", "spark.ui.enabled=false"])
-        .args(["--conf", &staging_dir(conf_dir)])
-        .args(args)
-        .env("HADOOP_CONF_DIR", conf_dir)
-        .env("SPARK_LOCAL_IP", "127.0.0.1")
-        .env("PATH", path)
-        .env_remove("SPARK_HOME")
+    spark_command(conf_dir, args)
         .stdout(file.try_clone().unwrap())
         .stderr(file)
         .spawn()
