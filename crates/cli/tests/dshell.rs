@@ -42,16 +42,20 @@ fn run_spindle(
 ) -> impl std::future::Future<Output = std::process::Output> + 'static {
     let conf = conf.to_path_buf();
     async move {
-        tokio::task::spawn_blocking(move || spindle(&conf, &args.iter().map(String::as_str).collect::<Vec<_>>()))
-            .await
-            .unwrap()
+        tokio::task::spawn_blocking(move || {
+            spindle(&conf, &args.iter().map(String::as_str).collect::<Vec<_>>())
+        })
+        .await
+        .unwrap()
     }
 }
 
 /// Waits until `count` processes of the newest application's containers run.
 async fn wait_for_container_processes(cluster: &MiniCluster, count: usize) {
     wait_until(30, "the shell containers to run", || {
-        last_app(cluster).is_some_and(|(app, ..)| container_processes(&app.replace("application_", "container_")).len() >= count)
+        last_app(cluster).is_some_and(|(app, ..)| {
+            container_processes(&app.replace("application_", "container_")).len() >= count
+        })
     })
     .await;
 }
@@ -76,14 +80,6 @@ fn last_app(
             )
         })
     })
-}
-
-/// Waits until `count` processes of the newest application's containers run.
-async fn wait_for_container_processes(cluster: &MiniCluster, count: usize) {
-    wait_until(30, "the shell containers to run", || {
-        last_app(cluster).is_some_and(|(app, ..)| container_processes(&app.replace("application_", "container_")).len() >= count)
-    })
-    .await;
 }
 
 /// Which NM directories hold log directories of `app`'s containers.
