@@ -48,6 +48,16 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Administration: -refreshQueues re-reads the scheduler files (like `yarn rmadmin`).
+    #[command(disable_help_flag = true)]
+    Rmadmin {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Replay an SLS trace or a synthetic workload against the scheduling core and write a report.
+    Sim(Box<commands::sim::SimArgs>),
+    /// Benchmarks: `bench scheduler` measures the scheduling core (allocations/s, latency).
+    Bench(commands::sim::BenchArgs),
     /// Run a command in N containers (YARN's distributed shell).
     Dshell(commands::dshell::DshellArgs),
     /// The distributed shell's ApplicationMaster (started by `dshell` inside the AM container).
@@ -75,6 +85,9 @@ fn main() -> anyhow::Result<()> {
             }
             Command::Node { args } => commands::node::run(conf_dir.as_deref(), &args).await,
             Command::Logs { args } => commands::logs::run(conf_dir.as_deref(), &args).await,
+            Command::Rmadmin { args } => commands::rmadmin::run(conf_dir.as_deref(), &args).await,
+            Command::Sim(args) => commands::sim::run(conf_dir.as_deref(), *args),
+            Command::Bench(args) => commands::sim::run_bench(args),
             Command::Dshell(args) => commands::dshell::run(conf_dir.as_deref(), args).await,
             Command::DshellAm(args) => commands::dshell::run_am(args).await,
         }

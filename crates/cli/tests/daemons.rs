@@ -11,7 +11,11 @@ use std::time::Duration;
 use common::*;
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Daemon(Child);
@@ -45,35 +49,91 @@ async fn daemons_configured_from_yarn_site_run_an_application_and_detect_a_dead_
     let (client, scheduler, tracker) = (free_port(), free_port(), free_port());
     let properties = [
         ("yarn.resourcemanager.hostname", "127.0.0.1".to_string()),
-        ("yarn.resourcemanager.address", format!("127.0.0.1:{client}")),
-        ("yarn.resourcemanager.scheduler.address", format!("127.0.0.1:{scheduler}")),
-        ("yarn.resourcemanager.resource-tracker.address", format!("127.0.0.1:{tracker}")),
+        (
+            "yarn.resourcemanager.address",
+            format!("127.0.0.1:{client}"),
+        ),
+        (
+            "yarn.resourcemanager.scheduler.address",
+            format!("127.0.0.1:{scheduler}"),
+        ),
+        (
+            "yarn.resourcemanager.resource-tracker.address",
+            format!("127.0.0.1:{tracker}"),
+        ),
         ("yarn.nodemanager.address", "localhost:0".to_string()),
         ("yarn.nodemanager.resource.memory-mb", "3072".to_string()),
         ("yarn.nodemanager.resource.cpu-vcores", "3".to_string()),
-        ("yarn.nodemanager.local-dirs", dir.path().join("nm/local").display().to_string()),
-        ("yarn.nodemanager.log-dirs", dir.path().join("nm/logs").display().to_string()),
-        ("yarn.nm.liveness-monitor.expiry-interval-ms", "3000".to_string()),
-        ("yarn.resourcemanager.nodemanagers.heartbeat-interval-ms", "200".to_string()),
+        (
+            "yarn.nodemanager.local-dirs",
+            dir.path().join("nm/local").display().to_string(),
+        ),
+        (
+            "yarn.nodemanager.log-dirs",
+            dir.path().join("nm/logs").display().to_string(),
+        ),
+        (
+            "yarn.nm.liveness-monitor.expiry-interval-ms",
+            "3000".to_string(),
+        ),
+        (
+            "yarn.resourcemanager.nodemanagers.heartbeat-interval-ms",
+            "200".to_string(),
+        ),
         ("yarn.scheduler.minimum-allocation-mb", "256".to_string()),
     ];
     spindle_conf::write_site_xml(&conf.join("yarn-site.xml"), &properties).unwrap();
     let _rm = start(&conf, "resourcemanager", &dir.path().join("rm.log"));
     let nm = start(&conf, "nodemanager", &dir.path().join("nm.log"));
-    wait_until(20, "the NM to register", || text(&spindle(&conf, &["node", "-list"])).contains("Total Nodes:1")).await;
+    wait_until(20, "the NM to register", || {
+        text(&spindle(&conf, &["node", "-list"])).contains("Total Nodes:1")
+    })
+    .await;
     let status = text(&spindle(&conf, &["node", "-list"]));
-    let node_id = status.lines().find(|l| l.contains("RUNNING")).unwrap().split_whitespace().next().unwrap().to_string();
+    let node_id = status
+        .lines()
+        .find(|l| l.contains("RUNNING"))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
     let report = text(&spindle(&conf, &["node", "-status", &node_id]));
-    assert!(report.contains("Memory-Capacity : 3072MB") && report.contains("CPU-Capacity : 3 vcores"), "{report}");
+    assert!(
+        report.contains("Memory-Capacity : 3072MB") && report.contains("CPU-Capacity : 3 vcores"),
+        "{report}"
+    );
 
-    let out = spindle(&conf, &["dshell", "--num-containers", "2", "--container-memory", "256", "--shell-command", "echo ran-on-a-daemon"]);
-    assert!(out.status.success(), "{}\nRM: {}\nNM: {}", text(&out),
+    let out = spindle(
+        &conf,
+        &[
+            "dshell",
+            "--num-containers",
+            "2",
+            "--container-memory",
+            "256",
+            "--shell-command",
+            "echo ran-on-a-daemon",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}\nRM: {}\nNM: {}",
+        text(&out),
         std::fs::read_to_string(dir.path().join("rm.log")).unwrap_or_default(),
-        std::fs::read_to_string(dir.path().join("nm.log")).unwrap_or_default());
+        std::fs::read_to_string(dir.path().join("nm.log")).unwrap_or_default()
+    );
 
     // kill -9 the NM process: LOST after the 3 s expiry.
     drop(nm);
     let killed = std::time::Instant::now();
-    wait_until(20, "the RM to mark the NM LOST", || text(&spindle(&conf, &["node", "-list", "-all"])).contains("LOST")).await;
-    assert!(killed.elapsed() >= Duration::from_millis(2500), "LOST before the expiry: {:?}", killed.elapsed());
+    wait_until(20, "the RM to mark the NM LOST", || {
+        text(&spindle(&conf, &["node", "-list", "-all"])).contains("LOST")
+    })
+    .await;
+    assert!(
+        killed.elapsed() >= Duration::from_millis(2500),
+        "LOST before the expiry: {:?}",
+        killed.elapsed()
+    );
 }

@@ -12,21 +12,25 @@ async fn cluster_mode_job_runs_and_its_result_is_in_the_driver_log() {
     let conf = cluster.conf_dir().to_path_buf();
     let job = script(dir.path(), "job.py", SUM_OF_SQUARES);
     let jars = local_jars();
-    let out = spark_submit_async(&conf, &[
-                    "--deploy-mode",
-                    "cluster",
-                    "--queue",
-                    "default",
-                    "--num-executors",
-                    "2",
-                    "--executor-cores",
-                    "1",
-                    "--executor-memory",
-                    "512m",
-                    "--conf",
-                    &jars,
-                    job.to_str().unwrap(),
-                ]).await;
+    let out = spark_submit_async(
+        &conf,
+        &[
+            "--deploy-mode",
+            "cluster",
+            "--queue",
+            "default",
+            "--num-executors",
+            "2",
+            "--executor-cores",
+            "1",
+            "--executor-memory",
+            "512m",
+            "--conf",
+            &jars,
+            job.to_str().unwrap(),
+        ],
+    )
+    .await;
     let log = text(&out);
     assert!(out.status.success(), "spark-submit failed:\n{log}");
     assert!(log.contains("final status: SUCCEEDED"), "{log}");
@@ -53,17 +57,21 @@ async fn client_mode_with_spark_default_jar_upload_localizes_the_archive_once_pe
     let cluster = cluster(dir.path(), 1, 6144).await;
     let conf = cluster.conf_dir().to_path_buf();
     let job = script(dir.path(), "job.py", SUM_OF_SQUARES);
-    let out = spark_submit_async(&conf, &[
-                    "--deploy-mode",
-                    "client",
-                    "--num-executors",
-                    "2",
-                    "--executor-cores",
-                    "1",
-                    "--executor-memory",
-                    "512m",
-                    job.to_str().unwrap(),
-                ]).await;
+    let out = spark_submit_async(
+        &conf,
+        &[
+            "--deploy-mode",
+            "client",
+            "--num-executors",
+            "2",
+            "--executor-cores",
+            "1",
+            "--executor-memory",
+            "512m",
+            job.to_str().unwrap(),
+        ],
+    )
+    .await;
     let log = text(&out);
     assert!(out.status.success(), "spark-submit failed:\n{log}");
     assert!(
@@ -108,19 +116,23 @@ async fn a_failing_job_ends_failed_and_spark_submit_exits_non_zero() {
     let conf = cluster.conf_dir().to_path_buf();
     let job = script(dir.path(), "fail.py", "from pyspark.sql import SparkSession\nspark = SparkSession.builder.getOrCreate()\nraise ValueError('spindle-expected-failure')\n");
     let jars = local_jars();
-    let out = spark_submit_async(&conf, &[
-                    "--deploy-mode",
-                    "cluster",
-                    "--conf",
-                    &jars,
-                    "--conf",
-                    "spark.yarn.maxAppAttempts=1",
-                    "--num-executors",
-                    "1",
-                    "--executor-memory",
-                    "512m",
-                    job.to_str().unwrap(),
-                ]).await;
+    let out = spark_submit_async(
+        &conf,
+        &[
+            "--deploy-mode",
+            "cluster",
+            "--conf",
+            &jars,
+            "--conf",
+            "spark.yarn.maxAppAttempts=1",
+            "--num-executors",
+            "1",
+            "--executor-memory",
+            "512m",
+            job.to_str().unwrap(),
+        ],
+    )
+    .await;
     let log = text(&out);
     assert!(!out.status.success(), "spark-submit should fail:\n{log}");
     let app = application_id(&log);
@@ -197,25 +209,29 @@ async fn executors_asking_for_gpus_get_distinct_devices() {
         "spark.executor.resource.gpu.discoveryScript={}",
         discovery.display()
     );
-    let out = spark_submit_async(&conf, &[
-                    "--deploy-mode",
-                    "client",
-                    "--num-executors",
-                    "2",
-                    "--executor-cores",
-                    "1",
-                    "--executor-memory",
-                    "512m",
-                    "--conf",
-                    &jars,
-                    "--conf",
-                    "spark.executor.resource.gpu.amount=1",
-                    "--conf",
-                    "spark.task.resource.gpu.amount=1",
-                    "--conf",
-                    &discovery_conf,
-                    job.to_str().unwrap(),
-                ]).await;
+    let out = spark_submit_async(
+        &conf,
+        &[
+            "--deploy-mode",
+            "client",
+            "--num-executors",
+            "2",
+            "--executor-cores",
+            "1",
+            "--executor-memory",
+            "512m",
+            "--conf",
+            &jars,
+            "--conf",
+            "spark.executor.resource.gpu.amount=1",
+            "--conf",
+            "spark.task.resource.gpu.amount=1",
+            "--conf",
+            &discovery_conf,
+            job.to_str().unwrap(),
+        ],
+    )
+    .await;
     let log = text(&out);
     assert!(out.status.success(), "spark-submit failed:\n{log}");
     let mut seen: Vec<(String, String)> = log
@@ -265,31 +281,35 @@ async fn dynamic_allocation_grows_and_shrinks_the_executors() {
     let conf = cluster.conf_dir().to_path_buf();
     let job = script(dir.path(), "dynamic.py", DYNAMIC_JOB);
     let jars = local_jars();
-    let out = spark_submit_async(&conf, &[
-                    "--deploy-mode",
-                    "client",
-                    "--executor-cores",
-                    "1",
-                    "--executor-memory",
-                    "512m",
-                    "--conf",
-                    &jars,
-                    "--conf",
-                    "spark.dynamicAllocation.enabled=true",
-                    "--conf",
-                    "spark.dynamicAllocation.shuffleTracking.enabled=true",
-                    "--conf",
-                    "spark.dynamicAllocation.minExecutors=0",
-                    "--conf",
-                    "spark.dynamicAllocation.initialExecutors=0",
-                    "--conf",
-                    "spark.dynamicAllocation.maxExecutors=3",
-                    "--conf",
-                    "spark.dynamicAllocation.executorIdleTimeout=2s",
-                    "--conf",
-                    "spark.dynamicAllocation.schedulerBacklogTimeout=1s",
-                    job.to_str().unwrap(),
-                ]).await;
+    let out = spark_submit_async(
+        &conf,
+        &[
+            "--deploy-mode",
+            "client",
+            "--executor-cores",
+            "1",
+            "--executor-memory",
+            "512m",
+            "--conf",
+            &jars,
+            "--conf",
+            "spark.dynamicAllocation.enabled=true",
+            "--conf",
+            "spark.dynamicAllocation.shuffleTracking.enabled=true",
+            "--conf",
+            "spark.dynamicAllocation.minExecutors=0",
+            "--conf",
+            "spark.dynamicAllocation.initialExecutors=0",
+            "--conf",
+            "spark.dynamicAllocation.maxExecutors=3",
+            "--conf",
+            "spark.dynamicAllocation.executorIdleTimeout=2s",
+            "--conf",
+            "spark.dynamicAllocation.schedulerBacklogTimeout=1s",
+            job.to_str().unwrap(),
+        ],
+    )
+    .await;
     let log = text(&out);
     assert!(out.status.success(), "spark-submit failed:\n{log}");
     assert_eq!(printed(&log, "EXECUTORS_START"), 0, "{log}");

@@ -174,19 +174,23 @@ async fn a_crashed_driver_is_retried_per_max_app_attempts() {
     let conf = cluster.conf_dir().to_path_buf();
     let job = script(dir.path(), "retry.py", CRASH_ON_FIRST_ATTEMPT);
     let jars = local_jars();
-    let out = spark_submit_async(&conf, &[
-                    "--deploy-mode",
-                    "cluster",
-                    "--num-executors",
-                    "1",
-                    "--executor-memory",
-                    "512m",
-                    "--conf",
-                    &jars,
-                    "--conf",
-                    "spark.yarn.maxAppAttempts=2",
-                    job.to_str().unwrap(),
-                ]).await;
+    let out = spark_submit_async(
+        &conf,
+        &[
+            "--deploy-mode",
+            "cluster",
+            "--num-executors",
+            "1",
+            "--executor-memory",
+            "512m",
+            "--conf",
+            &jars,
+            "--conf",
+            "spark.yarn.maxAppAttempts=2",
+            job.to_str().unwrap(),
+        ],
+    )
+    .await;
     let log = text(&out);
     assert!(out.status.success(), "the second attempt succeeds:\n{log}");
     let (app, state, attempts) = app_state(&cluster).unwrap();

@@ -19,7 +19,12 @@ pub const CONF_DIR_VARIABLES: [&str; 2] = ["HADOOP_CONF_DIR", "YARN_CONF_DIR"];
 
 /// Site files read by [`Configuration::load_default_files`], in loading order: YARN's resource
 /// types (`resource-types.xml`) and a node's resources (`node-resources.xml`) come after yarn-site.
-pub const SITE_FILE_NAMES: [&str; 4] = ["core-site.xml", "yarn-site.xml", "resource-types.xml", "node-resources.xml"];
+pub const SITE_FILE_NAMES: [&str; 4] = [
+    "core-site.xml",
+    "yarn-site.xml",
+    "resource-types.xml",
+    "node-resources.xml",
+];
 
 /// Source name of the built-in YARN defaults (see [`Configuration::source_of`]).
 pub const YARN_DEFAULTS_SOURCE: &str = "yarn-default";

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use spindle_nm::container::NmContainerConfig;
 use spindle_nm::service::{NmSettings, NodeManager};
-use spindle_rm::service::{now_ms, ResourceManager, RmBindAddresses};
+use spindle_rm::service::{now_ms, ResourceManager, RmBindAddresses, SchedulerSetup};
 use spindle_rm::settings::RmSettings;
 use spindle_types::resource::GPU;
 use spindle_types::Resource;
@@ -27,6 +27,12 @@ pub struct MiniClusterConfig {
     pub nm_heartbeat_interval: Duration,
     /// How often NMs sample container memory.
     pub container_monitor_interval: Duration,
+    /// `yarn.resourcemanager.scheduler.class` (YARN's class names; default FIFO).
+    pub scheduler_class: String,
+    /// Scheduler keys for the RM's yarn-site.xml (e.g. `yarn.scheduler.fair.preemption`).
+    pub scheduler_site: Vec<(String, String)>,
+    /// Files in the RM's configuration directory, e.g. `("capacity-scheduler.xml", text)`.
+    pub scheduler_files: Vec<(String, String)>,
     /// GPUs (`yarn.io/gpu`, configured devices 0..n) each NM offers.
     pub node_gpus: u32,
     /// Extra properties written to the client yarn-site.xml.
@@ -48,8 +54,31 @@ impl MiniClusterConfig {
             container_monitor_interval: Duration::from_millis(3000),
             extra_client_properties: Vec::new(),
             node_gpus: 0,
+            scheduler_class: spindle_scheduler_fifo_class().to_string(),
+            scheduler_site: Vec::new(),
+            scheduler_files: Vec::new(),
         }
     }
+}
+
+fn spindle_scheduler_fifo_class() -> &'static str {
+    "org.apache.hadoop.yarn.server.resourcemanager.scheduler.fifo.FifoScheduler"
+}
+
+/// The RM's own configuration directory (`rm-conf/`): the scheduler class and keys in
+/// yarn-site.xml, and the scheduler's files. Tests rewrite it and call `rmadmin -refreshQueues`.
+fn write_rm_configuration(dir: &Path, config: &MiniClusterConfig) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut site = vec![(
+        "yarn.resourcemanager.scheduler.class".to_string(),
+        config.scheduler_class.clone(),
+    )];
+    site.extend(config.scheduler_site.iter().cloned());
+    spindle_conf::write_site_xml(&dir.join("yarn-site.xml"), &site)?;
+    for (name, text) in &config.scheduler_files {
+        std::fs::write(dir.join(name), text)?;
+    }
+    Ok(())
 }
 
 /// A running embedded cluster.
@@ -85,13 +114,24 @@ impl MiniCluster {
         if config.node_gpus > 0 && !rm_settings.resource_types.iter().any(|t| t == GPU) {
             rm_settings.resource_types.push(GPU.to_string());
         }
-        let rm = ResourceManager::start(
+        let rm_conf_dir = config.base_dir.join("rm-conf");
+        write_rm_configuration(&rm_conf_dir, &config)?;
+        let setup = SchedulerSetup {
+            loader: Some(spindle_rm::scheduler_files::loader(
+                Some(rm_conf_dir.clone()),
+                &rm_settings,
+            )),
+            admins: vec!["*".into()],
+        };
+        let rm = ResourceManager::start_with(
             rm_settings,
             RmBindAddresses {
                 client: loopback(0),
                 scheduler: loopback(0),
                 tracker: loopback(0),
+                admin: loopback(0),
             },
+            setup,
         )
         .await?;
         let conf_dir = config.base_dir.join("conf");
@@ -140,6 +180,11 @@ impl MiniCluster {
         self.config.base_dir.join(format!("nm-{index}"))
     }
 
+    /// The RM's own configuration directory (scheduler class and files).
+    pub fn rm_conf_dir(&self) -> PathBuf {
+        self.config.base_dir.join("rm-conf")
+    }
+
     /// The client configuration directory (use it as HADOOP_CONF_DIR).
     pub fn conf_dir(&self) -> &Path {
         &self.conf_dir
@@ -160,6 +205,10 @@ impl MiniCluster {
             (
                 "yarn.resourcemanager.resource-tracker.address".into(),
                 self.rm.tracker_address().to_string(),
+            ),
+            (
+                "yarn.resourcemanager.admin.address".into(),
+                self.rm.admin_address().to_string(),
             ),
             (
                 "yarn.resourcemanager.connect.max-wait.ms".into(),

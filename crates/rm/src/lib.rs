@@ -5,5 +5,6 @@ pub mod core;
 pub mod lifecycle;
 pub mod liveness;
 pub mod retry;
+pub mod scheduler_files;
 pub mod service;
 pub mod settings;

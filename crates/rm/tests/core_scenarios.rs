@@ -561,3 +561,113 @@ fn released_containers_return_to_the_cluster_at_once() {
         Some(exit_status::ABORTED)
     );
 }
+
+/// The Fair Scheduler's preemption seen by the AMs: the over-share AM is told which containers it
+/// will lose (PreemptionMessage), then they complete as PREEMPTED, and the starved queue gets them.
+#[test]
+fn fair_share_preemption_is_announced_then_enforced() {
+    let site: std::collections::BTreeMap<String, String> = [
+        ("yarn.scheduler.fair.preemption", "true"),
+        ("yarn.scheduler.fair.waitTimeBeforeKill", "1000"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let file = r#"<allocations><queue name="a"/><queue name="b"><fairSharePreemptionTimeout>2</fairSharePreemptionTimeout></queue></allocations>"#;
+    let settings = settings();
+    let limits = spindle_scheduler::AllocationLimits {
+        minimum: settings.minimum_allocation.clone(),
+        maximum: settings.maximum_allocation.clone(),
+        increment: settings.minimum_allocation.clone(),
+    };
+    let config = spindle_scheduler::scheduler_config_from_files(
+        spindle_scheduler::FAIR_SCHEDULER_CLASS,
+        &site,
+        Some(spindle_scheduler::SchedulerFile {
+            source_name: "fair-scheduler.xml",
+            text: file,
+        }),
+        0,
+        limits,
+    )
+    .unwrap();
+    let mut c = Cluster {
+        core: RmCore::with_scheduler(settings, Some(config)).unwrap(),
+        now: TS,
+    };
+    let node = c.add_node("n1", 4096, 8);
+    let submit_to = |c: &mut Cluster, queue: &str| {
+        let (id, _) = c.core.new_application();
+        c.core
+            .submit_application(
+                "alice",
+                ApplicationSubmissionContextProto {
+                    application_id: Some(id.into()),
+                    queue: Some(queue.into()),
+                    am_container_spec: Some(ContainerLaunchContextProto {
+                        command: vec!["x".into()],
+                        ..Default::default()
+                    }),
+                    resource: Some((&Resource::new(1024, 1)).into()),
+                    ..Default::default()
+                },
+                c.now,
+            )
+            .unwrap();
+        id
+    };
+    let a = submit_to(&mut c, "a");
+    let (attempt_a, _, _) = c.launch_ams().remove(0);
+    c.register(attempt_a);
+    let r = c.allocate(attempt_a, 0, vec![ask_any(1024, 3)], vec![]);
+    assert_eq!(
+        r.allocated_containers.len(),
+        3,
+        "queue a fills the idle cluster"
+    );
+    let b = submit_to(&mut c, "b");
+    assert_eq!(
+        c.core.application(b).unwrap().state.yarn_state(),
+        YarnApplicationState::Accepted
+    );
+    let mut response_id = 1;
+    let mut announced = Vec::new();
+    let mut preempted = Vec::new();
+    for _ in 0..12 {
+        c.step(500);
+        c.heartbeat(&node, vec![]);
+        let r = c.allocate(attempt_a, response_id, vec![], vec![]);
+        response_id = r.response_id.unwrap();
+        if let Some(p) = &r.preempt {
+            for pc in &p.contract.as_ref().unwrap().container {
+                let id = ContainerId::try_from(pc.id.as_ref().unwrap()).unwrap();
+                if !announced.contains(&id) {
+                    assert!(preempted.is_empty(), "announced before being killed");
+                    announced.push(id);
+                }
+            }
+        }
+        for s in &r.completed_container_statuses {
+            assert_eq!(s.exit_status, Some(exit_status::PREEMPTED));
+            preempted.push(ContainerId::try_from(s.container_id.as_ref().unwrap()).unwrap());
+        }
+    }
+    assert!(
+        !announced.is_empty(),
+        "the AM was told before anything was killed"
+    );
+    announced.sort();
+    preempted.sort();
+    assert_eq!(
+        announced, preempted,
+        "exactly the announced containers were preempted"
+    );
+    // The starved queue's AM got room.
+    assert!(c
+        .core
+        .attempt(c.core.application(b).unwrap().current_attempt().unwrap())
+        .unwrap()
+        .am_container
+        .is_some());
+    let _ = a;
+}

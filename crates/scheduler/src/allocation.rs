@@ -1,90 +1,329 @@
-//! Placement: turning pending requests and free resources into containers, FIFO across
-//! applications and by priority inside one.
+//! Placement: turning pending requests and free room into containers, in the policy's order.
 //!
-//! The scheduler keeps one invariant between events: no pending request fits on a node that
-//! its locality allows. An event can only break it in two ways, and each has its own pass:
-//! - a node gained room ([`Scheduler::fill_node`]): applications in FIFO order take what fits
-//!   on that node, until its room is below every pending request;
-//! - an application's requests grew ([`Scheduler::place_application`]): its requests, by
-//!   priority, search node-local candidates (the host's nodes), then rack-local ones (the
-//!   rack's free index), then, if allowed, the cluster's free index.
+//! Between events the scheduler keeps one invariant: no request that its queue, user and AM
+//! limits allow fits on a node that its locality (and delay scheduling) allows and that is not
+//! held for another request. An event can break it in three ways, each with its own pass:
+//! - a node gained room ([`Scheduler::fill_node`]): the node is offered down the queue tree, one
+//!   container at a time: at each parent the first schedulable child in its order, in the leaf
+//!   the first application in its order, in the application its requests by priority. The first
+//!   request whose limits allow it takes the node, or (Capacity, Fair) reserves it when it is too
+//!   small for now. Passed-up offers count as missed scheduling opportunities;
+//! - an application's requests grew or its limits loosened ([`Scheduler::place_application`]):
+//!   its requests, by priority, search node-local candidates (the host's nodes), then rack-local
+//!   ones (the rack's free index), then the cluster's free index, as far as delay scheduling allows;
+//! - a queue's maximum loosened: its applications are placed as above.
 //!
-//! Node passes run first, so an older application gets freed room before a newer one's new
-//! requests are placed.
+//! Node passes run first, so room freed by a container goes to whoever the policy puts first.
 
 use std::collections::HashSet;
 use std::ops::Bound::{Excluded, Unbounded};
 
-use spindle_types::{ApplicationId, ContainerId};
+use spindle_types::{ApplicationId, ContainerId, Resource};
 
 use crate::action::{Locality, SchedulerAction};
 use crate::applications::ContainerRecord;
 use crate::asks::RequestSlot;
+use crate::locality_delay::RequestShape;
 use crate::nodes::NodeIndex;
-use crate::scheduler::{Placeable, Scheduler};
+use crate::queues::{QueueIndex, ROOT};
+use crate::reservations::ReservationOutcome;
+use crate::scheduler::Scheduler;
+
+/// What offering a node to part of the tree did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Offer {
+    Allocated,
+    Reserved,
+    Nothing,
+}
+
+/// Requests that already counted a missed opportunity in this node pass.
+type Counted = HashSet<(ApplicationId, RequestSlot)>;
 
 impl Scheduler {
-    pub(crate) fn place(&mut self, placeable: Placeable, actions: &mut Vec<SchedulerAction>) {
-        let mut seen_nodes = HashSet::with_capacity(placeable.nodes.len());
-        for node in placeable.nodes {
-            if seen_nodes.insert(node) && self.nodes.is_live(node) {
-                self.fill_node(node, actions);
+    /// Processes the event's work until nothing more can be placed.
+    pub(crate) fn place(&mut self, actions: &mut Vec<SchedulerAction>) {
+        loop {
+            if self.keys_stale {
+                self.rebuild_keys();
+            }
+            let work = std::mem::take(&mut self.work);
+            if work.is_empty() {
+                return;
+            }
+            let mut nodes = work.nodes;
+            if nodes.len() > 1 {
+                // Node passes in the order the event made room, each node once.
+                let mut seen = HashSet::with_capacity(nodes.len());
+                nodes.retain(|node| seen.insert(*node));
+            }
+            for node in nodes {
+                if self.nodes.is_live(node) {
+                    self.fill_node(node, actions);
+                }
+            }
+            let mut queues = work.queues;
+            queues.sort_unstable();
+            queues.dedup();
+            for queue in queues {
+                if self.queues.is_live(queue) {
+                    self.retry_queue(queue, actions);
+                }
+            }
+            let mut applications: Vec<(u64, ApplicationId)> = work
+                .applications
+                .iter()
+                .filter_map(|id| self.applications.get(id))
+                .map(|app| (app.submission, app.id))
+                .collect();
+            applications.sort_unstable();
+            applications.dedup();
+            for (_, application) in applications {
+                self.place_application(application, actions);
             }
         }
-        let mut applications: Vec<_> = placeable
-            .applications
-            .iter()
-            .filter_map(|id| self.applications.get(id))
-            .map(|app| app.fifo_key())
-            .collect();
-        applications.sort();
-        applications.dedup();
-        for (_, application) in applications {
-            self.place_application(application, actions);
+    }
+
+    /// Offers the node's room, one container at a time, until nobody in line can use it.
+    pub(crate) fn fill_node(&mut self, node: NodeIndex, actions: &mut Vec<SchedulerAction>) {
+        let mut counted = Counted::new();
+        loop {
+            match self.serve_reservation(node, actions) {
+                Some(ReservationOutcome::Allocated) => continue,
+                Some(ReservationOutcome::Waiting) => return,
+                Some(ReservationOutcome::Released) | None => {}
+            }
+            if !self
+                .pending_capabilities
+                .may_fit(&self.nodes.get(node).available)
+            {
+                return;
+            }
+            match self.offer_to_queue(ROOT, node, &mut counted, actions) {
+                Offer::Allocated => continue,
+                Offer::Reserved | Offer::Nothing => return,
+            }
         }
     }
 
-    /// Offers the node's room to pending applications in FIFO order.
-    fn fill_node(&mut self, node: NodeIndex, actions: &mut Vec<SchedulerAction>) {
-        let mut after = None;
-        while self
-            .pending_capabilities
-            .may_fit(&self.nodes.get(node).available)
-        {
-            let next = match after {
-                None => self.pending_applications.iter().next(),
-                Some(key) => self
-                    .pending_applications
-                    .range((Excluded(key), Unbounded))
-                    .next(),
-            };
-            let Some(&key) = next else { break };
-            after = Some(key);
-            self.fill_node_for_application(node, key.1, actions);
+    /// Whether the queue itself (not its ancestors) has no room below its maximum for even the
+    /// smallest container; then none of its applications can be served.
+    fn queue_at_maximum(&self, queue: QueueIndex) -> bool {
+        if queue == ROOT || !self.limits_apply() {
+            return false;
         }
+        let q = self.queues.get(queue);
+        !self
+            .calculator
+            .fits_within(&q.used.add(&self.config.limits.minimum), &q.maximum)
     }
 
-    fn fill_node_for_application(
+    pub(crate) fn limits_apply(&self) -> bool {
+        !matches!(self.config.policy, crate::config::SchedulingPolicy::Fifo)
+    }
+
+    fn offer_to_queue(
         &mut self,
+        queue: QueueIndex,
         node: NodeIndex,
-        application: ApplicationId,
+        counted: &mut Counted,
         actions: &mut Vec<SchedulerAction>,
-    ) {
+    ) -> Offer {
+        if self.queues.get(queue).is_leaf {
+            let mut after = None;
+            loop {
+                let set = &self.queues.get(queue).schedulable_applications;
+                let next = match after {
+                    None => set.iter().next(),
+                    Some(key) => set.range((Excluded(key), Unbounded)).next(),
+                };
+                let Some(&key) = next else {
+                    return Offer::Nothing;
+                };
+                after = Some(key);
+                match self.offer_to_application(key.application, node, counted, actions) {
+                    Offer::Nothing => continue,
+                    other => return other,
+                }
+            }
+        }
+        let mut after = None;
+        loop {
+            let set = &self.queues.get(queue).schedulable_children;
+            let next = match after {
+                None => set.iter().next(),
+                Some(key) => set.range((Excluded(key), Unbounded)).next(),
+            };
+            let Some(&key) = next else {
+                return Offer::Nothing;
+            };
+            after = Some(key);
+            if self.queue_at_maximum(key.index) {
+                self.blocked.queues.insert(key.index);
+                continue;
+            }
+            match self.offer_to_queue(key.index, node, counted, actions) {
+                Offer::Nothing => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// The request's delay-scheduling shape.
+    fn request_shape(&self, application: ApplicationId, slot: RequestSlot) -> Option<RequestShape> {
+        let asks = &self.applications.get(&application)?.attempt.as_ref()?.asks;
+        Some(RequestShape {
+            has_location_asks: asks.has_location_asks(slot),
+            outstanding: asks.pending_count(slot),
+            location_entries: asks.location_entries(slot),
+        })
+    }
+
+    /// Whether delay scheduling lets the slot take a container of `locality` now.
+    pub(crate) fn locality_allowed(
+        &self,
+        application: ApplicationId,
+        slot: RequestSlot,
+        locality: Locality,
+    ) -> bool {
+        let Some(shape) = self.request_shape(application, slot) else {
+            return false;
+        };
+        let wait = self.applications[&application]
+            .attempt
+            .as_ref()
+            .map(|attempt| attempt.asks.locality_wait(slot))
+            .unwrap_or_default();
+        self.delay.allows(locality, wait, shape, self.nodes.len())
+    }
+
+    /// Counts one passed-up opportunity for the slot; when that relaxes its locality, the
+    /// application is searched again for the nodes it may now use.
+    fn count_missed_opportunity(&mut self, application: ApplicationId, slot: RequestSlot) {
+        let Some(shape) = self.request_shape(application, slot) else {
+            return;
+        };
+        if !self.delay.applies_to(shape) {
+            return;
+        }
+        let nodes = self.nodes.len();
+        let relaxed_before = (
+            self.locality_allowed(application, slot, Locality::RackLocal),
+            self.locality_allowed(application, slot, Locality::OffSwitch),
+        );
+        let Some(attempt) = self
+            .applications
+            .get_mut(&application)
+            .and_then(|app| app.attempt.as_mut())
+        else {
+            return;
+        };
+        let wait = self.delay.missed(attempt.asks.locality_wait(slot), nodes);
+        attempt.asks.set_locality_wait(slot, wait);
+        let relaxed_after = (
+            self.locality_allowed(application, slot, Locality::RackLocal),
+            self.locality_allowed(application, slot, Locality::OffSwitch),
+        );
+        if relaxed_after != relaxed_before {
+            self.work.applications.push(application);
+        }
+    }
+
+    fn offer_to_application(
+        &mut self,
+        application: ApplicationId,
+        node: NodeIndex,
+        counted: &mut Counted,
+        actions: &mut Vec<SchedulerAction>,
+    ) -> Offer {
         let mut after = None;
         while let Some(slot) = self.next_pending_slot(application, after) {
             after = Some(slot);
-            while let Some(locality) = self.placement_on(application, slot, node) {
-                self.allocate(application, slot, node, locality, actions);
+            let (capability, best) = {
+                let asks = &self.applications[&application]
+                    .attempt
+                    .as_ref()
+                    .expect("a pending slot has an attempt")
+                    .asks;
+                let scheduler_node = self.nodes.get(node);
+                let Some(best) =
+                    asks.locality_on(slot, &scheduler_node.id.host, &scheduler_node.rack)
+                else {
+                    continue;
+                };
+                let capability = asks
+                    .pending_capability(slot)
+                    .expect("a pending slot has a capability")
+                    .clone();
+                (capability, best)
+            };
+            if counted.insert((application, slot)) {
+                self.count_missed_opportunity(application, slot);
+            }
+            if !self.locality_allowed(application, slot, best) {
+                continue;
+            }
+            let is_am = slot == RequestSlot::ApplicationMaster;
+            if let Some(blocker) = self.limit_blocker(application, &capability, is_am) {
+                self.register_blocker(application, blocker);
+                continue;
+            }
+            let scheduler_node = self.nodes.get(node);
+            if scheduler_node.available.fits(&capability) {
+                self.allocate(application, slot, node, best, actions);
+                return Offer::Allocated;
+            }
+            let app = &self.applications[&application];
+            let wants_more = (app.reservations_for(slot) as i32)
+                < app
+                    .attempt
+                    .as_ref()
+                    .map_or(0, |attempt| attempt.asks.pending_count(slot));
+            if self.reservations_enabled
+                && scheduler_node.reservation.is_none()
+                && scheduler_node.capability.fits(&capability)
+                && wants_more
+            {
+                self.reserve(node, application, slot, capability);
+                return Offer::Reserved;
+            }
+        }
+        Offer::Nothing
+    }
+
+    /// Retries the applications of a queue whose maximum loosened.
+    fn retry_queue(&mut self, queue: QueueIndex, actions: &mut Vec<SchedulerAction>) {
+        if let Some(full) = self.queue_full(queue) {
+            self.blocked.queues.insert(full);
+            return;
+        }
+        for leaf in self.queues.leaves_under(queue) {
+            let applications: Vec<ApplicationId> = self
+                .queues
+                .get(leaf)
+                .schedulable_applications
+                .iter()
+                .map(|key| key.application)
+                .collect();
+            for application in applications {
+                self.place_application(application, actions);
             }
         }
     }
 
-    /// Places the application's pending requests anywhere their locality allows.
-    fn place_application(
+    /// Places the application's pending requests anywhere their locality and limits allow.
+    pub(crate) fn place_application(
         &mut self,
         application: ApplicationId,
         actions: &mut Vec<SchedulerAction>,
     ) {
+        if !self
+            .applications
+            .get(&application)
+            .is_some_and(|app| app.is_schedulable())
+        {
+            return;
+        }
         let mut after = None;
         while let Some(slot) = self.next_pending_slot(application, after) {
             after = Some(slot);
@@ -98,36 +337,65 @@ impl Scheduler {
         slot: RequestSlot,
         actions: &mut Vec<SchedulerAction>,
     ) {
-        let Some(asks) = self
-            .applications
-            .get(&application)
-            .and_then(|app| app.attempt.as_ref())
-            .map(|a| &a.asks)
-        else {
-            return;
-        };
+        loop {
+            let Some(capability) = self
+                .applications
+                .get(&application)
+                .and_then(|app| app.attempt.as_ref())
+                .and_then(|attempt| attempt.asks.pending_capability(slot))
+                .cloned()
+            else {
+                return;
+            };
+            let is_am = slot == RequestSlot::ApplicationMaster;
+            if let Some(blocker) = self.limit_blocker(application, &capability, is_am) {
+                self.register_blocker(application, blocker);
+                return;
+            }
+            match self.find_placement(application, slot, &capability) {
+                Some((node, locality)) => self.allocate(application, slot, node, locality, actions),
+                None => return,
+            }
+        }
+    }
+
+    /// The best node for one container of the slot: node-local, then rack-local, then anywhere,
+    /// as far as its locality entries and delay scheduling allow; nodes held for other requests
+    /// are skipped.
+    fn find_placement(
+        &self,
+        application: ApplicationId,
+        slot: RequestSlot,
+        capability: &Resource,
+    ) -> Option<(NodeIndex, Locality)> {
+        let asks = &self.applications.get(&application)?.attempt.as_ref()?.asks;
         let locations = asks.wanted_locations(slot);
-        // Node-local: the nodes of each wanted host.
         for name in &locations {
-            for node in self.nodes.on_host(name).to_vec() {
-                while let Some(locality) = self.placement_on(application, slot, node) {
-                    if locality != Locality::NodeLocal {
-                        break;
-                    }
-                    self.allocate(application, slot, node, locality, actions);
+            for &node in self.nodes.on_host(name) {
+                let candidate = self.nodes.get(node);
+                if candidate.available.fits(capability)
+                    && self.node_open_to(node, application, slot)
+                    && asks.locality_on(slot, &candidate.id.host, &candidate.rack)
+                        == Some(Locality::NodeLocal)
+                {
+                    return Some((node, Locality::NodeLocal));
                 }
             }
         }
-        // Rack-local: each wanted rack's nodes, most free first.
-        for name in &locations {
-            while let Some((node, locality)) = self.find_node(application, slot, Some(name)) {
-                self.allocate(application, slot, node, locality, actions);
+        if self.locality_allowed(application, slot, Locality::RackLocal) {
+            for name in &locations {
+                if let Some(found) = self.find_node(application, slot, capability, Some(name)) {
+                    return Some(found);
+                }
             }
         }
-        // Anywhere, if the "*" entry allows it.
-        while let Some((node, locality)) = self.find_node(application, slot, None) {
-            self.allocate(application, slot, node, locality, actions);
+        if asks.relaxes_to_any(slot)
+            && self.locality_allowed(application, slot, Locality::OffSwitch)
+        {
+            return self.find_node(application, slot, capability, None);
         }
+        // Delay scheduling may still allow rack-local where off-switch is not.
+        None
     }
 
     fn next_pending_slot(
@@ -143,49 +411,37 @@ impl Scheduler {
             .next_pending_slot(after)
     }
 
-    /// The locality `slot` would get on `node`, if it is pending, allowed there and fits.
-    fn placement_on(
-        &self,
-        application: ApplicationId,
-        slot: RequestSlot,
-        node: NodeIndex,
-    ) -> Option<Locality> {
-        let asks = &self.applications.get(&application)?.attempt.as_ref()?.asks;
-        let node = self.nodes.get(node);
-        let capability = asks.pending_capability(slot)?;
-        if !node.available.fits(capability) {
-            return None;
-        }
-        asks.locality_on(slot, &node.id.host, &node.rack)
-    }
-
     /// A node for `slot` from `rack`'s free index (rack- or node-local only), or from the
-    /// cluster's (any locality, only when the request relaxes to any node).
+    /// cluster's (any locality; the caller checked that the request relaxes to any node).
     fn find_node(
         &self,
         application: ApplicationId,
         slot: RequestSlot,
+        capability: &Resource,
         rack: Option<&str>,
     ) -> Option<(NodeIndex, Locality)> {
         let asks = &self.applications.get(&application)?.attempt.as_ref()?.asks;
-        let capability = asks.pending_capability(slot)?;
         let candidates = match rack {
             Some(rack) => self.nodes.rack_by_free(rack)?,
-            None if asks.relaxes_to_any(slot) => self.nodes.cluster_by_free(),
-            None => return None,
+            None => self.nodes.cluster_by_free(),
         };
         let mut found = None;
-        let index = self.nodes.find_fit(candidates, capability, |node| {
+        let index = self.nodes.find_fit(candidates, capability, |node, index| {
+            if !self.node_open_to(index, application, slot) {
+                return false;
+            }
             found = asks
                 .locality_on(slot, &node.id.host, &node.rack)
-                .filter(|locality| rack.is_none() || *locality != Locality::OffSwitch);
+                .filter(|locality| rack.is_none() || *locality != Locality::OffSwitch)
+                .filter(|locality| self.locality_allowed(application, slot, *locality));
             found.is_some()
         })?;
         Some((index, found?))
     }
 
-    /// Creates one container of `slot` on `node`; the caller checked that it fits and is allowed.
-    fn allocate(
+    /// Creates one container of `slot` on `node`; the caller checked that it fits and that
+    /// locality and limits allow it.
+    pub(crate) fn allocate(
         &mut self,
         application: ApplicationId,
         slot: RequestSlot,
@@ -193,12 +449,26 @@ impl Scheduler {
         locality: Locality,
         actions: &mut Vec<SchedulerAction>,
     ) {
+        if self
+            .nodes
+            .get(node)
+            .reservation
+            .as_ref()
+            .is_some_and(|r| r.application == application && r.slot == slot)
+        {
+            self.unreserve_node(node, false);
+        }
+        let waits_for_locality = !matches!(self.delay, crate::locality_delay::LocalityDelay::None)
+            && self
+                .request_shape(application, slot)
+                .is_some_and(|shape| shape.has_location_asks);
         let scheduler_node = self.nodes.get(node);
+        let delay = self.delay;
         let app = self
             .applications
             .get_mut(&application)
             .expect("placing for a known application");
-        let queue = app.queue;
+        let (queue, user) = (app.queue, app.user.clone());
         let attempt = app.attempt.as_mut().expect("placing for a current attempt");
         let resource = attempt
             .asks
@@ -212,6 +482,8 @@ impl Scheduler {
             &scheduler_node.rack,
             &mut self.pending_capabilities,
         );
+        let wait = delay.allocated(attempt.asks.locality_wait(slot), locality);
+        attempt.asks.set_locality_wait(slot, wait);
         let container = ContainerId::new(attempt.id, self.config.rm_epoch, attempt.next_sequence);
         attempt.next_sequence += 1;
         let is_am = slot == RequestSlot::ApplicationMaster;
@@ -219,14 +491,9 @@ impl Scheduler {
             attempt.am_container = Some(container);
         }
         let attempt_id = attempt.id;
-        let still_pending = attempt.asks.has_pending();
         app.containers.insert(container);
         app.allocated.add_assign(&resource);
-        if !still_pending {
-            let key = app.fifo_key();
-            self.pending_applications.remove(&key);
-        }
-        self.queues.charge(queue, &resource);
+        self.queues.charge(queue, &user, &resource, is_am);
         let node_id = self.nodes.allocate(node, &resource, container).id.clone();
         self.containers.insert(
             container,
@@ -241,6 +508,15 @@ impl Scheduler {
                 acquired: is_am,
             },
         );
+        self.refresh_application(application);
+        if self.limits_apply() {
+            self.loosen_user_limits(queue);
+        }
+        if waits_for_locality {
+            // Fewer outstanding containers (or no host left to wait for) shorten the wait.
+            self.work.applications.push(application);
+        }
+        self.trim_reservations(application);
         actions.push(SchedulerAction::Allocated {
             container,
             attempt: attempt_id,

@@ -1,17 +1,14 @@
 //! The scheduler's records of applications, their current attempt, and their live containers.
 
-use std::cmp::Reverse;
 use std::collections::BTreeSet;
 
 use spindle_types::{ApplicationAttemptId, ApplicationId, ContainerId, Resource};
 
 use crate::action::Locality;
-use crate::asks::AskTable;
+use crate::asks::{AskTable, RequestSlot};
 use crate::nodes::NodeIndex;
+use crate::ordering::AppSortKey;
 use crate::queues::QueueIndex;
-
-/// Order of applications in a FIFO queue: higher application priority first, then older id.
-pub(crate) type FifoKey = (Reverse<i32>, ApplicationId);
 
 #[derive(Debug, Clone)]
 pub(crate) struct SchedulerApplication {
@@ -19,23 +16,44 @@ pub(crate) struct SchedulerApplication {
     pub(crate) queue: QueueIndex,
     pub(crate) user: String,
     pub(crate) priority: i32,
+    /// Order of submission (ties between equal keys, maxRunningApps promotion).
+    pub(crate) submission: u64,
+    /// Fair policy: within maxRunningApps; only runnable applications are scheduled.
+    pub(crate) runnable: bool,
     pub(crate) attempt: Option<SchedulerAttempt>,
     /// The most recent attempt, current or ended: completions between attempts go to it.
     pub(crate) last_attempt: Option<ApplicationAttemptId>,
     /// Live containers, including those kept from earlier attempts.
     pub(crate) containers: BTreeSet<ContainerId>,
     pub(crate) allocated: Resource,
+    /// The pending resources last added to the queue chain (kept in step with the asks).
+    pub(crate) pending: Resource,
+    /// The key in its leaf's schedulable set, while the application is in it.
+    pub(crate) sort_key: Option<AppSortKey>,
+    /// Nodes reserved for its requests.
+    pub(crate) reservations: BTreeSet<(RequestSlot, NodeIndex)>,
 }
 
 impl SchedulerApplication {
-    pub(crate) fn fifo_key(&self) -> FifoKey {
-        (Reverse(self.priority), self.id)
-    }
-
     pub(crate) fn has_pending(&self) -> bool {
         self.attempt
             .as_ref()
             .is_some_and(|attempt| attempt.asks.has_pending())
+    }
+
+    /// Runnable with a request to serve: the scheduler offers it room.
+    pub(crate) fn is_schedulable(&self) -> bool {
+        self.runnable && self.has_pending()
+    }
+
+    pub(crate) fn demand(&self) -> Resource {
+        self.allocated.add(&self.pending)
+    }
+
+    pub(crate) fn reservations_for(&self, slot: RequestSlot) -> usize {
+        self.reservations
+            .range((slot, NodeIndex::MIN)..=(slot, NodeIndex::MAX))
+            .count()
     }
 }
 

@@ -28,7 +28,7 @@ pub(crate) const AM_PRIORITY: i32 = 0;
 pub(crate) const AM_ALLOCATION_REQUEST_ID: i64 = -1;
 
 /// One request of an attempt: its AM container, or a key of its asks. The AM comes first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum RequestSlot {
     ApplicationMaster,
     Key(SchedulerKey),
@@ -103,6 +103,23 @@ struct LocationAsk {
     relax_locality: bool,
 }
 
+/// Delay scheduling state of one request: scheduling opportunities it passed up since its last
+/// container, and (Fair policy) the locality it has been allowed to relax to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LocalityWait {
+    pub(crate) missed_opportunities: u64,
+    pub(crate) allowed: Locality,
+}
+
+impl Default for LocalityWait {
+    fn default() -> Self {
+        Self {
+            missed_opportunities: 0,
+            allowed: Locality::NodeLocal,
+        }
+    }
+}
+
 /// The entries of one key: `"*"` and any host or rack names. Entries placement used up stay with
 /// a zero count (their relax_locality matters if a lost container's request is restored); the
 /// key goes when the AM's own update leaves every count at zero.
@@ -110,6 +127,7 @@ struct LocationAsk {
 pub(crate) struct KeyAsks {
     any: Option<AnyAsk>,
     locations: BTreeMap<String, LocationAsk>,
+    wait: LocalityWait,
 }
 
 impl KeyAsks {
@@ -121,6 +139,7 @@ impl KeyAsks {
                 capability,
             }),
             locations: BTreeMap::new(),
+            wait: LocalityWait::default(),
         }
     }
 
@@ -184,6 +203,8 @@ pub(crate) struct AskTable {
     keys: BTreeMap<SchedulerKey, KeyAsks>,
     /// Requests (AM and keys) with a positive `"*"` count.
     pending: usize,
+    /// Sum over requests of count x capability.
+    pending_total: Resource,
 }
 
 impl AskTable {
@@ -194,6 +215,7 @@ impl AskTable {
         let mut table = Self::default();
         if let Some(capability) = am_resource {
             pending_capabilities.insert(&capability);
+            table.pending_total = capability.clone();
             table.application_master = Some(KeyAsks::for_application_master(capability));
             table.pending = 1;
         }
@@ -224,7 +246,13 @@ impl AskTable {
             RequestSlot::Key(key) => self.keys.entry(key).or_default(),
         };
         let before = asks.pending_capability().cloned();
+        let before_total = asks.pending_resource();
         change(asks);
+        let after_total = asks.pending_resource();
+        if before_total != after_total {
+            self.pending_total.sub_assign(&before_total);
+            self.pending_total.add_assign(&after_total);
+        }
         let after = asks.pending_capability();
         if before.as_ref() != after {
             if let Some(capability) = &before {
@@ -407,12 +435,41 @@ impl AskTable {
     }
 
     /// Sum over pending requests of count x capability.
-    pub(crate) fn pending_resource(&self) -> Resource {
-        let mut total = Resource::ZERO;
-        for asks in self.application_master.iter().chain(self.keys.values()) {
-            total.add_assign(&asks.pending_resource());
+    pub(crate) fn pending_resource(&self) -> &Resource {
+        &self.pending_total
+    }
+
+    /// The slot's delay scheduling state.
+    pub(crate) fn locality_wait(&self, slot: RequestSlot) -> LocalityWait {
+        self.slot(slot).map(|asks| asks.wait).unwrap_or_default()
+    }
+
+    pub(crate) fn set_locality_wait(&mut self, slot: RequestSlot, wait: LocalityWait) {
+        let asks = match slot {
+            RequestSlot::ApplicationMaster => self.application_master.as_mut(),
+            RequestSlot::Key(key) => self.keys.get_mut(&key),
+        };
+        if let Some(asks) = asks {
+            asks.wait = wait;
         }
-        total
+    }
+
+    /// Whether the slot names hosts or racks it still wants (delay scheduling applies).
+    pub(crate) fn has_location_asks(&self, slot: RequestSlot) -> bool {
+        self.slot(slot)
+            .is_some_and(|asks| asks.locations.values().any(|ask| ask.count > 0))
+    }
+
+    /// YARN's "unique location asks": the slot's host and rack entries plus `"*"`.
+    pub(crate) fn location_entries(&self, slot: RequestSlot) -> usize {
+        self.slot(slot).map_or(0, |asks| asks.locations.len() + 1)
+    }
+
+    /// Containers the slot still wants (its `"*"` count).
+    pub(crate) fn pending_count(&self, slot: RequestSlot) -> i32 {
+        self.slot(slot)
+            .and_then(|asks| asks.any.as_ref())
+            .map_or(0, |any| any.count.max(0))
     }
 
     /// Placeable slots, in placement order (for invariant checks).
@@ -433,6 +490,16 @@ impl AskTable {
             return Err(format!(
                 "{counted} pending requests but the table counts {}",
                 self.pending
+            ));
+        }
+        let mut total = Resource::ZERO;
+        for asks in self.application_master.iter().chain(self.keys.values()) {
+            total.add_assign(&asks.pending_resource());
+        }
+        if total != self.pending_total {
+            return Err(format!(
+                "pending requests add up to {total} but the table holds {}",
+                self.pending_total
             ));
         }
         for asks in self.application_master.iter().chain(self.keys.values()) {
@@ -525,9 +592,9 @@ mod tests {
     #[test]
     fn absolute_counts_replace_and_zero_cancels() {
         let (mut t, mut pending) = table(&[request(ANY, 5, true)]);
-        assert_eq!(t.pending_resource(), Resource::new(5 * 1024, 5));
+        assert_eq!(t.pending_resource(), &Resource::new(5 * 1024, 5));
         t.update(&request(ANY, 2, true), &mut pending);
-        assert_eq!(t.pending_resource(), Resource::new(2 * 1024, 2));
+        assert_eq!(t.pending_resource(), &Resource::new(2 * 1024, 2));
         t.update(&request(ANY, 0, true), &mut pending);
         assert!(!t.has_pending());
         assert_eq!(pending, PendingCapabilities::default());
@@ -575,7 +642,7 @@ mod tests {
             vec![RequestSlot::ApplicationMaster],
             "asks wait for the AM container"
         );
-        assert_eq!(t.pending_resource(), Resource::new(512 + 2048, 3));
+        assert_eq!(t.pending_resource(), &Resource::new(512 + 2048, 3));
         t.allocated(
             RequestSlot::ApplicationMaster,
             Locality::OffSwitch,

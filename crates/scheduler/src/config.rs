@@ -1,15 +1,52 @@
-//! The scheduler's configuration: RM epoch, allocation limits and scheduling policy.
+//! The scheduler's configuration: RM epoch, allocation limits, scheduling policy, groups, ACLs.
 
 use spindle_types::Resource;
 
+use crate::acl::AccessControlList;
+use crate::capacity::config::CapacitySchedulerConfig;
 use crate::error::SchedulerError;
+use crate::fair::config::FairSchedulerConfig;
+use crate::groups::GroupMapping;
 
-/// Which policy orders applications and queues.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Which scheduler runs, with its queues.
+#[derive(Debug, Clone, PartialEq)]
 pub enum SchedulingPolicy {
     /// One queue, `root.default`; applications in order of (application priority, higher first;
     /// then application id). YARN's FifoScheduler.
     Fifo,
+    /// YARN's CapacityScheduler, from capacity-scheduler.xml.
+    Capacity(CapacitySchedulerConfig),
+    /// YARN's FairScheduler, from the allocation file.
+    Fair(FairSchedulerConfig),
+}
+
+impl SchedulingPolicy {
+    /// `fifo`, `capacity` or `fair`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Fifo => "fifo",
+            Self::Capacity(_) => "capacity",
+            Self::Fair(_) => "fair",
+        }
+    }
+}
+
+/// YARN's `yarn.acl.enable` and `yarn.admin.acl`: whether queue ACLs are enforced, and who
+/// administers everything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AclSettings {
+    pub enabled: bool,
+    pub admin: AccessControlList,
+}
+
+impl Default for AclSettings {
+    /// YARN's defaults: ACLs off, everyone an administrator.
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            admin: AccessControlList::everyone(),
+        }
+    }
 }
 
 /// YARN's `yarn.scheduler.minimum-allocation-*`, `maximum-allocation-*` and increments.
@@ -36,12 +73,16 @@ impl Default for AllocationLimits {
 }
 
 /// Everything the scheduler is configured with.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SchedulerConfig {
     /// The RM's epoch, the high bits of every container id (`container_e<epoch>_...`).
     pub rm_epoch: i64,
     pub limits: AllocationLimits,
     pub policy: SchedulingPolicy,
+    /// Users' groups for placement rules and ACLs (the RM may add more with
+    /// [`crate::SchedulerEvent::UserGroupsUpdated`]).
+    pub user_groups: GroupMapping,
+    pub acls: AclSettings,
 }
 
 impl Default for SchedulerConfig {
@@ -50,6 +91,8 @@ impl Default for SchedulerConfig {
             rm_epoch: 0,
             limits: AllocationLimits::default(),
             policy: SchedulingPolicy::Fifo,
+            user_groups: GroupMapping::default(),
+            acls: AclSettings::default(),
         }
     }
 }

@@ -6,58 +6,87 @@ use std::fmt;
 /// file, or the scheduler keys of yarn-site.xml). The running configuration is not touched.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub struct SchedulerConfigError {
-    /// The file (or `yarn-site.xml` for site keys) as the caller named it.
-    pub source_name: String,
-    /// 1-based line in the file, when known.
-    pub line: Option<usize>,
-    /// Full path of the queue at fault (`root.dev.eng`), when one is.
-    pub queue: Option<String>,
-    /// The property key or XML element at fault.
-    pub key: Option<String>,
-    pub problem: ConfigProblem,
+    location: Box<ConfigLocation>,
+}
+
+/// Where the problem is, and what it is.
+#[derive(Debug, Clone, PartialEq)]
+struct ConfigLocation {
+    source_name: String,
+    line: Option<usize>,
+    queue: Option<String>,
+    key: Option<String>,
+    problem: ConfigProblem,
 }
 
 impl SchedulerConfigError {
     pub(crate) fn new(source_name: &str, problem: ConfigProblem) -> Self {
         Self {
-            source_name: source_name.to_string(),
-            line: None,
-            queue: None,
-            key: None,
-            problem,
+            location: Box::new(ConfigLocation {
+                source_name: source_name.to_string(),
+                line: None,
+                queue: None,
+                key: None,
+                problem,
+            }),
         }
     }
 
     pub(crate) fn at_line(mut self, line: Option<usize>) -> Self {
-        self.line = line.or(self.line);
+        self.location.line = line.or(self.location.line);
         self
     }
 
     pub(crate) fn in_queue(mut self, queue: &str) -> Self {
-        self.queue = Some(queue.to_string());
+        self.location.queue = Some(queue.to_string());
         self
     }
 
     pub(crate) fn for_key(mut self, key: &str) -> Self {
-        self.key = Some(key.to_string());
+        self.location.key = Some(key.to_string());
         self
+    }
+
+    /// The file (or `yarn-site.xml` for site keys) as the caller named it.
+    pub fn source_name(&self) -> &str {
+        &self.location.source_name
+    }
+
+    /// 1-based line in the file, when known.
+    pub fn line(&self) -> Option<usize> {
+        self.location.line
+    }
+
+    /// Full path of the queue at fault (`root.dev.eng`), when one is.
+    pub fn queue(&self) -> Option<&str> {
+        self.location.queue.as_deref()
+    }
+
+    /// The property key or XML element at fault.
+    pub fn key(&self) -> Option<&str> {
+        self.location.key.as_deref()
+    }
+
+    pub fn problem(&self) -> &ConfigProblem {
+        &self.location.problem
     }
 }
 
 impl fmt::Display for SchedulerConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.source_name)?;
-        if let Some(line) = self.line {
+        let location = &self.location;
+        f.write_str(&location.source_name)?;
+        if let Some(line) = location.line {
             write!(f, ":{line}")?;
         }
         f.write_str(": ")?;
-        if let Some(queue) = &self.queue {
+        if let Some(queue) = &location.queue {
             write!(f, "queue {queue}: ")?;
         }
-        if let Some(key) = &self.key {
+        if let Some(key) = &location.key {
             write!(f, "{key}: ")?;
         }
-        write!(f, "{}", self.problem)
+        write!(f, "{}", location.problem)
     }
 }
 
@@ -74,7 +103,9 @@ pub enum ConfigProblem {
     DuplicateQueue,
     #[error("invalid queue name '{name}': {reason}")]
     InvalidQueueName { name: String, reason: String },
-    #[error("the capacities of the children of {parent} add up to {sum}%, they must add up to 100%")]
+    #[error(
+        "the capacities of the children of {parent} add up to {sum}%, they must add up to 100%"
+    )]
     CapacitySum { parent: String, sum: f64 },
     #[error("the absolute capacities of the children of {parent} add up to {sum}, more than the parent's {parent_capacity}")]
     AbsoluteCapacitySum {
@@ -121,6 +152,9 @@ mod tests {
              percentage from 0 to 100"
         );
         let bare = SchedulerConfigError::new("x.xml", ConfigProblem::DuplicateQueue);
-        assert_eq!(bare.to_string(), "x.xml: the queue is defined more than once");
+        assert_eq!(
+            bare.to_string(),
+            "x.xml: the queue is defined more than once"
+        );
     }
 }

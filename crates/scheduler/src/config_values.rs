@@ -125,10 +125,7 @@ mod tests {
         assert!(parse_f64_in("101", 0.0, 100.0).is_err());
         assert!(parse_f64("NaN", "x").is_err());
         assert_eq!(parse_bool(" TRUE "), Ok(true));
-        assert_eq!(
-            parse_bool("yes"),
-            Err(invalid("yes", "true or false"))
-        );
+        assert_eq!(parse_bool("yes"), Err(invalid("yes", "true or false")));
         assert!(parse_count("-1").is_err());
         assert_eq!(parse_i64("-1", "n"), Ok(-1));
     }
@@ -149,7 +146,12 @@ mod tests {
             .unwrap();
         assert_eq!(parsed, Resource::new(10240, 10).with(GPU, 2));
         assert!(parse_bracketed_resource("50").is_none());
-        for bad in ["[memory]", "[memory=x]", "[memory=1,memory=2]", "[vcores=-1]"] {
+        for bad in [
+            "[memory]",
+            "[memory=x]",
+            "[memory=1,memory=2]",
+            "[vcores=-1]",
+        ] {
             assert!(
                 parse_bracketed_resource(bad).unwrap().is_err(),
                 "{bad} accepted"

@@ -23,6 +23,50 @@ pub enum SchedulerError {
         user: String,
         queue: String,
     },
+    /// YARN's text for a submission to a parent queue.
+    #[error("Application {application} submitted by user {user} to non-leaf queue: {queue}")]
+    NotALeafQueue {
+        application: ApplicationId,
+        user: String,
+        queue: String,
+    },
+    /// YARN's text for a submission to a STOPPED queue.
+    #[error("Queue {queue} is STOPPED. Cannot accept submission of application: {application}")]
+    QueueStopped {
+        application: ApplicationId,
+        queue: String,
+    },
+    /// YARN's text when the submit ACLs refuse the user.
+    #[error("User {user} does not have permission to submit {application} to queue {queue}")]
+    SubmissionDenied {
+        application: ApplicationId,
+        user: String,
+        queue: String,
+    },
+    /// The queue's maximum-applications.
+    #[error("Queue {queue} already has {count} applications, cannot accept submission of application: {application}")]
+    TooManyApplications {
+        application: ApplicationId,
+        queue: String,
+        count: usize,
+    },
+    /// The queue's per-user application limit.
+    #[error("Queue {queue} already has {count} applications from user {user} cannot accept submission of application: {application}")]
+    TooManyUserApplications {
+        application: ApplicationId,
+        user: String,
+        queue: String,
+        count: usize,
+    },
+    /// The Fair Scheduler's placement policy found no queue (a `reject` rule, or a queue it may
+    /// not create).
+    #[error("Application {application} submitted by user {user} to queue '{requested}' was rejected by the queue placement policy: {reason}")]
+    PlacementRejected {
+        application: ApplicationId,
+        user: String,
+        requested: String,
+        reason: String,
+    },
     #[error("application attempt {existing} is still current; remove it before adding {added}")]
     AttemptAlreadyActive {
         existing: ApplicationAttemptId,
@@ -47,4 +91,14 @@ pub enum SchedulerError {
     EpochChange { current: i64, requested: i64 },
     #[error("invalid scheduler configuration: {reason}")]
     InvalidConfiguration { reason: String },
+    #[error("the scheduler cannot change from {current} to {requested} without a restart")]
+    SchedulerKindChange {
+        current: &'static str,
+        requested: &'static str,
+    },
+    /// YARN refuses to drop a Capacity Scheduler queue that still holds applications.
+    #[error("queue {queue} cannot be removed: it holds {applications} application(s); stop it and let them finish first")]
+    QueueRemovedWithApplications { queue: String, applications: usize },
+    #[error("queue {queue} holds applications and cannot become a parent queue")]
+    LeafBecameParent { queue: String },
 }

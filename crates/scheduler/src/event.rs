@@ -65,8 +65,15 @@ pub enum SchedulerEvent {
     /// A node was lost, decommissioned or shut down: its containers complete with
     /// `ABORTED` ([`crate::CompletionReason::NodeLost`]).
     NodeRemoved { node: NodeId },
-    /// An application was accepted into `queue` (a leaf name such as `default`, or a full path
-    /// such as `root.default`). `priority`: higher number = more important (YARN's app priority).
+    /// A NodeManager heartbeat: a scheduling opportunity on the node. Allocation never waits
+    /// for one; heartbeats only count the opportunities delay scheduling waits for (and offer
+    /// the node's room again to requests that were waiting for locality).
+    NodeHeartbeat { node: NodeId },
+    /// An application was submitted to `queue` (a leaf name such as `default`, a full path such
+    /// as `root.default`, or empty). The policy's placement (queue mappings, placement rules)
+    /// decides the leaf it goes to, then its state, ACLs and application limits are checked;
+    /// a refusal is a [`crate::SchedulerError`] whose text is YARN's.
+    /// `priority`: higher number = more important (YARN's app priority).
     ApplicationAdded {
         application: ApplicationId,
         queue: String,
@@ -108,8 +115,15 @@ pub enum SchedulerEvent {
     },
     /// The container was acquired but never started within the RM's allocation expiry interval.
     ContainerExpired { container: ContainerId },
-    /// The clock moved. Time is only ever an input; the FIFO policy does not use it yet.
+    /// The clock moved. Time is only ever an input: preemption timeouts, the preemption
+    /// monitor's rounds and the grace period before a preempted container is killed.
     TimeAdvanced { now_ms: i64 },
-    /// New limits (and, for later policies, queues). The RM epoch cannot change.
-    ConfigurationReplaced { config: SchedulerConfig },
+    /// New limits and queues (`rmadmin -refreshQueues`). The RM epoch and the scheduler kind
+    /// cannot change. Refused, with the running configuration kept, when a Capacity Scheduler
+    /// queue holding applications would disappear or a leaf with applications would become a
+    /// parent; Fair Scheduler queues holding applications stay until they empty.
+    ConfigurationReplaced { config: Box<SchedulerConfig> },
+    /// The groups of `user`, primary first, as the RM resolved them (placement rules, queue
+    /// mappings and ACLs use them). Replaces what the configuration said for that user.
+    UserGroupsUpdated { user: String, groups: Vec<String> },
 }

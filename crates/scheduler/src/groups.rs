@@ -55,9 +55,7 @@ impl GroupMapping {
         let mut mapping = Self::default();
         for entry in text.split(';').map(str::trim).filter(|e| !e.is_empty()) {
             let Some((user, groups)) = entry.split_once('=') else {
-                return Err(format!(
-                    "entry '{entry}' must look like user=group1,group2"
-                ));
+                return Err(format!("entry '{entry}' must look like user=group1,group2"));
             };
             let user = user.trim();
             if user.is_empty() {
@@ -100,7 +98,11 @@ mod tests {
     #[test]
     fn merging_replaces_known_users() {
         let mut mapping = GroupMapping::new().with("alice", &["eng"]);
-        mapping.merge(&GroupMapping::new().with("alice", &["ops"]).with("bob", &["dev"]));
+        mapping.merge(
+            &GroupMapping::new()
+                .with("alice", &["ops"])
+                .with("bob", &["dev"]),
+        );
         assert_eq!(mapping.primary_group("alice"), Some("ops"));
         assert_eq!(mapping.primary_group("bob"), Some("dev"));
     }

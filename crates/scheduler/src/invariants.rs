@@ -1,10 +1,11 @@
 //! Conservation invariants as code: tests call `check_invariants` after every event.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use spindle_types::{ApplicationId, Resource};
 
-use crate::asks::PendingCapabilities;
+use crate::asks::{PendingCapabilities, RequestSlot};
+use crate::queues::{QueueIndex, QueueUser};
 use crate::scheduler::Scheduler;
 
 /// A broken invariant: which one, and the offending state.
@@ -28,16 +29,20 @@ impl Scheduler {
     ///   allocation (available is negative only where capacity was lowered below allocated);
     /// - every live container is on exactly one node and in exactly one application, whose
     ///   current or last attempt owns it;
-    /// - application usage = sum of its containers; queue usage = sum of its applications
-    ///   (leaves) or children (parents); application counts likewise;
-    /// - the indexes (free resources, hosts, racks, pending applications and capabilities)
-    ///   match the records;
-    /// - no pending request fits on a node its locality allows (placement is never left undone).
+    /// - application usage = sum of its containers; queue usage, AM usage, pending resources,
+    ///   application counts and per-user accounts = sums over its applications (leaves) or
+    ///   children (parents);
+    /// - the indexes (free resources, hosts, racks, schedulable applications and queues with
+    ///   up-to-date sort keys, pending capabilities, reservations) match the records;
+    /// - no request its limits allow fits on a node its locality and delay scheduling allow and
+    ///   that is not held for another request (placement is never left undone).
     pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
         self.check_nodes()?;
         self.check_applications()?;
         self.check_queues()?;
+        self.check_schedulable_sets()?;
         self.check_pending_indexes()?;
+        self.check_reservations()?;
         self.check_nothing_placeable()
     }
 
@@ -143,6 +148,17 @@ impl Scheduler {
                     format!("{id}: {} != {sum}", app.allocated),
                 );
             }
+            let pending = app
+                .attempt
+                .as_ref()
+                .map(|attempt| attempt.asks.pending_resource().clone())
+                .unwrap_or_default();
+            if pending != app.pending {
+                return violation(
+                    "application pending = its asks",
+                    format!("{id}: counted {} but asks hold {pending}", app.pending),
+                );
+            }
             if let Some(attempt) = &app.attempt {
                 if let Err(detail) = attempt.asks.check() {
                     return violation("ask table consistent", format!("{}: {detail}", attempt.id));
@@ -158,6 +174,15 @@ impl Scheduler {
                     );
                 }
             }
+            if app.runnable == self.non_runnable.contains(&(app.submission, *id)) {
+                return violation(
+                    "non-runnable applications are listed",
+                    format!("{id} runnable={}", app.runnable),
+                );
+            }
+            if !self.queues.is_live(app.queue) || !self.queues.get(app.queue).is_leaf {
+                return violation("applications are in leaf queues", id.to_string());
+            }
         }
         if containers_in_applications != self.containers.len() {
             return violation(
@@ -168,68 +193,210 @@ impl Scheduler {
                 ),
             );
         }
+        if self.non_runnable.len()
+            != self
+                .applications
+                .values()
+                .filter(|app| !app.runnable)
+                .count()
+        {
+            return violation("non-runnable applications are listed", "stale entries");
+        }
+        for container in self.preemption.marked.keys() {
+            if !self.containers.contains_key(container) {
+                return violation("containers asked back are live", container.to_string());
+            }
+        }
         Ok(())
     }
 
     fn check_queues(&self) -> Result<(), InvariantViolation> {
-        let mut used: HashMap<usize, Resource> = HashMap::new();
-        let mut counts: HashMap<usize, usize> = HashMap::new();
+        #[derive(Default, Clone, PartialEq, Eq, Debug)]
+        struct Totals {
+            used: Resource,
+            am_used: Resource,
+            pending: Resource,
+            applications: usize,
+            runnable: usize,
+        }
+        let mut per_leaf: HashMap<QueueIndex, Totals> = HashMap::new();
+        let mut users: HashMap<QueueIndex, BTreeMap<String, QueueUser>> = HashMap::new();
         for app in self.applications.values() {
-            used.entry(app.queue)
+            let totals = per_leaf.entry(app.queue).or_default();
+            totals.used.add_assign(&app.allocated);
+            totals.pending.add_assign(&app.pending);
+            totals.applications += 1;
+            totals.runnable += usize::from(app.runnable);
+            let account = users
+                .entry(app.queue)
                 .or_default()
-                .add_assign(&app.allocated);
-            *counts.entry(app.queue).or_default() += 1;
+                .entry(app.user.clone())
+                .or_default();
+            account.used.add_assign(&app.allocated);
+            account.applications += 1;
+            account.runnable_applications += usize::from(app.runnable);
+            account.schedulable_applications += usize::from(app.sort_key.is_some());
+            for container in &app.containers {
+                let record = &self.containers[container];
+                if record.is_am {
+                    totals.am_used.add_assign(&record.resource);
+                    account.am_used.add_assign(&record.resource);
+                }
+            }
         }
         for (index, queue) in self.queues.iter() {
-            let (expected_used, expected_count) = if queue.children.is_empty() {
-                (
-                    used.get(&index).cloned().unwrap_or_default(),
-                    counts.get(&index).copied().unwrap_or(0),
-                )
+            let expected = if queue.children.is_empty() {
+                per_leaf.get(&index).cloned().unwrap_or_default()
             } else {
-                let mut sum = Resource::ZERO;
-                let mut count = 0;
+                let mut sum = Totals::default();
                 for &child in &queue.children {
-                    sum.add_assign(&self.queues.get(child).used);
-                    count += self.queues.get(child).num_applications;
+                    let child = self.queues.get(child);
+                    sum.used.add_assign(&child.used);
+                    sum.am_used.add_assign(&child.am_used);
+                    sum.pending.add_assign(&child.pending);
+                    sum.applications += child.num_applications;
+                    sum.runnable += child.num_runnable;
                 }
-                (sum, count)
+                sum
             };
-            if queue.used != expected_used || queue.used.any_negative() {
+            let actual = Totals {
+                used: queue.used.clone(),
+                am_used: queue.am_used.clone(),
+                pending: queue.pending.clone(),
+                applications: queue.num_applications,
+                runnable: queue.num_runnable,
+            };
+            if actual != expected || queue.used.any_negative() || queue.pending.any_negative() {
                 return violation(
                     "queue usage = sum of its applications or children",
-                    format!("{}: {} != {expected_used}", queue.path, queue.used),
+                    format!("{}: {actual:?} != {expected:?}", queue.path),
                 );
             }
-            if queue.num_applications != expected_count {
+            if queue.is_leaf {
+                let expected_users = users.remove(&index).unwrap_or_default();
+                let actual_users: BTreeMap<String, QueueUser> = queue
+                    .users
+                    .iter()
+                    .filter(|(_, account)| **account != QueueUser::default())
+                    .map(|(name, account)| (name.clone(), account.clone()))
+                    .collect();
+                if actual_users != expected_users {
+                    return violation(
+                        "per-user accounts = sums over the user's applications",
+                        format!("{}: {actual_users:?} != {expected_users:?}", queue.path),
+                    );
+                }
+                let active = expected_users
+                    .values()
+                    .filter(|account| account.schedulable_applications > 0)
+                    .count();
+                if queue.active_users != active {
+                    return violation(
+                        "active users",
+                        format!("{}: {} != {active}", queue.path, queue.active_users),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_schedulable_sets(&self) -> Result<(), InvariantViolation> {
+        let cluster = self.nodes.total();
+        for (id, app) in &self.applications {
+            if app.sort_key.is_some() != app.is_schedulable() {
                 return violation(
-                    "queue application count",
+                    "schedulable applications are in their leaf's set",
                     format!(
-                        "{}: {} != {expected_count}",
-                        queue.path, queue.num_applications
+                        "{id}: key {:?}, schedulable {}",
+                        app.sort_key,
+                        app.is_schedulable()
                     ),
                 );
+            }
+            if let Some(key) = app.sort_key {
+                let demand = app.demand();
+                let fresh = crate::ordering::app_key(
+                    self.queues.get(app.queue).settings.application_ordering,
+                    &crate::ordering::AppOrderInputs {
+                        application: *id,
+                        priority: app.priority,
+                        allocated: &app.allocated,
+                        demand: &demand,
+                    },
+                    cluster,
+                );
+                if key != fresh
+                    || !self
+                        .queues
+                        .get(app.queue)
+                        .schedulable_applications
+                        .contains(&key)
+                {
+                    return violation(
+                        "application sort keys are current",
+                        format!("{id}: {key:?} vs {fresh:?}"),
+                    );
+                }
+            }
+        }
+        for (index, queue) in self.queues.iter() {
+            let listed = queue.schedulable_applications.len();
+            let expected = self
+                .applications
+                .values()
+                .filter(|app| app.queue == index && app.sort_key.is_some())
+                .count();
+            if listed != expected {
+                return violation(
+                    "leaf sets hold exactly the schedulable applications",
+                    format!("{}: {listed} listed, {expected} schedulable", queue.path),
+                );
+            }
+            let children: BTreeSet<_> = queue
+                .children
+                .iter()
+                .filter_map(|&child| self.queues.get(child).key_in_parent)
+                .collect();
+            if children != queue.schedulable_children {
+                return violation(
+                    "parent sets hold exactly the schedulable children",
+                    queue.path.clone(),
+                );
+            }
+            if let Some(parent) = queue.parent {
+                let schedulable = queue.is_schedulable();
+                if schedulable != queue.key_in_parent.is_some() {
+                    return violation(
+                        "schedulable queues are in their parent's set",
+                        queue.path.clone(),
+                    );
+                }
+                let demand = queue.demand();
+                let fresh = schedulable.then(|| {
+                    crate::ordering::queue_key(
+                        self.queues.get(parent).settings.child_ordering,
+                        &crate::ordering::QueueOrderInputs {
+                            index,
+                            used: &queue.used,
+                            demand: &demand,
+                            guaranteed: &queue.guaranteed,
+                            min_share: &queue.settings.min_resources,
+                            weight: queue.settings.weight,
+                        },
+                        cluster,
+                        self.calculator,
+                    )
+                });
+                if fresh != queue.key_in_parent {
+                    return violation("queue sort keys are current", queue.path.clone());
+                }
             }
         }
         Ok(())
     }
 
     fn check_pending_indexes(&self) -> Result<(), InvariantViolation> {
-        let expected: BTreeSet<_> = self
-            .applications
-            .values()
-            .filter(|app| app.has_pending())
-            .map(|app| app.fifo_key())
-            .collect();
-        if expected != self.pending_applications {
-            return violation(
-                "pending applications index",
-                format!(
-                    "indexed {:?}, pending {:?}",
-                    self.pending_applications, expected
-                ),
-            );
-        }
         let capabilities = PendingCapabilities::from_capabilities(
             self.applications
                 .values()
@@ -245,18 +412,86 @@ impl Scheduler {
         Ok(())
     }
 
+    fn check_reservations(&self) -> Result<(), InvariantViolation> {
+        let mut from_nodes = BTreeSet::new();
+        for (index, node) in self.nodes.iter() {
+            let Some(reservation) = &node.reservation else {
+                continue;
+            };
+            from_nodes.insert((reservation.application, reservation.slot, index));
+            let app = self.applications.get(&reservation.application);
+            let pending = app
+                .and_then(|app| app.attempt.as_ref())
+                .and_then(|attempt| attempt.asks.pending_capability(reservation.slot));
+            if pending != Some(&reservation.capability) || !app.is_some_and(|a| a.runnable) {
+                return violation(
+                    "reservations are for pending requests",
+                    format!("{} held for {}", node.id, reservation.application),
+                );
+            }
+            if node.available.fits(&reservation.capability)
+                && self
+                    .limit_blocker(
+                        reservation.application,
+                        &reservation.capability,
+                        reservation.slot == RequestSlot::ApplicationMaster,
+                    )
+                    .is_none()
+            {
+                return violation(
+                    "a held node is served as soon as its request fits",
+                    format!(
+                        "{} has {} free for {}",
+                        node.id, node.available, reservation.capability
+                    ),
+                );
+            }
+        }
+        let from_applications: BTreeSet<(ApplicationId, RequestSlot, _)> = self
+            .applications
+            .values()
+            .flat_map(|app| {
+                app.reservations
+                    .iter()
+                    .map(|(slot, node)| (app.id, *slot, *node))
+            })
+            .collect();
+        if from_nodes != from_applications {
+            return violation(
+                "node and application reservations agree",
+                format!("{from_nodes:?} vs {from_applications:?}"),
+            );
+        }
+        Ok(())
+    }
+
     fn check_nothing_placeable(&self) -> Result<(), InvariantViolation> {
         let mut ids: Vec<&ApplicationId> = self.applications.keys().collect();
         ids.sort();
         for id in ids {
-            let Some(attempt) = &self.applications[id].attempt else {
+            let app = &self.applications[id];
+            if !app.is_schedulable() {
                 continue;
-            };
+            }
+            let attempt = app
+                .attempt
+                .as_ref()
+                .expect("schedulable applications have an attempt");
             for slot in attempt.asks.pending_slots() {
                 let capability = attempt.asks.pending_capability(slot).expect("pending slot");
-                for (_, node) in self.nodes.iter() {
-                    let allowed = attempt.asks.locality_on(slot, &node.id.host, &node.rack);
-                    if let Some(locality) = allowed.filter(|_| node.available.fits(capability)) {
+                let is_am = slot == RequestSlot::ApplicationMaster;
+                if self.limit_blocker(*id, capability, is_am).is_some() {
+                    continue;
+                }
+                for (index, node) in self.nodes.iter() {
+                    if !self.node_open_to(index, *id, slot) || !node.available.fits(capability) {
+                        continue;
+                    }
+                    let Some(locality) = attempt.asks.locality_on(slot, &node.id.host, &node.rack)
+                    else {
+                        continue;
+                    };
+                    if self.locality_allowed(*id, slot, locality) {
                         return violation(
                             "no pending request fits where its locality allows",
                             format!(

@@ -1,71 +1,112 @@
-//! Spindle's pure, deterministic scheduling core.
+//! Spindle's pure, deterministic scheduling core: YARN's FIFO, Capacity and Fair schedulers.
 //!
 //! # Events in, actions out
 //!
-//! The scheduler is a state machine over nodes, applications, their requests and containers.
-//! Every stimulus is one [`SchedulerEvent`] (node added/updated/removed, application and attempt
-//! added/removed, an attempt's asks and releases, containers acquired/finished/expired, time
-//! advanced, configuration replaced); [`Scheduler::handle`] applies it and returns the
-//! [`SchedulerAction`]s the RM must carry out, in decision order:
-//! [`SchedulerAction::Allocated`] (a new container: the RM signs its token and hands it out) and
-//! [`SchedulerAction::Completed`] (a container's resources are free: the RM reports its status
-//! to the ApplicationMaster and, when the process may still run, stops it on its node).
-//! A refused event returns a typed [`SchedulerError`] and changes nothing.
+//! The scheduler is a state machine over nodes, queues, applications, their requests and
+//! containers. Every stimulus is one [`SchedulerEvent`] (node added/updated/removed/heartbeat,
+//! application and attempt added/removed, an attempt's asks and releases, containers
+//! acquired/finished/expired, time advanced, configuration replaced, a user's groups);
+//! [`Scheduler::handle`] applies it and returns the [`SchedulerAction`]s the RM must carry out,
+//! in decision order: [`SchedulerAction::Allocated`], [`SchedulerAction::Completed`] (including
+//! preempted containers, exit status PREEMPTED) and [`SchedulerAction::PreemptionRequested`]
+//! (announce to the AM before the kill). A refused event returns a typed [`SchedulerError`]
+//! (YARN's texts for refused submissions) and changes nothing.
 //!
 //! There is no separate "schedule" call and no heartbeat-driven allocation: `handle` places
-//! every request that the event made placeable before it returns, so a container exists as soon
-//! as both the request and the room do. Between events the scheduler keeps the invariant "no
-//! pending request fits on a node its locality allows" (see `allocation.rs`), which is what lets
-//! it look only at the node that gained room or the application whose requests grew.
+//! every request that the event made placeable before it returns. Between events the scheduler
+//! keeps the invariant "no request its limits allow fits on a node its locality (and delay
+//! scheduling) allows and that is not reserved for another request" (see `allocation.rs`).
 //!
 //! The core reads no clock, does no I/O, spawns nothing and uses no randomness: time arrives as
-//! [`SchedulerEvent::TimeAdvanced`], container ids come from per-attempt sequences (the AM
-//! container is `..._000001`) with the RM epoch from [`SchedulerConfig`], and every choice breaks
-//! ties by a stable order. The same event sequence always yields the same actions.
+//! [`SchedulerEvent::TimeAdvanced`], container ids come from per-attempt sequences, and every
+//! choice breaks ties by a stable order. The same event sequence always yields the same actions.
+//!
+//! # Policies
+//!
+//! [`SchedulingPolicy`] selects FIFO, the Capacity Scheduler ([`CapacitySchedulerConfig`], read
+//! from capacity-scheduler.xml) or the Fair Scheduler ([`FairSchedulerConfig`], read from the
+//! allocation file and yarn-site keys). [`scheduler_config_from_files`] builds the whole
+//! [`SchedulerConfig`] from YARN's class name and the files' text; bad files are refused with a
+//! [`SchedulerConfigError`] naming file, line, queue and key. Queues are ordered per parent in
+//! sorted sets (`ordering.rs`), limits are in `limits.rs`, placement rules in `placement.rs`,
+//! delay scheduling in `locality_delay.rs`, reservations in `reservations.rs`, preemption in
+//! `preemption/`, and [`Scheduler::explain`] says why an application waits ([`WaitReason`]).
+//! `SCHEDULERS.md` lists the supported keys and the deliberate differences from YARN 3.x.
 //!
 //! # Requests
 //!
 //! Asks follow YARN's `allocate` semantics ([`ResourceRequest`]): absolute counts per
 //! (priority, allocation_request_id, resource name), locality by host, rack or `"*"`, with
 //! `relax_locality` and YARN's decrement rules (see `asks.rs`). Inside an application, the AM
-//! container comes first (the attempt's other requests wait for it), then lower priority
-//! numbers. A container lost before its AM acquired it has its request restored. Across
-//! applications the FIFO policy orders by application priority (higher first), then application
-//! id; a node's room goes to the first application whose request fits there. Nodes are chosen
-//! most-available-memory first from indexes, never by scanning the cluster.
-//!
-//! [`normalize`] and [`normalize_request`] are the pure validation the RM also uses to answer
-//! `InvalidResourceRequestException` and to report the maximum allocation.
+//! container comes first, then lower priority numbers. A container lost before its AM acquired
+//! it has its request restored. [`normalize`] and [`normalize_request`] are the pure validation
+//! the RM also uses to answer `InvalidResourceRequestException`.
 //!
 //! # Queries and invariants
 //!
 //! [`Scheduler::cluster_metrics`], [`Scheduler::node_report`], [`Scheduler::application_usage`],
-//! [`Scheduler::container_report`], [`Scheduler::queue_info`] and friends are read-only
-//! snapshots. [`Scheduler::check_invariants`] checks conservation (node capacity = allocated +
-//! available, usage sums, every container on exactly one node and attempt) and index
-//! consistency; tests call it after every event.
+//! [`Scheduler::headroom`], [`Scheduler::queue_info`], [`Scheduler::explain`] and friends are
+//! read-only snapshots. [`Scheduler::check_invariants`] checks conservation, index consistency
+//! and that placement was never left undone; tests call it after every event.
 
+mod acl;
 mod action;
 mod allocation;
 mod applications;
 mod asks;
+mod bookkeeping;
+mod calculator;
+pub mod capacity;
 mod config;
+mod config_error;
+mod config_values;
 mod counted_values;
 mod error;
 mod event;
+mod explain;
+pub mod fair;
+mod fair_shares;
+mod groups;
 mod invariants;
+mod limits;
+mod locality_delay;
 mod nodes;
 mod normalize;
+mod ordering;
+mod placement;
+mod preemption;
 mod queues;
+mod reconfigure;
 mod reports;
+mod reservations;
 mod scheduler;
+mod selection;
 
+pub use acl::AccessControlList;
 pub use action::{CompletionReason, Locality, SchedulerAction};
 pub use asks::SchedulerKey;
-pub use config::{AllocationLimits, SchedulerConfig, SchedulingPolicy};
+pub use calculator::{
+    ResourceCalculator, DEFAULT_RESOURCE_CALCULATOR_CLASS, DOMINANT_RESOURCE_CALCULATOR_CLASS,
+};
+pub use capacity::config::{
+    CapacityPreemptionConfig, CapacityQueueConfig, CapacitySchedulerConfig, CapacityValue,
+    LeafOrderingPolicy, QueueMapping, QueueState,
+};
+pub use config::{AclSettings, AllocationLimits, SchedulerConfig, SchedulingPolicy};
+pub use config_error::{ConfigProblem, SchedulerConfigError};
 pub use error::SchedulerError;
 pub use event::{ResourceRequest, SchedulerEvent, ANY, DEFAULT_RACK};
+pub use explain::WaitReason;
+pub use fair::config::{
+    FairPolicy, FairQueueConfig, FairSchedulerConfig, FairSiteSettings, MaxResources, PlacementRule,
+};
+pub use groups::{GroupMapping, STATIC_MAPPING_OVERRIDES_KEY};
 pub use invariants::InvariantViolation;
 pub use normalize::{normalize, normalize_request, InvalidAsk, InvalidResourceRequest};
 pub use reports::{ApplicationUsage, ClusterMetrics, ContainerReport, NodeReport, QueueInfo};
 pub use scheduler::Scheduler;
+pub use selection::{
+    scheduler_config_from_files, scheduling_policy_from_files, SchedulerFile, SchedulerKind,
+    CAPACITY_SCHEDULER_CLASS, CAPACITY_SCHEDULER_FILE, FAIR_ALLOCATION_FILE_DEFAULT,
+    FAIR_ALLOCATION_FILE_KEY, FAIR_SCHEDULER_CLASS, FIFO_SCHEDULER_CLASS, SCHEDULER_CLASS_KEY,
+};

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use spindle_types::{ContainerId, NodeId, Resource};
 
 use crate::counted_values::CountedValues;
+use crate::reservations::Reservation;
 
 /// A node's slot in the [`NodeTable`]; reused after the node is removed.
 pub(crate) type NodeIndex = u32;
@@ -25,6 +26,8 @@ pub(crate) struct SchedulerNode {
     pub(crate) containers: BTreeSet<ContainerId>,
     /// Order of registration; breaks ties between equally free nodes.
     pub(crate) ordinal: u64,
+    /// A request this node is held for: its room goes to nobody else until it fits.
+    pub(crate) reservation: Option<Reservation>,
 }
 
 /// Sort key of a node in a free-resource index: most available memory, then vcores, first.
@@ -60,6 +63,7 @@ pub(crate) struct NodeTable {
     capability_vcores: CountedValues,
     total: Resource,
     allocated: Resource,
+    reserved: Resource,
     next_ordinal: u64,
     count: usize,
 }
@@ -90,6 +94,30 @@ impl NodeTable {
 
     pub(crate) fn allocated(&self) -> &Resource {
         &self.allocated
+    }
+
+    /// Sum of the capabilities of the requests nodes are reserved for.
+    pub(crate) fn reserved(&self) -> &Resource {
+        &self.reserved
+    }
+
+    /// Holds the node for a request (None releases it); returns what it was held for.
+    pub(crate) fn set_reservation(
+        &mut self,
+        index: NodeIndex,
+        reservation: Option<Reservation>,
+    ) -> Option<Reservation> {
+        if let Some(new) = &reservation {
+            self.reserved.add_assign(&new.capability);
+        }
+        let node = self.slots[index as usize]
+            .as_mut()
+            .expect("reserving a registered node");
+        let old = std::mem::replace(&mut node.reservation, reservation);
+        if let Some(old) = &old {
+            self.reserved.sub_assign(&old.capability);
+        }
+        old
     }
 
     /// Registered nodes in slot order.
@@ -133,6 +161,7 @@ impl NodeTable {
             capability,
             containers: BTreeSet::new(),
             ordinal: self.next_ordinal,
+            reservation: None,
         };
         self.next_ordinal += 1;
         let index = match self.vacant.pop() {
@@ -162,6 +191,9 @@ impl NodeTable {
             node.containers.is_empty(),
             "containers must complete before their node goes"
         );
+        if let Some(reservation) = &node.reservation {
+            self.reserved.sub_assign(&reservation.capability);
+        }
         self.remove_free_keys(&node, index);
         self.total.sub_assign(&node.capability);
         self.allocated.sub_assign(&node.allocated);
@@ -236,7 +268,7 @@ impl NodeTable {
         &self,
         candidates: &BTreeSet<FreeKey>,
         capability: &Resource,
-        mut accept: impl FnMut(&SchedulerNode) -> bool,
+        mut accept: impl FnMut(&SchedulerNode, NodeIndex) -> bool,
     ) -> Option<NodeIndex> {
         if self
             .free_vcores
@@ -250,7 +282,7 @@ impl NodeTable {
                 return None;
             }
             let node = self.get(key.index);
-            if node.available.fits(capability) && accept(node) {
+            if node.available.fits(capability) && accept(node, key.index) {
                 return Some(key.index);
             }
         }
@@ -293,11 +325,15 @@ impl NodeTable {
     pub(crate) fn check_indexes(&self) -> Result<(), String> {
         let mut total = Resource::ZERO;
         let mut allocated = Resource::ZERO;
+        let mut reserved = Resource::ZERO;
         let mut free = BTreeSet::new();
         let mut racks: BTreeMap<String, BTreeSet<FreeKey>> = BTreeMap::new();
         for (index, node) in self.iter() {
             total.add_assign(&node.capability);
             allocated.add_assign(&node.allocated);
+            if let Some(reservation) = &node.reservation {
+                reserved.add_assign(&reservation.capability);
+            }
             let key = FreeKey::of(node, index);
             free.insert(key);
             racks.entry(node.rack.clone()).or_default().insert(key);
@@ -323,6 +359,12 @@ impl NodeTable {
             return Err(
                 "the free-resource index does not match the nodes' available resources".into(),
             );
+        }
+        if reserved != self.reserved {
+            return Err(format!(
+                "reserved total {} differs from the sum over nodes {reserved}",
+                self.reserved
+            ));
         }
         if total != self.total || allocated != self.allocated {
             return Err(format!(

@@ -5,7 +5,8 @@ use spindle_types::{ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Re
 
 use crate::action::Locality;
 use crate::applications::ContainerRecord;
-use crate::config::SchedulerConfig;
+use crate::capacity::config::{CapacityValue, QueueState};
+use crate::config::{SchedulerConfig, SchedulingPolicy};
 use crate::queues::QueueIndex;
 use crate::scheduler::Scheduler;
 
@@ -17,6 +18,8 @@ pub struct ClusterMetrics {
     pub available: Resource,
     /// Sum over applications of their pending requests (count x capability).
     pub pending: Resource,
+    /// Sum of the requests nodes are held for (reservations).
+    pub reserved: Resource,
     pub num_nodes: usize,
     pub num_containers: usize,
     pub num_applications: usize,
@@ -58,6 +61,8 @@ pub struct ApplicationUsage {
     pub current_attempt: Option<ApplicationAttemptId>,
     pub allocated: Resource,
     pub pending: Resource,
+    /// False while the Fair Scheduler's maxRunningApps keeps it waiting.
+    pub runnable: bool,
     /// Live containers by id, including those kept from earlier attempts.
     pub containers: Vec<ContainerReport>,
 }
@@ -69,13 +74,35 @@ pub struct QueueInfo {
     pub path: String,
     /// Last path element (`default`), what YARN calls the queue name.
     pub name: String,
-    /// Configured share of the parent, 0.0 to 1.0.
+    /// Configured share of the parent, 0.0 to 1.0 (Fair: the steady fair share's part of the
+    /// parent's).
     pub capacity: f32,
+    /// Maximum share of the parent, 0.0 to 1.0 (Fair: maxResources' part of the cluster).
     pub maximum_capacity: f32,
     pub used: Resource,
     pub num_applications: usize,
     /// Full paths of the child queues (empty for a leaf).
     pub children: Vec<String>,
+    /// RUNNING or STOPPED.
+    pub state: QueueState,
+    /// Resources guaranteed for the current cluster (Capacity: capacity; Fair: minResources).
+    pub guaranteed: Resource,
+    /// Resources the queue may never exceed for the current cluster (None: unlimited).
+    pub maximum: Option<Resource>,
+    /// Fair: the instantaneous fair share; Capacity and FIFO: the guarantee.
+    pub fair_share: Resource,
+    /// Outstanding requests of the queue's applications.
+    pub pending: Resource,
+    /// Resources of its AM containers.
+    pub am_used: Resource,
+    /// Applications the scheduler serves (Fair: within maxRunningApps).
+    pub num_runnable: usize,
+    /// Users with requests to serve.
+    pub active_users: usize,
+    /// Created by a placement rule rather than the configuration.
+    pub dynamic: bool,
+    /// Leaves: fifo, fair or drf ordering of its applications.
+    pub ordering_policy: &'static str,
 }
 
 impl Scheduler {
@@ -92,7 +119,7 @@ impl Scheduler {
         let mut pending = Resource::ZERO;
         for app in self.applications.values() {
             if let Some(attempt) = &app.attempt {
-                pending.add_assign(&attempt.asks.pending_resource());
+                pending.add_assign(attempt.asks.pending_resource());
             }
         }
         ClusterMetrics {
@@ -100,6 +127,7 @@ impl Scheduler {
             allocated: self.nodes.allocated().clone(),
             available: self.nodes.total().sub(self.nodes.allocated()),
             pending,
+            reserved: self.nodes.reserved().clone(),
             num_nodes: self.nodes.len(),
             num_containers: self.containers.len(),
             num_applications: self.applications.len(),
@@ -159,11 +187,8 @@ impl Scheduler {
             priority: app.priority,
             current_attempt: app.attempt.as_ref().map(|attempt| attempt.id),
             allocated: app.allocated.clone(),
-            pending: app
-                .attempt
-                .as_ref()
-                .map(|attempt| attempt.asks.pending_resource())
-                .unwrap_or_default(),
+            pending: app.pending.clone(),
+            runnable: app.runnable,
             containers: app
                 .containers
                 .iter()
@@ -172,20 +197,68 @@ impl Scheduler {
         })
     }
 
-    /// Every known application id, in FIFO order of submission.
+    /// Every known application id, in order of submission.
     pub fn application_ids(&self) -> Vec<ApplicationId> {
-        let mut ids: Vec<ApplicationId> = self.applications.keys().copied().collect();
-        ids.sort();
-        ids
+        self.application_ids_in_order()
     }
 
-    fn queue_info_of(&self, index: QueueIndex) -> QueueInfo {
+    fn queue_info_of(
+        &self,
+        index: QueueIndex,
+        fair_shares: Option<&crate::preemption::FairShares>,
+    ) -> QueueInfo {
         let queue = self.queues.get(index);
+        let cluster = self.nodes.total();
+        let part = |part: i64, whole: i64| -> f32 {
+            if whole <= 0 {
+                0.0
+            } else {
+                (part as f64 / whole as f64).min(1.0) as f32
+            }
+        };
+        let parent_memory = |of: fn(&crate::queues::SchedulerQueue) -> i64| -> i64 {
+            queue
+                .parent
+                .map_or(cluster.memory_mb, |p| of(self.queues.get(p)))
+        };
+        let (capacity, maximum_capacity) = match &self.config.policy {
+            SchedulingPolicy::Fifo => (1.0, 1.0),
+            SchedulingPolicy::Capacity(_) => (
+                match &queue.settings.capacity {
+                    CapacityValue::Percent(percent) => (*percent / 100.0) as f32,
+                    CapacityValue::Absolute(resource) => part(
+                        resource.memory_mb,
+                        parent_memory(|p| p.guaranteed.memory_mb),
+                    ),
+                },
+                match &queue.settings.maximum_capacity {
+                    CapacityValue::Percent(percent) => (*percent / 100.0) as f32,
+                    CapacityValue::Absolute(resource) => {
+                        part(resource.memory_mb, parent_memory(|p| p.maximum.memory_mb))
+                    }
+                },
+            ),
+            SchedulingPolicy::Fair(_) => (
+                if queue.parent.is_none() {
+                    1.0
+                } else {
+                    part(
+                        queue.steady_fair_share.memory_mb,
+                        parent_memory(|p| p.steady_fair_share.memory_mb),
+                    )
+                },
+                part(
+                    queue.maximum.memory_mb.min(cluster.memory_mb),
+                    cluster.memory_mb,
+                ),
+            ),
+        };
+        let unlimited = queue.maximum.memory_mb >= crate::calculator::unbounded().memory_mb;
         QueueInfo {
             path: queue.path.clone(),
             name: queue.name.clone(),
-            capacity: queue.capacity,
-            maximum_capacity: queue.maximum_capacity,
+            capacity,
+            maximum_capacity,
             used: queue.used.clone(),
             num_applications: queue.num_applications,
             children: queue
@@ -193,21 +266,70 @@ impl Scheduler {
                 .iter()
                 .map(|&child| self.queues.get(child).path.clone())
                 .collect(),
+            state: queue.settings.state,
+            guaranteed: queue.guaranteed.clone(),
+            maximum: (!unlimited).then(|| queue.maximum.clone()),
+            fair_share: fair_shares
+                .and_then(|shares| shares.get(&index).cloned())
+                .unwrap_or_else(|| queue.guaranteed.clone()),
+            pending: queue.pending.clone(),
+            am_used: queue.am_used.clone(),
+            num_runnable: queue.num_runnable,
+            active_users: queue.active_users,
+            dynamic: queue.dynamic,
+            ordering_policy: match queue.settings.application_ordering {
+                crate::queues::settings::ApplicationOrdering::Fifo => "fifo",
+                crate::queues::settings::ApplicationOrdering::Fair { .. } => "fair",
+                crate::queues::settings::ApplicationOrdering::Drf => "drf",
+            },
         }
     }
 
-    /// A queue by full path (`root.default`) or by unique name (`default`).
+    /// What the application could still get (YARN's headroom in allocate responses): the
+    /// cluster's free resources, no more than its queues' room below their maximums and (Capacity)
+    /// its user's room below the user limit. None for an unknown application.
+    pub fn headroom(&self, application: ApplicationId) -> Option<Resource> {
+        let app = self.applications.get(&application)?;
+        let mut headroom = self.nodes.total().sub(self.nodes.allocated());
+        if self.limits_apply() {
+            for index in self.queues.chain(app.queue) {
+                let queue = self.queues.get(index);
+                if queue.parent.is_some() {
+                    headroom = headroom.min(&queue.maximum.sub(&queue.used));
+                }
+            }
+            if let Some(limit) = self.user_limit(app.queue) {
+                let used = self
+                    .queues
+                    .get(app.queue)
+                    .users
+                    .get(&app.user)
+                    .map(|account| account.used.clone())
+                    .unwrap_or_default();
+                headroom = headroom.min(&limit.sub(&used));
+            }
+        }
+        Some(headroom.max(&Resource::ZERO))
+    }
+
+    fn fair_shares_for_reports(&self) -> Option<crate::preemption::FairShares> {
+        matches!(self.config.policy, SchedulingPolicy::Fair(_))
+            .then(|| self.instantaneous_fair_shares())
+    }
+
+    /// A queue by full path (`root.default`), path below root (`dev.eng`) or unique name
+    /// (`default`).
     pub fn queue_info(&self, path_or_name: &str) -> Option<QueueInfo> {
-        self.queues
-            .find(path_or_name)
-            .map(|index| self.queue_info_of(index))
+        let index = self.queues.find(path_or_name)?;
+        Some(self.queue_info_of(index, self.fair_shares_for_reports().as_ref()))
     }
 
     /// Every queue, parents before children.
     pub fn queue_infos(&self) -> Vec<QueueInfo> {
+        let shares = self.fair_shares_for_reports();
         self.queues
             .iter()
-            .map(|(index, _)| self.queue_info_of(index))
+            .map(|(index, _)| self.queue_info_of(index, shares.as_ref()))
             .collect()
     }
 }

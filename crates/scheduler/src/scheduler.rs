@@ -1,20 +1,25 @@
 //! The scheduler state machine: applies one event, then places whatever became placeable.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use spindle_types::{
     exit_status, ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Resource,
 };
 
 use crate::action::{CompletionReason, SchedulerAction};
-use crate::applications::{ContainerRecord, FifoKey, SchedulerApplication, SchedulerAttempt};
+use crate::applications::{ContainerRecord, SchedulerApplication, SchedulerAttempt};
 use crate::asks::{AskTable, PendingCapabilities, SchedulerKey};
-use crate::config::{AllocationLimits, SchedulerConfig};
+use crate::calculator::ResourceCalculator;
+use crate::config::{AllocationLimits, SchedulerConfig, SchedulingPolicy};
 use crate::error::SchedulerError;
 use crate::event::{ResourceRequest, SchedulerEvent, DEFAULT_RACK};
+use crate::groups::GroupMapping;
+use crate::limits::Blocked;
+use crate::locality_delay::LocalityDelay;
 use crate::nodes::{NodeIndex, NodeTable};
 use crate::normalize::{normalize, normalize_request};
-use crate::queues::QueueTree;
+use crate::preemption::PreemptionState;
+use crate::queues::{QueueIndex, QueueTree};
 
 /// The scheduling core. Feed it [`SchedulerEvent`]s with [`Scheduler::handle`]; act on the
 /// returned [`SchedulerAction`]s; read its state with the query methods.
@@ -26,33 +31,69 @@ pub struct Scheduler {
     pub(crate) queues: QueueTree,
     pub(crate) applications: HashMap<ApplicationId, SchedulerApplication>,
     pub(crate) containers: HashMap<ContainerId, ContainerRecord>,
-    /// Applications whose current attempt has a pending request, in FIFO order.
-    pub(crate) pending_applications: BTreeSet<FifoKey>,
     pub(crate) pending_capabilities: PendingCapabilities,
+    /// How queue and user limits compare resources.
+    pub(crate) calculator: ResourceCalculator,
+    pub(crate) delay: LocalityDelay,
+    /// Capacity and Fair policies hold nodes for requests that do not fit yet; FIFO does not.
+    pub(crate) reservations_enabled: bool,
+    /// The configuration's groups plus those the RM sent.
+    pub(crate) groups: GroupMapping,
+    /// What an event made placeable, processed before `handle` returns.
+    pub(crate) work: Work,
+    /// Requests refused by a queue, user or AM limit, to retry when the limit loosens.
+    pub(crate) blocked: Blocked,
+    /// Fair policy: applications beyond maxRunningApps, by submission.
+    pub(crate) non_runnable: BTreeSet<(u64, ApplicationId)>,
+    pub(crate) next_submission: u64,
+    pub(crate) preemption: PreemptionState,
+    /// Sort keys depend on the cluster's size; set when it changed.
+    pub(crate) keys_stale: bool,
 }
 
-/// What an event changed that may allow new placements.
+/// Placements an event may have made possible, processed until none is left.
 #[derive(Debug, Default)]
-pub(crate) struct Placeable {
-    /// Nodes whose available resources grew.
+pub(crate) struct Work {
+    /// Nodes whose room grew (or was released from a reservation).
     pub(crate) nodes: Vec<NodeIndex>,
-    /// Applications whose requests grew.
+    /// Queues whose limits loosened: their applications are tried anywhere.
+    pub(crate) queues: Vec<QueueIndex>,
+    /// Applications whose requests grew or whose limits loosened.
     pub(crate) applications: Vec<ApplicationId>,
+}
+
+impl Work {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.nodes.is_empty() && self.queues.is_empty() && self.applications.is_empty()
+    }
 }
 
 impl Scheduler {
     pub fn new(config: SchedulerConfig) -> Result<Self, SchedulerError> {
         config.validate()?;
-        Ok(Self {
+        let mut groups = GroupMapping::default();
+        groups.merge(&config.user_groups);
+        let mut scheduler = Self {
+            calculator: calculator_of(&config.policy),
+            delay: LocalityDelay::for_policy(&config.policy),
+            reservations_enabled: !matches!(config.policy, SchedulingPolicy::Fifo),
+            queues: QueueTree::for_policy(&config.policy),
             config,
             now_ms: 0,
             nodes: NodeTable::default(),
-            queues: QueueTree::single_default_queue(),
             applications: HashMap::new(),
             containers: HashMap::new(),
-            pending_applications: BTreeSet::new(),
             pending_capabilities: PendingCapabilities::default(),
-        })
+            groups,
+            work: Work::default(),
+            blocked: Blocked::default(),
+            non_runnable: BTreeSet::new(),
+            next_submission: 0,
+            preemption: PreemptionState::default(),
+            keys_stale: false,
+        };
+        scheduler.resolve_queue_limits();
+        Ok(scheduler)
     }
 
     /// Applies one event and returns what the RM must do, in decision order. Every placement the
@@ -63,18 +104,23 @@ impl Scheduler {
         event: SchedulerEvent,
     ) -> Result<Vec<SchedulerAction>, SchedulerError> {
         let mut actions = Vec::new();
-        let mut placeable = Placeable::default();
+        self.work = Work::default();
         match event {
             SchedulerEvent::NodeAdded {
                 node,
                 rack,
                 capability,
-            } => self.add_node(node, rack, capability, &mut placeable)?,
+            } => self.add_node(node, rack, capability)?,
             SchedulerEvent::NodeUpdated { node, capability } => {
-                self.update_node(node, capability, &mut placeable)?
+                self.update_node(node, capability, &mut actions)?
             }
-            SchedulerEvent::NodeRemoved { node } => {
-                self.remove_node(node, &mut actions, &mut placeable)?
+            SchedulerEvent::NodeRemoved { node } => self.remove_node(node, &mut actions)?,
+            SchedulerEvent::NodeHeartbeat { node } => {
+                let index = self
+                    .nodes
+                    .lookup(&node)
+                    .ok_or(SchedulerError::UnknownNode(node))?;
+                self.work.nodes.push(index);
             }
             SchedulerEvent::ApplicationAdded {
                 application,
@@ -83,21 +129,21 @@ impl Scheduler {
                 priority,
             } => self.add_application(application, queue, user, priority)?,
             SchedulerEvent::ApplicationRemoved { application } => {
-                self.remove_application(application, &mut actions, &mut placeable)?
+                self.remove_application(application, &mut actions)?
             }
             SchedulerEvent::AttemptAdded {
                 attempt,
                 am_resource,
-            } => self.add_attempt(attempt, am_resource, &mut placeable)?,
+            } => self.add_attempt(attempt, am_resource)?,
             SchedulerEvent::AttemptRemoved {
                 attempt,
                 keep_containers,
-            } => self.remove_attempt(attempt, keep_containers, &mut actions, &mut placeable)?,
+            } => self.remove_attempt(attempt, keep_containers, &mut actions)?,
             SchedulerEvent::Asks {
                 attempt,
                 asks,
                 releases,
-            } => self.update_asks(attempt, asks, releases, &mut actions, &mut placeable)?,
+            } => self.update_asks(attempt, asks, releases, &mut actions)?,
             SchedulerEvent::ContainersAcquired { containers } => {
                 for container in containers {
                     if let Some(record) = self.containers.get_mut(&container) {
@@ -114,7 +160,6 @@ impl Scheduler {
                     exit_status,
                     CompletionReason::Finished,
                     &mut actions,
-                    &mut placeable,
                 );
             }
             SchedulerEvent::ContainerExpired { container } => {
@@ -123,15 +168,20 @@ impl Scheduler {
                     exit_status::ABORTED,
                     CompletionReason::Expired,
                     &mut actions,
-                    &mut placeable,
                 );
             }
-            SchedulerEvent::TimeAdvanced { now_ms } => self.now_ms = self.now_ms.max(now_ms),
+            SchedulerEvent::TimeAdvanced { now_ms } => {
+                self.now_ms = self.now_ms.max(now_ms);
+                self.run_preemption(&mut actions);
+            }
             SchedulerEvent::ConfigurationReplaced { config } => {
-                self.replace_configuration(config)?
+                self.replace_configuration(*config)?
+            }
+            SchedulerEvent::UserGroupsUpdated { user, groups } => {
+                self.groups.set(user, groups);
             }
         }
-        self.place(placeable, &mut actions);
+        self.place(&mut actions);
         Ok(actions)
     }
 
@@ -159,12 +209,20 @@ impl Scheduler {
         }
     }
 
+    /// Recomputes queue guarantees and maximums for the current cluster; everything limited by
+    /// them is tried again.
+    pub(crate) fn resolve_queue_limits(&mut self) {
+        let cluster = self.nodes.total().clone();
+        self.queues.resolve_limits(&cluster, &self.config.policy);
+        self.keys_stale = true;
+        self.loosen_everything();
+    }
+
     fn add_node(
         &mut self,
         node: NodeId,
         rack: String,
         capability: Resource,
-        placeable: &mut Placeable,
     ) -> Result<(), SchedulerError> {
         if self.nodes.lookup(&node).is_some() {
             return Err(SchedulerError::DuplicateNode(node));
@@ -177,7 +235,10 @@ impl Scheduler {
         } else {
             rack
         };
-        placeable.nodes.push(self.nodes.add(node, rack, capability));
+        let index = self.nodes.add(node, rack, capability);
+        self.resolve_queue_limits();
+        self.retry_delayed_requests();
+        self.work.nodes.push(index);
         Ok(())
     }
 
@@ -185,7 +246,7 @@ impl Scheduler {
         &mut self,
         node: NodeId,
         capability: Resource,
-        placeable: &mut Placeable,
+        actions: &mut Vec<SchedulerAction>,
     ) -> Result<(), SchedulerError> {
         let index = self
             .nodes
@@ -194,8 +255,20 @@ impl Scheduler {
         if capability.any_negative() {
             return Err(SchedulerError::NegativeNodeCapability { node, capability });
         }
+        let _ = actions;
         self.nodes.set_capability(index, capability);
-        placeable.nodes.push(index);
+        if let Some(reservation) = &self.nodes.get(index).reservation {
+            if !self
+                .nodes
+                .get(index)
+                .capability
+                .fits(&reservation.capability)
+            {
+                self.unreserve(index);
+            }
+        }
+        self.resolve_queue_limits();
+        self.work.nodes.push(index);
         Ok(())
     }
 
@@ -203,36 +276,32 @@ impl Scheduler {
         &mut self,
         node: NodeId,
         actions: &mut Vec<SchedulerAction>,
-        placeable: &mut Placeable,
     ) -> Result<(), SchedulerError> {
         let index = self
             .nodes
             .lookup(&node)
             .ok_or(SchedulerError::UnknownNode(node))?;
+        self.unreserve(index);
         let containers: Vec<ContainerId> =
             self.nodes.get(index).containers.iter().copied().collect();
         for container in containers {
-            self.recover_unacquired(container, index, placeable);
+            self.recover_unacquired(container, index);
             self.complete_container(
                 container,
                 exit_status::ABORTED,
                 CompletionReason::NodeLost,
                 actions,
-                placeable,
             );
         }
         self.nodes.remove(index);
-        placeable.nodes.retain(|&dirty| dirty != index);
+        self.work.nodes.retain(|&dirty| dirty != index);
+        self.resolve_queue_limits();
+        self.retry_delayed_requests();
         Ok(())
     }
 
     /// Restores the request of a container its AM never saw (YARN's container rescheduling).
-    fn recover_unacquired(
-        &mut self,
-        container: ContainerId,
-        node: NodeIndex,
-        placeable: &mut Placeable,
-    ) {
+    fn recover_unacquired(&mut self, container: ContainerId, node: NodeIndex) {
         let Some(record) = self.containers.get(&container) else {
             return;
         };
@@ -263,8 +332,8 @@ impl Scheduler {
             &record.resource,
             &mut self.pending_capabilities,
         );
-        self.refresh_pending(application);
-        placeable.applications.push(application);
+        self.refresh_application(application);
+        self.work.applications.push(application);
     }
 
     fn add_application(
@@ -277,26 +346,31 @@ impl Scheduler {
         if self.applications.contains_key(&application) {
             return Err(SchedulerError::DuplicateApplication(application));
         }
-        let leaf = self
-            .queues
-            .resolve_leaf(&queue)
-            .ok_or(SchedulerError::UnknownQueue {
-                application,
-                user: user.clone(),
-                queue,
-            })?;
-        self.queues.application_added(leaf);
+        let leaf = self.place_submission(application, &queue, &user)?;
+        self.queues.application_added(leaf, &user);
+        let submission = self.next_submission;
+        self.next_submission += 1;
         let app = SchedulerApplication {
             id: application,
             queue: leaf,
             user,
             priority,
+            submission,
+            runnable: false,
             attempt: None,
             last_attempt: None,
             containers: BTreeSet::new(),
             allocated: Resource::ZERO,
+            pending: Resource::ZERO,
+            sort_key: None,
+            reservations: BTreeSet::new(),
         };
         self.applications.insert(application, app);
+        if self.can_run(application) {
+            self.make_runnable(application);
+        } else {
+            self.non_runnable.insert((submission, application));
+        }
         Ok(())
     }
 
@@ -304,7 +378,6 @@ impl Scheduler {
         &mut self,
         application: ApplicationId,
         actions: &mut Vec<SchedulerAction>,
-        placeable: &mut Placeable,
     ) -> Result<(), SchedulerError> {
         let app = self
             .applications
@@ -315,21 +388,27 @@ impl Scheduler {
             app.last_attempt = Some(attempt.id);
         }
         let containers: Vec<ContainerId> = app.containers.iter().copied().collect();
-        self.refresh_pending(application);
+        self.release_reservations_of(application);
+        self.refresh_application(application);
         for container in containers {
             self.complete_container(
                 container,
                 exit_status::ABORTED,
                 CompletionReason::ApplicationCompleted,
                 actions,
-                placeable,
             );
         }
         let app = self
             .applications
             .remove(&application)
             .expect("application checked above");
-        self.queues.application_removed(app.queue);
+        self.non_runnable.remove(&(app.submission, application));
+        if app.runnable {
+            self.queues.set_runnable(app.queue, &app.user, false);
+        }
+        self.queues.application_removed(app.queue, &app.user);
+        self.remove_empty_dynamic_queues(app.queue);
+        self.promote_runnable();
         Ok(())
     }
 
@@ -337,7 +416,6 @@ impl Scheduler {
         &mut self,
         attempt: ApplicationAttemptId,
         am_resource: Option<Resource>,
-        placeable: &mut Placeable,
     ) -> Result<(), SchedulerError> {
         let application = attempt.application_id;
         let limits = self.effective_limits();
@@ -370,8 +448,8 @@ impl Scheduler {
             am_container: None,
         });
         app.last_attempt = Some(attempt);
-        self.refresh_pending(application);
-        placeable.applications.push(application);
+        self.refresh_application(application);
+        self.work.applications.push(application);
         Ok(())
     }
 
@@ -394,10 +472,10 @@ impl Scheduler {
         attempt: ApplicationAttemptId,
         keep_containers: bool,
         actions: &mut Vec<SchedulerAction>,
-        placeable: &mut Placeable,
     ) -> Result<(), SchedulerError> {
         self.current_attempt_of(attempt)?;
         let application = attempt.application_id;
+        self.release_reservations_of(application);
         let app = self
             .applications
             .get_mut(&application)
@@ -413,14 +491,13 @@ impl Scheduler {
                 !keep_containers || record.is_am || !record.acquired
             })
             .collect();
-        self.refresh_pending(application);
+        self.refresh_application(application);
         for container in containers {
             self.complete_container(
                 container,
                 exit_status::ABORTED,
                 CompletionReason::ApplicationCompleted,
                 actions,
-                placeable,
             );
         }
         Ok(())
@@ -432,7 +509,6 @@ impl Scheduler {
         asks: Vec<ResourceRequest>,
         releases: Vec<ContainerId>,
         actions: &mut Vec<SchedulerAction>,
-        placeable: &mut Placeable,
     ) -> Result<(), SchedulerError> {
         self.current_attempt_of(attempt)?;
         let application = attempt.application_id;
@@ -456,7 +532,6 @@ impl Scheduler {
                 exit_status::ABORTED,
                 CompletionReason::ReleasedByApplication,
                 actions,
-                placeable,
             );
         }
         let app = self
@@ -467,33 +542,10 @@ impl Scheduler {
         for request in &asks {
             table.update(request, &mut self.pending_capabilities);
         }
-        self.refresh_pending(application);
-        placeable.applications.push(application);
+        self.trim_reservations(application);
+        self.refresh_application(application);
+        self.work.applications.push(application);
         Ok(())
-    }
-
-    fn replace_configuration(&mut self, config: SchedulerConfig) -> Result<(), SchedulerError> {
-        config.validate()?;
-        if config.rm_epoch != self.config.rm_epoch {
-            return Err(SchedulerError::EpochChange {
-                current: self.config.rm_epoch,
-                requested: config.rm_epoch,
-            });
-        }
-        self.config = config;
-        Ok(())
-    }
-
-    /// Keeps `pending_applications` in step with the application's requests.
-    pub(crate) fn refresh_pending(&mut self, application: ApplicationId) {
-        let Some(app) = self.applications.get(&application) else {
-            return;
-        };
-        if app.has_pending() {
-            self.pending_applications.insert(app.fifo_key());
-        } else {
-            self.pending_applications.remove(&app.fifo_key());
-        }
     }
 
     /// Frees a live container everywhere it is counted and reports it. Unknown ids are ignored
@@ -504,25 +556,27 @@ impl Scheduler {
         exit_status: i32,
         reason: CompletionReason,
         actions: &mut Vec<SchedulerAction>,
-        placeable: &mut Placeable,
     ) {
         let Some(record) = self.containers.remove(&container) else {
             return;
         };
+        self.preemption.forget(container);
         let node = self
             .nodes
             .release(record.node, &record.resource, container)
             .id
             .clone();
-        placeable.nodes.push(record.node);
+        self.work.nodes.push(record.node);
         let app = self
             .applications
             .get_mut(&container.application_id())
             .expect("a live container's application is known");
         app.containers.remove(&container);
         app.allocated.sub_assign(&record.resource);
-        let queue = app.queue;
-        self.queues.refund(queue, &record.resource);
+        let (queue, application) = (app.queue, app.id);
+        self.queues
+            .refund(queue, &app.user, &record.resource, record.is_am);
+        self.container_freed(application, queue, record.is_am);
         actions.push(SchedulerAction::Completed {
             container,
             attempt: record.owner,
@@ -532,5 +586,67 @@ impl Scheduler {
             reason,
             acquired: record.acquired,
         });
+    }
+
+    /// Delay scheduling's waits depend on the number of nodes, which changed: requests that
+    /// name hosts or racks are placed again.
+    pub(crate) fn retry_delayed_requests(&mut self) {
+        if matches!(self.delay, crate::locality_delay::LocalityDelay::None) {
+            return;
+        }
+        let waiting: Vec<ApplicationId> = self
+            .applications
+            .values()
+            .filter(|app| app.sort_key.is_some())
+            .filter(|app| {
+                app.attempt.as_ref().is_some_and(|attempt| {
+                    attempt
+                        .asks
+                        .pending_slots()
+                        .into_iter()
+                        .any(|slot| attempt.asks.has_location_asks(slot))
+                })
+            })
+            .map(|app| app.id)
+            .collect();
+        self.work.applications.extend(waiting);
+    }
+
+    /// Every application id known, in submission order.
+    pub(crate) fn application_ids_in_order(&self) -> Vec<ApplicationId> {
+        let mut ids: Vec<(u64, ApplicationId)> = self
+            .applications
+            .values()
+            .map(|app| (app.submission, app.id))
+            .collect();
+        ids.sort();
+        ids.into_iter().map(|(_, id)| id).collect()
+    }
+
+    /// The groups of `user`, primary first.
+    pub(crate) fn groups_of(&self, user: &str) -> Vec<String> {
+        self.groups.groups_of(user).to_vec()
+    }
+
+    /// Live applications per leaf queue (for reconfiguration).
+    pub(crate) fn applications_by_queue(&self) -> BTreeMap<QueueIndex, Vec<ApplicationId>> {
+        let mut by_queue: BTreeMap<QueueIndex, Vec<ApplicationId>> = BTreeMap::new();
+        for id in self.application_ids_in_order() {
+            by_queue
+                .entry(self.applications[&id].queue)
+                .or_default()
+                .push(id);
+        }
+        by_queue
+    }
+}
+
+/// The calculator a policy compares limits with.
+pub(crate) fn calculator_of(policy: &SchedulingPolicy) -> ResourceCalculator {
+    match policy {
+        SchedulingPolicy::Fifo => ResourceCalculator::Default,
+        SchedulingPolicy::Capacity(config) => config.resource_calculator,
+        // Fair Scheduler limits (maxResources, maxAMShare) hold for every type.
+        SchedulingPolicy::Fair(_) => ResourceCalculator::Dominant,
     }
 }

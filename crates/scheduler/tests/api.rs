@@ -68,7 +68,7 @@ fn configuration_replacement_changes_limits_but_never_the_epoch() {
     config.limits.increment = Resource::new(256, 1);
     scheduler
         .handle(SchedulerEvent::ConfigurationReplaced {
-            config: config.clone(),
+            config: Box::new(config.clone()),
         })
         .unwrap();
     add_node(&mut scheduler, "h1", Resource::new(8192, 8));
@@ -88,7 +88,9 @@ fn configuration_replacement_changes_limits_but_never_the_epoch() {
     );
     config.rm_epoch = 5;
     let refused = scheduler
-        .handle(SchedulerEvent::ConfigurationReplaced { config })
+        .handle(SchedulerEvent::ConfigurationReplaced {
+            config: Box::new(config),
+        })
         .unwrap_err();
     assert_eq!(
         refused,
@@ -194,4 +196,64 @@ fn reports_describe_containers_applications_queues_and_time() {
         .handle(SchedulerEvent::TimeAdvanced { now_ms: 4_000 })
         .unwrap();
     assert_eq!(scheduler.now_ms(), 5_000, "time never goes back");
+}
+
+#[test]
+fn headroom_is_bounded_by_the_user_limit_the_queue_maximum_and_the_cluster() {
+    let site = std::collections::BTreeMap::new();
+    let xml = "<configuration>
+        <property><name>yarn.scheduler.capacity.root.queues</name><value>a,b</value></property>
+        <property><name>yarn.scheduler.capacity.root.a.capacity</name><value>50</value></property>
+        <property><name>yarn.scheduler.capacity.root.a.maximum-capacity</name><value>75</value></property>
+        <property><name>yarn.scheduler.capacity.root.a.user-limit-factor</name><value>2</value></property>
+        <property><name>yarn.scheduler.capacity.root.b.capacity</name><value>50</value></property>
+      </configuration>";
+    let config = spindle_scheduler::scheduler_config_from_files(
+        spindle_scheduler::CAPACITY_SCHEDULER_CLASS,
+        &site,
+        Some(spindle_scheduler::SchedulerFile {
+            source_name: "capacity-scheduler.xml",
+            text: xml,
+        }),
+        0,
+        AllocationLimits::default(),
+    )
+    .unwrap();
+    let mut scheduler = Scheduler::new(config).unwrap();
+    add_node(&mut scheduler, "h1", Resource::new(8192, 8));
+    let application = ApplicationId::new(1, 1);
+    scheduler
+        .handle(SchedulerEvent::ApplicationAdded {
+            application,
+            queue: "a".into(),
+            user: "alice".into(),
+            priority: 0,
+        })
+        .unwrap();
+    // Below the queue's capacity a user's limit is that capacity (YARN's user limit), within
+    // the queue's 75% maximum.
+    assert_eq!(
+        scheduler.headroom(application),
+        Some(Resource::new(4096, 4))
+    );
+    let attempt = ApplicationAttemptId::new(application, 1);
+    scheduler
+        .handle(SchedulerEvent::AttemptAdded {
+            attempt,
+            am_resource: Some(Resource::new(1024, 1)),
+        })
+        .unwrap();
+    assert_eq!(
+        scheduler.headroom(application),
+        Some(Resource::new(3072, 3))
+    );
+    assert_eq!(scheduler.headroom(ApplicationId::new(1, 9)), None);
+    // FIFO: the cluster's free resources.
+    let mut fifo = Scheduler::new(SchedulerConfig::default()).unwrap();
+    add_node(&mut fifo, "h1", Resource::new(8192, 8));
+    let attempt = add_application(&mut fifo, 1);
+    assert_eq!(
+        fifo.headroom(attempt.application_id),
+        Some(Resource::new(7168, 7))
+    );
 }

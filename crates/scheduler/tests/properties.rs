@@ -1,18 +1,137 @@
-//! Safety properties over random event sequences: invariants hold after every event, no node
-//! ever holds more than its capability, container ids are never reused, and the same events
-//! always give the same decisions.
+//! Safety properties over random event sequences, for the FIFO, Capacity and Fair policies:
+//! invariants hold after every event, no node ever holds more than its capability, container ids
+//! are never reused, preemption only names live containers and kills with PREEMPTED, a refused
+//! event changes nothing, and the same events always give the same decisions.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 use spindle_scheduler::{
-    ResourceRequest, Scheduler, SchedulerAction, SchedulerConfig, SchedulerError, SchedulerEvent,
-    ANY,
+    scheduler_config_from_files, AllocationLimits, CompletionReason, ResourceRequest, Scheduler,
+    SchedulerAction, SchedulerConfig, SchedulerError, SchedulerEvent, SchedulerFile, ANY,
+    CAPACITY_SCHEDULER_CLASS, FAIR_SCHEDULER_CLASS,
 };
-use spindle_types::{ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Resource};
+use spindle_types::{
+    exit_status, ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Resource,
+};
 
 const NODES: u8 = 6;
 const APPLICATIONS: u8 = 4;
+const USERS: [&str; 3] = ["alice", "bob", "carol"];
+
+/// The policy a property run exercises, with two configurations to switch between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Policy {
+    Fifo,
+    Capacity,
+    Fair,
+}
+
+const CAPACITY: [&str; 2] = [
+    "root.queues=a,b
+root.a.capacity=60
+root.a.maximum-capacity=80
+root.a.user-limit-factor=1.5
+root.a.minimum-user-limit-percent=50
+root.a.maximum-am-resource-percent=0.5
+root.b.capacity=40
+root.b.ordering-policy=fair
+node-locality-delay=2
+site yarn.resourcemanager.scheduler.monitor.enable=true
+site yarn.resourcemanager.monitor.capacity.preemption.monitoring_interval=1000
+site yarn.resourcemanager.monitor.capacity.preemption.max_wait_before_kill=2000
+site yarn.resourcemanager.monitor.capacity.preemption.natural_termination_factor=1",
+    "root.queues=a,b,c
+root.a.capacity=50
+root.a.maximum-capacity=50
+root.b.capacity=30
+root.b.user-limit-factor=3
+root.c.capacity=20
+resource-calculator=org.apache.hadoop.yarn.util.resource.DominantResourceCalculator
+rack-locality-additional-delay=1",
+];
+
+const FAIR: [&str; 2] = [
+    r#"<allocations>
+  <queue name="prod"><weight>40</weight><schedulingPolicy>fifo</schedulingPolicy><maxRunningApps>2</maxRunningApps></queue>
+  <queue name="dev"><weight>60</weight><maxResources>8192 mb, 8 vcores</maxResources>
+    <queue name="eng"><minResources>2048 mb, 2 vcores</minResources><minSharePreemptionTimeout>1</minSharePreemptionTimeout></queue>
+    <queue name="science"><schedulingPolicy>drf</schedulingPolicy></queue>
+  </queue>
+  <userMaxAppsDefault>3</userMaxAppsDefault>
+  <defaultFairSharePreemptionTimeout>2</defaultFairSharePreemptionTimeout>
+  <queuePlacementPolicy><rule name="specified" create="false"/><rule name="user"/></queuePlacementPolicy>
+</allocations>
+site yarn.scheduler.fair.preemption=true
+site yarn.scheduler.fair.preemption.cluster-utilization-threshold=0.5
+site yarn.scheduler.fair.waitTimeBeforeKill=1500
+site yarn.scheduler.fair.locality.threshold.node=0.3
+site yarn.scheduler.fair.locality.threshold.rack=0.3"#,
+    r#"<allocations>
+  <queue name="dev"><queue name="eng"/><queue name="science"/></queue>
+  <queueMaxAMShareDefault>0.3</queueMaxAMShareDefault>
+  <queuePlacementPolicy><rule name="specified"/><rule name="primaryGroup" create="false"/><rule name="default" queue="dev.eng"/></queuePlacementPolicy>
+</allocations>
+site yarn.scheduler.fair.preemption=true
+site yarn.scheduler.fair.waitTimeBeforeKill=500
+site hadoop.user.group.static.mapping.overrides=alice=prod;bob=dev,eng"#,
+];
+
+/// Queues applications ask for, by policy.
+fn queue_names(policy: Policy) -> &'static [&'static str] {
+    match policy {
+        Policy::Fifo => &["default"],
+        Policy::Capacity => &["a", "b", "c", "default", "root"],
+        Policy::Fair => &["", "prod", "dev.eng", "root.dev.science", "dev"],
+    }
+}
+
+fn configuration(policy: Policy, variant: usize) -> SchedulerConfig {
+    let limits = AllocationLimits::default();
+    let (class, text) = match policy {
+        Policy::Fifo => {
+            return SchedulerConfig {
+                rm_epoch: 2,
+                ..SchedulerConfig::default()
+            }
+        }
+        Policy::Capacity => (CAPACITY_SCHEDULER_CLASS, CAPACITY[variant]),
+        Policy::Fair => (FAIR_SCHEDULER_CLASS, FAIR[variant]),
+    };
+    let mut site = BTreeMap::new();
+    let mut file = Vec::new();
+    for line in text.lines() {
+        match line.strip_prefix("site ") {
+            Some(property) => {
+                let (key, value) = property.split_once('=').unwrap();
+                site.insert(key.to_string(), value.to_string());
+            }
+            None if policy == Policy::Capacity => {
+                let (key, value) = line.split_once('=').unwrap();
+                file.push(format!(
+                    "<property><name>yarn.scheduler.capacity.{key}</name><value>{value}</value></property>"
+                ));
+            }
+            None => file.push(line.to_string()),
+        }
+    }
+    let text = if policy == Policy::Capacity {
+        format!("<configuration>{}</configuration>", file.join(""))
+    } else {
+        file.join("\n")
+    };
+    scheduler_config_from_files(
+        class,
+        &site,
+        Some(SchedulerFile {
+            source_name: "test.xml",
+            text: &text,
+        }),
+        2,
+        limits,
+    )
+    .unwrap_or_else(|error| panic!("{error}"))
+}
 
 /// An operation, with indexes resolved against the live state when it runs.
 #[derive(Debug, Clone)]
@@ -31,6 +150,8 @@ enum Operation {
     AddApplication {
         app: u8,
         priority: i8,
+        queue: u8,
+        user: u8,
     },
     AddAttempt {
         app: u8,
@@ -64,6 +185,16 @@ enum Operation {
     AdvanceTime {
         by_ms: u16,
     },
+    Heartbeat {
+        node: u8,
+    },
+    /// The application asks for many small containers anywhere (saturates the cluster).
+    Flood {
+        app: u8,
+    },
+    Reconfigure {
+        variant: u8,
+    },
 }
 
 fn operation() -> impl Strategy<Value = Operation> {
@@ -73,7 +204,8 @@ fn operation() -> impl Strategy<Value = Operation> {
         1 => (0..NODES, 0u8..10, 0u8..6)
             .prop_map(|(node, memory_gb, vcores)| Operation::UpdateNode { node, memory_gb, vcores }),
         1 => (0..NODES).prop_map(|node| Operation::RemoveNode { node }),
-        2 => (0..APPLICATIONS, -1i8..3).prop_map(|(app, priority)| Operation::AddApplication { app, priority }),
+        2 => (0..APPLICATIONS, -1i8..3, 0u8..5, 0u8..3)
+            .prop_map(|(app, priority, queue, user)| Operation::AddApplication { app, priority, queue, user }),
         2 => (0..APPLICATIONS, any::<bool>()).prop_map(|(app, with_am)| Operation::AddAttempt { app, with_am }),
         6 => (
             0..APPLICATIONS,
@@ -97,7 +229,10 @@ fn operation() -> impl Strategy<Value = Operation> {
         1 => (0..APPLICATIONS, any::<bool>())
             .prop_map(|(app, keep_containers)| Operation::RemoveAttempt { app, keep_containers }),
         1 => (0..APPLICATIONS).prop_map(|app| Operation::RemoveApplication { app }),
-        1 => any::<u16>().prop_map(|by_ms| Operation::AdvanceTime { by_ms }),
+        2 => any::<u16>().prop_map(|by_ms| Operation::AdvanceTime { by_ms }),
+        2 => (0..NODES).prop_map(|node| Operation::Heartbeat { node }),
+        2 => (0..APPLICATIONS).prop_map(|app| Operation::Flood { app }),
+        1 => (0u8..2).prop_map(|variant| Operation::Reconfigure { variant }),
     ]
 }
 
@@ -134,6 +269,7 @@ fn location_name(index: u8) -> String {
 
 /// Drives a scheduler through operations, keeping an independent model of what the actions say.
 struct Driver {
+    policy: Policy,
     scheduler: Scheduler,
     /// Attempts added so far per application (to number the next one).
     attempts: BTreeMap<ApplicationId, i32>,
@@ -144,13 +280,10 @@ struct Driver {
 }
 
 impl Driver {
-    fn new() -> Self {
+    fn new(policy: Policy) -> Self {
         Self {
-            scheduler: Scheduler::new(SchedulerConfig {
-                rm_epoch: 2,
-                ..SchedulerConfig::default()
-            })
-            .unwrap(),
+            policy,
+            scheduler: Scheduler::new(configuration(policy, 0)).unwrap(),
             attempts: BTreeMap::new(),
             live: BTreeMap::new(),
             ever_allocated: BTreeSet::new(),
@@ -192,12 +325,20 @@ impl Driver {
             Operation::RemoveNode { node } => SchedulerEvent::NodeRemoved {
                 node: node_id(node),
             },
-            Operation::AddApplication { app, priority } => SchedulerEvent::ApplicationAdded {
-                application: application_id(app),
-                queue: "default".into(),
-                user: "user".into(),
-                priority: priority as i32,
-            },
+            Operation::AddApplication {
+                app,
+                priority,
+                queue,
+                user,
+            } => {
+                let names = queue_names(self.policy);
+                SchedulerEvent::ApplicationAdded {
+                    application: application_id(app),
+                    queue: names[queue as usize % names.len()].into(),
+                    user: USERS[user as usize % USERS.len()].into(),
+                    priority: priority as i32,
+                }
+            }
             Operation::AddAttempt { app, with_am } => {
                 let id = application_id(app);
                 let next = self.attempts.get(&id).map_or(1, |n| n + 1);
@@ -264,6 +405,17 @@ impl Driver {
             Operation::AdvanceTime { by_ms } => SchedulerEvent::TimeAdvanced {
                 now_ms: self.scheduler.now_ms() + by_ms as i64,
             },
+            Operation::Heartbeat { node } => SchedulerEvent::NodeHeartbeat {
+                node: node_id(node),
+            },
+            Operation::Flood { app } => SchedulerEvent::Asks {
+                attempt: self.current_attempt(app),
+                asks: vec![ResourceRequest::anywhere(3, Resource::new(1024, 1), 20)],
+                releases: Vec::new(),
+            },
+            Operation::Reconfigure { variant } => SchedulerEvent::ConfigurationReplaced {
+                config: Box::new(configuration(self.policy, variant as usize)),
+            },
         })
     }
 
@@ -272,8 +424,17 @@ impl Driver {
         let Some(event) = self.event_for(operation) else {
             return Ok(());
         };
+        let before = format!("{:?}", self.scheduler);
         let result = self.scheduler.handle(event.clone());
         self.transcript.push(format!("{event:?} -> {result:?}"));
+        if result.is_err() {
+            prop_assert_eq!(
+                before,
+                format!("{:?}", self.scheduler),
+                "refused {:?} changed the scheduler",
+                event
+            );
+        }
         if let Err(violation) = self.scheduler.check_invariants() {
             return Err(TestCaseError::fail(format!("after {event:?}: {violation}")));
         }
@@ -313,6 +474,15 @@ impl Driver {
                 | SchedulerError::InvalidResourceRequest(_)
                 | SchedulerError::InvalidAmResource { .. }
                 | SchedulerError::ContainerNotOwned { .. }
+                | SchedulerError::UnknownQueue { .. }
+                | SchedulerError::NotALeafQueue { .. }
+                | SchedulerError::QueueStopped { .. }
+                | SchedulerError::SubmissionDenied { .. }
+                | SchedulerError::TooManyApplications { .. }
+                | SchedulerError::TooManyUserApplications { .. }
+                | SchedulerError::PlacementRejected { .. }
+                | SchedulerError::QueueRemovedWithApplications { .. }
+                | SchedulerError::LeafBecameParent { .. }
         );
         prop_assert!(expected, "unexpected refusal of {:?}: {}", event, error);
         Ok(())
@@ -369,39 +539,142 @@ impl Driver {
                 );
             }
             SchedulerAction::Completed {
-                container, node, ..
+                container,
+                node,
+                reason,
+                exit_status: status,
+                ..
             } => {
                 let removed = self.live.remove(container);
                 prop_assert!(removed.is_some(), "completed {} was not live", container);
                 prop_assert_eq!(&removed.unwrap().0, node);
+                if *reason == CompletionReason::Preempted {
+                    prop_assert_eq!(*status, exit_status::PREEMPTED);
+                    prop_assert!(
+                        self.policy != Policy::Fifo,
+                        "the FIFO policy never preempts"
+                    );
+                }
             }
-            SchedulerAction::PreemptionRequested { .. } => {
-                prop_assert!(false, "the FIFO policy never preempts");
+            SchedulerAction::PreemptionRequested { container, .. } => {
+                prop_assert!(
+                    self.policy != Policy::Fifo,
+                    "the FIFO policy never preempts"
+                );
+                prop_assert!(
+                    self.live.contains_key(container),
+                    "preemption asked for {} which is not live",
+                    container
+                );
             }
         }
         Ok(())
     }
 }
 
+fn policy() -> impl Strategy<Value = Policy> {
+    prop_oneof![
+        Just(Policy::Fifo),
+        Just(Policy::Capacity),
+        Just(Policy::Fair)
+    ]
+}
+
+/// A busy start: every node registered, every application submitted with an attempt; then
+/// random operations.
+fn scenario(length: usize) -> impl Strategy<Value = Vec<Operation>> {
+    let setup = proptest::collection::vec(
+        (-1i8..3, 0u8..5, 0u8..3, any::<bool>()),
+        APPLICATIONS as usize,
+    );
+    (setup, proptest::collection::vec(operation(), 1..length)).prop_map(|(apps, operations)| {
+        let mut all: Vec<Operation> = (0..NODES).map(|node| Operation::AddNode { node }).collect();
+        for (app, (priority, queue, user, with_am)) in apps.into_iter().enumerate() {
+            let app = app as u8;
+            all.push(Operation::AddApplication {
+                app,
+                priority,
+                queue,
+                user,
+            });
+            all.push(Operation::AddAttempt { app, with_am });
+        }
+        all.extend(operations);
+        all
+    })
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
     #[test]
-    fn invariants_and_capacity_hold_after_every_event(operations in proptest::collection::vec(operation(), 1..120)) {
-        let mut driver = Driver::new();
+    fn invariants_and_capacity_hold_after_every_event(
+        policy in policy(),
+        operations in scenario(150),
+    ) {
+        let mut driver = Driver::new(policy);
         for operation in &operations {
             driver.step(operation)?;
         }
     }
 
     #[test]
-    fn the_same_events_give_the_same_decisions(operations in proptest::collection::vec(operation(), 1..80)) {
-        let mut first = Driver::new();
-        let mut second = Driver::new();
+    fn the_same_events_give_the_same_decisions(
+        policy in policy(),
+        operations in scenario(80),
+    ) {
+        let mut first = Driver::new(policy);
+        let mut second = Driver::new(policy);
         for operation in &operations {
             first.step(operation)?;
             second.step(operation)?;
         }
         prop_assert_eq!(first.transcript, second.transcript);
+    }
+}
+
+/// The random scenarios must reach what the properties are about: allocations, preemption
+/// (announced and carried out) and reconfiguration, under each policy that has them.
+#[test]
+fn random_scenarios_exercise_preemption_and_reconfiguration() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    for policy in [Policy::Fifo, Policy::Capacity, Policy::Fair] {
+        let mut runner = TestRunner::deterministic();
+        let mut seen = BTreeMap::<&str, usize>::new();
+        for _ in 0..200 {
+            let operations = scenario(150).new_tree(&mut runner).unwrap().current();
+            let mut driver = Driver::new(policy);
+            for operation in &operations {
+                driver.step(operation).unwrap();
+            }
+            for line in &driver.transcript {
+                for (needle, kind) in [
+                    ("Allocated {", "allocated"),
+                    ("PreemptionRequested", "preemption requested"),
+                    ("reason: Preempted", "preempted"),
+                    ("ConfigurationReplaced", "reconfigured"),
+                ] {
+                    if line.contains(needle) {
+                        *seen.entry(kind).or_default() += 1;
+                    }
+                }
+            }
+        }
+        let expected: &[&str] = match policy {
+            Policy::Fifo => &["allocated", "reconfigured"],
+            _ => &[
+                "allocated",
+                "preemption requested",
+                "preempted",
+                "reconfigured",
+            ],
+        };
+        for kind in expected {
+            assert!(
+                seen.contains_key(kind),
+                "{policy:?}: no '{kind}' in 200 runs: {seen:?}"
+            );
+        }
     }
 }

@@ -29,6 +29,19 @@ scenarios!(
     releases,
     errors,
     expiry,
+    capacity_small_job_own_queue,
+    capacity_elasticity,
+    fair_second_job_reaches_half,
+    fair_seed_allocation_file,
+    fair_min_share_preemption,
+    capacity_preemption,
+    reservations,
+    reconfiguration,
+    capacity_placement_and_acls,
+    capacity_user_and_am_limits,
+    fair_placement_and_limits,
+    explanations,
+    fair_share_preemption,
 );
 
 #[test]

@@ -50,8 +50,10 @@ pub async fn resourcemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
             &config.resource_tracker_address,
             "yarn.resourcemanager.resource-tracker.address",
         )?,
+        admin: resolve(&config.admin_address, "yarn.resourcemanager.admin.address")?,
     };
-    let rm = ResourceManager::start(settings, bind).await?;
+    let setup = super::rmadmin::scheduler_setup(conf_dir, &config, &settings)?;
+    let rm = ResourceManager::start_with(settings, bind, setup).await?;
     println!(
         "ResourceManager running: client {} scheduler {} resource-tracker {}",
         rm.client_address(),

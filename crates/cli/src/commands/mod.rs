@@ -7,6 +7,8 @@ pub mod dshell;
 pub mod logs;
 pub mod minicluster;
 pub mod node;
+pub mod rmadmin;
+pub mod sim;
 
 /// Logs to stderr, filtered by `SPINDLE_LOG` (default `info`).
 pub fn init_logging() {

@@ -48,7 +48,11 @@ pub async fn cluster(dir: &Path, nodes: usize, memory_mb: i64) -> MiniCluster {
 /// `spark-submit --master yarn` with Spark kept on loopback and this cluster's staging directory.
 fn spark_command(conf_dir: &Path, args: &[&str]) -> Command {
     let bin = pyspark_home().join("bin");
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let mut command = Command::new(bin.join("spark-submit"));
     command
         .args(["--master", "yarn"])
@@ -66,22 +70,36 @@ fn spark_command(conf_dir: &Path, args: &[&str]) -> Command {
 
 /// Runs spark-submit to completion; returns its output.
 pub fn spark_submit(conf_dir: &Path, args: &[&str]) -> Output {
-    spark_command(conf_dir, args).output().expect("spark-submit runs")
+    spark_command(conf_dir, args)
+        .output()
+        .expect("spark-submit runs")
 }
 
 /// Runs spark-submit to completion off the async runtime.
 pub async fn spark_submit_async(conf_dir: &Path, args: &[&str]) -> Output {
     let conf_dir = conf_dir.to_path_buf();
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    tokio::task::spawn_blocking(move || spark_submit(&conf_dir, &args.iter().map(String::as_str).collect::<Vec<_>>()))
-        .await
-        .unwrap()
+    tokio::task::spawn_blocking(move || {
+        spark_submit(
+            &conf_dir,
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
+    })
+    .await
+    .unwrap()
 }
 
 /// Each cluster's own staging directory (beside its configuration), so that parallel tests never
 /// share `~/.sparkStaging`.
 fn staging_dir(conf_dir: &Path) -> String {
-    format!("spark.yarn.stagingDir=file://{}", conf_dir.parent().unwrap_or(conf_dir).join("staging").display())
+    format!(
+        "spark.yarn.stagingDir=file://{}",
+        conf_dir
+            .parent()
+            .unwrap_or(conf_dir)
+            .join("staging")
+            .display()
+    )
 }
 
 /// `spark.yarn.jars` pointing at pyspark's own jars: no upload.

@@ -43,6 +43,7 @@ pub async fn start_rm() -> ResourceManager {
             client: local,
             scheduler: local,
             tracker: local,
+            admin: local,
         },
     )
     .await

@@ -3,7 +3,8 @@
 
 use spindle_proto::yarn::{
     AllocateRequestProto, AllocateResponseProto, ContainerStateProto, ContainerStatusProto,
-    FinishApplicationMasterRequestProto, NmTokenProto, RegisterApplicationMasterRequestProto,
+    FinishApplicationMasterRequestProto, NmTokenProto, PreemptionContainerProto,
+    PreemptionContractProto, PreemptionMessageProto, RegisterApplicationMasterRequestProto,
     RegisterApplicationMasterResponseProto, SchedulerResourceTypes,
 };
 use spindle_types::states::FinalApplicationStatus;
@@ -154,7 +155,22 @@ impl RmCore {
                 token: Some(self.keys.nm_token(attempt_id, &node, &user)),
             })
             .collect();
+        let attempt = self.attempts.get(&attempt_id).expect("live");
+        let preempt = (!attempt.to_preempt.is_empty()).then(|| PreemptionMessageProto {
+            strict_contract: None,
+            contract: Some(PreemptionContractProto {
+                resource: Vec::new(),
+                container: attempt
+                    .to_preempt
+                    .iter()
+                    .map(|c| PreemptionContainerProto {
+                        id: Some((*c).into()),
+                    })
+                    .collect(),
+            }),
+        });
         let response = AllocateResponseProto {
+            preempt,
             response_id: Some(last + 1),
             allocated_containers: allocated,
             completed_container_statuses: completed,

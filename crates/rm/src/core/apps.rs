@@ -96,9 +96,7 @@ impl RmCore {
             self.app_event(id, AppEvent::Rejected);
             let app = self.apps.get_mut(&id).expect("just inserted");
             app.final_status = FinalApplicationStatus::Failed;
-            app.diagnostics = format!(
-                "Application {id} submitted by user {user} to unknown queue: {queue}. {reason}"
-            );
+            app.diagnostics = reason;
             self.finish_app(id, now_ms);
             return Ok(id);
         }

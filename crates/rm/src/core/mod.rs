@@ -86,9 +86,19 @@ pub struct RmCore {
 }
 
 impl RmCore {
+    /// An RM core with the FIFO scheduler over the settings' allocation limits.
     pub fn new(settings: RmSettings) -> Self {
-        let scheduler = scheduling::SchedulerBridge::new(&settings);
-        Self {
+        Self::with_scheduler(settings, None)
+            .expect("the FIFO configuration from validated settings is valid")
+    }
+
+    /// An RM core whose scheduler runs `scheduler` (Capacity, Fair or FIFO from the files).
+    pub fn with_scheduler(
+        settings: RmSettings,
+        scheduler: Option<spindle_scheduler::SchedulerConfig>,
+    ) -> Result<Self, String> {
+        let scheduler = scheduling::SchedulerBridge::with_config(&settings, scheduler)?;
+        Ok(Self {
             keys: RmKeys::generate(),
             next_app_id: 1,
             apps: BTreeMap::new(),
@@ -100,7 +110,22 @@ impl RmCore {
             am_liveness: LivenessMonitor::new(settings.am_expiry_ms),
             effects: Vec::new(),
             settings,
-        }
+        })
+    }
+
+    /// `refreshQueues`: a new scheduler configuration, applied to the running scheduler. Refused
+    /// configurations leave everything as it was.
+    pub fn replace_scheduler_config(
+        &mut self,
+        config: spindle_scheduler::SchedulerConfig,
+        now_ms: i64,
+    ) -> Result<(), RmError> {
+        let decisions = self
+            .scheduler
+            .replace_config(config)
+            .map_err(|e| RmError::new(exceptions::YARN, e))?;
+        self.apply_decisions(decisions, now_ms);
+        Ok(())
     }
 
     pub fn settings(&self) -> &RmSettings {

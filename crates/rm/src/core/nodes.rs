@@ -170,6 +170,8 @@ impl RmCore {
             }
         }
 
+        let decisions = self.scheduler.node_heartbeat(&node_id, now_ms);
+        self.apply_decisions(decisions, now_ms);
         let node = self.nodes.get_mut(&node_id).expect("present");
         node.last_heartbeat_response_id += 1;
         Ok(NodeHeartbeatResponseProto {

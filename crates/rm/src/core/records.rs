@@ -74,6 +74,8 @@ pub struct RmAttempt {
     pub nm_tokens_sent: HashSet<NodeId>,
     /// Live containers of this attempt (including the AM container).
     pub live_containers: BTreeSet<ContainerId>,
+    /// Containers the scheduler will preempt: announced in every allocate response until gone.
+    pub to_preempt: BTreeSet<ContainerId>,
     /// When the AM unregistered (the AM container then gets a grace period to exit).
     pub unregistered_at: Option<i64>,
     pub start_time: i64,
@@ -100,6 +102,7 @@ impl RmAttempt {
             newly_completed: Vec::new(),
             nm_tokens_sent: HashSet::new(),
             live_containers: BTreeSet::new(),
+            to_preempt: BTreeSet::new(),
             unregistered_at: None,
             start_time: now_ms,
             finish_time: 0,

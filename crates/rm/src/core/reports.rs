@@ -39,7 +39,7 @@ impl RmCore {
         ApplicationReportProto {
             application_id: Some(app.id.into()),
             user: Some(app.user.clone()),
-            queue: Some(app.queue.clone()),
+            queue: Some(self.placed_queue(app)),
             name: Some(app.name.clone()),
             host: Some(
                 attempt
@@ -80,32 +80,35 @@ impl RmCore {
     }
 
     /// Why an application without diagnostics of its own is where it is.
+    /// Why an application without diagnostics of its own waits: the scheduler's own explanation
+    /// (queue at maximum capacity, user limit, AM resource limit, maxRunningApps, locality, no
+    /// node large enough, ...) when it has one, else where its attempt is in its lifecycle.
     fn waiting_reason(&self, app: &RmApp) -> String {
         let Some(attempt) = app.current_attempt().and_then(|id| self.attempts.get(&id)) else {
             return String::new();
         };
-        match attempt.state {
-            AttemptState::Scheduled => {
-                let max = self.maximum_allocation();
-                if self.running_node_count() == 0 {
-                    "[Waiting for AM container to be allocated: no NodeManager is registered]"
-                        .into()
-                } else if !max.fits(&app.am_resource) {
-                    format!("[Waiting for AM container to be allocated: AM needs {} but the largest node has {max}]", app.am_resource)
-                } else {
-                    format!(
-                        "[Waiting for AM container to be allocated, launched and register with RM. AM needs {}; cluster has {} available]",
-                        app.am_resource,
-                        self.scheduler.scheduler().cluster_metrics().available
-                    )
+        if attempt.state == AttemptState::Scheduled && self.running_node_count() == 0 {
+            return "[Waiting for AM container to be allocated: no NodeManager is registered]"
+                .into();
+        }
+        if let Some(reason) = self.scheduler.scheduler().explain(app.id) {
+            let reason = reason.to_string();
+            let reason = reason.strip_prefix("waiting: ").unwrap_or(&reason);
+            return match attempt.state {
+                AttemptState::Scheduled => {
+                    format!("[Waiting for AM container to be allocated: {reason}]")
                 }
-            }
-            AttemptState::Allocated => {
-                "[AM container is allocated, waiting for it to be launched]".into()
-            }
-            AttemptState::Launched => {
-                "[AM container is launched, waiting for AM container to Register with RM]".into()
-            }
+                _ => format!("[Waiting for containers: {reason}]"),
+            };
+        }
+        match attempt.state {
+            AttemptState::Scheduled => format!(
+                "[Waiting for AM container to be allocated, launched and register with RM. AM needs {}; cluster has {} available]",
+                app.am_resource,
+                self.scheduler.scheduler().cluster_metrics().available
+            ),
+            AttemptState::Allocated => "[AM container is allocated, waiting for it to be launched]".into(),
+            AttemptState::Launched => "[AM container is launched, waiting for AM container to Register with RM]".into(),
             _ => String::new(),
         }
     }
@@ -199,17 +202,51 @@ impl RmCore {
         }
     }
 
-    /// `getQueueInfo` for the scheduler's queue(s).
-    pub fn queue_info(&self, queue: &str, include_applications: bool) -> Option<QueueInfoProto> {
-        let info = self.scheduler.scheduler().queue_info(queue)?;
+    /// `getQueueInfo`: a queue with its statistics, its applications and (when asked) its child
+    /// queues, recursively.
+    pub fn queue_info(
+        &self,
+        queue: &str,
+        include_applications: bool,
+        include_children: bool,
+        recursive: bool,
+    ) -> Option<QueueInfoProto> {
+        let scheduler = self.scheduler.scheduler();
+        let info = scheduler.queue_info(queue)?;
         let applications = if include_applications {
             self.apps
                 .values()
-                .filter(|a| a.queue == info.name || a.queue == info.path)
+                .filter(|a| {
+                    self.scheduler
+                        .scheduler()
+                        .application_usage(a.id)
+                        .map(|u| u.queue)
+                        .as_deref()
+                        == Some(info.path.as_str())
+                })
                 .map(|a| self.application_report(a))
                 .collect()
         } else {
             Vec::new()
+        };
+        let child_queues = if include_children {
+            info.children
+                .iter()
+                .filter_map(|child| {
+                    self.queue_info(
+                        child,
+                        include_applications && recursive,
+                        recursive,
+                        recursive,
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let state = match info.state {
+            spindle_scheduler::QueueState::Running => QueueStateProto::QRunning,
+            spindle_scheduler::QueueState::Stopped => QueueStateProto::QStopped,
         };
         Some(QueueInfoProto {
             queue_name: Some(info.name.clone()),
@@ -217,10 +254,39 @@ impl RmCore {
             capacity: Some(info.capacity),
             maximum_capacity: Some(info.maximum_capacity),
             current_capacity: Some(self.current_capacity(&info.used)),
-            state: Some(QueueStateProto::QRunning as i32),
+            state: Some(state as i32),
+            child_queues,
             applications,
-            scheduler_type: Some("FifoScheduler".into()),
+            scheduler_type: Some(
+                match scheduler.config().policy {
+                    spindle_scheduler::SchedulingPolicy::Fifo => "FifoScheduler",
+                    spindle_scheduler::SchedulingPolicy::Capacity(_) => "CapacityScheduler",
+                    spindle_scheduler::SchedulingPolicy::Fair(_) => "FairScheduler",
+                }
+                .into(),
+            ),
+            min_resource_memory: Some(info.guaranteed.memory_mb),
+            min_resource_v_core: Some(info.guaranteed.vcores as i32),
+            max_resource_memory: info.maximum.as_ref().map(|m| m.memory_mb),
+            max_resource_v_core: info.maximum.as_ref().map(|m| m.vcores as i32),
+            steady_fair_share_memory: Some(info.fair_share.memory_mb),
+            steady_fair_share_v_core: Some(info.fair_share.vcores as i32),
             ..Default::default()
         })
+    }
+
+    /// The queue the scheduler placed the application in (placement rules may choose another
+    /// than the one submitted to), named as YARN reports it: the Fair Scheduler's full path
+    /// (`root.alice`), the Capacity and FIFO schedulers' leaf name (`default`). The submitted
+    /// name once the scheduler has forgotten the application.
+    pub fn placed_queue(&self, app: &RmApp) -> String {
+        let scheduler = self.scheduler.scheduler();
+        let Some(path) = scheduler.application_usage(app.id).map(|u| u.queue) else {
+            return app.queue.clone();
+        };
+        match scheduler.config().policy {
+            spindle_scheduler::SchedulingPolicy::Fair(_) => path,
+            _ => path.rsplit('.').next().unwrap_or(&path).to_string(),
+        }
     }
 }

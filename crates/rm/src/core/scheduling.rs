@@ -48,27 +48,55 @@ pub enum Decision {
         /// The AM saw the container, so it must hear of its completion.
         report_to_am: bool,
     },
+    /// The scheduler will take the container back: the AM is told first (PreemptionMessage).
+    PreemptionRequested {
+        container: ContainerId,
+        attempt: ApplicationAttemptId,
+    },
 }
 
 pub struct SchedulerBridge {
     scheduler: Scheduler,
 }
 
+/// The FIFO configuration the RM uses when no scheduler configuration is given.
+pub fn default_scheduler_config(settings: &RmSettings) -> SchedulerConfig {
+    SchedulerConfig {
+        rm_epoch: settings.epoch,
+        limits: AllocationLimits {
+            minimum: settings.minimum_allocation.clone(),
+            maximum: settings.maximum_allocation.clone(),
+            increment: settings.minimum_allocation.clone(),
+        },
+        ..Default::default()
+    }
+}
+
 impl SchedulerBridge {
-    pub fn new(settings: &RmSettings) -> Self {
-        let config = SchedulerConfig {
-            rm_epoch: settings.epoch,
-            limits: AllocationLimits {
-                minimum: settings.minimum_allocation.clone(),
-                maximum: settings.maximum_allocation.clone(),
-                increment: settings.minimum_allocation.clone(),
-            },
-            ..Default::default()
-        };
-        Self {
-            scheduler: Scheduler::new(config)
-                .expect("RM settings are validated before the RM starts"),
-        }
+    /// A scheduler with `config`, or FIFO from the settings' limits when there is none.
+    pub fn with_config(
+        settings: &RmSettings,
+        config: Option<SchedulerConfig>,
+    ) -> Result<Self, String> {
+        let config = config.unwrap_or_else(|| default_scheduler_config(settings));
+        Ok(Self {
+            scheduler: Scheduler::new(config).map_err(|e| e.to_string())?,
+        })
+    }
+
+    /// Replaces the scheduler's configuration (queues, policies, limits); a refused configuration
+    /// leaves the running one in place and says why.
+    pub fn replace_config(&mut self, config: SchedulerConfig) -> Result<Vec<Decision>, String> {
+        let actions = self
+            .scheduler
+            .handle(SchedulerEvent::ConfigurationReplaced {
+                config: Box::new(config),
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(actions
+            .into_iter()
+            .filter_map(|a| decision(a, ""))
+            .collect())
     }
 
     fn run(&mut self, event: SchedulerEvent, finished_diagnostics: &str) -> Vec<Decision> {
@@ -233,10 +261,17 @@ impl SchedulerBridge {
         self.run(SchedulerEvent::TimeAdvanced { now_ms }, "")
     }
 
-    /// What the attempt could still get: the cluster's unallocated resources (FIFO has no
-    /// queue or user limits below the cluster).
-    pub fn headroom(&self, _attempt: ApplicationAttemptId) -> Resource {
-        self.scheduler.cluster_metrics().available
+    /// What the attempt could still get: the scheduler's headroom (queue, user and cluster
+    /// limits), or the cluster's unallocated resources for an application it no longer knows.
+    pub fn headroom(&self, attempt: ApplicationAttemptId) -> Resource {
+        self.scheduler
+            .headroom(attempt.application_id)
+            .unwrap_or_else(|| self.scheduler.cluster_metrics().available)
+    }
+
+    /// A NodeManager heartbeat: a scheduling opportunity (delay scheduling counts them).
+    pub fn node_heartbeat(&mut self, node: &NodeId, _now_ms: i64) -> Vec<Decision> {
+        self.run(SchedulerEvent::NodeHeartbeat { node: node.clone() }, "")
     }
 
     pub fn scheduler(&self) -> &Scheduler {
@@ -291,7 +326,9 @@ fn decision(action: SchedulerAction, finished_diagnostics: &str) -> Option<Decis
                 report_to_am: acquired,
             }
         }
-        SchedulerAction::PreemptionRequested { .. } => return None,
+        SchedulerAction::PreemptionRequested { container, attempt } => {
+            Decision::PreemptionRequested { container, attempt }
+        }
     })
 }
 
@@ -337,6 +374,11 @@ impl RmCore {
                     report_to_am,
                     now_ms,
                 ),
+                Decision::PreemptionRequested { container, attempt } => {
+                    if let Some(a) = self.attempts.get_mut(&attempt) {
+                        a.to_preempt.insert(container);
+                    }
+                }
             }
         }
     }
@@ -451,6 +493,7 @@ impl RmCore {
             return;
         };
         attempt.live_containers.remove(&id);
+        attempt.to_preempt.remove(&id);
         if record.as_ref().is_some_and(|c| c.is_am) || attempt.am_container == Some(id) {
             self.am_container_finished(attempt_id, exit_status, diagnostics, now_ms);
         } else if report_to_am && !attempt.state.is_final() {

@@ -130,7 +130,14 @@ impl RpcService for ClientProtocol {
                     typed_call(request, |r: GetQueueInfoRequestProto| async move {
                         let name = r.queue_name().to_string();
                         let info = core
-                            .with(|c, _| c.queue_info(&name, r.include_applications()))
+                            .with(|c, _| {
+                                c.queue_info(
+                                    &name,
+                                    r.include_applications(),
+                                    r.include_child_queues(),
+                                    r.recursive(),
+                                )
+                            })
                             .ok_or_else(|| {
                                 RpcError::new(
                                     "java.io.IOException",
@@ -182,27 +189,30 @@ impl RpcService for ClientProtocol {
                     )
                     .await
                 }
-                "getApplicationAttemptReport" => typed_call(
-                    request,
-                    |r: GetApplicationAttemptReportRequestProto| async move {
-                        let id = ApplicationAttemptId::try_from(required(
-                            r.application_attempt_id.as_ref(),
-                            "GetApplicationAttemptReportRequestProto",
-                            "application_attempt_id",
-                        )?)
-                        .map_err(invalid)?;
-                        let report = core.with(|c, _| c.attempt_report(id)).ok_or_else(|| {
-                            RpcError::new(
+                "getApplicationAttemptReport" => {
+                    typed_call(
+                        request,
+                        |r: GetApplicationAttemptReportRequestProto| async move {
+                            let id = ApplicationAttemptId::try_from(required(
+                                r.application_attempt_id.as_ref(),
+                                "GetApplicationAttemptReportRequestProto",
+                                "application_attempt_id",
+                            )?)
+                            .map_err(invalid)?;
+                            let report =
+                                core.with(|c, _| c.attempt_report(id)).ok_or_else(|| {
+                                    RpcError::new(
                                 crate::core::exceptions::ATTEMPT_NOT_FOUND,
                                 format!("ApplicationAttempt with id '{id}' doesn't exist in RM."),
                             )
-                        })?;
-                        Ok(GetApplicationAttemptReportResponseProto {
-                            application_attempt_report: Some(report),
-                        })
-                    },
-                )
-                .await,
+                                })?;
+                            Ok(GetApplicationAttemptReportResponseProto {
+                                application_attempt_report: Some(report),
+                            })
+                        },
+                    )
+                    .await
+                }
                 "getApplicationAttempts" => {
                     typed_call(
                         request,
@@ -258,7 +268,11 @@ fn list_applications(
                     .any(|t| t.eq_ignore_ascii_case(&a.application_type))
         })
         .filter(|a| r.users.is_empty() || r.users.contains(&a.user))
-        .filter(|a| r.queues.is_empty() || r.queues.contains(&a.queue))
+        .filter(|a| {
+            r.queues.is_empty()
+                || r.queues.contains(&a.queue)
+                || r.queues.contains(&core.placed_queue(a))
+        })
         .filter(|a| {
             r.application_tags.is_empty() || r.application_tags.iter().any(|t| a.tags.contains(t))
         })

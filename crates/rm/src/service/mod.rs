@@ -1,13 +1,15 @@
 //! The RM's async shell: IPC services that turn calls into core methods, the AM launcher, the
 //! liveness ticker, and [`ResourceManager`] which binds and runs them all.
 
+mod admin_protocol;
 mod am_launcher;
 mod client_protocol;
 mod master_protocol;
 mod runtime;
 mod tracker_protocol;
 
-pub use runtime::{ResourceManager, RmBindAddresses};
+pub use admin_protocol::SchedulerConfigLoader;
+pub use runtime::{ResourceManager, RmBindAddresses, SchedulerSetup};
 
 use spindle_ipc::RpcError;
 
@@ -20,6 +22,8 @@ pub mod protocols {
     pub const RESOURCE_TRACKER: &str = "org.apache.hadoop.yarn.server.api.ResourceTrackerPB";
     pub const CONTAINER_MANAGEMENT: &str =
         "org.apache.hadoop.yarn.api.ContainerManagementProtocolPB";
+    pub const RESOURCE_MANAGER_ADMINISTRATION: &str =
+        "org.apache.hadoop.yarn.server.api.ResourceManagerAdministrationProtocolPB";
 }
 
 impl From<RmError> for RpcError {

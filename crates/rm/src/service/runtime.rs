@@ -7,6 +7,7 @@ use std::time::Duration;
 use spindle_ipc::{AuthPolicy, Server, ServerConfig};
 use tokio::task::JoinHandle;
 
+use super::admin_protocol::AdminProtocol;
 use super::am_launcher::AmLauncher;
 use super::client_protocol::ClientProtocol;
 use super::master_protocol::{AmrmSecretManager, MasterProtocol};
@@ -23,6 +24,18 @@ pub struct RmBindAddresses {
     pub scheduler: SocketAddr,
     /// `yarn.resourcemanager.resource-tracker.address` (ResourceTracker).
     pub tracker: SocketAddr,
+    /// `yarn.resourcemanager.admin.address` (ResourceManagerAdministrationProtocol).
+    pub admin: SocketAddr,
+}
+
+/// How the RM's scheduler is configured.
+#[derive(Clone, Default)]
+pub struct SchedulerSetup {
+    /// Reads the scheduler configuration (yarn.resourcemanager.scheduler.class and its file); read
+    /// at start and on every `refreshQueues`. None: FIFO over the settings' limits.
+    pub loader: Option<super::SchedulerConfigLoader>,
+    /// `yarn.admin.acl` as a list of users (`*` = everyone).
+    pub admins: Vec<String>,
 }
 
 /// The core plus the shell's ability to run the core's effects.
@@ -64,14 +77,38 @@ pub struct ResourceManager {
 
 impl ResourceManager {
     /// Binds the ports and starts serving. Port 0 picks free ports (see the `*_address` methods).
-    pub async fn start(mut settings: RmSettings, bind: RmBindAddresses) -> anyhow::Result<Self> {
+    pub async fn start(settings: RmSettings, bind: RmBindAddresses) -> anyhow::Result<Self> {
+        Self::start_with(
+            settings,
+            bind,
+            SchedulerSetup {
+                loader: None,
+                admins: vec!["*".into()],
+            },
+        )
+        .await
+    }
+
+    /// Starts with a scheduler configured from files (re-read by `rmadmin -refreshQueues`).
+    pub async fn start_with(
+        mut settings: RmSettings,
+        bind: RmBindAddresses,
+        setup: SchedulerSetup,
+    ) -> anyhow::Result<Self> {
         let scheduler_listener = std::net::TcpListener::bind(bind.scheduler)?;
         let scheduler_addr = scheduler_listener.local_addr()?;
         drop(scheduler_listener);
         if settings.scheduler_service.is_empty() {
             settings.scheduler_service = scheduler_addr.to_string();
         }
-        let core = RmCore::new(settings);
+        let initial = match &setup.loader {
+            Some(load) => {
+                Some(load().map_err(|e| anyhow::anyhow!("scheduler configuration: {e}"))?)
+            }
+            None => None,
+        };
+        let core = RmCore::with_scheduler(settings, initial)
+            .map_err(|e| anyhow::anyhow!("scheduler configuration: {e}"))?;
         let amrm_key = core.keys.amrm.clone();
         let nm_token_key = core.keys.nm_token.clone();
         let shared = SharedCore {
@@ -100,6 +137,13 @@ impl ResourceManager {
             vec![Arc::new(TrackerProtocol::new(shared.clone()))],
         )
         .await?;
+        let admin = AdminProtocol {
+            core: shared.clone(),
+            loader: setup.loader,
+            admins: setup.admins,
+        };
+        let admin =
+            Server::bind(bind.admin, ServerConfig::default(), vec![Arc::new(admin)]).await?;
         let ticker = {
             let shared = shared.clone();
             tokio::spawn(async move {
@@ -119,7 +163,7 @@ impl ResourceManager {
         );
         Ok(Self {
             shared,
-            servers: vec![client, master, tracker],
+            servers: vec![client, master, tracker, admin],
             ticker,
         })
     }
@@ -134,6 +178,10 @@ impl ResourceManager {
 
     pub fn tracker_address(&self) -> SocketAddr {
         self.servers[2].local_addr()
+    }
+
+    pub fn admin_address(&self) -> SocketAddr {
+        self.servers[3].local_addr()
     }
 
     /// Runs `f` on the core (for tests and embedded tools).

@@ -37,7 +37,17 @@ impl Properties<'_> {
         self.values.get(key).map(|value| value.trim())
     }
 
-    fn error(&self, key: &str, queue: Option<&str>, problem: ConfigProblem) -> SchedulerConfigError {
+    /// The value as written (ACLs: a leading blank means "groups only", " " means no one).
+    fn get_raw(&self, key: &str) -> Option<&str> {
+        self.values.get(key).map(String::as_str)
+    }
+
+    fn error(
+        &self,
+        key: &str,
+        queue: Option<&str>,
+        problem: ConfigProblem,
+    ) -> SchedulerConfigError {
         let mut error = SchedulerConfigError::new(self.source_name, problem)
             .for_key(key)
             .at_line(self.lines.get(key).copied());
@@ -143,12 +153,18 @@ impl CapacitySchedulerConfig {
             .unwrap_or(defaults.maximum_am_resource_percent);
         let node_locality_delay = file
             .read(&global("node-locality-delay"), None, |v| {
-                parse_i64(v, "a whole number of missed scheduling opportunities (-1 disables)")
+                parse_i64(
+                    v,
+                    "a whole number of missed scheduling opportunities (-1 disables)",
+                )
             })?
             .unwrap_or(defaults.node_locality_delay);
         let rack_locality_additional_delay = file
             .read(&global("rack-locality-additional-delay"), None, |v| {
-                parse_i64(v, "a whole number of missed scheduling opportunities (-1: derived)")
+                parse_i64(
+                    v,
+                    "a whole number of missed scheduling opportunities (-1: derived)",
+                )
             })?
             .unwrap_or(defaults.rack_locality_additional_delay);
         let queue_mappings_override = file
@@ -157,6 +173,14 @@ impl CapacitySchedulerConfig {
 
         let mut root = CapacityQueueConfig::new(None, "root", CapacityValue::Percent(100.0));
         read_queue(&file, &mut root, None)?;
+        if root.children.is_empty() {
+            let key = format!("{CAPACITY_PREFIX}root.queues");
+            return Err(file.error(
+                &key,
+                Some("root"),
+                invalid("", "at least one child queue of root"),
+            ));
+        }
         if root.acl_submit_applications.is_none() {
             root.acl_submit_applications = Some(AccessControlList::everyone());
         }
@@ -250,9 +274,10 @@ fn read_queue(
     })? {
         queue.minimum_user_limit_percent = percent;
     }
-    queue.maximum_am_resource_percent = file.read(&key("maximum-am-resource-percent"), at, |v| {
-        parse_f64_in(v, 0.0, 1.0)
-    })?;
+    queue.maximum_am_resource_percent =
+        file.read(&key("maximum-am-resource-percent"), at, |v| {
+            parse_f64_in(v, 0.0, 1.0)
+        })?;
     queue.maximum_applications = file.read(&key("maximum-applications"), at, parse_count)?;
     if let Some(state) = file.read(&key("state"), at, |value| {
         match value.to_ascii_uppercase().as_str() {
@@ -268,26 +293,30 @@ fn read_queue(
         queue.state = QueueState::Stopped;
     }
     queue.acl_submit_applications = file
-        .get(&key("acl_submit_applications"))
+        .get_raw(&key("acl_submit_applications"))
         .map(AccessControlList::parse);
     queue.acl_administer_queue = file
-        .get(&key("acl_administer_queue"))
+        .get_raw(&key("acl_administer_queue"))
         .map(AccessControlList::parse);
     let size_based = file
-        .read(&key("ordering-policy.fair.enable-size-based-weight"), at, parse_bool)?
+        .read(
+            &key("ordering-policy.fair.enable-size-based-weight"),
+            at,
+            parse_bool,
+        )?
         .unwrap_or(false);
-    if let Some(policy) = file.read(&key("ordering-policy"), at, |value| {
-        match value {
-            "fifo" | "org.apache.hadoop.yarn.server.resourcemanager.scheduler.policy.FifoOrderingPolicy" => {
-                Ok(LeafOrderingPolicy::Fifo)
-            }
-            "fair" | "org.apache.hadoop.yarn.server.resourcemanager.scheduler.policy.FairOrderingPolicy" => {
-                Ok(LeafOrderingPolicy::Fair {
-                    size_based_weight: size_based,
-                })
-            }
-            _ => Err(invalid(value, "fifo or fair")),
+    if let Some(policy) = file.read(&key("ordering-policy"), at, |value| match value {
+        "fifo"
+        | "org.apache.hadoop.yarn.server.resourcemanager.scheduler.policy.FifoOrderingPolicy" => {
+            Ok(LeafOrderingPolicy::Fifo)
         }
+        "fair"
+        | "org.apache.hadoop.yarn.server.resourcemanager.scheduler.policy.FairOrderingPolicy" => {
+            Ok(LeafOrderingPolicy::Fair {
+                size_based_weight: size_based,
+            })
+        }
+        _ => Err(invalid(value, "fifo or fair")),
     })? {
         queue.ordering_policy = policy;
     }
@@ -318,13 +347,15 @@ fn read_queue(
                 },
             ));
         }
-        if children.iter().any(|c: &CapacityQueueConfig| &c.name == name) {
+        if children
+            .iter()
+            .any(|c: &CapacityQueueConfig| &c.name == name)
+        {
             return Err(file
                 .error(&children_key, None, ConfigProblem::DuplicateQueue)
                 .in_queue(&format!("{path}.{name}")));
         }
-        let mut child =
-            CapacityQueueConfig::new(Some(&path), name, CapacityValue::Percent(0.0));
+        let mut child = CapacityQueueConfig::new(Some(&path), name, CapacityValue::Percent(0.0));
         read_queue(file, &mut child, Some(queue))?;
         children.push(child);
     }
@@ -422,7 +453,10 @@ fn check_children(
 }
 
 /// The leaf named by a full path or a unique last element.
-pub(crate) fn find_leaf<'a>(root: &'a CapacityQueueConfig, name: &str) -> Option<&'a CapacityQueueConfig> {
+pub(crate) fn find_leaf<'a>(
+    root: &'a CapacityQueueConfig,
+    name: &str,
+) -> Option<&'a CapacityQueueConfig> {
     let all = root.walk();
     if let Some(queue) = all.iter().find(|q| q.path == name) {
         return queue.is_leaf().then_some(*queue);
@@ -490,11 +524,11 @@ fn read_preemption(
         lines: BTreeMap::new(),
     };
     // A key in capacity-scheduler.xml wins over yarn-site.xml (YARN layers the two).
-    let read = |key: &str, parse: &dyn Fn(&str) -> Result<f64, ConfigProblem>| {
-        match file.read(key, None, parse)? {
-            Some(value) => Ok::<_, SchedulerConfigError>(Some(value)),
-            None => site_properties.read(key, None, parse),
-        }
+    let read = |key: &str, parse: &dyn Fn(&str) -> Result<f64, ConfigProblem>| match file
+        .read(key, None, parse)?
+    {
+        Some(value) => Ok::<_, SchedulerConfigError>(Some(value)),
+        None => site_properties.read(key, None, parse),
     };
     let enabled = match file.read(MONITOR_ENABLE_KEY, None, parse_bool)? {
         Some(enabled) => enabled,
@@ -512,10 +546,16 @@ fn read_preemption(
     let mut config = CapacityPreemptionConfig::default();
     let milliseconds = |v: &str| parse_f64(v, "milliseconds").map(|ms| ms.max(0.0));
     let fraction = |v: &str| parse_f64_in(v, 0.0, 1.0);
-    if let Some(ms) = read(&format!("{PREEMPTION_PREFIX}monitoring_interval"), &milliseconds)? {
+    if let Some(ms) = read(
+        &format!("{PREEMPTION_PREFIX}monitoring_interval"),
+        &milliseconds,
+    )? {
         config.monitoring_interval_ms = ms as i64;
     }
-    if let Some(ms) = read(&format!("{PREEMPTION_PREFIX}max_wait_before_kill"), &milliseconds)? {
+    if let Some(ms) = read(
+        &format!("{PREEMPTION_PREFIX}max_wait_before_kill"),
+        &milliseconds,
+    )? {
         config.max_wait_before_kill_ms = ms as i64;
     }
     if let Some(value) = read(

@@ -18,7 +18,13 @@
 //! release 1 c1.1.2 c1.1.3             acquire c1.1.2 c1.1.3
 //! finish c1.1.2 exit=0                expire c1.1.2                     time 1000
 //! show cluster | show node h1 | show app 1 | show queue default
+//! heartbeat h1                        groups alice=eng,dev
+//! show queue-detail root.a | show explain 1
 //! ```
+//!
+//! `config scheduler=capacity|fair` and `reconfigure` take a block (see `policy.rs`).
+
+mod policy;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -383,6 +389,22 @@ pub fn parse_step(line: &str, epoch: i64) -> Parsed<Step> {
         "time" => SchedulerEvent::TimeAdvanced {
             now_ms: parse_number(first()?, "time")?,
         },
+        "heartbeat" => SchedulerEvent::NodeHeartbeat {
+            node: parse_node(first()?)?,
+        },
+        "groups" => {
+            let (user, groups) = first()?
+                .split_once('=')
+                .ok_or_else(|| FixtureError("groups needs user=group1,group2".into()))?;
+            SchedulerEvent::UserGroupsUpdated {
+                user: user.to_string(),
+                groups: groups
+                    .split(',')
+                    .filter(|g| !g.is_empty())
+                    .map(String::from)
+                    .collect(),
+            }
+        }
         "show" => return Ok(Step::Show(rest.join(" "))),
         _ => return fail(format!("unknown event '{verb}'")),
     };
@@ -445,6 +467,27 @@ fn show(scheduler: &Scheduler, what: &str) -> Parsed<String> {
                 ),
             }
         }
+        ["queue-detail", queue] => match scheduler.queue_info(queue) {
+            None => format!("queue {queue} unknown"),
+            Some(q) => format!(
+                "queue {} state={} guaranteed={} maximum={} fair-share={} used={} pending={} am-used={} apps={} runnable={}{}",
+                q.path,
+                q.state.name(),
+                render_resource(&q.guaranteed),
+                q.maximum.as_ref().map(render_resource).unwrap_or_else(|| "-".into()),
+                render_resource(&q.fair_share),
+                render_resource(&q.used),
+                render_resource(&q.pending),
+                render_resource(&q.am_used),
+                q.num_applications,
+                q.num_runnable,
+                if q.dynamic { " dynamic" } else { "" },
+            ),
+        },
+        ["explain", app] => match scheduler.explain(application(parse_number(app, "application")?)) {
+            None => format!("explain {app}: not waiting"),
+            Some(reason) => format!("explain {app}: {reason}"),
+        },
         ["queue", queue] => match scheduler.queue_info(queue) {
             None => format!("queue {queue} unknown"),
             Some(q) => format!(
@@ -463,7 +506,11 @@ fn show(scheduler: &Scheduler, what: &str) -> Parsed<String> {
 pub fn run(fixture: &str) -> Parsed<String> {
     let mut transcript = String::new();
     let mut scheduler: Option<Scheduler> = None;
-    for (number, line) in fixture.lines().enumerate() {
+    let lines: Vec<&str> = fixture.lines().collect();
+    let mut number = 0;
+    while number < lines.len() {
+        let line = lines[number];
+        number += 1;
         if line.starts_with(OUTPUT_PREFIX) {
             continue;
         }
@@ -473,15 +520,69 @@ pub fn run(fixture: &str) -> Parsed<String> {
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        let at = |e: FixtureError| FixtureError(format!("line {}: {}: {}", number + 1, line, e.0));
-        if trimmed.starts_with("config ") {
-            if scheduler.is_some() {
+        let line_number = number;
+        let at = |e: FixtureError| FixtureError(format!("line {line_number}: {line}: {}", e.0));
+        let is_config = trimmed.starts_with("config ");
+        let is_reconfigure = trimmed == "reconfigure" || trimmed.starts_with("reconfigure ");
+        if is_config || is_reconfigure {
+            let options: Vec<&str> = trimmed.split_whitespace().skip(1).collect();
+            let policy = Options::of(&options).get("scheduler").map(str::to_string);
+            let mut block = policy::Block { lines: Vec::new() };
+            if policy.is_some() || is_reconfigure {
+                loop {
+                    let Some(next) = lines.get(number) else {
+                        return Err(at(FixtureError("the block has no 'end' line".into())));
+                    };
+                    number += 1;
+                    transcript.push_str(next);
+                    transcript.push('\n');
+                    if next.trim() == "end" {
+                        break;
+                    }
+                    block
+                        .lines
+                        .push(next.strip_prefix("  ").unwrap_or(next).to_string());
+                }
+            }
+            if is_config && scheduler.is_some() {
                 return Err(at(FixtureError(
                     "config must come before every event".into(),
                 )));
             }
-            let config = parse_config(trimmed).map_err(at)?;
-            scheduler = Some(Scheduler::new(config).map_err(|e| at(FixtureError(e.to_string())))?);
+            let base = match (&scheduler, is_config) {
+                (Some(running), false) => running.config().clone(),
+                _ => parse_config(trimmed).map_err(at)?,
+            };
+            let built = match &policy {
+                Some(kind) => policy::configure(base, kind, &block),
+                None => Ok(base),
+            };
+            let output = if is_config {
+                let config = built.map_err(|e| at(FixtureError(e)))?;
+                scheduler =
+                    Some(Scheduler::new(config).map_err(|e| at(FixtureError(e.to_string())))?);
+                Vec::new()
+            } else {
+                let running = scheduler.get_or_insert_with(|| {
+                    Scheduler::new(SchedulerConfig::default()).expect("default config is valid")
+                });
+                match built {
+                    Err(message) => vec![format!("rejected: {message}")],
+                    Ok(config) => {
+                        match running.handle(SchedulerEvent::ConfigurationReplaced {
+                            config: Box::new(config),
+                        }) {
+                            Ok(actions) => actions.iter().map(render_action).collect(),
+                            Err(error) => vec![format!("error: {error}")],
+                        }
+                    }
+                }
+            };
+            for output in output {
+                transcript.push_str(OUTPUT_PREFIX);
+                transcript.push_str(&output);
+                transcript.push('\n');
+            }
             continue;
         }
         let scheduler = scheduler.get_or_insert_with(|| {

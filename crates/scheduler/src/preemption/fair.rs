@@ -1,0 +1,203 @@
+//! Fair Scheduler preemption: instantaneous fair shares (each parent's share divided by weight
+//! among the children with runnable applications), starvation clocks, and the choice of
+//! containers to take from queues above their fair share for a queue starved past its
+//! minSharePreemptionTimeout or fairSharePreemptionTimeout.
+
+use std::collections::HashMap;
+
+use spindle_types::{ContainerId, Resource};
+
+use crate::bookkeeping::is_below;
+use crate::config::SchedulingPolicy;
+use crate::queues::{QueueIndex, ROOT};
+use crate::scheduler::Scheduler;
+
+/// Instantaneous fair share of every queue.
+pub(crate) type FairShares = HashMap<QueueIndex, Resource>;
+
+impl Scheduler {
+    /// Each queue's instantaneous fair share: queues without runnable applications get none.
+    pub(crate) fn instantaneous_fair_shares(&self) -> FairShares {
+        let mut shares = FairShares::new();
+        shares.insert(ROOT, self.nodes.total().clone());
+        for &parent in self.queues.depth_first() {
+            let children = self.queues.get(parent).children.clone();
+            if children.is_empty() {
+                continue;
+            }
+            let divided = self
+                .queues
+                .divide_total(&shares[&parent], &children, |child| {
+                    self.queues.get(child).num_runnable > 0
+                });
+            for (child, share) in children.into_iter().zip(divided) {
+                shares.insert(child, share);
+            }
+        }
+        shares
+    }
+
+    /// Starts or stops each leaf's fair-share starvation clock (below threshold x fair share
+    /// with demand left).
+    pub(crate) fn update_fair_share_starvation(&mut self) {
+        if !matches!(self.config.policy, SchedulingPolicy::Fair(_)) {
+            return;
+        }
+        let shares = self.instantaneous_fair_shares();
+        let now = self.now_ms;
+        for leaf in self.queues.depth_first().to_vec() {
+            if !self.queues.get(leaf).is_leaf {
+                continue;
+            }
+            self.note_min_share_starvation(leaf);
+            let queue = self.queues.get(leaf);
+            let threshold_share = crate::calculator::scale_down(
+                &shares[&leaf],
+                queue.settings.fair_share_preemption_threshold,
+            );
+            let starved = !queue.pending.is_zero()
+                && is_below(
+                    queue.settings.application_ordering,
+                    &queue.used,
+                    &threshold_share,
+                );
+            let queue = self.queues.get_mut(leaf);
+            match (starved, queue.fair_share_starved_since) {
+                (true, None) => queue.fair_share_starved_since = Some(now),
+                (false, Some(_)) => queue.fair_share_starved_since = None,
+                _ => {}
+            }
+        }
+    }
+
+    /// How much a starved leaf needs back now (zero when it is not starved past a timeout).
+    pub(crate) fn fair_starvation(&self, leaf: QueueIndex, shares: &FairShares) -> Resource {
+        let queue = self.queues.get(leaf);
+        let settings = &queue.settings;
+        let now = self.now_ms;
+        let demand = queue.demand();
+        let timed_out = |since: Option<i64>, timeout: Option<i64>| match (since, timeout) {
+            (Some(since), Some(timeout)) => now - since >= timeout,
+            _ => false,
+        };
+        let mut need = Resource::ZERO;
+        if timed_out(
+            queue.min_share_starved_since,
+            settings.min_share_preemption_timeout_ms,
+        ) {
+            need = settings
+                .min_resources
+                .min(&demand)
+                .sub(&queue.used)
+                .max(&Resource::ZERO);
+        }
+        if timed_out(
+            queue.fair_share_starved_since,
+            settings.fair_share_preemption_timeout_ms,
+        ) {
+            let fair_need = shares[&leaf]
+                .min(&demand)
+                .sub(&queue.used)
+                .max(&Resource::ZERO);
+            need = need.max(&fair_need);
+        }
+        need
+    }
+
+    pub(crate) fn fair_preemption_candidates(&self) -> Vec<(ContainerId, Option<QueueIndex>)> {
+        let SchedulingPolicy::Fair(config) = &self.config.policy else {
+            return Vec::new();
+        };
+        let cluster = self.nodes.total();
+        let allocated = self.nodes.allocated();
+        let utilization = share(allocated.memory_mb, cluster.memory_mb)
+            .max(share(allocated.vcores, cluster.vcores));
+        if utilization <= config.site.preemption_cluster_utilization_threshold {
+            return Vec::new();
+        }
+        let shares = self.instantaneous_fair_shares();
+        let mut in_flight: HashMap<QueueIndex, Resource> = HashMap::new();
+        for (container, mark) in &self.preemption.marked {
+            if let (Some(queue), Some(record)) = (mark.for_queue, self.containers.get(container)) {
+                in_flight
+                    .entry(queue)
+                    .or_default()
+                    .add_assign(&record.resource);
+            }
+        }
+        let leaves: Vec<QueueIndex> = self
+            .queues
+            .depth_first()
+            .iter()
+            .copied()
+            .filter(|&index| self.queues.get(index).is_leaf)
+            .collect();
+        // Queues above their fair share, the furthest above first.
+        let mut victims: Vec<(u64, QueueIndex)> = leaves
+            .iter()
+            .filter(|&&leaf| {
+                let queue = self.queues.get(leaf);
+                queue.settings.preemptable
+                    && is_below(
+                        queue.settings.application_ordering,
+                        &shares[&leaf],
+                        &queue.used,
+                    )
+            })
+            .map(|&leaf| {
+                let queue = self.queues.get(leaf);
+                let ratio = share(queue.used.memory_mb, shares[&leaf].memory_mb.max(1));
+                (u64::MAX - ratio.to_bits(), leaf)
+            })
+            .collect();
+        victims.sort_unstable();
+        let mut taken: HashMap<QueueIndex, Resource> = HashMap::new();
+        let mut chosen = Vec::new();
+        for &leaf in &leaves {
+            let starved_ordering = self.queues.get(leaf).settings.application_ordering;
+            let mut need = self.fair_starvation(leaf, &shares);
+            if let Some(flight) = in_flight.get(&leaf) {
+                need = need.sub(flight);
+            }
+            if !is_below(starved_ordering, &Resource::ZERO, &need) {
+                continue;
+            }
+            for &(_, victim) in &victims {
+                if victim == leaf {
+                    continue;
+                }
+                let queue = self.queues.get(victim);
+                for container in self.preemptable_containers(victim) {
+                    if !is_below(starved_ordering, &Resource::ZERO, &need) {
+                        break;
+                    }
+                    if chosen.iter().any(|(c, _)| *c == container) {
+                        continue;
+                    }
+                    let resource = &self.containers[&container].resource;
+                    let already = taken.get(&victim).cloned().unwrap_or_default();
+                    let after = queue.used.sub(&already).sub(resource);
+                    if is_below(
+                        queue.settings.application_ordering,
+                        &after,
+                        &shares[&victim],
+                    ) {
+                        continue;
+                    }
+                    taken.entry(victim).or_default().add_assign(resource);
+                    need.sub_assign(resource);
+                    chosen.push((container, Some(leaf)));
+                }
+            }
+        }
+        chosen
+    }
+}
+
+fn share(part: i64, whole: i64) -> f64 {
+    if whole <= 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}

@@ -1,0 +1,606 @@
+//! Benchmarks of the scheduling core alone: container allocations per second and the cost of
+//! each allocation at cluster scale (nodes, queues, running applications), measured on one
+//! thread with the real [`Scheduler`]. Timing is measured and reported, never asserted.
+//!
+//! Each run registers the nodes, then:
+//! - **fill**: applications (unmanaged AMs, so every container is a task) are added and ask
+//!   for twice the cluster's room in total; the allocations their asks trigger are timed;
+//! - **churn**: with the cluster full and requests still pending, the oldest container
+//!   finishes, one at a time; each finish frees room that the scheduler gives to the next
+//!   request at once. Every `ContainerFinished` call is timed on its own (a completion plus
+//!   an allocation: the steady-state cost per allocation), and the AMs acquire their new
+//!   containers in batches as an RM's allocate responses would.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt::Write;
+use std::time::Instant;
+
+use spindle_scheduler::{
+    scheduler_config_from_files, AllocationLimits, ResourceRequest, Scheduler, SchedulerAction,
+    SchedulerConfigError, SchedulerError, SchedulerEvent, SchedulerFile, CAPACITY_SCHEDULER_CLASS,
+    DOMINANT_RESOURCE_CALCULATOR_CLASS, FAIR_SCHEDULER_CLASS, FIFO_SCHEDULER_CLASS,
+};
+use spindle_types::{ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Resource};
+
+use crate::workload::SIMULATED_NODE_PORT;
+
+/// Which scheduler the benchmark configures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BenchPolicy {
+    Fifo,
+    Capacity,
+    Fair,
+}
+
+impl BenchPolicy {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Fifo => "fifo",
+            Self::Capacity => "capacity",
+            Self::Fair => "fair",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "fifo" => Some(Self::Fifo),
+            "capacity" => Some(Self::Capacity),
+            "fair" => Some(Self::Fair),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoreBenchmarkSpec {
+    pub nodes: usize,
+    pub applications: usize,
+    /// Leaf queues under root (FIFO has exactly one, `root.default`).
+    pub queues: usize,
+    pub policy: BenchPolicy,
+    pub node_capability: Resource,
+    pub container: Resource,
+    /// How many finishes the churn phase times (fewer if the cluster holds fewer containers).
+    pub churn_finishes: usize,
+    /// When true, each application's ask also names 4 hosts and their racks, so placement
+    /// searches node-local and rack-local candidates first (and delay scheduling waits for
+    /// them: Capacity's node-locality-delay, Fair's locality thresholds at 0.5).
+    pub locality: bool,
+    /// Capacity and Fair: the DominantResourceCalculator / `drf` policy.
+    pub dominant_resource_fairness: bool,
+    /// Capacity: the preemption monitor (`yarn.resourcemanager.scheduler.monitor.enable`);
+    /// Fair: `yarn.scheduler.fair.preemption`.
+    pub preemption: bool,
+}
+
+impl CoreBenchmarkSpec {
+    /// What is switched on (`drf, locality asks, preemption`), or `-`.
+    pub fn features(&self) -> String {
+        let features: Vec<&str> = [
+            (self.dominant_resource_fairness, "drf"),
+            (self.locality, "locality asks"),
+            (self.preemption, "preemption"),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, name)| *name)
+        .collect();
+        if features.is_empty() {
+            "-".to_string()
+        } else {
+            features.join(", ")
+        }
+    }
+}
+
+impl Default for CoreBenchmarkSpec {
+    fn default() -> Self {
+        Self {
+            nodes: 10_000,
+            applications: 10_000,
+            queues: 1,
+            policy: BenchPolicy::Fifo,
+            node_capability: Resource::new(64 * 1024, 32),
+            container: Resource::new(1024, 1),
+            churn_finishes: 200_000,
+            locality: false,
+            dominant_resource_fairness: false,
+            preemption: false,
+        }
+    }
+}
+
+/// Nanosecond percentiles of single scheduler calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NanosecondPercentiles {
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+}
+
+impl NanosecondPercentiles {
+    fn of(samples: &mut [u64]) -> Self {
+        samples.sort_unstable();
+        let rank = |quantile: f64| {
+            if samples.is_empty() {
+                return 0;
+            }
+            let position = (quantile * samples.len() as f64).ceil() as usize;
+            samples[position.clamp(1, samples.len()) - 1]
+        };
+        Self {
+            p50: rank(0.5),
+            p90: rank(0.9),
+            p99: rank(0.99),
+            p999: rank(0.999),
+            max: samples.last().copied().unwrap_or(0),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoreBenchmarkResult {
+    pub spec: CoreBenchmarkSpec,
+    pub setup_seconds: f64,
+    pub fill_allocations: u64,
+    pub fill_seconds: f64,
+    pub fill_allocations_per_second: f64,
+    /// Per second of this thread's CPU time (Linux; the wall-clock rate otherwise): what one
+    /// core does when other processes share the machine.
+    pub fill_allocations_per_cpu_second: f64,
+    pub churn_finishes: u64,
+    pub churn_allocations: u64,
+    pub churn_seconds: f64,
+    pub churn_allocations_per_second: f64,
+    pub churn_allocations_per_cpu_second: f64,
+    /// Duration of each churn `ContainerFinished` call (one completion and, normally, one
+    /// allocation).
+    pub churn_call_nanoseconds: NanosecondPercentiles,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("the benchmark's scheduler configuration was refused: {0}")]
+    Configuration(Box<SchedulerConfigError>),
+    #[error("the scheduler refused its configuration: {0}")]
+    Scheduler(SchedulerError),
+    #[error("the scheduler refused {event}: {error} (does the scheduling core build {policy} queues yet?)")]
+    Refused {
+        event: &'static str,
+        policy: &'static str,
+        error: SchedulerError,
+    },
+    #[error("{0}")]
+    Invalid(&'static str),
+}
+
+/// The leaf queue the `index`th application goes to.
+fn queue_name(spec: &CoreBenchmarkSpec, index: usize) -> String {
+    match spec.policy {
+        BenchPolicy::Fifo => "default".to_string(),
+        BenchPolicy::Capacity | BenchPolicy::Fair => format!("q{}", index % spec.queues),
+    }
+}
+
+/// The scheduler configuration the benchmark runs: `queues` equal leaves under root, each
+/// allowed to grow to the whole cluster.
+pub fn benchmark_scheduler(spec: &CoreBenchmarkSpec) -> Result<Scheduler, BenchError> {
+    let limits = AllocationLimits {
+        minimum: Resource::new(1024, 1),
+        maximum: spec.node_capability.clone(),
+        increment: Resource::new(1024, 1),
+    };
+    let mut site = BTreeMap::new();
+    let mut set = |key: &str, value: &str| {
+        site.insert(key.to_string(), value.to_string());
+    };
+    let (class_name, file_text) = match spec.policy {
+        BenchPolicy::Fifo => (FIFO_SCHEDULER_CLASS, None),
+        BenchPolicy::Capacity => {
+            if spec.preemption {
+                set("yarn.resourcemanager.scheduler.monitor.enable", "true");
+            }
+            (
+                CAPACITY_SCHEDULER_CLASS,
+                Some(capacity_scheduler_xml(
+                    spec.queues,
+                    spec.dominant_resource_fairness,
+                )),
+            )
+        }
+        BenchPolicy::Fair => {
+            if spec.preemption {
+                set("yarn.scheduler.fair.preemption", "true");
+            }
+            if spec.locality {
+                set("yarn.scheduler.fair.locality.threshold.node", "0.5");
+                set("yarn.scheduler.fair.locality.threshold.rack", "0.5");
+            }
+            (
+                FAIR_SCHEDULER_CLASS,
+                Some(fair_allocation_xml(
+                    spec.queues,
+                    spec.dominant_resource_fairness,
+                )),
+            )
+        }
+    };
+    let file = file_text.as_deref().map(|text| SchedulerFile {
+        source_name: "benchmark scheduler file",
+        text,
+    });
+    let config = scheduler_config_from_files(class_name, &site, file, 0, limits)
+        .map_err(|error| BenchError::Configuration(Box::new(error)))?;
+    Scheduler::new(config).map_err(BenchError::Scheduler)
+}
+
+/// capacity-scheduler.xml with `queues` equal leaves, each elastic to the whole cluster.
+pub fn capacity_scheduler_xml(queues: usize, dominant_resource_fairness: bool) -> String {
+    let names: Vec<String> = (0..queues).map(|index| format!("q{index}")).collect();
+    let mut xml = String::from("<configuration>\n");
+    let mut property = |name: &str, value: &str| {
+        let _ = writeln!(
+            xml,
+            "<property><name>{name}</name><value>{value}</value></property>"
+        );
+    };
+    property("yarn.scheduler.capacity.maximum-applications", "10000000");
+    if dominant_resource_fairness {
+        property(
+            "yarn.scheduler.capacity.resource-calculator",
+            DOMINANT_RESOURCE_CALCULATOR_CLASS,
+        );
+    }
+    property("yarn.scheduler.capacity.root.queues", &names.join(","));
+    // Shares in thousandths of a percent, the last queue taking the rounding remainder.
+    let share = 100_000 / queues as u64;
+    for (index, name) in names.iter().enumerate() {
+        let thousandths = if index + 1 == queues {
+            100_000 - share * (queues as u64 - 1)
+        } else {
+            share
+        };
+        let prefix = format!("yarn.scheduler.capacity.root.{name}");
+        property(
+            &format!("{prefix}.capacity"),
+            &format!("{}.{:03}", thousandths / 1000, thousandths % 1000),
+        );
+        property(&format!("{prefix}.maximum-capacity"), "100");
+        property(&format!("{prefix}.user-limit-factor"), "100000");
+    }
+    xml.push_str("</configuration>\n");
+    xml
+}
+
+/// A Fair Scheduler allocation file with `queues` equal-weight leaves.
+pub fn fair_allocation_xml(queues: usize, dominant_resource_fairness: bool) -> String {
+    let mut xml = String::from("<?xml version=\"1.0\"?>\n<allocations>\n");
+    if dominant_resource_fairness {
+        xml.push_str("  <defaultQueueSchedulingPolicy>drf</defaultQueueSchedulingPolicy>\n");
+    }
+    for index in 0..queues {
+        let _ = writeln!(
+            xml,
+            "  <queue name=\"q{index}\"><weight>1.0</weight></queue>"
+        );
+    }
+    xml.push_str("</allocations>\n");
+    xml
+}
+
+/// Runs one benchmark.
+pub fn run_core_benchmark(spec: &CoreBenchmarkSpec) -> Result<CoreBenchmarkResult, BenchError> {
+    if spec.nodes == 0 || spec.applications == 0 || spec.queues == 0 {
+        return Err(BenchError::Invalid(
+            "a benchmark needs at least one node, application and queue",
+        ));
+    }
+    if spec.policy == BenchPolicy::Fifo && spec.queues != 1 {
+        return Err(BenchError::Invalid(
+            "the FIFO scheduler has exactly one queue",
+        ));
+    }
+    let refused = |event: &'static str| {
+        move |error| BenchError::Refused {
+            event,
+            policy: spec.policy.name(),
+            error,
+        }
+    };
+    let setup_started = Instant::now();
+    let mut scheduler = benchmark_scheduler(spec)?;
+    let hosts: Vec<String> = (0..spec.nodes)
+        .map(|index| format!("host{index:05}"))
+        .collect();
+    let rack_of = |index: usize| format!("/rack{:03}", index / 40);
+    for (index, host) in hosts.iter().enumerate() {
+        scheduler
+            .handle(SchedulerEvent::NodeAdded {
+                node: NodeId::new(host.clone(), SIMULATED_NODE_PORT),
+                rack: rack_of(index),
+                capability: spec.node_capability.clone(),
+            })
+            .map_err(refused("NodeAdded"))?;
+    }
+    let per_node = (spec.node_capability.memory_mb / spec.container.memory_mb.max(1))
+        .min(spec.node_capability.vcores / spec.container.vcores.max(1))
+        .max(0) as usize;
+    let room = spec.nodes * per_node;
+    let per_application = (room * 2).div_ceil(spec.applications).max(1) as i32;
+    let setup_seconds = setup_started.elapsed().as_secs_f64();
+
+    let mut live: VecDeque<ContainerId> = VecDeque::with_capacity(room);
+    let mut unacquired: Vec<ContainerId> = Vec::new();
+    let fill_started = Instant::now();
+    let fill_cpu_started = thread_cpu_seconds();
+    let mut fill_allocations = 0u64;
+    for index in 0..spec.applications {
+        let application = ApplicationId::new(1, index as i32 + 1);
+        let attempt = ApplicationAttemptId::new(application, 1);
+        scheduler
+            .handle(SchedulerEvent::ApplicationAdded {
+                application,
+                queue: queue_name(spec, index),
+                user: format!("user{}", index % 100),
+                priority: 0,
+            })
+            .map_err(refused("ApplicationAdded"))?;
+        let actions = scheduler
+            .handle(SchedulerEvent::AttemptAdded {
+                attempt,
+                am_resource: None,
+            })
+            .map_err(refused("AttemptAdded"))?;
+        fill_allocations += collect(actions, &mut live, &mut unacquired);
+        let asks = application_asks(spec, index, per_application, &hosts, &rack_of);
+        let actions = scheduler
+            .handle(SchedulerEvent::Asks {
+                attempt,
+                asks,
+                releases: Vec::new(),
+            })
+            .map_err(refused("Asks"))?;
+        fill_allocations += collect(actions, &mut live, &mut unacquired);
+        if !unacquired.is_empty() {
+            scheduler
+                .handle(SchedulerEvent::ContainersAcquired {
+                    containers: std::mem::take(&mut unacquired),
+                })
+                .map_err(refused("ContainersAcquired"))?;
+        }
+    }
+    let fill_seconds = fill_started.elapsed().as_secs_f64();
+    let fill_cpu_seconds = cpu_seconds_since(fill_cpu_started).unwrap_or(fill_seconds);
+
+    let finishes = spec.churn_finishes.min(live.len());
+    let mut call_nanoseconds = Vec::with_capacity(finishes);
+    let mut churn_allocations = 0u64;
+    let churn_started = Instant::now();
+    let churn_cpu_started = thread_cpu_seconds();
+    for _ in 0..finishes {
+        let Some(container) = live.pop_front() else {
+            break;
+        };
+        let call_started = Instant::now();
+        let actions = scheduler
+            .handle(SchedulerEvent::ContainerFinished {
+                container,
+                exit_status: 0,
+            })
+            .map_err(refused("ContainerFinished"))?;
+        call_nanoseconds.push(call_started.elapsed().as_nanos() as u64);
+        churn_allocations += collect(actions, &mut live, &mut unacquired);
+        if unacquired.len() >= 1000 {
+            scheduler
+                .handle(SchedulerEvent::ContainersAcquired {
+                    containers: std::mem::take(&mut unacquired),
+                })
+                .map_err(refused("ContainersAcquired"))?;
+        }
+    }
+    let churn_seconds = churn_started.elapsed().as_secs_f64();
+    let churn_cpu_seconds = cpu_seconds_since(churn_cpu_started).unwrap_or(churn_seconds);
+    Ok(CoreBenchmarkResult {
+        spec: spec.clone(),
+        setup_seconds,
+        fill_allocations,
+        fill_seconds,
+        fill_allocations_per_second: rate(fill_allocations, fill_seconds),
+        fill_allocations_per_cpu_second: rate(fill_allocations, fill_cpu_seconds),
+        churn_finishes: call_nanoseconds.len() as u64,
+        churn_allocations,
+        churn_seconds,
+        churn_allocations_per_second: rate(churn_allocations, churn_seconds),
+        churn_allocations_per_cpu_second: rate(churn_allocations, churn_cpu_seconds),
+        churn_call_nanoseconds: NanosecondPercentiles::of(&mut call_nanoseconds),
+    })
+}
+
+/// This thread's CPU time so far, from Linux's `/proc/thread-self/schedstat` (None elsewhere).
+fn thread_cpu_seconds() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanoseconds: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(nanoseconds as f64 / 1e9)
+}
+
+fn cpu_seconds_since(start: Option<f64>) -> Option<f64> {
+    Some(thread_cpu_seconds()? - start?)
+}
+
+fn rate(count: u64, seconds: f64) -> f64 {
+    if seconds > 0.0 {
+        count as f64 / seconds
+    } else {
+        0.0
+    }
+}
+
+/// One application's asks: `count` containers anywhere, plus (with locality) 4 wanted hosts
+/// and their racks.
+fn application_asks(
+    spec: &CoreBenchmarkSpec,
+    index: usize,
+    count: i32,
+    hosts: &[String],
+    rack_of: &dyn Fn(usize) -> String,
+) -> Vec<ResourceRequest> {
+    let mut asks = Vec::new();
+    if spec.locality {
+        let mut racks = BTreeMap::new();
+        for offset in 0..4 {
+            let host_index = (index * 7919 + offset * 104_729) % hosts.len();
+            asks.push(ResourceRequest {
+                priority: 1,
+                resource_name: hosts[host_index].clone(),
+                capability: spec.container.clone(),
+                num_containers: count,
+                relax_locality: true,
+                allocation_request_id: 0,
+            });
+            racks.insert(rack_of(host_index), ());
+        }
+        for rack in racks.into_keys() {
+            asks.push(ResourceRequest {
+                priority: 1,
+                resource_name: rack,
+                capability: spec.container.clone(),
+                num_containers: count,
+                relax_locality: true,
+                allocation_request_id: 0,
+            });
+        }
+    }
+    asks.push(ResourceRequest::anywhere(1, spec.container.clone(), count));
+    asks
+}
+
+/// Counts the allocations among `actions`, remembering the new containers.
+fn collect(
+    actions: Vec<SchedulerAction>,
+    live: &mut VecDeque<ContainerId>,
+    unacquired: &mut Vec<ContainerId>,
+) -> u64 {
+    let mut allocations = 0;
+    for action in actions {
+        if let SchedulerAction::Allocated { container, .. } = action {
+            live.push_back(container);
+            unacquired.push(container);
+            allocations += 1;
+        }
+    }
+    allocations
+}
+
+/// The machine a benchmark ran on: CPU model and logical CPUs, for BENCHMARKS.md.
+pub fn machine_description() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("model name"))
+        .and_then(|rest| rest.split_once(':'))
+        .map(|(_, model)| model.trim().to_string())
+        .unwrap_or_else(|| "unknown CPU".to_string());
+    let cpus = std::thread::available_parallelism().map_or(0, |count| count.get());
+    format!(
+        "{model}, {cpus} logical CPUs (nproc), {}",
+        std::env::consts::ARCH
+    )
+}
+
+/// A markdown table of results, one row per run.
+pub fn results_table(results: &[CoreBenchmarkResult]) -> String {
+    let mut table = String::from(
+        "| policy | nodes | queues | apps | on | setup s | fill allocations | fill allocs/CPU-s | fill allocs/s wall | churn allocations | churn allocs/CPU-s | churn allocs/s wall | call p50 | call p99 | call p99.9 | call max |\n\
+         |---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for result in results {
+        let spec = &result.spec;
+        let latency = &result.churn_call_nanoseconds;
+        let _ = writeln!(
+            table,
+            "| {} | {} | {} | {} | {} | {:.2} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            spec.policy.name(),
+            spec.nodes,
+            spec.queues,
+            spec.applications,
+            spec.features(),
+            result.setup_seconds,
+            result.fill_allocations,
+            thousands(result.fill_allocations_per_cpu_second),
+            thousands(result.fill_allocations_per_second),
+            result.churn_allocations,
+            thousands(result.churn_allocations_per_cpu_second),
+            thousands(result.churn_allocations_per_second),
+            nanos(latency.p50),
+            nanos(latency.p99),
+            nanos(latency.p999),
+            nanos(latency.max),
+        );
+    }
+    table
+}
+
+fn thousands(value: f64) -> String {
+    let whole = value.round() as u64;
+    let digits = whole.to_string();
+    let mut grouped = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
+fn nanos(value: u64) -> String {
+    if value >= 10_000 {
+        format!("{:.1} µs", value as f64 / 1000.0)
+    } else {
+        format!("{value} ns")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_small_benchmark_fills_the_cluster_and_keeps_allocating() {
+        let spec = CoreBenchmarkSpec {
+            nodes: 20,
+            applications: 10,
+            churn_finishes: 100,
+            ..Default::default()
+        };
+        let result = run_core_benchmark(&spec).unwrap();
+        assert_eq!(
+            result.fill_allocations,
+            20 * 32,
+            "20 nodes of 32 one-vcore containers"
+        );
+        assert_eq!(result.churn_finishes, 100);
+        assert_eq!(
+            result.churn_allocations, 100,
+            "each finish makes room for one more"
+        );
+        let latency = &result.churn_call_nanoseconds;
+        assert!(latency.p50 <= latency.p99 && latency.p99 <= latency.max);
+        assert!(results_table(&[result]).contains("| fifo | 20 | 1 | 10 |"));
+    }
+
+    #[test]
+    fn generated_scheduler_files_hold_every_queue_and_shares_sum_to_100() {
+        let xml = capacity_scheduler_xml(3, true);
+        assert!(xml.contains("<value>q0,q1,q2</value>"));
+        assert!(xml.contains("<value>33.333</value>"));
+        assert!(xml.contains("<value>33.334</value>"));
+        assert!(xml.contains(DOMINANT_RESOURCE_CALCULATOR_CLASS));
+        let fair = fair_allocation_xml(1000, true);
+        assert_eq!(fair.matches("<queue ").count(), 1000);
+        assert!(fair.contains("<defaultQueueSchedulingPolicy>drf"));
+        assert_eq!(thousands(1234567.4), "1,234,567");
+    }
+}
