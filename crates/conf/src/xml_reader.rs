@@ -101,6 +101,8 @@ struct ConfigurationXmlReader<'a> {
     properties: Vec<ParsedProperty>,
     /// Byte offset where the event being handled starts.
     event_offset: u64,
+    /// Byte offsets where each line starts, so positions cost a binary search, not a rescan.
+    line_starts: Vec<usize>,
 }
 
 impl<'a> ConfigurationXmlReader<'a> {
@@ -117,6 +119,14 @@ impl<'a> ConfigurationXmlReader<'a> {
             reader,
             properties: Vec::new(),
             event_offset: 0,
+            line_starts: std::iter::once(0)
+                .chain(
+                    text.bytes()
+                        .enumerate()
+                        .filter(|(_, b)| *b == b'\n')
+                        .map(|(i, _)| i + 1),
+                )
+                .collect(),
         }
     }
 
@@ -380,7 +390,7 @@ impl<'a> ConfigurationXmlReader<'a> {
     }
 
     fn finish_property(&mut self, property: PropertyBuilder) -> Result<(), ConfError> {
-        let (line, column) = line_and_column(self.text, property.start_offset);
+        let (line, column) = self.position(property.start_offset);
         let name = property.name.as_deref().map(str::trim).unwrap_or("");
         if name.is_empty() {
             let message = match &property.value {
@@ -518,6 +528,22 @@ fn property_name(place: &Place) -> Option<String> {
 /// Characters XML 1.0 allows in a document (production `Char`).
 fn is_legal_xml_char(character: char) -> bool {
     matches!(character, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+}
+
+impl ConfigurationXmlReader<'_> {
+    /// 1-based line and column (in characters) of a byte offset, from the line index.
+    fn position(&self, offset: u64) -> (usize, usize) {
+        let offset = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.text.len());
+        let line = self.line_starts.partition_point(|&start| start <= offset);
+        let line_start = self.line_starts[line - 1];
+        let column = String::from_utf8_lossy(&self.text.as_bytes()[line_start..offset])
+            .chars()
+            .count()
+            + 1;
+        (line, column)
+    }
 }
 
 /// 1-based line and column (in characters) of a byte offset.
