@@ -81,7 +81,12 @@ async fn daemons_configured_from_yarn_site_run_an_application_and_detect_a_dead_
             "200".to_string(),
         ),
         ("yarn.scheduler.minimum-allocation-mb", "256".to_string()),
+        (
+            "net.topology.table.file.name",
+            dir.path().join("topology.table").display().to_string(),
+        ),
     ];
+    std::fs::write(dir.path().join("topology.table"), "localhost /rack-a\n").unwrap();
     spindle_conf::write_site_xml(&conf.join("yarn-site.xml"), &properties).unwrap();
     let _rm = start(&conf, "resourcemanager", &dir.path().join("rm.log"));
     let nm = start(&conf, "nodemanager", &dir.path().join("nm.log"));
@@ -102,6 +107,10 @@ async fn daemons_configured_from_yarn_site_run_an_application_and_detect_a_dead_
     assert!(
         report.contains("Memory-Capacity : 3072MB") && report.contains("CPU-Capacity : 3 vcores"),
         "{report}"
+    );
+    assert!(
+        report.contains("Rack : /rack-a"),
+        "the topology table placed the node: {report}"
     );
 
     let out = spindle(

@@ -122,6 +122,7 @@ impl MiniCluster {
                 &rm_settings,
             )),
             admins: vec!["*".into()],
+            topology: Default::default(),
         };
         let rm = ResourceManager::start_with(
             rm_settings,

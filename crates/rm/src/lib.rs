@@ -8,3 +8,4 @@ pub mod retry;
 pub mod scheduler_files;
 pub mod service;
 pub mod settings;
+pub mod topology;

@@ -52,7 +52,7 @@ pub async fn resourcemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
         )?,
         admin: resolve(&config.admin_address, "yarn.resourcemanager.admin.address")?,
     };
-    let setup = super::rmadmin::scheduler_setup(conf_dir, &config, &settings)?;
+    let setup = super::rmadmin::scheduler_setup(conf_dir, &conf, &config, &settings)?;
     let rm = ResourceManager::start_with(settings, bind, setup).await?;
     println!(
         "ResourceManager running: client {} scheduler {} resource-tracker {}",

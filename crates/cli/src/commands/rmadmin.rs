@@ -16,6 +16,7 @@ const USAGE: &str = "Usage: spindle rmadmin [-refreshQueues]";
 /// with `yarn.admin.acl` deciding who may refresh them when `yarn.acl.enable` is true.
 pub fn scheduler_setup(
     conf_dir: Option<&Path>,
+    conf: &spindle_conf::Configuration,
     rm: &RmConfig,
     settings: &RmSettings,
 ) -> anyhow::Result<SchedulerSetup> {
@@ -41,6 +42,10 @@ pub fn scheduler_setup(
     Ok(SchedulerSetup {
         loader: Some(scheduler_files::loader(dir, settings)),
         admins,
+        topology: spindle_rm::topology::RackResolver::from_keys(
+            conf.get("net.topology.script.file.name"),
+            conf.get("net.topology.table.file.name"),
+        )?,
     })
 }
 

@@ -12,8 +12,7 @@ use super::{RmCore, RmError, RmNode};
 use crate::lifecycle::container::{self as container_lc, RmContainerEvent};
 use crate::lifecycle::node::{self as node_lc, NodeEvent};
 
-/// The rack of every node until a topology is configured.
-pub const DEFAULT_RACK: &str = "/default-rack";
+pub use crate::topology::DEFAULT_RACK;
 
 impl RmCore {
     /// `registerNodeManager`. A node that registers again (an NM restart) starts afresh: the
@@ -21,6 +20,16 @@ impl RmCore {
     pub fn register_node(
         &mut self,
         request: &RegisterNodeManagerRequestProto,
+        now_ms: i64,
+    ) -> Result<RegisterNodeManagerResponseProto, RmError> {
+        self.register_node_in_rack(request, DEFAULT_RACK, now_ms)
+    }
+
+    /// `registerNodeManager` for a node the topology put in `rack`.
+    pub fn register_node_in_rack(
+        &mut self,
+        request: &RegisterNodeManagerRequestProto,
+        rack: &str,
         now_ms: i64,
     ) -> Result<RegisterNodeManagerResponseProto, RmError> {
         let invalid = |m: &str| RmError::new(ex::YARN, format!("registerNodeManager: {m}"));
@@ -58,7 +67,7 @@ impl RmCore {
             RmNode {
                 id: node_id.clone(),
                 http_port: request.http_port(),
-                rack: DEFAULT_RACK.to_string(),
+                rack: rack.to_string(),
                 capability: capability.clone(),
                 state,
                 health_report: String::new(),
@@ -74,7 +83,7 @@ impl RmCore {
         tracing::info!("NodeManager {node_id} registered with {capability}");
         let decisions = self
             .scheduler
-            .add_node(&node_id, DEFAULT_RACK, capability.clone(), now_ms);
+            .add_node(&node_id, rack, capability.clone(), now_ms);
         self.apply_decisions(decisions, now_ms);
         Ok(RegisterNodeManagerResponseProto {
             container_token_master_key: Some(self.keys.container_key_proto()),

@@ -36,6 +36,8 @@ pub struct SchedulerSetup {
     pub loader: Option<super::SchedulerConfigLoader>,
     /// `yarn.admin.acl` as a list of users (`*` = everyone).
     pub admins: Vec<String>,
+    /// Rack awareness (`net.topology.script.file.name` / `net.topology.table.file.name`).
+    pub topology: crate::topology::RackResolver,
 }
 
 /// The core plus the shell's ability to run the core's effects.
@@ -84,6 +86,7 @@ impl ResourceManager {
             SchedulerSetup {
                 loader: None,
                 admins: vec!["*".into()],
+                topology: Default::default(),
             },
         )
         .await
@@ -134,7 +137,10 @@ impl ResourceManager {
         let tracker = Server::bind(
             bind.tracker,
             ServerConfig::default(),
-            vec![Arc::new(TrackerProtocol::new(shared.clone()))],
+            vec![Arc::new(TrackerProtocol::new(
+                shared.clone(),
+                setup.topology.clone(),
+            ))],
         )
         .await?;
         let admin = AdminProtocol {

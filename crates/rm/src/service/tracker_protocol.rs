@@ -12,11 +12,15 @@ use super::{invalid, protocols, required};
 
 pub(crate) struct TrackerProtocol {
     core: SharedCore,
+    topology: std::sync::Arc<crate::topology::RackResolver>,
 }
 
 impl TrackerProtocol {
-    pub(crate) fn new(core: SharedCore) -> Self {
-        Self { core }
+    pub(crate) fn new(core: SharedCore, topology: crate::topology::RackResolver) -> Self {
+        Self {
+            core,
+            topology: std::sync::Arc::new(topology),
+        }
     }
 }
 
@@ -32,11 +36,21 @@ impl RpcService for TrackerProtocol {
         request: Bytes,
     ) -> BoxFuture<'static, Result<Bytes, RpcError>> {
         let core = self.core.clone();
+        let topology = self.topology.clone();
         Box::pin(async move {
             match method.as_str() {
                 "registerNodeManager" => {
                     typed_call(request, |r: RegisterNodeManagerRequestProto| async move {
-                        Ok(core.with(|c, now| c.register_node(&r, now))?)
+                        // The topology script runs off the runtime, before the core is locked.
+                        let host = r
+                            .node_id
+                            .as_ref()
+                            .map(|n| n.host().to_string())
+                            .unwrap_or_default();
+                        let rack = tokio::task::spawn_blocking(move || topology.resolve(&host))
+                            .await
+                            .map_err(|e| RpcError::io(e.to_string()))?;
+                        Ok(core.with(|c, now| c.register_node_in_rack(&r, &rack, now))?)
                     })
                     .await
                 }
