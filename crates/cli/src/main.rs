@@ -67,7 +67,12 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    commands::init_logging();
+    // Daemons log what they do; the interactive tools only warnings, unless SPINDLE_LOG says otherwise.
+    let default_level = match cli.command {
+        Command::Resourcemanager | Command::Nodemanager | Command::Minicluster(_) => "info",
+        _ => "warn",
+    };
+    commands::init_logging(default_level);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

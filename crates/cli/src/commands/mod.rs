@@ -10,10 +10,10 @@ pub mod node;
 pub mod rmadmin;
 pub mod sim;
 
-/// Logs to stderr, filtered by `SPINDLE_LOG` (default `info`).
-pub fn init_logging() {
+/// Logs to stderr, filtered by `SPINDLE_LOG` (default `default_level`).
+pub fn init_logging(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SPINDLE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
