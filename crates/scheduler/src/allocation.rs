@@ -3,42 +3,25 @@
 //! Between events the scheduler keeps one invariant: no request that its queue, user and AM
 //! limits allow fits on a node that its locality (and delay scheduling) allows and that is not
 //! held for another request. An event can break it in three ways, each with its own pass:
-//! - a node gained room ([`Scheduler::fill_node`]): the node is offered down the queue tree, one
-//!   container at a time: at each parent the first schedulable child in its order, in the leaf
-//!   the first application in its order, in the application its requests by priority. The first
-//!   request whose limits allow it takes the node, or (Capacity, Fair) reserves it when it is too
-//!   small for now. Passed-up offers count as missed scheduling opportunities;
-//! - an application's requests grew or its limits loosened ([`Scheduler::place_application`]):
-//!   its requests, by priority, search node-local candidates (the host's nodes), then rack-local
-//!   ones (the rack's free index), then the cluster's free index, as far as delay scheduling allows;
+//! - a node gained room: a node pass (`node_pass.rs`) offers it down the queue tree, one
+//!   container at a time, in the policy's order;
+//! - an application's requests grew, its limits loosened or delay scheduling relaxed its
+//!   locality ([`Scheduler::place_application`]): its requests, by priority, search node-local
+//!   candidates (the host's nodes), then rack-local ones (the rack's free index), then the
+//!   cluster's free index, as far as delay scheduling allows;
 //! - a queue's maximum loosened: its applications are placed as above.
 //!
 //! Node passes run first, so room freed by a container goes to whoever the policy puts first.
-
-use std::collections::HashSet;
-use std::ops::Bound::{Excluded, Unbounded};
 
 use spindle_types::{ApplicationId, ContainerId, Resource};
 
 use crate::action::{Locality, SchedulerAction};
 use crate::applications::ContainerRecord;
 use crate::asks::RequestSlot;
-use crate::locality_delay::RequestShape;
+use crate::fast_hash::FastSet;
 use crate::nodes::NodeIndex;
-use crate::queues::{QueueIndex, ROOT};
-use crate::reservations::ReservationOutcome;
+use crate::queues::QueueIndex;
 use crate::scheduler::Scheduler;
-
-/// What offering a node to part of the tree did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Offer {
-    Allocated,
-    Reserved,
-    Nothing,
-}
-
-/// Requests that already counted a missed opportunity in this node pass.
-type Counted = HashSet<(ApplicationId, RequestSlot)>;
 
 impl Scheduler {
     /// Processes the event's work until nothing more can be placed.
@@ -47,25 +30,27 @@ impl Scheduler {
             if self.keys_stale {
                 self.rebuild_keys();
             }
-            let work = std::mem::take(&mut self.work);
-            if work.is_empty() {
+            if self.work.is_empty() {
                 return;
             }
-            let mut nodes = work.nodes;
+            // Take the work out and leave the emptied buffers of the last round in its place.
+            let mut work = std::mem::take(&mut self.spare_work);
+            std::mem::swap(&mut work, &mut self.work);
+            let nodes = &mut work.nodes;
             if nodes.len() > 1 {
                 // Node passes in the order the event made room, each node once.
-                let mut seen = HashSet::with_capacity(nodes.len());
+                let mut seen = FastSet::default();
                 nodes.retain(|node| seen.insert(*node));
             }
-            for node in nodes {
+            for &node in nodes.iter() {
                 if self.nodes.is_live(node) {
                     self.fill_node(node, actions);
                 }
             }
-            let mut queues = work.queues;
+            let queues = &mut work.queues;
             queues.sort_unstable();
             queues.dedup();
-            for queue in queues {
+            for &queue in queues.iter() {
                 if self.queues.is_live(queue) {
                     self.retry_queue(queue, actions);
                 }
@@ -81,102 +66,9 @@ impl Scheduler {
             for (_, application) in applications {
                 self.place_application(application, actions);
             }
+            work.clear();
+            self.spare_work = work;
         }
-    }
-
-    /// Offers the node's room, one container at a time, until nobody in line can use it.
-    pub(crate) fn fill_node(&mut self, node: NodeIndex, actions: &mut Vec<SchedulerAction>) {
-        let mut counted = Counted::new();
-        loop {
-            match self.serve_reservation(node, actions) {
-                Some(ReservationOutcome::Allocated) => continue,
-                Some(ReservationOutcome::Waiting) => return,
-                Some(ReservationOutcome::Released) | None => {}
-            }
-            if !self
-                .pending_capabilities
-                .may_fit(&self.nodes.get(node).available)
-            {
-                return;
-            }
-            match self.offer_to_queue(ROOT, node, &mut counted, actions) {
-                Offer::Allocated => continue,
-                Offer::Reserved | Offer::Nothing => return,
-            }
-        }
-    }
-
-    /// Whether the queue itself (not its ancestors) has no room below its maximum for even the
-    /// smallest container; then none of its applications can be served.
-    fn queue_at_maximum(&self, queue: QueueIndex) -> bool {
-        if queue == ROOT || !self.limits_apply() {
-            return false;
-        }
-        let q = self.queues.get(queue);
-        !self
-            .calculator
-            .fits_within(&q.used.add(&self.config.limits.minimum), &q.maximum)
-    }
-
-    pub(crate) fn limits_apply(&self) -> bool {
-        !matches!(self.config.policy, crate::config::SchedulingPolicy::Fifo)
-    }
-
-    fn offer_to_queue(
-        &mut self,
-        queue: QueueIndex,
-        node: NodeIndex,
-        counted: &mut Counted,
-        actions: &mut Vec<SchedulerAction>,
-    ) -> Offer {
-        if self.queues.get(queue).is_leaf {
-            let mut after = None;
-            loop {
-                let set = &self.queues.get(queue).schedulable_applications;
-                let next = match after {
-                    None => set.iter().next(),
-                    Some(key) => set.range((Excluded(key), Unbounded)).next(),
-                };
-                let Some(&key) = next else {
-                    return Offer::Nothing;
-                };
-                after = Some(key);
-                match self.offer_to_application(key.application, node, counted, actions) {
-                    Offer::Nothing => continue,
-                    other => return other,
-                }
-            }
-        }
-        let mut after = None;
-        loop {
-            let set = &self.queues.get(queue).schedulable_children;
-            let next = match after {
-                None => set.iter().next(),
-                Some(key) => set.range((Excluded(key), Unbounded)).next(),
-            };
-            let Some(&key) = next else {
-                return Offer::Nothing;
-            };
-            after = Some(key);
-            if self.queue_at_maximum(key.index) {
-                self.blocked.queues.insert(key.index);
-                continue;
-            }
-            match self.offer_to_queue(key.index, node, counted, actions) {
-                Offer::Nothing => continue,
-                other => return other,
-            }
-        }
-    }
-
-    /// The request's delay-scheduling shape.
-    fn request_shape(&self, application: ApplicationId, slot: RequestSlot) -> Option<RequestShape> {
-        let asks = &self.applications.get(&application)?.attempt.as_ref()?.asks;
-        Some(RequestShape {
-            has_location_asks: asks.has_location_asks(slot),
-            outstanding: asks.pending_count(slot),
-            location_entries: asks.location_entries(slot),
-        })
     }
 
     /// Whether delay scheduling lets the slot take a container of `locality` now.
@@ -186,125 +78,30 @@ impl Scheduler {
         slot: RequestSlot,
         locality: Locality,
     ) -> bool {
-        let Some(shape) = self.request_shape(application, slot) else {
-            return false;
-        };
-        let wait = self.applications[&application]
-            .attempt
-            .as_ref()
-            .map(|attempt| attempt.asks.locality_wait(slot))
-            .unwrap_or_default();
-        self.delay.allows(locality, wait, shape, self.nodes.len())
-    }
-
-    /// Counts one passed-up opportunity for the slot; when that relaxes its locality, the
-    /// application is searched again for the nodes it may now use.
-    fn count_missed_opportunity(&mut self, application: ApplicationId, slot: RequestSlot) {
-        let Some(shape) = self.request_shape(application, slot) else {
-            return;
-        };
-        if !self.delay.applies_to(shape) {
-            return;
-        }
-        let nodes = self.nodes.len();
-        let relaxed_before = (
-            self.locality_allowed(application, slot, Locality::RackLocal),
-            self.locality_allowed(application, slot, Locality::OffSwitch),
-        );
-        let Some(attempt) = self
-            .applications
-            .get_mut(&application)
-            .and_then(|app| app.attempt.as_mut())
-        else {
-            return;
-        };
-        let wait = self.delay.missed(attempt.asks.locality_wait(slot), nodes);
-        attempt.asks.set_locality_wait(slot, wait);
-        let relaxed_after = (
-            self.locality_allowed(application, slot, Locality::RackLocal),
-            self.locality_allowed(application, slot, Locality::OffSwitch),
-        );
-        if relaxed_after != relaxed_before {
-            self.work.applications.push(application);
-        }
-    }
-
-    fn offer_to_application(
-        &mut self,
-        application: ApplicationId,
-        node: NodeIndex,
-        counted: &mut Counted,
-        actions: &mut Vec<SchedulerAction>,
-    ) -> Offer {
-        let mut after = None;
-        while let Some(slot) = self.next_pending_slot(application, after) {
-            after = Some(slot);
-            let (capability, best) = {
-                let asks = &self.applications[&application]
-                    .attempt
-                    .as_ref()
-                    .expect("a pending slot has an attempt")
-                    .asks;
-                let scheduler_node = self.nodes.get(node);
-                let Some(best) =
-                    asks.locality_on(slot, &scheduler_node.id.host, &scheduler_node.rack)
-                else {
-                    continue;
-                };
-                let capability = asks
-                    .pending_capability(slot)
-                    .expect("a pending slot has a capability")
-                    .clone();
-                (capability, best)
-            };
-            if counted.insert((application, slot)) {
-                self.count_missed_opportunity(application, slot);
-            }
-            if !self.locality_allowed(application, slot, best) {
-                continue;
-            }
-            let is_am = slot == RequestSlot::ApplicationMaster;
-            if let Some(blocker) = self.limit_blocker(application, &capability, is_am) {
-                self.register_blocker(application, blocker);
-                continue;
-            }
-            let scheduler_node = self.nodes.get(node);
-            if scheduler_node.available.fits(&capability) {
-                self.allocate(application, slot, node, best, actions);
-                return Offer::Allocated;
-            }
-            let app = &self.applications[&application];
-            let wants_more = (app.reservations_for(slot) as i32)
-                < app
-                    .attempt
-                    .as_ref()
-                    .map_or(0, |attempt| attempt.asks.pending_count(slot));
-            if self.reservations_enabled
-                && scheduler_node.reservation.is_none()
-                && scheduler_node.capability.fits(&capability)
-                && wants_more
-            {
-                self.reserve(node, application, slot, capability);
-                return Offer::Reserved;
-            }
-        }
-        Offer::Nothing
+        self.applications
+            .get(&application)
+            .and_then(|app| app.attempt.as_ref())
+            .is_some_and(|attempt| attempt.asks.slot_state(slot).allows(locality))
     }
 
     /// Retries the applications of a queue whose maximum loosened.
     fn retry_queue(&mut self, queue: QueueIndex, actions: &mut Vec<SchedulerAction>) {
+        self.apply_moved_keys();
         if let Some(full) = self.queue_full(queue) {
             self.blocked.queues.insert(full);
             return;
         }
         for leaf in self.queues.leaves_under(queue) {
-            let applications: Vec<ApplicationId> = self
-                .queues
-                .get(leaf)
+            let queue = self.queues.get(leaf);
+            let mut keys: Vec<_> = queue
                 .schedulable_applications
                 .iter()
-                .map(|key| key.application)
+                .chain(&queue.waiting_applications)
+                .copied()
                 .collect();
+            keys.sort_unstable();
+            let applications: Vec<ApplicationId> =
+                keys.into_iter().map(|key| key.application).collect();
             for application in applications {
                 self.place_application(application, actions);
             }
@@ -338,6 +135,7 @@ impl Scheduler {
         actions: &mut Vec<SchedulerAction>,
     ) {
         loop {
+            self.nodes.flush_free_index();
             let Some(capability) = self
                 .applications
                 .get(&application)
@@ -368,9 +166,12 @@ impl Scheduler {
         slot: RequestSlot,
         capability: &Resource,
     ) -> Option<(NodeIndex, Locality)> {
+        if !self.nodes.any_may_fit(capability) {
+            return None;
+        }
         let asks = &self.applications.get(&application)?.attempt.as_ref()?.asks;
-        let locations = asks.wanted_locations(slot);
-        for name in &locations {
+        let locations = || asks.wanted_location_names(slot);
+        for name in locations() {
             for &node in self.nodes.on_host(name) {
                 let candidate = self.nodes.get(node);
                 if candidate.available.fits(capability)
@@ -383,7 +184,7 @@ impl Scheduler {
             }
         }
         if self.locality_allowed(application, slot, Locality::RackLocal) {
-            for name in &locations {
+            for name in locations() {
                 if let Some(found) = self.find_node(application, slot, capability, Some(name)) {
                     return Some(found);
                 }
@@ -458,17 +259,14 @@ impl Scheduler {
         {
             self.unreserve_node(node, false);
         }
-        let waits_for_locality = !matches!(self.delay, crate::locality_delay::LocalityDelay::None)
-            && self
-                .request_shape(application, slot)
-                .is_some_and(|shape| shape.has_location_asks);
         let scheduler_node = self.nodes.get(node);
         let delay = self.delay;
+        let now = self.waiting.opportunities;
         let app = self
             .applications
             .get_mut(&application)
             .expect("placing for a known application");
-        let (queue, user) = (app.queue, app.user.clone());
+        let queue = app.queue;
         let attempt = app.attempt.as_mut().expect("placing for a current attempt");
         let resource = attempt
             .asks
@@ -482,7 +280,7 @@ impl Scheduler {
             &scheduler_node.rack,
             &mut self.pending_capabilities,
         );
-        let wait = delay.allocated(attempt.asks.locality_wait(slot), locality);
+        let wait = delay.allocated(attempt.asks.locality_wait(slot), locality, now);
         attempt.asks.set_locality_wait(slot, wait);
         let container = ContainerId::new(attempt.id, self.config.rm_epoch, attempt.next_sequence);
         attempt.next_sequence += 1;
@@ -493,7 +291,7 @@ impl Scheduler {
         let attempt_id = attempt.id;
         app.containers.insert(container);
         app.allocated.add_assign(&resource);
-        self.queues.charge(queue, &user, &resource, is_am);
+        self.queues.charge(queue, &app.user, &resource, is_am);
         let node_id = self.nodes.allocate(node, &resource, container).id.clone();
         self.containers.insert(
             container,
@@ -508,13 +306,11 @@ impl Scheduler {
                 acquired: is_am,
             },
         );
-        self.refresh_application(application);
+        // The slot's wait was reset or its outstanding count (which may shorten the wait) fell.
+        self.sync_slot(application, slot);
+        self.refresh_position(application);
         if self.limits_apply() {
             self.loosen_user_limits(queue);
-        }
-        if waits_for_locality {
-            // Fewer outstanding containers (or no host left to wait for) shorten the wait.
-            self.work.applications.push(application);
         }
         self.trim_reservations(application);
         actions.push(SchedulerAction::Allocated {

@@ -6,6 +6,7 @@ use spindle_types::{ApplicationAttemptId, ApplicationId, ContainerId, Resource};
 
 use crate::action::Locality;
 use crate::asks::{AskTable, RequestSlot};
+use crate::container_set::ContainerSet;
 use crate::nodes::NodeIndex;
 use crate::ordering::AppSortKey;
 use crate::queues::QueueIndex;
@@ -24,12 +25,21 @@ pub(crate) struct SchedulerApplication {
     /// The most recent attempt, current or ended: completions between attempts go to it.
     pub(crate) last_attempt: Option<ApplicationAttemptId>,
     /// Live containers, including those kept from earlier attempts.
-    pub(crate) containers: BTreeSet<ContainerId>,
+    pub(crate) containers: ContainerSet,
     pub(crate) allocated: Resource,
     /// The pending resources last added to the queue chain (kept in step with the asks).
     pub(crate) pending: Resource,
-    /// The key in its leaf's schedulable set, while the application is in it.
+    /// The key in its leaf's sets, while the application is schedulable.
     pub(crate) sort_key: Option<AppSortKey>,
+    /// The key its leaf's set lists it under (behind `sort_key` while it is moved).
+    pub(crate) listed_key: Option<AppSortKey>,
+    /// Its key changed since it was listed (see `order_keys.rs`).
+    pub(crate) moved: bool,
+    /// With a key: listed among the leaf's applications offered every node's room (else among
+    /// those waiting for locality).
+    pub(crate) in_walk: bool,
+    /// Placeable requests any node may take now (see `SlotState::open`).
+    pub(crate) open_slots: usize,
     /// Nodes reserved for its requests.
     pub(crate) reservations: BTreeSet<(RequestSlot, NodeIndex)>,
 }
@@ -44,6 +54,13 @@ impl SchedulerApplication {
     /// Runnable with a request to serve: the scheduler offers it room.
     pub(crate) fn is_schedulable(&self) -> bool {
         self.runnable && self.has_pending()
+    }
+
+    /// Schedulable with a request any node may take: offered every node's room in policy order.
+    /// A schedulable application whose requests all wait for locality is found through the
+    /// waiting indexes instead, by the nodes it waits for.
+    pub(crate) fn is_walkable(&self) -> bool {
+        self.open_slots > 0 && self.is_schedulable()
     }
 
     pub(crate) fn demand(&self) -> Resource {

@@ -103,19 +103,65 @@ struct LocationAsk {
     relax_locality: bool,
 }
 
-/// Delay scheduling state of one request: scheduling opportunities it passed up since its last
-/// container, and (Fair policy) the locality it has been allowed to relax to.
+/// Delay scheduling state of one request: the scheduler's opportunity count when its wait
+/// began, and (Fair policy) the locality it has been allowed to relax to at that count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct LocalityWait {
-    pub(crate) missed_opportunities: u64,
+    pub(crate) since: u64,
     pub(crate) allowed: Locality,
+    /// Delay scheduling applied when the state was last evaluated (the request named hosts or
+    /// racks); a wait starts when it begins to apply.
+    pub(crate) waiting: bool,
 }
 
 impl Default for LocalityWait {
     fn default() -> Self {
         Self {
-            missed_opportunities: 0,
+            since: 0,
             allowed: Locality::NodeLocal,
+            waiting: false,
+        }
+    }
+}
+
+/// One slot as delay scheduling sees it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SlotView {
+    pub(crate) shape: crate::locality_delay::RequestShape,
+    pub(crate) wait: LocalityWait,
+    pub(crate) state: SlotState,
+    /// Its `"*"` entry relaxes locality: any node may take it once delay scheduling allows.
+    pub(crate) relaxes_to_any: bool,
+    /// Pending, and not held back behind a pending AM container.
+    pub(crate) placeable: bool,
+}
+
+/// What the scheduler derived from a request's wait, and where it lists the request; kept by
+/// the scheduler (`locality_index.rs`) whenever the wait, the request or the cluster changes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SlotState {
+    pub(crate) rack_local_allowed: bool,
+    pub(crate) off_switch_allowed: bool,
+    /// The opportunity count at which the delay state changes next (listed by the scheduler).
+    pub(crate) deadline: Option<u64>,
+    /// Placeable now, off-switch allowed and its `"*"` entry relaxes: any node that fits may
+    /// take it, so its application is offered every node's room in policy order.
+    pub(crate) open: bool,
+    /// Listed in the scheduler's index of waiting requests by location name.
+    pub(crate) host_indexed: bool,
+    /// Listed in the index of waiting requests allowed rack-local containers.
+    pub(crate) rack_indexed: bool,
+    /// How many of its location names the indexes list it under.
+    pub(crate) names_indexed: usize,
+}
+
+impl SlotState {
+    /// Whether delay scheduling lets the request take a container of `locality` now.
+    pub(crate) fn allows(&self, locality: Locality) -> bool {
+        match locality {
+            Locality::NodeLocal => true,
+            Locality::RackLocal => self.rack_local_allowed,
+            Locality::OffSwitch => self.off_switch_allowed,
         }
     }
 }
@@ -128,6 +174,7 @@ pub(crate) struct KeyAsks {
     any: Option<AnyAsk>,
     locations: BTreeMap<String, LocationAsk>,
     wait: LocalityWait,
+    state: SlotState,
 }
 
 impl KeyAsks {
@@ -140,6 +187,7 @@ impl KeyAsks {
             }),
             locations: BTreeMap::new(),
             wait: LocalityWait::default(),
+            state: SlotState::default(),
         }
     }
 
@@ -315,11 +363,7 @@ impl AskTable {
     /// then keys in priority order.
     pub(crate) fn next_pending_slot(&self, after: Option<RequestSlot>) -> Option<RequestSlot> {
         use std::ops::Bound::{Excluded, Unbounded};
-        if self
-            .application_master
-            .as_ref()
-            .is_some_and(|am| am.pending_capability().is_some())
-        {
+        if self.application_master_pending() {
             return after.is_none().then_some(RequestSlot::ApplicationMaster);
         }
         let start = match after {
@@ -354,6 +398,20 @@ impl AskTable {
     }
 
     /// Host and rack names of the slot with a positive count, in name order.
+    pub(crate) fn wanted_location_names(
+        &self,
+        slot: RequestSlot,
+    ) -> impl Iterator<Item = &str> + '_ {
+        self.slot(slot).into_iter().flat_map(|asks| {
+            asks.locations
+                .iter()
+                .filter(|(_, ask)| ask.count > 0)
+                .map(|(name, _)| name.as_str())
+        })
+    }
+
+    /// Host and rack names of the slot with a positive count, in name order.
+    #[cfg(test)]
     pub(crate) fn wanted_locations(&self, slot: RequestSlot) -> Vec<String> {
         self.slot(slot)
             .map(|asks| {
@@ -445,24 +503,86 @@ impl AskTable {
     }
 
     pub(crate) fn set_locality_wait(&mut self, slot: RequestSlot, wait: LocalityWait) {
-        let asks = match slot {
-            RequestSlot::ApplicationMaster => self.application_master.as_mut(),
-            RequestSlot::Key(key) => self.keys.get_mut(&key),
-        };
-        if let Some(asks) = asks {
+        if let Some(asks) = self.slot_mut(slot) {
             asks.wait = wait;
         }
+    }
+
+    /// What the scheduler derived from the slot's wait (default for a missing slot).
+    pub(crate) fn slot_state(&self, slot: RequestSlot) -> SlotState {
+        self.slot(slot).map(|asks| asks.state).unwrap_or_default()
+    }
+
+    pub(crate) fn set_slot_state(&mut self, slot: RequestSlot, state: SlotState) {
+        if let Some(asks) = self.slot_mut(slot) {
+            asks.state = state;
+        }
+    }
+
+    fn slot_mut(&mut self, slot: RequestSlot) -> Option<&mut KeyAsks> {
+        match slot {
+            RequestSlot::ApplicationMaster => self.application_master.as_mut(),
+            RequestSlot::Key(key) => self.keys.get_mut(&key),
+        }
+    }
+
+    /// What delay scheduling needs to know about one slot, in one lookup.
+    pub(crate) fn slot_view(&self, slot: RequestSlot) -> Option<SlotView> {
+        let asks = self.slot(slot)?;
+        let pending = asks.pending_capability().is_some();
+        let placeable = pending
+            && match slot {
+                RequestSlot::ApplicationMaster => true,
+                RequestSlot::Key(_) => !self.application_master_pending(),
+            };
+        Some(SlotView {
+            shape: crate::locality_delay::RequestShape {
+                has_location_asks: asks.locations.values().any(|ask| ask.count > 0),
+                outstanding: asks.any.as_ref().map_or(0, |any| any.count.max(0)),
+                location_entries: asks.locations.len() + 1,
+            },
+            wait: asks.wait,
+            state: asks.state,
+            relaxes_to_any: asks.any.as_ref().is_some_and(|any| any.relax_locality),
+            placeable,
+        })
+    }
+
+    /// Whether the AM container is still wanted (the other requests wait for it).
+    pub(crate) fn application_master_pending(&self) -> bool {
+        self.application_master
+            .as_ref()
+            .is_some_and(|am| am.pending_capability().is_some())
+    }
+
+    /// Every slot in the table, placeable or not, with the state the scheduler keeps for it.
+    pub(crate) fn slots_with_state(&self) -> impl Iterator<Item = (RequestSlot, SlotState)> + '_ {
+        self.application_master
+            .iter()
+            .map(|asks| (RequestSlot::ApplicationMaster, asks.state))
+            .chain(
+                self.keys
+                    .iter()
+                    .map(|(key, asks)| (RequestSlot::Key(*key), asks.state)),
+            )
+    }
+
+    /// Every host and rack name the slot has an entry for (positive count or not), in name order.
+    pub(crate) fn location_names(&self, slot: RequestSlot) -> impl Iterator<Item = &str> + '_ {
+        self.slot(slot)
+            .into_iter()
+            .flat_map(|asks| asks.locations.keys().map(String::as_str))
+    }
+
+    /// The number of host and rack entries of the slot.
+    pub(crate) fn location_name_count(&self, slot: RequestSlot) -> usize {
+        self.slot(slot).map_or(0, |asks| asks.locations.len())
     }
 
     /// Whether the slot names hosts or racks it still wants (delay scheduling applies).
     pub(crate) fn has_location_asks(&self, slot: RequestSlot) -> bool {
         self.slot(slot)
             .is_some_and(|asks| asks.locations.values().any(|ask| ask.count > 0))
-    }
-
-    /// YARN's "unique location asks": the slot's host and rack entries plus `"*"`.
-    pub(crate) fn location_entries(&self, slot: RequestSlot) -> usize {
-        self.slot(slot).map_or(0, |asks| asks.locations.len() + 1)
     }
 
     /// Containers the slot still wants (its `"*"` count).

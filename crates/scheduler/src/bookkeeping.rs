@@ -1,13 +1,11 @@
-//! Keeping derived state in step: pending totals up the queue chain, which applications and
-//! queues are schedulable and their sort keys, active users, runnable applications (the Fair
-//! Scheduler's maxRunningApps), min-share starvation clocks, and dynamic queues that emptied.
+//! Keeping derived state in step: pending totals up the queue chain, active users, runnable
+//! applications (the Fair Scheduler's maxRunningApps), min-share starvation clocks, and dynamic
+//! queues that emptied. Sort keys and the sets they order are in `order_keys.rs`.
 
 use spindle_types::{ApplicationId, Resource};
 
 use crate::config::SchedulingPolicy;
-use crate::ordering::{
-    app_key, app_key_depends_on_usage, queue_key, AppOrderInputs, QueueOrderInputs,
-};
+use crate::ordering::app_key_depends_on_usage;
 use crate::queues::settings::ApplicationOrdering;
 use crate::queues::{QueueIndex, ROOT};
 use crate::scheduler::Scheduler;
@@ -16,30 +14,39 @@ impl Scheduler {
     /// Brings an application's derived state in step after its asks, attempt or runnable flag
     /// changed.
     pub(crate) fn refresh_application(&mut self, application: ApplicationId) {
-        let Some(app) = self.applications.get_mut(&application) else {
+        if self.update_pending(application).is_none() {
+            return;
+        }
+        self.sync_locality(application);
+        self.refresh_position(application);
+    }
+
+    /// Brings an application's pending totals, keys and activity in step after one request
+    /// changed (its delay state already synced).
+    pub(crate) fn refresh_position(&mut self, application: ApplicationId) {
+        let Some(leaf) = self.update_pending(application) else {
             return;
         };
+        self.reposition_application(application);
+        self.reposition_chain(leaf);
+        self.note_min_share_starvation(leaf);
+    }
+
+    /// Adds the change of the application's pending resources to its queues; returns its leaf.
+    fn update_pending(&mut self, application: ApplicationId) -> Option<QueueIndex> {
+        let app = self.applications.get_mut(&application)?;
         let leaf = app.queue;
+        static NOTHING: Resource = Resource::ZERO;
         let pending_now = app
             .attempt
             .as_ref()
-            .map(|attempt| attempt.asks.pending_resource().clone())
-            .unwrap_or_default();
-        if pending_now != app.pending {
+            .map_or(&NOTHING, |attempt| attempt.asks.pending_resource());
+        if *pending_now != app.pending {
             let delta = pending_now.sub(&app.pending);
-            app.pending = pending_now;
+            app.pending = pending_now.clone();
             self.queues.add_pending(leaf, &delta);
         }
-        let was_schedulable = app.sort_key.is_some();
-        self.reposition_application(application);
-        let app = &self.applications[&application];
-        let schedulable = app.sort_key.is_some();
-        if was_schedulable != schedulable {
-            let user = app.user.clone();
-            self.user_activity_changed(leaf, &user, schedulable);
-        }
-        self.reposition_chain(leaf);
-        self.note_min_share_starvation(leaf);
+        Some(leaf)
     }
 
     /// One of the application's containers was freed: keys move, limits loosen.
@@ -58,137 +65,25 @@ impl Scheduler {
         self.note_min_share_starvation(leaf);
     }
 
-    fn user_activity_changed(&mut self, leaf: QueueIndex, user: &str, active: bool) {
+    pub(crate) fn user_activity_changed(&mut self, leaf: QueueIndex, user: &str, active: bool) {
         let queue = self.queues.get_mut(leaf);
         let account = queue.user_account(user);
         if active {
             account.schedulable_applications += 1;
             if account.schedulable_applications == 1 {
+                let used = account.used.clone();
                 queue.active_users += 1;
+                queue.active_used.add_assign(&used);
             }
         } else {
             account.schedulable_applications -= 1;
             if account.schedulable_applications == 0 {
+                let used = account.used.clone();
                 queue.active_users -= 1;
+                queue.active_used.sub_assign(&used);
             }
         }
         self.loosen_user_limits(leaf);
-    }
-
-    /// Puts the application in (or takes it out of) its leaf's schedulable set with a fresh key.
-    pub(crate) fn reposition_application(&mut self, application: ApplicationId) {
-        let cluster = self.nodes.total();
-        let app = &self.applications[&application];
-        let leaf = app.queue;
-        let ordering = self.queues.get(leaf).settings.application_ordering;
-        let demand = app.demand();
-        let new_key = app.is_schedulable().then(|| {
-            app_key(
-                ordering,
-                &AppOrderInputs {
-                    application,
-                    priority: app.priority,
-                    allocated: &app.allocated,
-                    demand: &demand,
-                },
-                cluster,
-            )
-        });
-        let old_key = app.sort_key;
-        if new_key == old_key {
-            return;
-        }
-        let queue = self.queues.get_mut(leaf);
-        if let Some(old) = old_key {
-            queue.schedulable_applications.remove(&old);
-        }
-        if let Some(new) = new_key {
-            queue.schedulable_applications.insert(new);
-        }
-        self.applications
-            .get_mut(&application)
-            .expect("repositioning a known application")
-            .sort_key = new_key;
-    }
-
-    /// Recomputes the keys of `leaf` and its ancestors in their parents' schedulable sets.
-    pub(crate) fn reposition_chain(&mut self, leaf: QueueIndex) {
-        let mut index = leaf;
-        while let Some(parent) = self.queues.get(index).parent {
-            let new_key = self.queue_key_of(index, parent);
-            let queue = self.queues.get(index);
-            if new_key != queue.key_in_parent {
-                let old_key = queue.key_in_parent;
-                let parent_queue = self.queues.get_mut(parent);
-                if let Some(old) = old_key {
-                    parent_queue.schedulable_children.remove(&old);
-                }
-                if let Some(new) = new_key {
-                    parent_queue.schedulable_children.insert(new);
-                }
-                self.queues.get_mut(index).key_in_parent = new_key;
-            }
-            index = parent;
-        }
-    }
-
-    fn queue_key_of(
-        &self,
-        index: QueueIndex,
-        parent: QueueIndex,
-    ) -> Option<crate::ordering::QueueSortKey> {
-        let queue = self.queues.get(index);
-        if !queue.is_schedulable() {
-            return None;
-        }
-        let demand = queue.demand();
-        Some(queue_key(
-            self.queues.get(parent).settings.child_ordering,
-            &QueueOrderInputs {
-                index,
-                used: &queue.used,
-                demand: &demand,
-                guaranteed: &queue.guaranteed,
-                min_share: &queue.settings.min_resources,
-                weight: queue.settings.weight,
-            },
-            self.nodes.total(),
-            self.calculator,
-        ))
-    }
-
-    /// Recomputes every sort key (the cluster's size or the configuration changed).
-    pub(crate) fn rebuild_keys(&mut self) {
-        self.keys_stale = false;
-        let order = self.queues.depth_first().to_vec();
-        let mut schedulable = Vec::new();
-        for &index in &order {
-            let queue = self.queues.get_mut(index);
-            schedulable.extend(
-                queue
-                    .schedulable_applications
-                    .iter()
-                    .map(|key| key.application),
-            );
-            queue.schedulable_applications.clear();
-            queue.schedulable_children.clear();
-            queue.key_in_parent = None;
-        }
-        for application in schedulable {
-            if let Some(app) = self.applications.get_mut(&application) {
-                app.sort_key = None;
-            }
-            self.reposition_application(application);
-        }
-        for &index in order.iter().rev() {
-            if let Some(parent) = self.queues.get(index).parent {
-                let key = self.queue_key_of(index, parent);
-                if let Some(key) = key {
-                    self.queues.get_mut(parent).schedulable_children.insert(key);
-                }
-                self.queues.get_mut(index).key_in_parent = key;
-            }
-        }
     }
 
     /// Fair policy: whether the application fits its queues' and user's maxRunningApps.

@@ -65,6 +65,22 @@ impl ResourceCalculator {
     pub fn compare(self, cluster: &Resource, a: &Resource, b: &Resource) -> Ordering {
         match self {
             Self::Default => a.memory_mb.cmp(&b.memory_mb),
+            Self::Dominant if a.others().is_empty() && b.others().is_empty() => {
+                // Memory and vcores only: two shares each, compared largest first.
+                let pair = |resource: &Resource| {
+                    let memory = fraction(resource.memory_mb, cluster.memory_mb);
+                    let vcores = fraction(resource.vcores, cluster.vcores);
+                    if memory.total_cmp(&vcores).is_ge() {
+                        (memory, vcores)
+                    } else {
+                        (vcores, memory)
+                    }
+                };
+                let ((a_first, a_second), (b_first, b_second)) = (pair(a), pair(b));
+                a_first
+                    .total_cmp(&b_first)
+                    .then_with(|| a_second.total_cmp(&b_second))
+            }
             Self::Dominant => {
                 let shares_a = sorted_shares(a, cluster, b);
                 let shares_b = sorted_shares(b, cluster, a);
@@ -168,12 +184,38 @@ fn sorted_shares(resource: &Resource, cluster: &Resource, other: &Resource) -> V
 
 /// Every type of `resource` scaled by `factor`, rounded down (YARN's `multiplyAndRoundDown`).
 pub(crate) fn scale_down(resource: &Resource, factor: f64) -> Resource {
-    scale_with(resource, factor, f64::floor)
+    scale_with(resource, factor, floor)
 }
 
 /// Every type of `resource` scaled by `factor`, rounded up.
 pub(crate) fn scale_up(resource: &Resource, factor: f64) -> Resource {
-    scale_with(resource, factor, f64::ceil)
+    scale_with(resource, factor, ceil)
+}
+
+/// `f64::floor` without the library call the baseline x86-64 target makes of it (no SSE4.1):
+/// exact for every value below 2^63 in magnitude, which are all a scaled resource can be.
+fn floor(value: f64) -> f64 {
+    if !value.is_finite() || value.abs() >= 9.0e15 {
+        return value.floor();
+    }
+    let truncated = value as i64 as f64;
+    if truncated > value {
+        truncated - 1.0
+    } else {
+        truncated
+    }
+}
+
+fn ceil(value: f64) -> f64 {
+    if !value.is_finite() || value.abs() >= 9.0e15 {
+        return value.ceil();
+    }
+    let truncated = value as i64 as f64;
+    if truncated < value {
+        truncated + 1.0
+    } else {
+        truncated
+    }
 }
 
 fn scale_with(resource: &Resource, factor: f64, round: fn(f64) -> f64) -> Resource {
@@ -185,6 +227,9 @@ fn scale_with(resource: &Resource, factor: f64, round: fn(f64) -> f64) -> Resour
             scaled as i64
         }
     };
+    if resource.others().is_empty() {
+        return Resource::new(scale(resource.memory_mb), scale(resource.vcores));
+    }
     let mut out = Resource::new(scale(resource.memory_mb), scale(resource.vcores));
     for (name, value) in resource.others() {
         out.set(name, scale(*value));
@@ -287,6 +332,18 @@ mod tests {
         assert_eq!(drf.compare(&cluster, &c, &a), Ordering::Greater);
         assert_eq!(drf.max(&cluster, &a, &c), &c);
         assert_eq!(drf.min(&cluster, &a, &c), &a);
+    }
+
+    #[test]
+    fn floor_and_ceil_agree_with_the_library() {
+        for value in [
+            0.0, -0.0, 0.5, -0.5, 1.0, -1.0, 2.9999, -2.9999, 1e15 + 0.5, -1e15 - 0.5, 1e18, -1e18,
+            f64::INFINITY, f64::NEG_INFINITY,
+        ] {
+            assert_eq!(floor(value), value.floor(), "floor {value}");
+            assert_eq!(ceil(value), value.ceil(), "ceil {value}");
+        }
+        assert!(floor(f64::NAN).is_nan() && ceil(f64::NAN).is_nan());
     }
 
     #[test]

@@ -10,7 +10,6 @@ use crate::action::Locality;
 use crate::asks::RequestSlot;
 use crate::config::SchedulingPolicy;
 use crate::limits::Blocker;
-use crate::locality_delay::LocalityDelay;
 use crate::scheduler::Scheduler;
 
 /// The reason an application's first outstanding request is not served.
@@ -315,46 +314,23 @@ impl Scheduler {
         }
         let next = refused?;
         let wait = attempt.asks.locality_wait(slot);
-        let nodes = self.nodes.len() as f64;
-        let required = match self.delay {
-            LocalityDelay::None => 0.0,
-            LocalityDelay::Capacity {
-                node_locality_delay,
-                rack_locality_additional_delay,
-            } => match next {
-                Locality::RackLocal => (node_locality_delay as f64).min(nodes) + 1.0,
-                _ if rack_locality_additional_delay > -1 => {
-                    ((node_locality_delay + rack_locality_additional_delay) as f64).min(nodes) + 1.0
-                }
-                _ => {
-                    let unique = attempt.asks.location_entries(slot).saturating_sub(1) as f64;
-                    let factor = if nodes > 0.0 {
-                        (unique / nodes).min(1.0)
-                    } else {
-                        0.0
-                    };
-                    (attempt.asks.pending_count(slot) as f64 * factor)
-                        .min(nodes)
-                        .floor()
-                        + 1.0
-                }
-            },
-            LocalityDelay::Fair {
-                node_threshold,
-                rack_threshold,
-            } => {
-                let threshold = if wait.allowed == Locality::NodeLocal {
-                    node_threshold
-                } else {
-                    rack_threshold
-                };
-                (threshold * nodes).floor() + 1.0
-            }
+        let shape = attempt
+            .asks
+            .slot_view(slot)
+            .map(|view| view.shape)
+            .expect("a pending slot");
+        let required = self
+            .delay
+            .required_opportunities(next, wait, shape, self.nodes.len());
+        let missed = if wait.waiting {
+            self.waiting.opportunities.saturating_sub(wait.since)
+        } else {
+            0
         };
         Some(WaitReason::WaitingForLocality {
             next,
-            missed_opportunities: wait.missed_opportunities,
-            required_opportunities: required as u64,
+            missed_opportunities: missed,
+            required_opportunities: required,
         })
     }
 }

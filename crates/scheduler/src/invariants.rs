@@ -43,6 +43,7 @@ impl Scheduler {
         self.check_schedulable_sets()?;
         self.check_pending_indexes()?;
         self.check_reservations()?;
+        self.check_locality_states()?;
         self.check_nothing_placeable()
     }
 
@@ -68,7 +69,7 @@ impl Scheduler {
                 );
             }
             let mut sum = Resource::ZERO;
-            for container in &node.containers {
+            for container in node.containers.sorted().iter() {
                 match self.containers.get(container) {
                     Some(record) if record.node == index => sum.add_assign(&record.resource),
                     _ => {
@@ -107,7 +108,7 @@ impl Scheduler {
         let mut containers_in_applications = 0;
         for (id, app) in &self.applications {
             let mut sum = Resource::ZERO;
-            for container in &app.containers {
+            for container in app.containers.sorted().iter() {
                 let Some(record) = self.containers.get(container) else {
                     return violation(
                         "application containers are live",
@@ -236,7 +237,7 @@ impl Scheduler {
             account.applications += 1;
             account.runnable_applications += usize::from(app.runnable);
             account.schedulable_applications += usize::from(app.sort_key.is_some());
-            for container in &app.containers {
+            for container in app.containers.sorted().iter() {
                 let record = &self.containers[container];
                 if record.is_am {
                     totals.am_used.add_assign(&record.resource);
@@ -290,6 +291,18 @@ impl Scheduler {
                     .values()
                     .filter(|account| account.schedulable_applications > 0)
                     .count();
+                let mut active_used = Resource::ZERO;
+                for account in expected_users.values() {
+                    if account.schedulable_applications > 0 {
+                        active_used.add_assign(&account.used);
+                    }
+                }
+                if queue.active_used != active_used {
+                    return violation(
+                        "active users' usage",
+                        format!("{}: {} != {active_used}", queue.path, queue.active_used),
+                    );
+                }
                 if queue.active_users != active {
                     return violation(
                         "active users",
@@ -302,6 +315,9 @@ impl Scheduler {
     }
 
     fn check_schedulable_sets(&self) -> Result<(), InvariantViolation> {
+        if !self.moved.is_empty() {
+            return violation("moved keys are applied", format!("{:?}", self.moved));
+        }
         let cluster = self.nodes.total();
         for (id, app) in &self.applications {
             if app.sort_key.is_some() != app.is_schedulable() {
@@ -312,6 +328,18 @@ impl Scheduler {
                         app.sort_key,
                         app.is_schedulable()
                     ),
+                );
+            }
+            if app.listed_key != app.sort_key || app.moved {
+                return violation(
+                    "application sort keys are current",
+                    format!("{id}: listed {:?}, key {:?}", app.listed_key, app.sort_key),
+                );
+            }
+            if app.sort_key.is_some() && app.in_walk != app.is_walkable() {
+                return violation(
+                    "applications with an open request are walked",
+                    format!("{id}: in walk {}, open requests {}", app.in_walk, app.open_slots),
                 );
             }
             if let Some(key) = app.sort_key {
@@ -326,13 +354,13 @@ impl Scheduler {
                     },
                     cluster,
                 );
-                if key != fresh
-                    || !self
-                        .queues
-                        .get(app.queue)
-                        .schedulable_applications
-                        .contains(&key)
-                {
+                let leaf = self.queues.get(app.queue);
+                let set = if app.in_walk {
+                    &leaf.schedulable_applications
+                } else {
+                    &leaf.waiting_applications
+                };
+                if key != fresh || !set.contains(&key) {
                     return violation(
                         "application sort keys are current",
                         format!("{id}: {key:?} vs {fresh:?}"),
@@ -341,7 +369,7 @@ impl Scheduler {
             }
         }
         for (index, queue) in self.queues.iter() {
-            let listed = queue.schedulable_applications.len();
+            let listed = queue.schedulable_applications.len() + queue.waiting_applications.len();
             let expected = self
                 .applications
                 .values()
@@ -353,7 +381,7 @@ impl Scheduler {
                     format!("{}: {listed} listed, {expected} schedulable", queue.path),
                 );
             }
-            let children: BTreeSet<_> = queue
+            let children: crate::sorted_keys::SortedKeys<_> = queue
                 .children
                 .iter()
                 .filter_map(|&child| self.queues.get(child).key_in_parent)
@@ -390,6 +418,22 @@ impl Scheduler {
                 });
                 if fresh != queue.key_in_parent {
                     return violation("queue sort keys are current", queue.path.clone());
+                }
+                let order_key = crate::ordering::queue_key(
+                    self.queues.get(parent).settings.child_ordering,
+                    &crate::ordering::QueueOrderInputs {
+                        index,
+                        used: &queue.used,
+                        demand: &demand,
+                        guaranteed: &queue.guaranteed,
+                        min_share: &queue.settings.min_resources,
+                        weight: queue.settings.weight,
+                    },
+                    cluster,
+                    self.calculator,
+                );
+                if queue.order_key.is_some_and(|key| key != order_key) {
+                    return violation("queue order keys are current", queue.path.clone());
                 }
             }
         }
@@ -460,6 +504,98 @@ impl Scheduler {
             return violation(
                 "node and application reservations agree",
                 format!("{from_nodes:?} vs {from_applications:?}"),
+            );
+        }
+        Ok(())
+    }
+
+    /// Every request's delay state is what its wait gives at the current opportunity count,
+    /// and the deadlines and waiting indexes list exactly what the states say.
+    fn check_locality_states(&self) -> Result<(), InvariantViolation> {
+        let now = self.waiting.opportunities;
+        let nodes = self.nodes.len();
+        let mut deadlines = BTreeSet::new();
+        let mut by_location: BTreeMap<&str, BTreeSet<(ApplicationId, RequestSlot)>> =
+            BTreeMap::new();
+        let mut rack_local: BTreeMap<&str, BTreeSet<(ApplicationId, RequestSlot)>> =
+            BTreeMap::new();
+        let mut ids: Vec<&ApplicationId> = self.applications.keys().collect();
+        ids.sort();
+        for id in ids {
+            let app = &self.applications[id];
+            let Some(attempt) = &app.attempt else {
+                if app.open_slots != 0 {
+                    return violation("open requests are counted", id.to_string());
+                }
+                continue;
+            };
+            let mut open = 0;
+            for (slot, state) in attempt.asks.slots_with_state() {
+                let view = attempt.asks.slot_view(slot).expect("listed slot");
+                let detail = || format!("{id} priority {}: {state:?}", slot.priority());
+                if view.placeable {
+                    let fresh = self.delay.evaluate(view.wait, view.shape, nodes, now);
+                    if fresh.wait != view.wait
+                        || fresh.rack_local_allowed != state.rack_local_allowed
+                        || fresh.off_switch_allowed != state.off_switch_allowed
+                        || fresh.deadline != state.deadline
+                        || state.open != (fresh.off_switch_allowed && view.relaxes_to_any)
+                    {
+                        return violation(
+                            "delay states are current",
+                            format!("{} vs {fresh:?}", detail()),
+                        );
+                    }
+                } else if state.open || state.deadline.is_some() {
+                    return violation("unplaceable requests are closed", detail());
+                }
+                open += usize::from(state.open);
+                if let Some(deadline) = state.deadline {
+                    deadlines.insert((deadline, *id, slot));
+                }
+                let listed = view.placeable
+                    && app.sort_key.is_some()
+                    && attempt.asks.location_name_count(slot) > 0;
+                if state.host_indexed != listed
+                    || state.rack_indexed != (listed && state.rack_local_allowed && !state.open)
+                {
+                    return violation("waiting requests are indexed", detail());
+                }
+                for name in attempt.asks.location_names(slot) {
+                    if state.host_indexed {
+                        by_location.entry(name).or_default().insert((*id, slot));
+                    }
+                    if state.rack_indexed {
+                        rack_local.entry(name).or_default().insert((*id, slot));
+                    }
+                }
+            }
+            if open != app.open_slots {
+                return violation(
+                    "open requests are counted",
+                    format!("{id}: {open} open, {} counted", app.open_slots),
+                );
+            }
+        }
+        if deadlines != self.waiting.deadlines {
+            return violation(
+                "delay deadlines are listed",
+                format!("{deadlines:?} vs {:?}", self.waiting.deadlines),
+            );
+        }
+        fn indexed(
+            map: &crate::locality_index::RequestsByLocation,
+        ) -> BTreeMap<&str, BTreeSet<(ApplicationId, RequestSlot)>> {
+            map.iter()
+                .map(|(name, set)| (name.as_str(), set.clone()))
+                .collect()
+        }
+        if by_location != indexed(&self.waiting.by_location)
+            || rack_local != indexed(&self.waiting.rack_local_by_location)
+        {
+            return violation(
+                "waiting requests are indexed",
+                "the location indexes differ from the requests",
             );
         }
         Ok(())

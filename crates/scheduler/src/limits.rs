@@ -165,13 +165,7 @@ impl Scheduler {
             queue.used.add(required)
         };
         let active_users = queue.active_users.max(1);
-        let mut active_used = Resource::ZERO;
-        for account in queue.users.values() {
-            if account.schedulable_applications > 0 {
-                active_used.add_assign(&account.used);
-            }
-        }
-        let shared = scale_up(&active_used.add(required), 1.0 / active_users as f64);
+        let shared = scale_up(&queue.active_used.add(required), 1.0 / active_users as f64);
         let minimum_share = scale_up(
             &current_capacity,
             settings.minimum_user_limit_percent / 100.0,

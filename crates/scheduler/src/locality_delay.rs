@@ -3,8 +3,12 @@
 //! (node-locality-delay, rack-locality-additional-delay) and as the Fair Scheduler does
 //! (locality.threshold.node/.rack, fractions of the cluster's nodes).
 //!
-//! A scheduling opportunity is one offer of a node's room to the request (a NodeManager
-//! heartbeat, or room freed on the node); offers made while placing new asks are not counted.
+//! A scheduling opportunity is one offer of a node's room (a NodeManager heartbeat, or room
+//! freed on a node) while the request waits; offers made while placing new asks are not
+//! counted. The scheduler counts opportunities cluster-wide, once per node pass, and a request
+//! remembers the count at which its wait began: what it passed up is the difference, so a pass
+//! costs the same whatever the number of waiting requests (YARN charges each request it walks
+//! past, which makes a heartbeat cost grow with the applications waiting for locality).
 
 use crate::action::Locality;
 use crate::asks::LocalityWait;
@@ -67,88 +71,206 @@ impl LocalityDelay {
             }
     }
 
-    /// Whether the request may take a container of `locality` now.
-    pub(crate) fn allows(
+    /// The request's delay state at opportunity count `now` on `nodes` nodes: what it may take
+    /// and the count at which that changes next. Pure: the scheduler stores the result and
+    /// evaluates again when the count reaches the deadline or the request's shape changes.
+    pub(crate) fn evaluate(
         &self,
-        locality: Locality,
         wait: LocalityWait,
         shape: RequestShape,
         nodes: usize,
-    ) -> bool {
-        if locality == Locality::NodeLocal || !self.applies_to(shape) {
-            return true;
+        now: u64,
+    ) -> Evaluation {
+        if !self.applies_to(shape) {
+            return Evaluation {
+                wait: LocalityWait {
+                    waiting: false,
+                    ..wait
+                },
+                rack_local_allowed: true,
+                off_switch_allowed: true,
+                deadline: None,
+            };
         }
-        let missed = wait.missed_opportunities as f64;
+        let mut wait = wait;
+        if !wait.waiting {
+            // The wait starts now: opportunities before the request named hosts do not count.
+            wait.waiting = true;
+            wait.since = now;
+        }
         let nodes_f = nodes as f64;
         match *self {
-            Self::None => true,
+            Self::None => Evaluation {
+                wait,
+                rack_local_allowed: true,
+                off_switch_allowed: true,
+                deadline: None,
+            },
             Self::Capacity {
                 node_locality_delay,
                 rack_locality_additional_delay,
-            } => match locality {
-                Locality::NodeLocal => true,
-                Locality::RackLocal => missed > (node_locality_delay as f64).min(nodes_f),
-                Locality::OffSwitch => {
-                    if nodes == 0 {
-                        return false;
-                    }
-                    if rack_locality_additional_delay > -1 {
-                        missed
-                            > ((node_locality_delay + rack_locality_additional_delay) as f64)
-                                .min(nodes_f)
-                    } else {
-                        let unique = shape.location_entries.saturating_sub(1) as f64;
-                        let wait_factor = (unique / nodes_f).min(1.0);
-                        missed > nodes_f.min(shape.outstanding as f64 * wait_factor)
-                    }
-                }
-            },
-            Self::Fair { .. } => locality <= wait.allowed,
-        }
-    }
-
-    /// The wait after the request passed up one more opportunity on `nodes` nodes (the Fair
-    /// policy relaxes its allowed locality once the count exceeds its threshold).
-    pub(crate) fn missed(&self, wait: LocalityWait, nodes: usize) -> LocalityWait {
-        let mut wait = LocalityWait {
-            missed_opportunities: wait.missed_opportunities + 1,
-            ..wait
-        };
-        if let Self::Fair {
-            node_threshold,
-            rack_threshold,
-        } = *self
-        {
-            let threshold = match wait.allowed {
-                Locality::NodeLocal => node_threshold,
-                Locality::RackLocal => rack_threshold,
-                Locality::OffSwitch => return wait,
-            };
-            if wait.missed_opportunities as f64 > threshold * nodes as f64 {
-                wait.allowed = match wait.allowed {
-                    Locality::NodeLocal => Locality::RackLocal,
-                    _ => Locality::OffSwitch,
+            } => {
+                let missed = now.saturating_sub(wait.since);
+                let rack_after = opportunities_beyond((node_locality_delay as f64).min(nodes_f));
+                let off_after = if nodes == 0 {
+                    None
+                } else if rack_locality_additional_delay > -1 {
+                    Some(opportunities_beyond(
+                        ((node_locality_delay + rack_locality_additional_delay) as f64)
+                            .min(nodes_f),
+                    ))
+                } else {
+                    let unique = shape.location_entries.saturating_sub(1) as f64;
+                    let wait_factor = (unique / nodes_f).min(1.0);
+                    Some(opportunities_beyond(
+                        nodes_f.min(shape.outstanding as f64 * wait_factor),
+                    ))
                 };
-                wait.missed_opportunities = 0;
+                let rack_local_allowed = missed >= rack_after;
+                let off_switch_allowed = off_after.is_some_and(|after| missed >= after);
+                let deadline = [
+                    (!rack_local_allowed).then_some(rack_after),
+                    off_after.filter(|_| !off_switch_allowed),
+                ]
+                .into_iter()
+                .flatten()
+                .min()
+                .map(|after| wait.since + after);
+                Evaluation {
+                    wait,
+                    rack_local_allowed,
+                    off_switch_allowed,
+                    deadline,
+                }
+            }
+            Self::Fair {
+                node_threshold,
+                rack_threshold,
+            } => {
+                // Relax one level each time the count passes the level's threshold; the count
+                // starts again at each level.
+                let deadline = loop {
+                    let threshold = match wait.allowed {
+                        Locality::NodeLocal => node_threshold,
+                        Locality::RackLocal => rack_threshold,
+                        Locality::OffSwitch => break None,
+                    };
+                    let after = opportunities_beyond(threshold * nodes_f);
+                    if now.saturating_sub(wait.since) < after {
+                        break Some(wait.since + after);
+                    }
+                    wait.since += after;
+                    wait.allowed = match wait.allowed {
+                        Locality::NodeLocal => Locality::RackLocal,
+                        _ => Locality::OffSwitch,
+                    };
+                };
+                Evaluation {
+                    wait,
+                    rack_local_allowed: wait.allowed >= Locality::RackLocal,
+                    off_switch_allowed: wait.allowed == Locality::OffSwitch,
+                    deadline,
+                }
             }
         }
-        wait
     }
 
-    /// The wait after a container of `locality` went to the request.
-    pub(crate) fn allocated(&self, wait: LocalityWait, locality: Locality) -> LocalityWait {
+    /// The wait after a container of `locality` went to the request at opportunity count `now`.
+    pub(crate) fn allocated(&self, wait: LocalityWait, locality: Locality, now: u64) -> LocalityWait {
         match self {
             Self::None => wait,
             // YARN resets the count after node- and rack-local containers only.
             Self::Capacity { .. } => match locality {
-                Locality::NodeLocal | Locality::RackLocal => LocalityWait::default(),
+                Locality::NodeLocal | Locality::RackLocal => LocalityWait {
+                    since: now,
+                    ..wait
+                },
                 Locality::OffSwitch => wait,
             },
             Self::Fair { .. } => LocalityWait {
-                missed_opportunities: 0,
+                since: now,
                 allowed: locality,
+                waiting: wait.waiting,
             },
         }
+    }
+
+    /// Opportunities to pass up before `next` is allowed (for explanations).
+    pub(crate) fn required_opportunities(
+        &self,
+        next: Locality,
+        wait: LocalityWait,
+        shape: RequestShape,
+        nodes: usize,
+    ) -> u64 {
+        let nodes_f = nodes as f64;
+        match *self {
+            Self::None => 0,
+            Self::Capacity {
+                node_locality_delay,
+                rack_locality_additional_delay,
+            } => match next {
+                Locality::RackLocal | Locality::NodeLocal => {
+                    opportunities_beyond((node_locality_delay as f64).min(nodes_f))
+                }
+                Locality::OffSwitch if rack_locality_additional_delay > -1 => opportunities_beyond(
+                    ((node_locality_delay + rack_locality_additional_delay) as f64).min(nodes_f),
+                ),
+                Locality::OffSwitch => {
+                    let unique = shape.location_entries.saturating_sub(1) as f64;
+                    let factor = if nodes > 0 {
+                        (unique / nodes_f).min(1.0)
+                    } else {
+                        0.0
+                    };
+                    opportunities_beyond(nodes_f.min(shape.outstanding as f64 * factor))
+                }
+            },
+            Self::Fair {
+                node_threshold,
+                rack_threshold,
+            } => {
+                let threshold = if wait.allowed == Locality::NodeLocal {
+                    node_threshold
+                } else {
+                    rack_threshold
+                };
+                opportunities_beyond(threshold * nodes_f)
+            }
+        }
+    }
+}
+
+/// The request's delay state at one opportunity count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Evaluation {
+    pub(crate) wait: LocalityWait,
+    pub(crate) rack_local_allowed: bool,
+    pub(crate) off_switch_allowed: bool,
+    /// The opportunity count at which the state changes next, if it can.
+    pub(crate) deadline: Option<u64>,
+}
+
+#[cfg(test)]
+impl Evaluation {
+    pub(crate) fn allows(&self, locality: Locality) -> bool {
+        match locality {
+            Locality::NodeLocal => true,
+            Locality::RackLocal => self.rack_local_allowed,
+            Locality::OffSwitch => self.off_switch_allowed,
+        }
+    }
+}
+
+/// The least whole number of missed opportunities that is more than `threshold` (0 for a
+/// negative threshold: no wait).
+fn opportunities_beyond(threshold: f64) -> u64 {
+    if threshold.is_nan() || threshold < 0.0 {
+        0
+    } else if threshold >= u64::MAX as f64 / 2.0 {
+        u64::MAX / 2
+    } else {
+        threshold.floor() as u64 + 1
     }
 }
 
@@ -162,8 +284,10 @@ mod tests {
         location_entries: 3,
     };
 
-    fn after(delay: LocalityDelay, opportunities: u64, nodes: usize) -> LocalityWait {
-        (0..opportunities).fold(LocalityWait::default(), |wait, _| delay.missed(wait, nodes))
+    /// The state after `opportunities` passes since the request began waiting at count 0.
+    fn after(delay: LocalityDelay, opportunities: u64, nodes: usize) -> Evaluation {
+        let started = delay.evaluate(LocalityWait::default(), SHAPE, nodes, 0);
+        delay.evaluate(started.wait, SHAPE, nodes, opportunities)
     }
 
     #[test]
@@ -172,17 +296,18 @@ mod tests {
             node_locality_delay: 40,
             rack_locality_additional_delay: 5,
         };
-        let rack =
-            |n, nodes| delay.allows(Locality::RackLocal, after(delay, n, nodes), SHAPE, nodes);
+        let rack = |n, nodes| after(delay, n, nodes).allows(Locality::RackLocal);
         assert!(!rack(40, 100) && rack(41, 100));
         assert!(
             !rack(10, 10) && rack(11, 10),
             "capped at the number of nodes"
         );
-        let off =
-            |n, nodes| delay.allows(Locality::OffSwitch, after(delay, n, nodes), SHAPE, nodes);
+        let off = |n, nodes| after(delay, n, nodes).allows(Locality::OffSwitch);
         assert!(!off(45, 100) && off(46, 100));
-        assert!(delay.allows(Locality::NodeLocal, LocalityWait::default(), SHAPE, 100));
+        assert!(after(delay, 0, 100).allows(Locality::NodeLocal));
+        assert_eq!(after(delay, 3, 100).deadline, Some(41), "rack-local next");
+        assert_eq!(after(delay, 41, 100).deadline, Some(46), "then off-switch");
+        assert_eq!(after(delay, 46, 100).deadline, None);
     }
 
     #[test]
@@ -192,7 +317,7 @@ mod tests {
             rack_locality_additional_delay: -1,
         };
         // 4 containers x min(1, (3 - 1) / 10 nodes) = 0.8 opportunities.
-        let off = |n| delay.allows(Locality::OffSwitch, after(delay, n, 10), SHAPE, 10);
+        let off = |n| after(delay, n, 10).allows(Locality::OffSwitch);
         assert!(!off(0) && off(1));
     }
 
@@ -206,13 +331,29 @@ mod tests {
             has_location_asks: false,
             ..SHAPE
         };
-        assert!(delay.allows(Locality::OffSwitch, LocalityWait::default(), anywhere, 10));
-        assert!(LocalityDelay::None.allows(
-            Locality::OffSwitch,
-            LocalityWait::default(),
-            SHAPE,
-            10
-        ));
+        let state = delay.evaluate(LocalityWait::default(), anywhere, 10, 7);
+        assert!(state.allows(Locality::OffSwitch) && state.deadline.is_none());
+        assert!(!state.wait.waiting);
+        assert!(LocalityDelay::None
+            .evaluate(LocalityWait::default(), SHAPE, 10, 0)
+            .allows(Locality::OffSwitch));
+    }
+
+    #[test]
+    fn the_wait_counts_from_when_the_request_names_a_host() {
+        let delay = LocalityDelay::Capacity {
+            node_locality_delay: 2,
+            rack_locality_additional_delay: 0,
+        };
+        let anywhere = RequestShape {
+            has_location_asks: false,
+            ..SHAPE
+        };
+        // Opportunities passed while the request named no host do not count.
+        let free = delay.evaluate(LocalityWait::default(), anywhere, 10, 100);
+        let named = delay.evaluate(free.wait, SHAPE, 10, 101);
+        assert!(!named.allows(Locality::RackLocal));
+        assert_eq!(named.deadline, Some(104));
     }
 
     #[test]
@@ -222,19 +363,22 @@ mod tests {
             rack_threshold: 0.2,
         };
         // 10 nodes: more than 5 opportunities for rack-local, then more than 2 for off-switch.
-        let wait = after(delay, 5, 10);
-        assert!(!delay.allows(Locality::RackLocal, wait, SHAPE, 10));
-        let wait = delay.missed(wait, 10);
-        assert!(delay.allows(Locality::RackLocal, wait, SHAPE, 10));
-        assert!(!delay.allows(Locality::OffSwitch, wait, SHAPE, 10));
-        let wait = (0..3).fold(wait, |w, _| delay.missed(w, 10));
-        assert!(delay.allows(Locality::OffSwitch, wait, SHAPE, 10));
-        let wait = delay.allocated(wait, Locality::NodeLocal);
-        assert!(!delay.allows(Locality::RackLocal, wait, SHAPE, 10));
+        assert!(!after(delay, 5, 10).allows(Locality::RackLocal));
+        let relaxed = after(delay, 6, 10);
+        assert!(relaxed.allows(Locality::RackLocal));
+        assert!(!relaxed.allows(Locality::OffSwitch));
+        assert_eq!(relaxed.deadline, Some(9));
+        let anywhere = after(delay, 9, 10);
+        assert!(anywhere.allows(Locality::OffSwitch));
+        assert_eq!(anywhere.deadline, None);
+        let reset = delay.allocated(anywhere.wait, Locality::NodeLocal, 9);
+        assert!(!delay
+            .evaluate(reset, SHAPE, 10, 9)
+            .allows(Locality::RackLocal));
         let disabled = LocalityDelay::Fair {
             node_threshold: -1.0,
             rack_threshold: 0.5,
         };
-        assert!(disabled.allows(Locality::OffSwitch, LocalityWait::default(), SHAPE, 10));
+        assert!(after(disabled, 0, 10).allows(Locality::OffSwitch));
     }
 }

@@ -3,13 +3,20 @@
 //! Placement never scans every node: candidates come from a host's node list, or from a rack's
 //! (or the cluster's) nodes ordered by available memory, largest first, where the search stops at
 //! the first node with too little memory.
+//!
+//! The free-resource indexes are brought up to date lazily: a node whose room changed is only
+//! marked, and [`NodeTable::flush_free_index`] moves it before the next search (and at the end
+//! of every event). A container that finishes and is replaced on the same node within one event,
+//! the steady state of a busy cluster, then costs no index update at all.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use spindle_types::{ContainerId, NodeId, Resource};
 
+use crate::container_set::ContainerSet;
 use crate::counted_values::CountedValues;
+use crate::fast_hash::FastMap;
 use crate::reservations::Reservation;
 
 /// A node's slot in the [`NodeTable`]; reused after the node is removed.
@@ -19,11 +26,17 @@ pub(crate) type NodeIndex = u32;
 pub(crate) struct SchedulerNode {
     pub(crate) id: NodeId,
     pub(crate) rack: String,
+    /// The rack's slot in the table's rack list.
+    rack_id: u32,
+    /// The node's key in the free-resource indexes (as of the last flush).
+    indexed: FreeKey,
+    /// Its room changed since the last flush.
+    dirty: bool,
     pub(crate) capability: Resource,
     pub(crate) allocated: Resource,
     /// `capability - allocated`; negative only on a node whose capability was lowered below its use.
     pub(crate) available: Resource,
-    pub(crate) containers: BTreeSet<ContainerId>,
+    pub(crate) containers: ContainerSet,
     /// Order of registration; breaks ties between equally free nodes.
     pub(crate) ordinal: u64,
     /// A request this node is held for: its room goes to nobody else until it fits.
@@ -50,14 +63,26 @@ impl FreeKey {
     }
 }
 
+/// A rack: its nodes by available resources.
+#[derive(Debug, Default)]
+struct Rack {
+    name: String,
+    by_free: BTreeSet<FreeKey>,
+    nodes: usize,
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct NodeTable {
     slots: Vec<Option<SchedulerNode>>,
     vacant: Vec<NodeIndex>,
-    by_id: HashMap<NodeId, NodeIndex>,
-    by_host: HashMap<String, Vec<NodeIndex>>,
-    by_rack: BTreeMap<String, BTreeSet<FreeKey>>,
+    by_id: FastMap<NodeId, NodeIndex>,
+    by_host: FastMap<String, Vec<NodeIndex>>,
+    racks: Vec<Rack>,
+    rack_ids: FastMap<String, u32>,
+    vacant_racks: Vec<u32>,
     by_free: BTreeSet<FreeKey>,
+    /// Nodes whose room changed since the last flush.
+    dirty: Vec<NodeIndex>,
     free_vcores: CountedValues,
     capability_memory: CountedValues,
     capability_vcores: CountedValues,
@@ -133,14 +158,55 @@ impl NodeTable {
         self.by_host.get(host).map(Vec::as_slice).unwrap_or(&[])
     }
 
-    /// The nodes of `rack`, most available memory first; None for a rack with no node.
+    /// The nodes of `rack`, most available memory first (as of the last flush); None for a
+    /// rack with no node.
     pub(crate) fn rack_by_free(&self, rack: &str) -> Option<&BTreeSet<FreeKey>> {
-        self.by_rack.get(rack)
+        debug_assert!(self.dirty.is_empty(), "searching an index not flushed");
+        let id = *self.rack_ids.get(rack)?;
+        Some(&self.racks[id as usize].by_free)
     }
 
-    /// All nodes, most available memory first.
+    /// All nodes, most available memory first (as of the last flush).
     pub(crate) fn cluster_by_free(&self) -> &BTreeSet<FreeKey> {
+        debug_assert!(self.dirty.is_empty(), "searching an index not flushed");
         &self.by_free
+    }
+
+    /// False when no node has the memory or the vcores for `capability` (as of the last flush):
+    /// a search of a full cluster ends here.
+    pub(crate) fn any_may_fit(&self, capability: &Resource) -> bool {
+        debug_assert!(self.dirty.is_empty(), "searching an index not flushed");
+        self.by_free
+            .first()
+            .is_some_and(|freest| freest.memory.0 >= capability.memory_mb)
+            && self
+                .free_vcores
+                .largest()
+                .is_some_and(|largest| largest >= capability.vcores)
+    }
+
+    /// Moves every node whose room changed to its place in the free-resource indexes.
+    pub(crate) fn flush_free_index(&mut self) {
+        for index in std::mem::take(&mut self.dirty) {
+            let Some(node) = self.slots[index as usize].as_mut() else {
+                continue;
+            };
+            node.dirty = false;
+            let key = FreeKey::of(node, index);
+            let old = std::mem::replace(&mut node.indexed, key);
+            if old == key {
+                continue;
+            }
+            let rack = &mut self.racks[node.rack_id as usize].by_free;
+            self.by_free.remove(&old);
+            rack.remove(&old);
+            self.by_free.insert(key);
+            rack.insert(key);
+            if old.vcores != key.vcores {
+                self.free_vcores.remove(old.vcores.0);
+                self.free_vcores.insert(key.vcores.0);
+            }
+        }
     }
 
     /// Per component, the largest node capability (None without nodes).
@@ -153,17 +219,6 @@ impl NodeTable {
 
     pub(crate) fn add(&mut self, id: NodeId, rack: String, capability: Resource) -> NodeIndex {
         debug_assert!(!self.by_id.contains_key(&id));
-        let node = SchedulerNode {
-            id: id.clone(),
-            rack: rack.clone(),
-            available: capability.clone(),
-            allocated: Resource::ZERO,
-            capability,
-            containers: BTreeSet::new(),
-            ordinal: self.next_ordinal,
-            reservation: None,
-        };
-        self.next_ordinal += 1;
         let index = match self.vacant.pop() {
             Some(index) => index,
             None => {
@@ -171,12 +226,56 @@ impl NodeTable {
                 (self.slots.len() - 1) as NodeIndex
             }
         };
+        let rack_id = match self.rack_ids.get(rack.as_str()) {
+            Some(&id) => id,
+            None => {
+                let entry = Rack {
+                    name: rack.clone(),
+                    ..Rack::default()
+                };
+                let id = match self.vacant_racks.pop() {
+                    Some(id) => {
+                        self.racks[id as usize] = entry;
+                        id
+                    }
+                    None => {
+                        self.racks.push(entry);
+                        (self.racks.len() - 1) as u32
+                    }
+                };
+                self.rack_ids.insert(rack.clone(), id);
+                id
+            }
+        };
+        self.racks[rack_id as usize].nodes += 1;
+        let mut node = SchedulerNode {
+            id: id.clone(),
+            rack,
+            rack_id,
+            indexed: FreeKey {
+                memory: Reverse(0),
+                vcores: Reverse(0),
+                ordinal: 0,
+                index,
+            },
+            dirty: false,
+            available: capability.clone(),
+            allocated: Resource::ZERO,
+            capability,
+            containers: ContainerSet::default(),
+            ordinal: self.next_ordinal,
+            reservation: None,
+        };
+        self.next_ordinal += 1;
+        node.indexed = FreeKey::of(&node, index);
         self.total.add_assign(&node.capability);
         self.capability_memory.insert(node.capability.memory_mb);
         self.capability_vcores.insert(node.capability.vcores);
         self.by_host.entry(id.host.clone()).or_default().push(index);
         self.by_id.insert(id, index);
-        self.insert_free_keys(&node, index);
+        self.by_free.insert(node.indexed);
+        self.racks[rack_id as usize].by_free.insert(node.indexed);
+        self.free_vcores.insert(node.indexed.vcores.0);
         self.slots[index as usize] = Some(node);
         self.count += 1;
         index
@@ -194,7 +293,19 @@ impl NodeTable {
         if let Some(reservation) = &node.reservation {
             self.reserved.sub_assign(&reservation.capability);
         }
-        self.remove_free_keys(&node, index);
+        self.by_free.remove(&node.indexed);
+        self.free_vcores.remove(node.indexed.vcores.0);
+        let rack = &mut self.racks[node.rack_id as usize];
+        rack.by_free.remove(&node.indexed);
+        rack.nodes -= 1;
+        if rack.nodes == 0 {
+            self.rack_ids.remove(&rack.name);
+            *rack = Rack::default();
+            self.vacant_racks.push(node.rack_id);
+        }
+        if node.dirty {
+            self.dirty.retain(|&dirty| dirty != index);
+        }
         self.total.sub_assign(&node.capability);
         self.allocated.sub_assign(&node.allocated);
         self.capability_memory.remove(node.capability.memory_mb);
@@ -290,35 +401,14 @@ impl NodeTable {
     }
 
     fn update(&mut self, index: NodeIndex, change: impl FnOnce(&mut SchedulerNode)) {
-        let mut node = self.slots[index as usize]
-            .take()
+        let node = self.slots[index as usize]
+            .as_mut()
             .expect("updating a registered node");
-        self.remove_free_keys(&node, index);
-        change(&mut node);
-        self.insert_free_keys(&node, index);
-        self.slots[index as usize] = Some(node);
-    }
-
-    fn insert_free_keys(&mut self, node: &SchedulerNode, index: NodeIndex) {
-        let key = FreeKey::of(node, index);
-        self.by_free.insert(key);
-        self.by_rack
-            .entry(node.rack.clone())
-            .or_default()
-            .insert(key);
-        self.free_vcores.insert(node.available.vcores);
-    }
-
-    fn remove_free_keys(&mut self, node: &SchedulerNode, index: NodeIndex) {
-        let key = FreeKey::of(node, index);
-        self.by_free.remove(&key);
-        if let Some(rack) = self.by_rack.get_mut(&node.rack) {
-            rack.remove(&key);
-            if rack.is_empty() {
-                self.by_rack.remove(&node.rack);
-            }
+        change(node);
+        if !node.dirty {
+            node.dirty = true;
+            self.dirty.push(index);
         }
-        self.free_vcores.remove(node.available.vcores);
     }
 
     /// Checks every index against the nodes themselves (for `check_invariants`).
@@ -326,6 +416,9 @@ impl NodeTable {
         let mut total = Resource::ZERO;
         let mut allocated = Resource::ZERO;
         let mut reserved = Resource::ZERO;
+        if !self.dirty.is_empty() {
+            return Err(format!("{} nodes not flushed to the free index", self.dirty.len()));
+        }
         let mut free = BTreeSet::new();
         let mut racks: BTreeMap<String, BTreeSet<FreeKey>> = BTreeMap::new();
         for (index, node) in self.iter() {
@@ -335,6 +428,9 @@ impl NodeTable {
                 reserved.add_assign(&reservation.capability);
             }
             let key = FreeKey::of(node, index);
+            if key != node.indexed {
+                return Err(format!("node {} is indexed with old free resources", node.id));
+            }
             free.insert(key);
             racks.entry(node.rack.clone()).or_default().insert(key);
             if self.by_id.get(&node.id) != Some(&index) {
@@ -355,7 +451,16 @@ impl NodeTable {
         if self.by_host.values().map(Vec::len).sum::<usize>() != live {
             return Err("the host index holds removed nodes".into());
         }
-        if free != self.by_free || racks != self.by_rack {
+        let indexed_racks: BTreeMap<String, BTreeSet<FreeKey>> = self
+            .rack_ids
+            .iter()
+            .map(|(name, &id)| (name.clone(), self.racks[id as usize].by_free.clone()))
+            .collect();
+        let rack_counts_agree = self.rack_ids.iter().all(|(name, &id)| {
+            let rack = &self.racks[id as usize];
+            rack.name == *name && rack.nodes == racks.get(name).map_or(0, BTreeSet::len)
+        });
+        if free != self.by_free || racks != indexed_racks || !rack_counts_agree {
             return Err(
                 "the free-resource index does not match the nodes' available resources".into(),
             );

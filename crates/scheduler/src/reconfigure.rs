@@ -74,6 +74,7 @@ impl Scheduler {
         self.groups.merge(&config.user_groups);
         self.config = config;
         self.queues = tree;
+        self.moved = crate::order_keys::MovedKeys::default();
         self.blocked = Blocked::default();
         self.preemption.last_round_ms = None;
         let order = self.application_ids_in_order();
@@ -107,10 +108,13 @@ impl Scheduler {
             .expect("attaching a known application");
         app.queue = leaf;
         app.sort_key = None;
+        app.listed_key = None;
+        app.moved = false;
+        app.in_walk = false;
         app.pending = spindle_types::Resource::ZERO;
         let user = app.user.clone();
         let runnable = app.runnable;
-        let containers: Vec<_> = app.containers.iter().copied().collect();
+        let containers: Vec<_> = app.containers.sorted();
         self.queues.application_added(leaf, &user);
         if runnable {
             self.queues.set_runnable(leaf, &user, true);

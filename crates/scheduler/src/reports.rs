@@ -142,7 +142,7 @@ impl Scheduler {
             capability: node.capability.clone(),
             allocated: node.allocated.clone(),
             available: node.available.clone(),
-            containers: node.containers.iter().copied().collect(),
+            containers: node.containers.sorted(),
         })
     }
 
@@ -191,8 +191,9 @@ impl Scheduler {
             runnable: app.runnable,
             containers: app
                 .containers
-                .iter()
-                .map(|&container| self.container_report_of(container, &self.containers[&container]))
+                .sorted()
+                .into_iter()
+                .map(|container| self.container_report_of(container, &self.containers[&container]))
                 .collect(),
         })
     }

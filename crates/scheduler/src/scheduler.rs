@@ -1,6 +1,6 @@
 //! The scheduler state machine: applies one event, then places whatever became placeable.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use spindle_types::{
     exit_status, ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Resource,
@@ -10,14 +10,18 @@ use crate::action::{CompletionReason, SchedulerAction};
 use crate::applications::{ContainerRecord, SchedulerApplication, SchedulerAttempt};
 use crate::asks::{AskTable, PendingCapabilities, SchedulerKey};
 use crate::calculator::ResourceCalculator;
+use crate::container_set::ContainerSet;
 use crate::config::{AllocationLimits, SchedulerConfig, SchedulingPolicy};
 use crate::error::SchedulerError;
+use crate::fast_hash::FastMap;
 use crate::event::{ResourceRequest, SchedulerEvent, DEFAULT_RACK};
 use crate::groups::GroupMapping;
 use crate::limits::Blocked;
 use crate::locality_delay::LocalityDelay;
+use crate::locality_index::WaitingRequests;
 use crate::nodes::{NodeIndex, NodeTable};
 use crate::normalize::{normalize, normalize_request};
+use crate::order_keys::MovedKeys;
 use crate::preemption::PreemptionState;
 use crate::queues::{QueueIndex, QueueTree};
 
@@ -29,18 +33,22 @@ pub struct Scheduler {
     pub(crate) now_ms: i64,
     pub(crate) nodes: NodeTable,
     pub(crate) queues: QueueTree,
-    pub(crate) applications: HashMap<ApplicationId, SchedulerApplication>,
-    pub(crate) containers: HashMap<ContainerId, ContainerRecord>,
+    pub(crate) applications: FastMap<ApplicationId, SchedulerApplication>,
+    pub(crate) containers: FastMap<ContainerId, ContainerRecord>,
     pub(crate) pending_capabilities: PendingCapabilities,
     /// How queue and user limits compare resources.
     pub(crate) calculator: ResourceCalculator,
     pub(crate) delay: LocalityDelay,
+    /// Delay scheduling's opportunity count, deadlines and indexes of waiting requests.
+    pub(crate) waiting: WaitingRequests,
     /// Capacity and Fair policies hold nodes for requests that do not fit yet; FIFO does not.
     pub(crate) reservations_enabled: bool,
     /// The configuration's groups plus those the RM sent.
     pub(crate) groups: GroupMapping,
     /// What an event made placeable, processed before `handle` returns.
     pub(crate) work: Work,
+    /// Emptied work buffers, kept for their capacity.
+    pub(crate) spare_work: Work,
     /// Requests refused by a queue, user or AM limit, to retry when the limit loosens.
     pub(crate) blocked: Blocked,
     /// Fair policy: applications beyond maxRunningApps, by submission.
@@ -49,6 +57,8 @@ pub struct Scheduler {
     pub(crate) preemption: PreemptionState,
     /// Sort keys depend on the cluster's size; set when it changed.
     pub(crate) keys_stale: bool,
+    /// Walked queues and applications whose keys changed in this event.
+    pub(crate) moved: MovedKeys,
 }
 
 /// Placements an event may have made possible, processed until none is left.
@@ -66,6 +76,12 @@ impl Work {
     pub(crate) fn is_empty(&self) -> bool {
         self.nodes.is_empty() && self.queues.is_empty() && self.applications.is_empty()
     }
+
+    pub(crate) fn clear(&mut self) {
+        self.nodes.clear();
+        self.queues.clear();
+        self.applications.clear();
+    }
 }
 
 impl Scheduler {
@@ -76,21 +92,24 @@ impl Scheduler {
         let mut scheduler = Self {
             calculator: calculator_of(&config.policy),
             delay: LocalityDelay::for_policy(&config.policy),
+            waiting: WaitingRequests::default(),
             reservations_enabled: !matches!(config.policy, SchedulingPolicy::Fifo),
             queues: QueueTree::for_policy(&config.policy),
             config,
             now_ms: 0,
             nodes: NodeTable::default(),
-            applications: HashMap::new(),
-            containers: HashMap::new(),
+            applications: FastMap::default(),
+            containers: FastMap::default(),
             pending_capabilities: PendingCapabilities::default(),
             groups,
             work: Work::default(),
+            spare_work: Work::default(),
             blocked: Blocked::default(),
             non_runnable: BTreeSet::new(),
             next_submission: 0,
             preemption: PreemptionState::default(),
             keys_stale: false,
+            moved: MovedKeys::default(),
         };
         scheduler.resolve_queue_limits();
         Ok(scheduler)
@@ -104,7 +123,7 @@ impl Scheduler {
         event: SchedulerEvent,
     ) -> Result<Vec<SchedulerAction>, SchedulerError> {
         let mut actions = Vec::new();
-        self.work = Work::default();
+        self.work.clear();
         match event {
             SchedulerEvent::NodeAdded {
                 node,
@@ -182,6 +201,8 @@ impl Scheduler {
             }
         }
         self.place(&mut actions);
+        self.nodes.flush_free_index();
+        self.apply_moved_keys();
         Ok(actions)
     }
 
@@ -237,7 +258,7 @@ impl Scheduler {
         };
         let index = self.nodes.add(node, rack, capability);
         self.resolve_queue_limits();
-        self.retry_delayed_requests();
+        self.sync_all_waits();
         self.work.nodes.push(index);
         Ok(())
     }
@@ -282,8 +303,7 @@ impl Scheduler {
             .lookup(&node)
             .ok_or(SchedulerError::UnknownNode(node))?;
         self.unreserve(index);
-        let containers: Vec<ContainerId> =
-            self.nodes.get(index).containers.iter().copied().collect();
+        let containers: Vec<ContainerId> = self.nodes.get(index).containers.sorted();
         for container in containers {
             self.recover_unacquired(container, index);
             self.complete_container(
@@ -296,7 +316,7 @@ impl Scheduler {
         self.nodes.remove(index);
         self.work.nodes.retain(|&dirty| dirty != index);
         self.resolve_queue_limits();
-        self.retry_delayed_requests();
+        self.sync_all_waits();
         Ok(())
     }
 
@@ -359,10 +379,14 @@ impl Scheduler {
             runnable: false,
             attempt: None,
             last_attempt: None,
-            containers: BTreeSet::new(),
+            containers: ContainerSet::default(),
             allocated: Resource::ZERO,
             pending: Resource::ZERO,
             sort_key: None,
+            listed_key: None,
+            moved: false,
+            in_walk: false,
+            open_slots: 0,
             reservations: BTreeSet::new(),
         };
         self.applications.insert(application, app);
@@ -379,15 +403,19 @@ impl Scheduler {
         application: ApplicationId,
         actions: &mut Vec<SchedulerAction>,
     ) -> Result<(), SchedulerError> {
+        if !self.applications.contains_key(&application) {
+            return Err(SchedulerError::UnknownApplication(application));
+        }
+        self.unindex_locality(application);
         let app = self
             .applications
             .get_mut(&application)
-            .ok_or(SchedulerError::UnknownApplication(application))?;
+            .expect("checked above");
         if let Some(mut attempt) = app.attempt.take() {
             attempt.asks.clear(&mut self.pending_capabilities);
             app.last_attempt = Some(attempt.id);
         }
-        let containers: Vec<ContainerId> = app.containers.iter().copied().collect();
+        let containers: Vec<ContainerId> = app.containers.sorted();
         self.release_reservations_of(application);
         self.refresh_application(application);
         for container in containers {
@@ -436,7 +464,7 @@ impl Scheduler {
                 attempt,
                 reason: Box::new(reason),
             })?;
-        for container in &app.containers {
+        for container in app.containers.iter() {
             if let Some(record) = self.containers.get_mut(container) {
                 record.owner = attempt;
             }
@@ -476,6 +504,7 @@ impl Scheduler {
         self.current_attempt_of(attempt)?;
         let application = attempt.application_id;
         self.release_reservations_of(application);
+        self.unindex_locality(application);
         let app = self
             .applications
             .get_mut(&application)
@@ -484,8 +513,8 @@ impl Scheduler {
         ended.asks.clear(&mut self.pending_capabilities);
         let containers: Vec<ContainerId> = app
             .containers
-            .iter()
-            .copied()
+            .sorted()
+            .into_iter()
             .filter(|container| {
                 let record = &self.containers[container];
                 !keep_containers || record.is_am || !record.acquired
@@ -534,6 +563,8 @@ impl Scheduler {
                 actions,
             );
         }
+        // Keys may come and go: their index entries are made again from the new table.
+        self.unindex_locality(application);
         let app = self
             .applications
             .get_mut(&application)
@@ -586,30 +617,6 @@ impl Scheduler {
             reason,
             acquired: record.acquired,
         });
-    }
-
-    /// Delay scheduling's waits depend on the number of nodes, which changed: requests that
-    /// name hosts or racks are placed again.
-    pub(crate) fn retry_delayed_requests(&mut self) {
-        if matches!(self.delay, crate::locality_delay::LocalityDelay::None) {
-            return;
-        }
-        let waiting: Vec<ApplicationId> = self
-            .applications
-            .values()
-            .filter(|app| app.sort_key.is_some())
-            .filter(|app| {
-                app.attempt.as_ref().is_some_and(|attempt| {
-                    attempt
-                        .asks
-                        .pending_slots()
-                        .into_iter()
-                        .any(|slot| attempt.asks.has_location_asks(slot))
-                })
-            })
-            .map(|app| app.id)
-            .collect();
-        self.work.applications.extend(waiting);
     }
 
     /// Every application id known, in submission order.

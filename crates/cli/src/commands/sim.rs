@@ -1,15 +1,22 @@
 //! `spindle sim` (the scheduler load simulator: an SLS trace or a synthetic workload replayed
-//! against the real scheduling core, with a report) and `spindle bench scheduler` (the
-//! scheduling core's allocation throughput and latency at cluster scale).
+//! against the real scheduling core, with a report), `spindle bench scheduler` (the
+//! scheduling core's allocation throughput and latency at cluster scale), `spindle bench rm`
+//! (the whole ResourceManager over Hadoop IPC with simulated NMs and AMs) and `spindle bench
+//! submit` (submit to AM container allocated and running, on the minicluster).
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use spindle_sim::bench::{
     machine_description, results_table, run_core_benchmark, BenchPolicy, CoreBenchmarkSpec,
 };
 use spindle_sim::report::{write_file, write_report};
+use spindle_sim::rm_bench::{
+    rm_result_markdown, run_rm_benchmark, run_submit_benchmark, serve_rm_until_stdin_closes,
+    submit_result_markdown, AmFleetSpec, RmBenchSpec, RmPlacement, RmServeSettings,
+    SubmitBenchSpec,
+};
 use spindle_sim::synthetic::{generate_workload, parse_weighted_queues, SyntheticWorkloadSpec};
 use spindle_sim::trace::{load_sls_workload, sls_nodes_text, sls_trace_text};
 use spindle_sim::{
@@ -349,6 +356,13 @@ pub struct BenchArgs {
 pub enum BenchTarget {
     /// The scheduling core alone: allocations per second and per-call latency, one thread.
     Scheduler(SchedulerBenchArgs),
+    /// The whole ResourceManager over Hadoop IPC: simulated NMs heartbeat, simulated AMs allocate.
+    Rm(RmBenchArgs),
+    /// submitApplication to AM container allocated, launched and running, on the minicluster.
+    Submit(SubmitBenchArgs),
+    /// The RM under test of `bench rm`, in its own process (started by `bench rm`).
+    #[command(hide = true)]
+    RmServe(RmServeArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -388,6 +402,13 @@ pub struct SchedulerBenchArgs {
 pub fn run_bench(args: BenchArgs) -> anyhow::Result<i32> {
     match args.target {
         BenchTarget::Scheduler(args) => bench_scheduler(args),
+        BenchTarget::Rm(args) => bench_rm(args),
+        BenchTarget::Submit(args) => bench_submit(args),
+        BenchTarget::RmServe(args) => {
+            let settings = RmServeSettings::from_json(&args.settings)?;
+            serve_rm_on_own_thread(settings)?;
+            Ok(0)
+        }
     }
 }
 
@@ -449,4 +470,368 @@ fn bench_scheduler(args: SchedulerBenchArgs) -> anyhow::Result<i32> {
         println!("not measured: {line}");
     }
     Ok(if results.is_empty() { 1 } else { 0 })
+}
+
+#[derive(clap::Args, Debug)]
+#[command(
+    long_about = "Starts a real ResourceManager (in a child process unless --in-process) and drives it \
+over Hadoop IPC on loopback: simulated NodeManagers register and heartbeat on the ResourceTracker, \
+applications are submitted through the client protocol, the RM launches their AM containers on \
+simulated NMs that really listen, and each simulated AM registers with its AMRMToken and calls \
+allocate every interval. Containers run on their simulated NMs for --task-ms and are reported \
+complete by heartbeat; every --release-every-th is released instead. After a warm-up, a window of \
+--seconds is measured: allocations/s, allocate() and heartbeat latency, the RM's CPU; the RM's \
+resident memory is read after the applications, after the nodes, and (with --containers-per-am) \
+after that many containers per application are running.\n\n\
+Examples:\n  spindle bench rm --nodes 10000 --applications 1000\n  \
+spindle bench rm --nodes 10000 --applications 0            # heartbeats only\n  \
+spindle bench rm --nodes 10000 --applications 1000 --containers-per-am 100   # memory"
+)]
+pub struct RmBenchArgs {
+    /// Task nodes (NMs that only run task containers).
+    #[arg(long, default_value_t = 10_000)]
+    pub nodes: usize,
+    #[arg(long, default_value_t = 16 * 1024)]
+    pub node_memory_mb: i64,
+    #[arg(long, default_value_t = 16)]
+    pub node_vcores: i64,
+    /// Nodes that listen for the RM's AM launches (each sized for its share of AMs only).
+    #[arg(long, default_value_t = 10)]
+    pub am_nodes: usize,
+    /// Simulated NMs sharing one IPC connection to the RM.
+    #[arg(long, default_value_t = 100)]
+    pub nodes_per_connection: usize,
+    /// NM heartbeat interval (yarn.resourcemanager.nodemanagers.heartbeat-interval-ms).
+    #[arg(long, default_value_t = 1000)]
+    pub heartbeat_ms: u64,
+    /// Applications, one simulated AM each (0: NM heartbeats only).
+    #[arg(long, visible_alias = "ams", default_value_t = 1000)]
+    pub applications: usize,
+    /// Sleep between an allocate answer and the next allocate.
+    #[arg(long, default_value_t = 1000)]
+    pub am_interval_ms: u64,
+    /// Pending containers each AM keeps asked for.
+    #[arg(long, default_value_t = 100)]
+    pub outstanding: u32,
+    /// Instead: exactly this many containers per AM, running until the end (memory).
+    #[arg(long)]
+    pub containers_per_am: Option<u32>,
+    /// How long a task container runs.
+    #[arg(long, default_value_t = 1000)]
+    pub task_ms: u64,
+    /// Release every n-th allocated container instead of running it (0: never).
+    #[arg(long, default_value_t = 10)]
+    pub release_every: u32,
+    /// Container size (memory MB, vcores); AM containers are the same size.
+    #[arg(long, default_value_t = 1024)]
+    pub container_memory_mb: i64,
+    #[arg(long, default_value_t = 1)]
+    pub container_vcores: i64,
+    /// The RM's scheduler: fifo, capacity or fair.
+    #[arg(long, default_value = "fifo")]
+    pub policy: String,
+    /// Leaf queues (capacity and fair); applications are spread over them.
+    #[arg(long, default_value_t = 1)]
+    pub queues: usize,
+    /// Warm-up before the measured window.
+    #[arg(long, default_value_t = 10)]
+    pub warmup_seconds: u64,
+    /// The measured window.
+    #[arg(long, default_value_t = 30)]
+    pub seconds: u64,
+    /// Limit on each setup step (registration, submission, placing fixed containers).
+    #[arg(long, default_value_t = 300)]
+    pub setup_timeout_seconds: u64,
+    /// Run the RM in this process (CPU per thread; RSS then includes the load generator).
+    #[arg(long)]
+    pub in_process: bool,
+    /// Worker threads of the RM's runtime.
+    #[arg(long, default_value_t = 2)]
+    pub rm_threads: usize,
+    /// Worker threads of the load generator's runtime.
+    #[arg(long, default_value_t = 2)]
+    pub load_threads: usize,
+    /// Start the RM process under this command, e.g. "valgrind --tool=massif" or
+    /// "perf record -g -o rm.perf" (split at spaces).
+    #[arg(long, value_name = "COMMAND", conflicts_with = "in_process")]
+    pub rm_wrapper: Option<String>,
+}
+
+impl RmBenchArgs {
+    /// The run these arguments describe; the RM runs as `program bench rm-serve` unless in-process.
+    pub fn spec(&self, program: Option<PathBuf>) -> anyhow::Result<RmBenchSpec> {
+        let Some(policy) = BenchPolicy::parse(&self.policy) else {
+            bail!(
+                "unknown policy {:?}: expected fifo, capacity or fair",
+                self.policy
+            );
+        };
+        if self.queues == 0 {
+            bail!("--queues must be at least 1");
+        }
+        if self.heartbeat_ms == 0 {
+            bail!("--heartbeat-ms must be positive");
+        }
+        if self.seconds == 0 {
+            bail!("--seconds must be positive");
+        }
+        let placement = match (self.in_process, program) {
+            (true, _) => RmPlacement::InProcess,
+            (false, Some(program)) => {
+                let mut command: Vec<String> = self
+                    .rm_wrapper
+                    .iter()
+                    .flat_map(|wrapper| wrapper.split_whitespace().map(str::to_string))
+                    .collect();
+                command.push(program.display().to_string());
+                command.extend(["bench".to_string(), "rm-serve".to_string()]);
+                let program = PathBuf::from(command.remove(0));
+                RmPlacement::ChildProcess {
+                    program,
+                    args: command,
+                }
+            }
+            (false, None) => {
+                bail!("cannot find this program to start the RM process; use --in-process")
+            }
+        };
+        let container = Resource::new(self.container_memory_mb, self.container_vcores);
+        Ok(RmBenchSpec {
+            placement,
+            policy,
+            queues: self.queues,
+            rm_worker_threads: self.rm_threads,
+            load_worker_threads: self.load_threads,
+            nodes: self.nodes,
+            node_capability: Resource::new(self.node_memory_mb, self.node_vcores),
+            am_nodes: self.am_nodes,
+            nodes_per_connection: self.nodes_per_connection,
+            heartbeat_interval: Duration::from_millis(self.heartbeat_ms),
+            applications: AmFleetSpec {
+                applications: self.applications,
+                queues: RmBenchSpec::queue_names(policy, self.queues),
+                am_resource: container.clone(),
+                container,
+                outstanding_asks: self.outstanding,
+                containers_per_am: self.containers_per_am,
+                allocate_interval: Duration::from_millis(self.am_interval_ms),
+                task_duration: Duration::from_millis(self.task_ms),
+                release_every: self.release_every,
+            },
+            warmup: Duration::from_secs(self.warmup_seconds),
+            measure: Duration::from_secs(self.seconds),
+            setup_timeout: Duration::from_secs(self.setup_timeout_seconds),
+        })
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SubmitBenchArgs {
+    /// Applications submitted, one after another.
+    #[arg(long, default_value_t = 20)]
+    pub applications: usize,
+    /// NodeManagers of the minicluster.
+    #[arg(long, default_value_t = 2)]
+    pub nodes: usize,
+    /// NM heartbeat interval.
+    #[arg(long, default_value_t = 1000)]
+    pub heartbeat_ms: u64,
+    /// The AM command is `sleep` this long.
+    #[arg(long, default_value_t = 1)]
+    pub sleep_seconds: u32,
+    /// Directory for the cluster (default: a temporary one, removed afterwards).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RmServeArgs {
+    /// The RM's settings as JSON (written by `bench rm`).
+    #[arg(long)]
+    pub settings: String,
+}
+
+/// The child side of `bench rm`: its own thread, since this one runs inside the CLI's runtime.
+fn serve_rm_on_own_thread(settings: RmServeSettings) -> anyhow::Result<()> {
+    std::thread::spawn(move || serve_rm_until_stdin_closes(&settings))
+        .join()
+        .map_err(|_| anyhow::anyhow!("the RM thread panicked"))??;
+    Ok(())
+}
+
+fn bench_rm(args: RmBenchArgs) -> anyhow::Result<i32> {
+    let spec = args.spec(std::env::current_exe().ok())?;
+    println!("machine: {}", machine_description());
+    println!(
+        "command: {}",
+        std::env::args().collect::<Vec<_>>().join(" ")
+    );
+    let result = run_rm_benchmark(&spec)?;
+    println!();
+    print!("{}", rm_result_markdown(&result));
+    Ok(0)
+}
+
+fn bench_submit(args: SubmitBenchArgs) -> anyhow::Result<i32> {
+    let temporary = match &args.dir {
+        Some(_) => None,
+        None => {
+            Some(std::env::temp_dir().join(format!("spindle-submit-bench-{}", std::process::id())))
+        }
+    };
+    let base_dir = args
+        .dir
+        .clone()
+        .or_else(|| temporary.clone())
+        .expect("one of the two");
+    let spec = SubmitBenchSpec {
+        applications: args.applications,
+        nodes: args.nodes,
+        nm_heartbeat_interval: Duration::from_millis(args.heartbeat_ms.max(1)),
+        am_sleep_seconds: args.sleep_seconds,
+        base_dir,
+    };
+    println!("machine: {}", machine_description());
+    println!(
+        "command: {}",
+        std::env::args().collect::<Vec<_>>().join(" ")
+    );
+    let result = run_submit_benchmark(&spec);
+    if let Some(dir) = temporary {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    let result = result?;
+    println!();
+    print!("{}", submit_result_markdown(&result));
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(subcommand)]
+        target: BenchTarget,
+    }
+
+    fn rm_args(line: &[&str]) -> RmBenchArgs {
+        let mut argv = vec!["bench", "rm"];
+        argv.extend_from_slice(line);
+        match Cli::try_parse_from(argv).unwrap().target {
+            BenchTarget::Rm(args) => args,
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bench_rm_defaults_describe_the_issue_s_run_in_a_child_process() {
+        let spec = rm_args(&[])
+            .spec(Some(PathBuf::from("/bin/spindle")))
+            .unwrap();
+        assert_eq!(spec.nodes, 10_000);
+        assert_eq!(spec.applications.applications, 1_000);
+        assert_eq!(spec.heartbeat_interval, Duration::from_secs(1));
+        assert_eq!(
+            spec.placement,
+            RmPlacement::ChildProcess {
+                program: PathBuf::from("/bin/spindle"),
+                args: vec!["bench".into(), "rm-serve".into()],
+            }
+        );
+        assert_eq!(spec.applications.queues, vec!["default".to_string()]);
+        assert_eq!(spec.applications.containers_per_am, None);
+    }
+
+    #[test]
+    fn bench_rm_options_reach_the_spec() {
+        let spec = rm_args(&[
+            "--nodes",
+            "50",
+            "--ams",
+            "7",
+            "--containers-per-am",
+            "100",
+            "--policy",
+            "capacity",
+            "--queues",
+            "3",
+            "--in-process",
+            "--task-ms",
+            "0",
+            "--heartbeat-ms",
+            "250",
+        ])
+        .spec(None)
+        .unwrap();
+        assert_eq!(spec.nodes, 50);
+        assert_eq!(spec.applications.applications, 7);
+        assert_eq!(spec.applications.containers_per_am, Some(100));
+        assert_eq!(spec.placement, RmPlacement::InProcess);
+        assert_eq!(spec.applications.queues, vec!["q0", "q1", "q2"]);
+        assert_eq!(spec.applications.task_duration, Duration::ZERO);
+        assert_eq!(spec.heartbeat_interval, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn a_wrapper_command_goes_in_front_of_the_rm_process() {
+        let spec = rm_args(&["--rm-wrapper", "valgrind  --tool=massif"])
+            .spec(Some(PathBuf::from("/bin/spindle")))
+            .unwrap();
+        assert_eq!(
+            spec.placement,
+            RmPlacement::ChildProcess {
+                program: PathBuf::from("valgrind"),
+                args: vec![
+                    "--tool=massif".into(),
+                    "/bin/spindle".into(),
+                    "bench".into(),
+                    "rm-serve".into()
+                ],
+            }
+        );
+    }
+
+    #[test]
+    fn bench_rm_refuses_bad_options_with_the_reason() {
+        let error = rm_args(&["--policy", "lottery"]).spec(None).unwrap_err();
+        assert!(error.to_string().contains("lottery"), "{error}");
+        let error = rm_args(&["--queues", "0", "--in-process"])
+            .spec(None)
+            .unwrap_err();
+        assert!(error.to_string().contains("--queues"), "{error}");
+        let error = rm_args(&["--heartbeat-ms", "0", "--in-process"])
+            .spec(None)
+            .unwrap_err();
+        assert!(error.to_string().contains("--heartbeat-ms"), "{error}");
+        let error = rm_args(&[]).spec(None).unwrap_err();
+        assert!(error.to_string().contains("--in-process"), "{error}");
+        assert!(Cli::try_parse_from(["bench", "rm", "--in-process", "--rm-wrapper", "x"]).is_err());
+        assert!(Cli::try_parse_from(["bench", "rm", "--nodes", "many"]).is_err());
+    }
+
+    #[test]
+    fn bench_submit_and_the_hidden_rm_serve_parse() {
+        match Cli::try_parse_from(["bench", "submit", "--applications", "5"])
+            .unwrap()
+            .target
+        {
+            BenchTarget::Submit(args) => {
+                assert_eq!(args.applications, 5);
+                assert_eq!(args.nodes, 2);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        match Cli::try_parse_from(["bench", "rm-serve", "--settings", "{}"])
+            .unwrap()
+            .target
+        {
+            BenchTarget::RmServe(args) => {
+                assert!(RmServeSettings::from_json(&args.settings).is_err());
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+    }
 }

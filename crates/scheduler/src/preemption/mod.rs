@@ -159,7 +159,7 @@ impl Scheduler {
         applications.sort_unstable();
         let mut containers = Vec::new();
         for (_, _, id) in applications.into_iter().rev() {
-            for container in self.applications[&id].containers.iter().rev() {
+            for container in self.applications[&id].containers.sorted().iter().rev() {
                 let record = &self.containers[container];
                 if !record.is_am && !self.preemption.marked.contains_key(container) {
                     containers.push(*container);

@@ -8,11 +8,13 @@
 mod build;
 pub(crate) mod settings;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use spindle_types::Resource;
 
+use crate::fast_hash::FastMap;
 use crate::ordering::{AppSortKey, QueueSortKey};
+use crate::sorted_keys::SortedKeys;
 use settings::QueueSettings;
 
 /// A queue's slot in the [`QueueTree`]; reused after a dynamic queue is removed.
@@ -60,14 +62,25 @@ pub(crate) struct SchedulerQueue {
     pub(crate) num_applications: usize,
     pub(crate) num_runnable: usize,
     /// Parents: children with a schedulable application below them, in offer order.
-    pub(crate) schedulable_children: BTreeSet<QueueSortKey>,
-    /// Leaves: applications with requests the scheduler may serve, in offer order.
+    pub(crate) schedulable_children: SortedKeys<QueueSortKey>,
+    /// Leaves: applications with a request any node may take, in offer order (the walk).
     pub(crate) schedulable_applications: BTreeSet<AppSortKey>,
-    /// This queue's key in its parent's `schedulable_children`, while it is there.
+    /// Leaves: schedulable applications whose requests all wait for locality, in the same
+    /// order; found by node passes through the waiting indexes (`locality_index.rs`).
+    pub(crate) waiting_applications: BTreeSet<AppSortKey>,
+    /// The key its parent's `schedulable_children` lists it under, while it is there (behind
+    /// `order_key` while it is moved).
     pub(crate) key_in_parent: Option<QueueSortKey>,
+    /// Its key changed since it was listed (see `order_keys.rs`).
+    pub(crate) moved: bool,
+    /// This queue's current key in its parent's order, in the walk or not (None for the root
+    /// and until first computed).
+    pub(crate) order_key: Option<QueueSortKey>,
     /// Leaves: users with applications here.
     pub(crate) users: BTreeMap<String, QueueUser>,
     pub(crate) active_users: usize,
+    /// Leaves: the sum of `used` over the active users (the Capacity user limit shares it).
+    pub(crate) active_used: Resource,
     /// Fair policy: since when the queue has been below its min share with demand.
     pub(crate) min_share_starved_since: Option<i64>,
     /// Fair policy: since when the queue has been below its fair share threshold.
@@ -99,17 +112,22 @@ impl SchedulerQueue {
             pending: Resource::ZERO,
             num_applications: 0,
             num_runnable: 0,
-            schedulable_children: BTreeSet::new(),
+            schedulable_children: SortedKeys::default(),
             schedulable_applications: BTreeSet::new(),
+            waiting_applications: BTreeSet::new(),
             key_in_parent: None,
+            moved: false,
+            order_key: None,
             users: BTreeMap::new(),
             active_users: 0,
+            active_used: Resource::ZERO,
             min_share_starved_since: None,
             fair_share_starved_since: None,
         }
     }
 
-    /// Whether anything below this queue can be offered room.
+    /// Whether anything below this queue is offered every node's room (it is in its parent's
+    /// walk).
     pub(crate) fn is_schedulable(&self) -> bool {
         !self.schedulable_children.is_empty() || !self.schedulable_applications.is_empty()
     }
@@ -132,7 +150,7 @@ impl SchedulerQueue {
 pub(crate) struct QueueTree {
     slots: Vec<Option<SchedulerQueue>>,
     vacant: Vec<QueueIndex>,
-    by_path: HashMap<String, QueueIndex>,
+    by_path: FastMap<String, QueueIndex>,
     /// Live queues depth first from the root (children in creation order), kept with the tree.
     order: Vec<QueueIndex>,
 }
@@ -143,7 +161,7 @@ impl QueueTree {
         Self {
             slots: vec![Some(root)],
             vacant: Vec::new(),
-            by_path: HashMap::from([(ROOT_QUEUE.to_string(), ROOT)]),
+            by_path: FastMap::from_iter([(ROOT_QUEUE.to_string(), ROOT)]),
             order: vec![ROOT],
         }
     }
@@ -286,6 +304,16 @@ impl QueueTree {
         leaves
     }
 
+    /// Applies `change` to the queue and each of its ancestors, leaf first.
+    fn for_chain(&mut self, leaf: QueueIndex, mut change: impl FnMut(&mut SchedulerQueue)) {
+        let mut next = Some(leaf);
+        while let Some(index) = next {
+            let queue = self.get_mut(index);
+            change(queue);
+            next = queue.parent;
+        }
+    }
+
     pub(crate) fn charge(
         &mut self,
         leaf: QueueIndex,
@@ -293,21 +321,20 @@ impl QueueTree {
         resource: &Resource,
         is_am: bool,
     ) {
-        for index in self.chain_vec(leaf) {
-            let queue = self.get_mut(index);
+        self.for_chain(leaf, |queue| {
             queue.used.add_assign(resource);
             if is_am {
                 queue.am_used.add_assign(resource);
             }
-        }
-        let account = self
-            .get_mut(leaf)
-            .users
-            .entry(user.to_string())
-            .or_default();
+        });
+        let queue = self.get_mut(leaf);
+        let account = queue.user_account(user);
         account.used.add_assign(resource);
         if is_am {
             account.am_used.add_assign(resource);
+        }
+        if account.schedulable_applications > 0 {
+            queue.active_used.add_assign(resource);
         }
     }
 
@@ -318,26 +345,27 @@ impl QueueTree {
         resource: &Resource,
         is_am: bool,
     ) {
-        for index in self.chain_vec(leaf) {
-            let queue = self.get_mut(index);
+        self.for_chain(leaf, |queue| {
             queue.used.sub_assign(resource);
             if is_am {
                 queue.am_used.sub_assign(resource);
             }
-        }
-        if let Some(account) = self.get_mut(leaf).users.get_mut(user) {
+        });
+        let queue = self.get_mut(leaf);
+        if let Some(account) = queue.users.get_mut(user) {
             account.used.sub_assign(resource);
             if is_am {
                 account.am_used.sub_assign(resource);
+            }
+            if account.schedulable_applications > 0 {
+                queue.active_used.sub_assign(resource);
             }
         }
     }
 
     /// Adds `delta` (which may be negative) to the pending resources of the chain.
     pub(crate) fn add_pending(&mut self, leaf: QueueIndex, delta: &Resource) {
-        for index in self.chain_vec(leaf) {
-            self.get_mut(index).pending.add_assign(delta);
-        }
+        self.for_chain(leaf, |queue| queue.pending.add_assign(delta));
     }
 
     pub(crate) fn application_added(&mut self, leaf: QueueIndex, user: &str) {

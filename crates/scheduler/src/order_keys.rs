@@ -1,0 +1,368 @@
+//! Sort keys in step with usage, and the sets they order: each parent's schedulable children and
+//! each leaf's walked and waiting applications (see `ordering.rs` for the keys themselves).
+//!
+//! A key is recomputed whenever its inputs change, but a walked queue or application whose key
+//! changed keeps its old place in its set until the end of the event (it is listed as *moved*):
+//! node passes iterate a set in the current order by merging the few moved entries in at their
+//! new keys. The steady state of a busy cluster, where a container finishes and the same queue
+//! and application take the room at once, then moves nothing: the key is back where it was by
+//! the time the moves are applied.
+
+use spindle_types::ApplicationId;
+
+use crate::ordering::{app_key, queue_key, AppOrderInputs, AppSortKey, QueueOrderInputs, QueueSortKey};
+use crate::queues::QueueIndex;
+use crate::scheduler::Scheduler;
+
+/// More moved entries than this are applied at once, so that passes merge only a few.
+const MOVED_LIMIT: usize = 16;
+
+/// Queues and applications whose sets still list them under an older key.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MovedKeys {
+    pub(crate) queues: Vec<QueueIndex>,
+    pub(crate) applications: Vec<ApplicationId>,
+}
+
+impl MovedKeys {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.queues.is_empty() && self.applications.is_empty()
+    }
+}
+
+impl Scheduler {
+    /// Puts the application in (or takes it out of) its leaf's walk or waiting set with a fresh
+    /// key; a leaf whose walk gains or loses its first application moves in its parents' sets.
+    pub(crate) fn reposition_application(&mut self, application: ApplicationId) {
+        self.place_application_key(application, false);
+    }
+
+    /// `rebuilding`: the leaf's sets were emptied and the application is not in them.
+    fn place_application_key(&mut self, application: ApplicationId, rebuilding: bool) {
+        let cluster = self.nodes.total();
+        let app = &self.applications[&application];
+        let leaf = app.queue;
+        let ordering = self.queues.get(leaf).settings.application_ordering;
+        let new_key = app.is_schedulable().then(|| {
+            let demand = app.demand();
+            app_key(
+                ordering,
+                &AppOrderInputs {
+                    application,
+                    priority: app.priority,
+                    allocated: &app.allocated,
+                    demand: &demand,
+                },
+                cluster,
+            )
+        });
+        let walk = new_key.is_some() && app.is_walkable();
+        let (old_key, listed, old_walk) = (
+            app.sort_key,
+            app.listed_key.filter(|_| !rebuilding),
+            app.in_walk,
+        );
+        if listed.is_some() && new_key.is_some() && walk == old_walk {
+            // Same set, new key: a walked application only moves at the end of the event.
+            if new_key != old_key {
+                let app = self
+                    .applications
+                    .get_mut(&application)
+                    .expect("repositioning a known application");
+                app.sort_key = new_key;
+                if walk {
+                    if !app.moved {
+                        app.moved = true;
+                        self.moved.applications.push(application);
+                        if self.moved.applications.len() > MOVED_LIMIT {
+                            self.apply_moved_keys();
+                        }
+                    }
+                } else {
+                    let queue = self.queues.get_mut(leaf);
+                    queue
+                        .waiting_applications
+                        .remove(&listed.expect("checked"));
+                    queue.waiting_applications.insert(new_key.expect("checked"));
+                    app.listed_key = new_key;
+                }
+            }
+            return;
+        }
+        if listed.is_none() && new_key.is_none() {
+            return;
+        }
+        let queue = self.queues.get_mut(leaf);
+        let walk_was_empty = queue.schedulable_applications.is_empty();
+        if let Some(listed) = listed {
+            if old_walk {
+                queue.schedulable_applications.remove(&listed);
+            } else {
+                queue.waiting_applications.remove(&listed);
+            }
+        }
+        if let Some(new) = new_key {
+            if walk {
+                queue.schedulable_applications.insert(new);
+            } else {
+                queue.waiting_applications.insert(new);
+            }
+        }
+        let walk_changed = walk_was_empty != queue.schedulable_applications.is_empty();
+        let app = self
+            .applications
+            .get_mut(&application)
+            .expect("repositioning a known application");
+        app.sort_key = new_key;
+        app.listed_key = new_key;
+        app.in_walk = walk;
+        if old_key.is_some() != new_key.is_some() {
+            let user = app.user.clone();
+            self.user_activity_changed(leaf, &user, new_key.is_some());
+        }
+        if walk_changed && !rebuilding {
+            self.reposition_chain(leaf);
+        }
+    }
+
+    /// Recomputes the keys of `leaf` and its ancestors, and their places in their parents'
+    /// walk sets (a queue that stays in its parent's walk only moves at the end of the event).
+    pub(crate) fn reposition_chain(&mut self, leaf: QueueIndex) {
+        let mut index = leaf;
+        while let Some(parent) = self.queues.get(index).parent {
+            let key = self.fresh_queue_key(index, parent);
+            let queue = self.queues.get_mut(index);
+            queue.order_key = Some(key);
+            let new_key = queue.is_schedulable().then_some(key);
+            match (queue.key_in_parent, new_key) {
+                (Some(listed), Some(new)) => {
+                    if listed != new && !queue.moved {
+                        queue.moved = true;
+                        self.moved.queues.push(index);
+                        if self.moved.queues.len() > MOVED_LIMIT {
+                            self.apply_moved_keys();
+                        }
+                    }
+                }
+                (Some(listed), None) => {
+                    queue.key_in_parent = None;
+                    self.queues
+                        .get_mut(parent)
+                        .schedulable_children
+                        .remove(&listed);
+                }
+                (None, Some(new)) => {
+                    queue.key_in_parent = Some(new);
+                    self.queues.get_mut(parent).schedulable_children.insert(new);
+                }
+                (None, None) => {}
+            }
+            index = parent;
+        }
+    }
+
+    /// Moves every moved queue and application to its current key in its set.
+    pub(crate) fn apply_moved_keys(&mut self) {
+        for index in std::mem::take(&mut self.moved.queues) {
+            if !self.queues.is_live(index) {
+                continue;
+            }
+            let queue = self.queues.get_mut(index);
+            queue.moved = false;
+            let (Some(listed), Some(key), Some(parent)) =
+                (queue.key_in_parent, queue.order_key, queue.parent)
+            else {
+                continue;
+            };
+            if listed != key {
+                queue.key_in_parent = Some(key);
+                self.queues
+                    .get_mut(parent)
+                    .schedulable_children
+                    .replace(&listed, key);
+            }
+        }
+        for application in std::mem::take(&mut self.moved.applications) {
+            let Some(app) = self.applications.get_mut(&application) else {
+                continue;
+            };
+            app.moved = false;
+            let (Some(listed), Some(key)) = (app.listed_key, app.sort_key) else {
+                continue;
+            };
+            if listed != key && app.in_walk {
+                app.listed_key = Some(key);
+                let set = &mut self.queues.get_mut(app.queue).schedulable_applications;
+                set.remove(&listed);
+                set.insert(key);
+            }
+        }
+    }
+
+    /// The queue's key in its parent's order, computed now (whether or not it is in the walk).
+    pub(crate) fn fresh_queue_key(&self, index: QueueIndex, parent: QueueIndex) -> QueueSortKey {
+        let queue = self.queues.get(index);
+        let demand = queue.demand();
+        queue_key(
+            self.queues.get(parent).settings.child_ordering,
+            &QueueOrderInputs {
+                index,
+                used: &queue.used,
+                demand: &demand,
+                guaranteed: &queue.guaranteed,
+                min_share: &queue.settings.min_resources,
+                weight: queue.settings.weight,
+            },
+            self.nodes.total(),
+            self.calculator,
+        )
+    }
+
+    /// Recomputes every sort key (the cluster's size or the configuration changed).
+    pub(crate) fn rebuild_keys(&mut self) {
+        self.keys_stale = false;
+        self.apply_moved_keys();
+        let order = self.queues.depth_first().to_vec();
+        let mut schedulable = Vec::new();
+        for &index in &order {
+            let queue = self.queues.get_mut(index);
+            schedulable.extend(
+                queue
+                    .schedulable_applications
+                    .iter()
+                    .chain(&queue.waiting_applications)
+                    .map(|key| key.application),
+            );
+            queue.schedulable_applications.clear();
+            queue.waiting_applications.clear();
+            queue.schedulable_children.clear();
+            queue.key_in_parent = None;
+        }
+        for application in schedulable {
+            self.place_application_key(application, true);
+        }
+        for &index in order.iter().rev() {
+            if let Some(parent) = self.queues.get(index).parent {
+                let key = self.fresh_queue_key(index, parent);
+                let queue = self.queues.get_mut(index);
+                queue.order_key = Some(key);
+                let walk_key = queue.is_schedulable().then_some(key);
+                queue.key_in_parent = walk_key;
+                if let Some(key) = walk_key {
+                    self.queues.get_mut(parent).schedulable_children.insert(key);
+                }
+            }
+        }
+    }
+
+    /// The next child of `parent` in the current order after the one keyed `after` (the first
+    /// without), among those in its walk: listed children not moved, merged with moved ones at
+    /// their current keys.
+    pub(crate) fn next_walked_child(
+        &self,
+        parent: QueueIndex,
+        after: Option<QueueSortKey>,
+    ) -> Option<QueueSortKey> {
+        let next = self.merge_next_child(parent, after);
+        debug_assert_eq!(
+            next,
+            self.queues
+                .get(parent)
+                .children
+                .iter()
+                .map(|&child| self.queues.get(child))
+                .filter(|child| child.key_in_parent.is_some())
+                .filter_map(|child| child.order_key)
+                .filter(|key| after.is_none_or(|after| *key > after))
+                .min(),
+            "the walk follows the current keys"
+        );
+        next
+    }
+
+    fn merge_next_child(
+        &self,
+        parent: QueueIndex,
+        after: Option<QueueSortKey>,
+    ) -> Option<QueueSortKey> {
+        let children = &self.queues.get(parent).schedulable_children;
+        let mut listed = children.next_after(after.as_ref()).copied();
+        if self.moved.queues.is_empty() {
+            return listed;
+        }
+        while let Some(key) = listed {
+            if !self.queues.get(key.index).moved {
+                break;
+            }
+            listed = children.next_after(Some(&key)).copied();
+        }
+        let moved = self
+            .moved
+            .queues
+            .iter()
+            .filter(|&&index| self.queues.is_live(index))
+            .map(|&index| self.queues.get(index))
+            .filter(|queue| queue.parent == Some(parent) && queue.key_in_parent.is_some())
+            .filter_map(|queue| queue.order_key)
+            .filter(|key| after.is_none_or(|after| *key > after))
+            .min();
+        match (listed, moved) {
+            (Some(listed), Some(moved)) => Some(listed.min(moved)),
+            (listed, moved) => listed.or(moved),
+        }
+    }
+
+    /// The next application of `leaf`'s walk in the current order after the one keyed `after`
+    /// (the first without), merging moved applications in at their current keys.
+    pub(crate) fn next_walked_application(
+        &self,
+        leaf: QueueIndex,
+        after: Option<AppSortKey>,
+    ) -> Option<AppSortKey> {
+        let next = self.merge_next_application(leaf, after);
+        debug_assert_eq!(
+            next,
+            self.queues
+                .get(leaf)
+                .schedulable_applications
+                .iter()
+                .filter_map(|listed| self.applications[&listed.application].sort_key)
+                .filter(|key| after.is_none_or(|after| *key > after))
+                .min(),
+            "the walk follows the current keys"
+        );
+        next
+    }
+
+    fn merge_next_application(
+        &self,
+        leaf: QueueIndex,
+        after: Option<AppSortKey>,
+    ) -> Option<AppSortKey> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let set = &self.queues.get(leaf).schedulable_applications;
+        let mut range = match after {
+            None => set.range(..),
+            Some(after) => set.range((Excluded(after), Unbounded)),
+        };
+        if self.moved.applications.is_empty() {
+            return range.next().copied();
+        }
+        let listed = range
+            .find(|key| !self.moved.applications.contains(&key.application))
+            .copied();
+        let moved = self
+            .moved
+            .applications
+            .iter()
+            .filter_map(|application| self.applications.get(application))
+            .filter(|app| app.queue == leaf && app.in_walk)
+            .filter_map(|app| app.sort_key)
+            .filter(|key| after.is_none_or(|after| *key > after))
+            .min();
+        match (listed, moved) {
+            (Some(listed), Some(moved)) => Some(listed.min(moved)),
+            (listed, moved) => listed.or(moved),
+        }
+    }
+}
