@@ -83,6 +83,14 @@ pub struct RmCore {
     pub(crate) nm_liveness: LivenessMonitor<NodeId>,
     pub(crate) am_liveness: LivenessMonitor<ApplicationAttemptId>,
     effects: Vec<Effect>,
+    node_summary: std::cell::OnceCell<NodeSummary>,
+}
+
+/// What allocate calls need to know about the nodes, cached between node changes.
+#[derive(Debug, Clone)]
+pub(crate) struct NodeSummary {
+    pub(crate) running: i32,
+    pub(crate) largest: Option<Resource>,
 }
 
 impl RmCore {
@@ -109,6 +117,7 @@ impl RmCore {
             nm_liveness: LivenessMonitor::new(settings.nm_expiry_ms),
             am_liveness: LivenessMonitor::new(settings.am_expiry_ms),
             effects: Vec::new(),
+            node_summary: std::cell::OnceCell::new(),
             settings,
         })
     }
@@ -165,13 +174,7 @@ impl RmCore {
     /// largest registered node once there is one.
     pub fn maximum_allocation(&self) -> Resource {
         let configured = self.settings.maximum_allocation.clone();
-        let largest = self
-            .nodes
-            .values()
-            .filter(|n| crate::lifecycle::node::is_schedulable(n.state))
-            .map(|n| n.capability.clone())
-            .reduce(|a, b| a.max(&b));
-        match largest {
+        match self.node_summary().largest.clone() {
             Some(largest) => {
                 // Extra resource types have no configured maximum (YARN's default is unbounded):
                 // the largest node bounds them.
@@ -183,6 +186,28 @@ impl RmCore {
             }
             None => configured,
         }
+    }
+
+    /// How many nodes can take containers and the largest of them, computed once per change of
+    /// the node set (allocate calls ask for it on every request).
+    pub(crate) fn node_summary(&self) -> &NodeSummary {
+        self.node_summary.get_or_init(|| {
+            let schedulable = self
+                .nodes
+                .values()
+                .filter(|n| crate::lifecycle::node::is_schedulable(n.state));
+            NodeSummary {
+                running: schedulable.clone().count() as i32,
+                largest: schedulable
+                    .map(|n| n.capability.clone())
+                    .reduce(|a, b| a.max(&b)),
+            }
+        })
+    }
+
+    /// A node joined, left or changed state.
+    pub(crate) fn nodes_changed(&mut self) {
+        self.node_summary.take();
     }
 
     /// An NMToken for `attempt` on `node`, as an allocate response would carry it.

@@ -79,6 +79,7 @@ impl RmCore {
                 nm_version: request.nm_version().to_string(),
             },
         );
+        self.nodes_changed();
         self.nm_liveness.touch(&node_id, now_ms);
         tracing::info!("NodeManager {node_id} registered with {capability}");
         let decisions = self
@@ -145,7 +146,10 @@ impl RmCore {
             NodeEvent::UnhealthyHeartbeat
         };
         if let Ok(next) = node_lc::transition(node.state, event) {
-            node.state = next;
+            if next != node.state {
+                node.state = next;
+                self.nodes_changed();
+            }
         }
 
         for c in &status.containers_statuses {
@@ -236,6 +240,7 @@ impl RmCore {
             }
             node.containers_to_cleanup.clear();
         }
+        self.nodes_changed();
         let decisions =
             self.scheduler
                 .remove_node(node_id, exit_status::ABORTED, diagnostics, now_ms);
@@ -247,9 +252,6 @@ impl RmCore {
     }
 
     pub(crate) fn running_node_count(&self) -> i32 {
-        self.nodes
-            .values()
-            .filter(|n| node_lc::is_schedulable(n.state))
-            .count() as i32
+        self.node_summary().running
     }
 }

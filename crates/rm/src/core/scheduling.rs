@@ -100,7 +100,8 @@ impl SchedulerBridge {
     }
 
     fn run(&mut self, event: SchedulerEvent, finished_diagnostics: &str) -> Vec<Decision> {
-        let description = format!("{event:?}");
+        // Named before handling (the event moves); formatted only if it is refused.
+        let kind = event_kind(&event);
         match self.scheduler.handle(event) {
             Ok(actions) => actions
                 .into_iter()
@@ -109,7 +110,7 @@ impl SchedulerBridge {
             Err(e) => {
                 // The RM only sends events its own records allow; a refusal is a bug worth a log line,
                 // never a crash of the whole RM.
-                tracing::error!("scheduler refused {description}: {e}");
+                tracing::error!("scheduler refused a {kind} event: {e}");
                 Vec::new()
             }
         }
@@ -280,6 +281,25 @@ impl SchedulerBridge {
 
     pub fn check_invariants(&self) -> Result<(), String> {
         self.scheduler.check_invariants().map_err(|e| e.to_string())
+    }
+}
+
+fn event_kind(event: &SchedulerEvent) -> &'static str {
+    match event {
+        SchedulerEvent::NodeAdded { .. } => "NodeAdded",
+        SchedulerEvent::NodeUpdated { .. } => "NodeUpdated",
+        SchedulerEvent::NodeRemoved { .. } => "NodeRemoved",
+        SchedulerEvent::ApplicationAdded { .. } => "ApplicationAdded",
+        SchedulerEvent::ApplicationRemoved { .. } => "ApplicationRemoved",
+        SchedulerEvent::AttemptAdded { .. } => "AttemptAdded",
+        SchedulerEvent::AttemptRemoved { .. } => "AttemptRemoved",
+        SchedulerEvent::Asks { .. } => "Asks",
+        SchedulerEvent::ContainersAcquired { .. } => "ContainersAcquired",
+        SchedulerEvent::ContainerFinished { .. } => "ContainerFinished",
+        SchedulerEvent::ContainerExpired { .. } => "ContainerExpired",
+        SchedulerEvent::TimeAdvanced { .. } => "TimeAdvanced",
+        SchedulerEvent::ConfigurationReplaced { .. } => "ConfigurationReplaced",
+        _ => "scheduler",
     }
 }
 

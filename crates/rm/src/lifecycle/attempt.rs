@@ -97,6 +97,8 @@ pub fn transition(
     let next = match (state, event) {
         (S::Scheduled, E::AmContainerAllocated) => S::Allocated,
         (S::Allocated, E::Launched) => S::Launched,
+        // The launcher's answer may arrive after the AM already registered.
+        (S::Running, E::Launched) => S::Running,
         (S::Allocated, E::LaunchFailed) => S::Failed,
         // An AM may register before the launcher has heard back from the NM.
         (S::Allocated | S::Launched, E::Registered) => S::Running,
@@ -130,6 +132,7 @@ mod tests {
             Some(match (s, e) {
                 (S::Scheduled, E::AmContainerAllocated) => S::Allocated,
                 (S::Allocated, E::Launched) => S::Launched,
+                (S::Running, E::Launched) => S::Running,
                 (S::Allocated, E::LaunchFailed) => S::Failed,
                 (S::Allocated, E::Registered) | (S::Launched, E::Registered) => S::Running,
                 (S::Running, E::Unregistered) => S::Finished,

@@ -9,6 +9,16 @@ use tokio::task::JoinHandle;
 
 use super::admin_protocol::AdminProtocol;
 use super::am_launcher::AmLauncher;
+
+/// Connections each RM port accepts: YARN sets no limit; thousands of AMs and NMs are normal.
+const MAX_CONNECTIONS: usize = 65_536;
+
+fn server_config() -> ServerConfig {
+    ServerConfig {
+        max_connections: MAX_CONNECTIONS,
+        ..Default::default()
+    }
+}
 use super::client_protocol::ClientProtocol;
 use super::master_protocol::{AmrmSecretManager, MasterProtocol};
 use super::tracker_protocol::TrackerProtocol;
@@ -120,13 +130,13 @@ impl ResourceManager {
         };
         let client = Server::bind(
             bind.client,
-            ServerConfig::default(),
+            server_config(),
             vec![Arc::new(ClientProtocol::new(shared.clone()))],
         )
         .await?;
         let token_config = ServerConfig {
             auth: AuthPolicy::Token(Arc::new(AmrmSecretManager::new(amrm_key))),
-            ..Default::default()
+            ..server_config()
         };
         let master = Server::bind(
             scheduler_addr,
@@ -136,7 +146,7 @@ impl ResourceManager {
         .await?;
         let tracker = Server::bind(
             bind.tracker,
-            ServerConfig::default(),
+            server_config(),
             vec![Arc::new(TrackerProtocol::new(
                 shared.clone(),
                 setup.topology.clone(),
@@ -148,8 +158,7 @@ impl ResourceManager {
             loader: setup.loader,
             admins: setup.admins,
         };
-        let admin =
-            Server::bind(bind.admin, ServerConfig::default(), vec![Arc::new(admin)]).await?;
+        let admin = Server::bind(bind.admin, server_config(), vec![Arc::new(admin)]).await?;
         let ticker = {
             let shared = shared.clone();
             tokio::spawn(async move {
