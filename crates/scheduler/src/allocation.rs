@@ -273,6 +273,7 @@ impl Scheduler {
             .pending_capability(slot)
             .expect("placing a pending request")
             .clone();
+        let state_before = attempt.asks.slot_state(slot);
         attempt.asks.allocated(
             slot,
             locality,
@@ -307,7 +308,21 @@ impl Scheduler {
             },
         );
         // The slot's wait was reset or its outstanding count (which may shorten the wait) fell.
-        self.sync_slot(application, slot);
+        // A request already allowed anywhere that takes an off-switch container stays so (its
+        // wait is not reset, and fewer outstanding containers only shorten waits) while it is
+        // still pending: nothing to evaluate.
+        let still_relaxed = locality == Locality::OffSwitch
+            && slot != RequestSlot::ApplicationMaster
+            && state_before.rack_local_allowed
+            && state_before.off_switch_allowed
+            && state_before.deadline.is_none()
+            && self.applications[&application]
+                .attempt
+                .as_ref()
+                .is_some_and(|attempt| attempt.asks.pending_count(slot) > 0);
+        if !still_relaxed {
+            self.sync_slot(application, slot);
+        }
         self.refresh_position(application);
         if self.limits_apply() {
             self.loosen_user_limits(queue);

@@ -124,6 +124,15 @@ impl Default for LocalityWait {
     }
 }
 
+/// A pending slot as a node offer sees it (see [`AskTable::offer`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SlotOffer<'a> {
+    pub(crate) locality: Option<Locality>,
+    pub(crate) state: SlotState,
+    pub(crate) capability: &'a Resource,
+    pub(crate) pending_count: i32,
+}
+
 /// One slot as delay scheduling sees it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SlotView {
@@ -524,6 +533,20 @@ impl AskTable {
             RequestSlot::ApplicationMaster => self.application_master.as_mut(),
             RequestSlot::Key(key) => self.keys.get_mut(&key),
         }
+    }
+
+    /// What offering a node to the pending `slot` needs, in one lookup: the best locality the
+    /// node gives it (None: it cannot use the node), its delay state, its container size and
+    /// how many it still wants.
+    pub(crate) fn offer(&self, slot: RequestSlot, host: &str, rack: &str) -> Option<SlotOffer<'_>> {
+        let asks = self.slot(slot)?;
+        let capability = asks.pending_capability()?;
+        Some(SlotOffer {
+            locality: asks.locality_on(host, rack),
+            state: asks.state,
+            capability,
+            pending_count: asks.any.as_ref().map_or(0, |any| any.count.max(0)),
+        })
     }
 
     /// What delay scheduling needs to know about one slot, in one lookup.

@@ -171,6 +171,10 @@ impl Scheduler {
             return;
         }
         let queue = self.queues.get(leaf);
+        if queue.settings.min_resources.is_zero() && queue.min_share_starved_since.is_none() {
+            // No min share: never starved for it.
+            return;
+        }
         let starved = is_below(
             queue.settings.application_ordering,
             &queue.used,

@@ -337,8 +337,20 @@ mod tests {
     #[test]
     fn floor_and_ceil_agree_with_the_library() {
         for value in [
-            0.0, -0.0, 0.5, -0.5, 1.0, -1.0, 2.9999, -2.9999, 1e15 + 0.5, -1e15 - 0.5, 1e18, -1e18,
-            f64::INFINITY, f64::NEG_INFINITY,
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.0,
+            -1.0,
+            2.9999,
+            -2.9999,
+            1e15 + 0.5,
+            -1e15 - 0.5,
+            1e18,
+            -1e18,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
         ] {
             assert_eq!(floor(value), value.floor(), "floor {value}");
             assert_eq!(ceil(value), value.ceil(), "ceil {value}");

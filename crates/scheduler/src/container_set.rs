@@ -54,7 +54,10 @@ mod tests {
         for sequence in [5, 1, 9, 3] {
             assert!(set.insert(ContainerId::new(attempt, 0, sequence)));
         }
-        assert!(!set.insert(ContainerId::new(attempt, 0, 9)), "already there");
+        assert!(
+            !set.insert(ContainerId::new(attempt, 0, 9)),
+            "already there"
+        );
         assert!(set.remove(&ContainerId::new(attempt, 0, 1)));
         let sequences: Vec<i64> = set.sorted().iter().map(|c| c.sequence()).collect();
         assert_eq!(sequences, vec![3, 5, 9]);

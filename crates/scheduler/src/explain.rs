@@ -216,9 +216,15 @@ impl Scheduler {
             return Some(reason);
         }
         let queue = self.queues.get(app.queue);
-        let applications_ahead = app
-            .sort_key
-            .map_or(0, |key| queue.schedulable_applications.range(..key).count());
+        // By their current keys (a set may list an application under an older one).
+        let applications_ahead = app.sort_key.map_or(0, |key| {
+            queue
+                .schedulable_applications
+                .iter()
+                .filter_map(|listed| self.applications[&listed.application].sort_key)
+                .filter(|other| *other < key)
+                .count()
+        });
         Some(WaitReason::WaitingForResources {
             queue: queue.path.clone(),
             requested,

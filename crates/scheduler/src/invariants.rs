@@ -273,6 +273,17 @@ impl Scheduler {
                     format!("{}: {actual:?} != {expected:?}", queue.path),
                 );
             }
+            if let (Some(floor), Some(limit)) = (&queue.user_limit_floor, self.user_limit(index)) {
+                if self
+                    .calculator
+                    .greater_than(self.nodes.total(), floor, &limit)
+                {
+                    return violation(
+                        "the user limit is never below its floor",
+                        format!("{}: floor {floor}, limit {limit}", queue.path),
+                    );
+                }
+            }
             if queue.is_leaf {
                 let expected_users = users.remove(&index).unwrap_or_default();
                 let actual_users: BTreeMap<String, QueueUser> = queue
@@ -315,8 +326,37 @@ impl Scheduler {
     }
 
     fn check_schedulable_sets(&self) -> Result<(), InvariantViolation> {
-        if !self.moved.is_empty() {
-            return violation("moved keys are applied", format!("{:?}", self.moved));
+        if self.limits_stale && !self.applications.is_empty() {
+            return violation(
+                "queue limits are resolved while applications exist",
+                format!("{} applications", self.applications.len()),
+            );
+        }
+        if !self.moved.queues.is_empty()
+            || !self.moved.applications.is_empty()
+            || self
+                .moved
+                .queues
+                .iter()
+                .any(|&q| !self.queues.is_live(q) || !self.queues.get(q).moved)
+            || self
+                .moved
+                .applications
+                .iter()
+                .any(|a| !self.applications.get(a).is_some_and(|app| app.moved))
+            || self
+                .queues
+                .iter()
+                .any(|(q, queue)| queue.moved && !self.moved.queues.contains(&q))
+            || self
+                .applications
+                .iter()
+                .any(|(id, app)| app.moved && !self.moved.applications.contains(id))
+        {
+            return violation(
+                "moved keys are applied at the end of every event",
+                format!("{:?}", self.moved),
+            );
         }
         let cluster = self.nodes.total();
         for (id, app) in &self.applications {
@@ -330,16 +370,22 @@ impl Scheduler {
                     ),
                 );
             }
-            if app.listed_key != app.sort_key || app.moved {
+            if app.listed_key.is_some() != app.sort_key.is_some()
+                || (!app.moved && app.listed_key != app.sort_key)
+                || (app.moved && !app.in_walk)
+            {
                 return violation(
-                    "application sort keys are current",
+                    "applications are listed under their keys unless moved",
                     format!("{id}: listed {:?}, key {:?}", app.listed_key, app.sort_key),
                 );
             }
             if app.sort_key.is_some() && app.in_walk != app.is_walkable() {
                 return violation(
                     "applications with an open request are walked",
-                    format!("{id}: in walk {}, open requests {}", app.in_walk, app.open_slots),
+                    format!(
+                        "{id}: in walk {}, open requests {}",
+                        app.in_walk, app.open_slots
+                    ),
                 );
             }
             if let Some(key) = app.sort_key {
@@ -360,7 +406,8 @@ impl Scheduler {
                 } else {
                     &leaf.waiting_applications
                 };
-                if key != fresh || !set.contains(&key) {
+                let listed = app.listed_key.expect("checked above");
+                if key != fresh || !set.contains(&listed) {
                     return violation(
                         "application sort keys are current",
                         format!("{id}: {key:?} vs {fresh:?}"),
@@ -381,7 +428,7 @@ impl Scheduler {
                     format!("{}: {listed} listed, {expected} schedulable", queue.path),
                 );
             }
-            let children: crate::sorted_keys::SortedKeys<_> = queue
+            let children: BTreeSet<_> = queue
                 .children
                 .iter()
                 .filter_map(|&child| self.queues.get(child).key_in_parent)
@@ -416,7 +463,12 @@ impl Scheduler {
                         self.calculator,
                     )
                 });
-                if fresh != queue.key_in_parent {
+                let listed_current = if queue.moved {
+                    fresh.is_some() && Some(queue.order_key) == Some(fresh)
+                } else {
+                    fresh == queue.key_in_parent
+                };
+                if !listed_current {
                     return violation("queue sort keys are current", queue.path.clone());
                 }
                 let order_key = crate::ordering::queue_key(
@@ -432,7 +484,9 @@ impl Scheduler {
                     cluster,
                     self.calculator,
                 );
-                if queue.order_key.is_some_and(|key| key != order_key) {
+                // While node registrations left the limits stale (no application exists yet),
+                // keys are recomputed with them.
+                if !self.limits_stale && queue.order_key.is_some_and(|key| key != order_key) {
                     return violation("queue order keys are current", queue.path.clone());
                 }
             }

@@ -65,9 +65,9 @@ mod counted_values;
 mod error;
 mod event;
 mod explain;
-pub(crate) mod fast_hash;
 pub mod fair;
 mod fair_shares;
+pub(crate) mod fast_hash;
 mod groups;
 mod invariants;
 mod limits;
@@ -86,7 +86,6 @@ mod reports;
 mod reservations;
 mod scheduler;
 mod selection;
-mod sorted_keys;
 
 pub use acl::AccessControlList;
 pub use action::{CompletionReason, Locality, SchedulerAction};

@@ -75,15 +75,21 @@ impl Scheduler {
                 }
             }
         }
-        if let Some(limit) = self.user_limit(app.queue) {
+        if matches!(self.config.policy, SchedulingPolicy::Capacity(_)) {
+            static NOTHING: Resource = Resource::ZERO;
             let used = leaf
                 .users
                 .get(&app.user)
-                .map(|account| account.used.clone())
-                .unwrap_or_default();
-            if self
-                .calculator
-                .greater_than(self.nodes.total(), &used, &limit)
+                .map_or(&NOTHING, |account| &account.used);
+            let cluster = self.nodes.total();
+            let below_floor = leaf
+                .user_limit_floor
+                .as_ref()
+                .is_some_and(|floor| !self.calculator.greater_than(cluster, used, floor));
+            if !below_floor
+                && self
+                    .user_limit(app.queue)
+                    .is_some_and(|limit| self.calculator.greater_than(cluster, used, &limit))
             {
                 return Some(Blocker::UserLimit {
                     queue: app.queue,
@@ -92,6 +98,44 @@ impl Scheduler {
             }
         }
         None
+    }
+
+    /// Capacity Scheduler: a bound the leaf's user limit never falls below, whatever the
+    /// queue's usage and active users, for the current cluster (kept with the queue limits). A
+    /// user using no more is within the limit without computing it.
+    ///
+    /// The limit is at least min(minimum-user-limit-percent of the current capacity,
+    /// user-limit-factor x capacity), and the current capacity is at least the capacity; the
+    /// bound is that with the capacity, less two units of each type for rounding. None where
+    /// extra resource types are involved.
+    pub(crate) fn user_limit_floor(&self, leaf: QueueIndex) -> Option<Resource> {
+        let SchedulingPolicy::Capacity(_) = &self.config.policy else {
+            return None;
+        };
+        let queue = self.queues.get(leaf);
+        let settings = &queue.settings;
+        let cluster = self.nodes.total();
+        let calculator = self.calculator;
+        let required = &self.config.limits.minimum;
+        let queue_capacity = calculator.max(cluster, &queue.guaranteed, required).clone();
+        if !queue_capacity.others().is_empty() || !cluster.others().is_empty() {
+            return None;
+        }
+        let minimum_share = scale_up(&queue_capacity, settings.minimum_user_limit_percent / 100.0);
+        let lowered = Resource::new(
+            (minimum_share.memory_mb - 2).max(0),
+            (minimum_share.vcores - 2).max(0),
+        );
+        let maximum_user_limit = if settings.user_limit_factor <= 0.0 {
+            unbounded()
+        } else {
+            scale_down(&queue_capacity, settings.user_limit_factor)
+        };
+        Some(
+            calculator
+                .min(cluster, &lowered, &maximum_user_limit)
+                .clone(),
+        )
     }
 
     /// Whether no request of the minimum size fits under the queue's (or an ancestor's) maximum:

@@ -176,15 +176,17 @@ impl LocalityDelay {
     }
 
     /// The wait after a container of `locality` went to the request at opportunity count `now`.
-    pub(crate) fn allocated(&self, wait: LocalityWait, locality: Locality, now: u64) -> LocalityWait {
+    pub(crate) fn allocated(
+        &self,
+        wait: LocalityWait,
+        locality: Locality,
+        now: u64,
+    ) -> LocalityWait {
         match self {
             Self::None => wait,
             // YARN resets the count after node- and rack-local containers only.
             Self::Capacity { .. } => match locality {
-                Locality::NodeLocal | Locality::RackLocal => LocalityWait {
-                    since: now,
-                    ..wait
-                },
+                Locality::NodeLocal | Locality::RackLocal => LocalityWait { since: now, ..wait },
                 Locality::OffSwitch => wait,
             },
             Self::Fair { .. } => LocalityWait {

@@ -70,7 +70,11 @@ impl WaitingRequests {
         let grown = names > state.names_indexed;
         for (wanted, indexed, map) in [
             (host, &mut state.host_indexed, &mut self.by_location),
-            (rack, &mut state.rack_indexed, &mut self.rack_local_by_location),
+            (
+                rack,
+                &mut state.rack_indexed,
+                &mut self.rack_local_by_location,
+            ),
         ] {
             if wanted == *indexed && !(wanted && grown) {
                 continue;
@@ -109,7 +113,11 @@ impl Scheduler {
     /// Evaluates the slot's delay state now and persists the evaluated wait; returns the new
     /// state (index fields as they were) and whether the slot is placeable. A slot that is not
     /// placeable is closed.
-    fn evaluate_slot(&mut self, application: ApplicationId, slot: RequestSlot) -> (SlotState, bool) {
+    fn evaluate_slot(
+        &mut self,
+        application: ApplicationId,
+        slot: RequestSlot,
+    ) -> (SlotState, bool) {
         let nodes = self.nodes.len();
         let now = self.waiting.opportunities;
         let delay = self.delay;
@@ -233,8 +241,12 @@ impl Scheduler {
         let schedulable = app.is_schedulable();
         let asks = &mut app.attempt.as_mut().expect("checked above").asks;
         for ((&(slot, _), mut state), placeable) in slots.iter().zip(states).zip(placeable) {
-            let (host, rack) =
-                listing(schedulable, placeable, asks.location_name_count(slot), &state);
+            let (host, rack) = listing(
+                schedulable,
+                placeable,
+                asks.location_name_count(slot),
+                &state,
+            );
             self.waiting
                 .index(asks, application, slot, &mut state, host, rack);
             asks.set_slot_state(slot, state);
@@ -281,7 +293,9 @@ impl Scheduler {
             }
             self.sync_slot(application, slot);
             // A deadline the evaluation did not move is stale; never loop on it.
-            self.waiting.deadlines.remove(&(deadline, application, slot));
+            self.waiting
+                .deadlines
+                .remove(&(deadline, application, slot));
         }
     }
 

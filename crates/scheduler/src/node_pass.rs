@@ -23,6 +23,14 @@ use crate::queues::{QueueIndex, ROOT};
 use crate::reservations::ReservationOutcome;
 use crate::scheduler::Scheduler;
 
+/// Buffers a node pass reuses from one pass to the next.
+#[derive(Debug, Default)]
+pub(crate) struct PassScratch {
+    applications: Vec<ApplicationId>,
+    keys: Vec<QueueSortKey>,
+    places: Vec<(std::ops::Range<usize>, AppSortKey, ApplicationId)>,
+}
+
 /// The request a node's room goes to, and how.
 #[derive(Debug, Clone)]
 struct Choice {
@@ -129,23 +137,26 @@ impl Scheduler {
     ) -> Option<Choice> {
         let mut after = None;
         loop {
-            let (slot, locality, capability) = {
+            let (slot, locality, capability, pending_count) = {
                 let asks = &self.applications.get(&application)?.attempt.as_ref()?.asks;
                 let slot = asks.next_pending_slot(after)?;
                 after = Some(slot);
                 let candidate = self.nodes.get(node);
-                let Some(locality) = asks.locality_on(slot, &candidate.id.host, &candidate.rack)
-                else {
+                let offer = asks
+                    .offer(slot, &candidate.id.host, &candidate.rack)
+                    .expect("a pending slot");
+                let Some(locality) = offer.locality else {
                     continue;
                 };
-                if !asks.slot_state(slot).allows(locality) {
+                if !offer.state.allows(locality) {
                     continue;
                 }
-                let capability = asks
-                    .pending_capability(slot)
-                    .expect("a pending slot has a capability")
-                    .clone();
-                (slot, locality, capability)
+                (
+                    slot,
+                    locality,
+                    offer.capability.clone(),
+                    offer.pending_count,
+                )
             };
             let is_am = slot == RequestSlot::ApplicationMaster;
             if let Some(blocker) = self.limit_blocker(application, &capability, is_am) {
@@ -162,16 +173,10 @@ impl Scheduler {
                     capability,
                 });
             }
-            let app = &self.applications[&application];
-            let wants_more = (app.reservations_for(slot) as i32)
-                < app
-                    .attempt
-                    .as_ref()
-                    .map_or(0, |attempt| attempt.asks.pending_count(slot));
             if self.reservations_enabled
                 && candidate.reservation.is_none()
                 && candidate.capability.fits(&capability)
-                && wants_more
+                && (self.applications[&application].reservations_for(slot) as i32) < pending_count
             {
                 return Some(Choice {
                     application,
@@ -191,38 +196,55 @@ impl Scheduler {
             return None;
         }
         let candidate = self.nodes.get(node);
-        let applications: Vec<ApplicationId> = self
-            .waiting
-            .by_location
-            .get(candidate.id.host.as_str())
-            .into_iter()
-            .chain(
-                self.waiting
-                    .rack_local_by_location
-                    .get(candidate.rack.as_str()),
-            )
-            .flatten()
-            .map(|&(application, _)| application)
-            // The walk covers the applications in it.
-            .filter(|application| !self.applications[application].in_walk)
-            .collect();
-        if applications.is_empty() {
+        // Scratch buffers, taken and put back to keep their capacity.
+        let mut scratch = std::mem::take(&mut self.pass_scratch);
+        scratch.applications.clear();
+        scratch.applications.extend(
+            self.waiting
+                .by_location
+                .get(candidate.id.host.as_str())
+                .into_iter()
+                .chain(
+                    self.waiting
+                        .rack_local_by_location
+                        .get(candidate.rack.as_str()),
+                )
+                .flatten()
+                .map(|&(application, _)| application)
+                // The walk covers the applications in it.
+                .filter(|application| !self.applications[application].in_walk),
+        );
+        let choice = self.first_waiting_choice(node, walked, &mut scratch);
+        self.pass_scratch = scratch;
+        choice
+    }
+
+    /// `waiting_choice` over the candidates in `scratch.applications`.
+    fn first_waiting_choice(
+        &mut self,
+        node: NodeIndex,
+        walked: Option<&Choice>,
+        scratch: &mut PassScratch,
+    ) -> Option<Choice> {
+        if scratch.applications.is_empty() {
             return None;
         }
         // Their places in the policy's order, the walk's choice's first. (An application listed
         // twice is only looked at twice if it declined the first time.)
-        let mut keys = Vec::new();
-        let mut places: Vec<(std::ops::Range<usize>, AppSortKey, ApplicationId)> = Vec::new();
+        let keys = &mut scratch.keys;
+        let places = &mut scratch.places;
+        keys.clear();
+        places.clear();
         let limit = walked.map(|choice| {
-            let app_key = self.order_path(choice.application, &mut keys);
+            let app_key = self.order_path(choice.application, keys);
             (0..keys.len(), app_key)
         });
-        for application in applications {
+        for &application in &scratch.applications {
             let start = keys.len();
-            let app_key = self.order_path(application, &mut keys);
+            let app_key = self.order_path(application, keys);
             let place = (start..keys.len(), app_key);
             let before_walk = limit.as_ref().is_none_or(|limit| {
-                compare_places(&keys, (&place.0, &place.1), (&limit.0, &limit.1)).is_lt()
+                compare_places(keys, (&place.0, &place.1), (&limit.0, &limit.1)).is_lt()
             });
             if before_walk {
                 places.push((place.0, place.1, application));
@@ -233,7 +255,7 @@ impl Scheduler {
             let mut first = 0;
             for (position, place) in places.iter().enumerate().skip(1) {
                 let best = &places[first];
-                if compare_places(&keys, (&place.0, &place.1), (&best.0, &best.1)).is_lt() {
+                if compare_places(keys, (&place.0, &place.1), (&best.0, &best.1)).is_lt() {
                     first = position;
                 }
             }

@@ -417,7 +417,10 @@ impl NodeTable {
         let mut allocated = Resource::ZERO;
         let mut reserved = Resource::ZERO;
         if !self.dirty.is_empty() {
-            return Err(format!("{} nodes not flushed to the free index", self.dirty.len()));
+            return Err(format!(
+                "{} nodes not flushed to the free index",
+                self.dirty.len()
+            ));
         }
         let mut free = BTreeSet::new();
         let mut racks: BTreeMap<String, BTreeSet<FreeKey>> = BTreeMap::new();
@@ -429,7 +432,10 @@ impl NodeTable {
             }
             let key = FreeKey::of(node, index);
             if key != node.indexed {
-                return Err(format!("node {} is indexed with old free resources", node.id));
+                return Err(format!(
+                    "node {} is indexed with old free resources",
+                    node.id
+                ));
             }
             free.insert(key);
             racks.entry(node.rack.clone()).or_default().insert(key);

@@ -2,20 +2,29 @@
 //! each leaf's walked and waiting applications (see `ordering.rs` for the keys themselves).
 //!
 //! A key is recomputed whenever its inputs change, but a walked queue or application whose key
-//! changed keeps its old place in its set until the end of the event (it is listed as *moved*):
+//! changed keeps its old place in its set (it is listed as *moved*) until the end of the event:
 //! node passes iterate a set in the current order by merging the few moved entries in at their
-//! new keys. The steady state of a busy cluster, where a container finishes and the same queue
-//! and application take the room at once, then moves nothing: the key is back where it was by
-//! the time the moves are applied.
+//! new keys. Where a container finishes and the same queue takes the room at once (the steady
+//! state of a busy Capacity Scheduler queue), the key is back where it is listed by then, and
+//! nothing moves at all.
 
-use spindle_types::ApplicationId;
+use spindle_types::{ApplicationId, Resource};
 
-use crate::ordering::{app_key, queue_key, AppOrderInputs, AppSortKey, QueueOrderInputs, QueueSortKey};
+use crate::ordering::{
+    app_key, queue_key, AppOrderInputs, AppSortKey, QueueOrderInputs, QueueSortKey,
+};
 use crate::queues::QueueIndex;
 use crate::scheduler::Scheduler;
 
 /// More moved entries than this are applied at once, so that passes merge only a few.
 const MOVED_LIMIT: usize = 16;
+
+/// Takes `item` out of a moved list (its order does not matter).
+fn unlist<T: PartialEq>(list: &mut Vec<T>, item: &T) {
+    if let Some(position) = list.iter().position(|listed| listed == item) {
+        list.swap_remove(position);
+    }
+}
 
 /// Queues and applications whose sets still list them under an older key.
 #[derive(Debug, Clone, Default)]
@@ -62,7 +71,7 @@ impl Scheduler {
             app.listed_key.filter(|_| !rebuilding),
             app.in_walk,
         );
-        if listed.is_some() && new_key.is_some() && walk == old_walk {
+        if let (Some(listed_key), Some(key), true) = (listed, new_key, walk == old_walk) {
             // Same set, new key: a walked application only moves at the end of the event.
             if new_key != old_key {
                 let app = self
@@ -71,7 +80,12 @@ impl Scheduler {
                     .expect("repositioning a known application");
                 app.sort_key = new_key;
                 if walk {
-                    if !app.moved {
+                    let back = new_key == listed;
+                    if back && app.moved {
+                        // Back at its listed key: nothing to move any more.
+                        app.moved = false;
+                        unlist(&mut self.moved.applications, &application);
+                    } else if !back && !app.moved {
                         app.moved = true;
                         self.moved.applications.push(application);
                         if self.moved.applications.len() > MOVED_LIMIT {
@@ -80,10 +94,8 @@ impl Scheduler {
                     }
                 } else {
                     let queue = self.queues.get_mut(leaf);
-                    queue
-                        .waiting_applications
-                        .remove(&listed.expect("checked"));
-                    queue.waiting_applications.insert(new_key.expect("checked"));
+                    queue.waiting_applications.remove(&listed_key);
+                    queue.waiting_applications.insert(key);
                     app.listed_key = new_key;
                 }
             }
@@ -116,6 +128,11 @@ impl Scheduler {
         app.sort_key = new_key;
         app.listed_key = new_key;
         app.in_walk = walk;
+        if app.moved {
+            // Listed afresh (or not at all): not moved any more.
+            app.moved = false;
+            unlist(&mut self.moved.applications, &application);
+        }
         if old_key.is_some() != new_key.is_some() {
             let user = app.user.clone();
             self.user_activity_changed(leaf, &user, new_key.is_some());
@@ -136,7 +153,11 @@ impl Scheduler {
             let new_key = queue.is_schedulable().then_some(key);
             match (queue.key_in_parent, new_key) {
                 (Some(listed), Some(new)) => {
-                    if listed != new && !queue.moved {
+                    if listed == new && queue.moved {
+                        // Back at its listed key: nothing to move any more.
+                        queue.moved = false;
+                        unlist(&mut self.moved.queues, &index);
+                    } else if listed != new && !queue.moved {
                         queue.moved = true;
                         self.moved.queues.push(index);
                         if self.moved.queues.len() > MOVED_LIMIT {
@@ -146,6 +167,10 @@ impl Scheduler {
                 }
                 (Some(listed), None) => {
                     queue.key_in_parent = None;
+                    if queue.moved {
+                        queue.moved = false;
+                        unlist(&mut self.moved.queues, &index);
+                    }
                     self.queues
                         .get_mut(parent)
                         .schedulable_children
@@ -163,7 +188,12 @@ impl Scheduler {
 
     /// Moves every moved queue and application to its current key in its set.
     pub(crate) fn apply_moved_keys(&mut self) {
-        for index in std::mem::take(&mut self.moved.queues) {
+        if self.moved.is_empty() {
+            return;
+        }
+        // Taken out and put back emptied, to keep their capacity.
+        let mut queues = std::mem::take(&mut self.moved.queues);
+        for &index in &queues {
             if !self.queues.is_live(index) {
                 continue;
             }
@@ -176,14 +206,16 @@ impl Scheduler {
             };
             if listed != key {
                 queue.key_in_parent = Some(key);
-                self.queues
-                    .get_mut(parent)
-                    .schedulable_children
-                    .replace(&listed, key);
+                let children = &mut self.queues.get_mut(parent).schedulable_children;
+                children.remove(&listed);
+                children.insert(key);
             }
         }
-        for application in std::mem::take(&mut self.moved.applications) {
-            let Some(app) = self.applications.get_mut(&application) else {
+        queues.clear();
+        self.moved.queues = queues;
+        let mut applications = std::mem::take(&mut self.moved.applications);
+        for application in &applications {
+            let Some(app) = self.applications.get_mut(application) else {
                 continue;
             };
             app.moved = false;
@@ -197,12 +229,19 @@ impl Scheduler {
                 set.insert(key);
             }
         }
+        applications.clear();
+        self.moved.applications = applications;
     }
 
     /// The queue's key in its parent's order, computed now (whether or not it is in the walk).
     pub(crate) fn fresh_queue_key(&self, index: QueueIndex, parent: QueueIndex) -> QueueSortKey {
         let queue = self.queues.get(index);
-        let demand = queue.demand();
+        // The demand only matters against a min share (min(min share, demand)).
+        let demand = if queue.settings.min_resources.is_zero() {
+            Resource::ZERO
+        } else {
+            queue.demand()
+        };
         queue_key(
             self.queues.get(parent).settings.child_ordering,
             &QueueOrderInputs {
@@ -285,17 +324,16 @@ impl Scheduler {
         parent: QueueIndex,
         after: Option<QueueSortKey>,
     ) -> Option<QueueSortKey> {
+        use std::ops::Bound::{Excluded, Unbounded};
         let children = &self.queues.get(parent).schedulable_children;
-        let mut listed = children.next_after(after.as_ref()).copied();
+        let mut range = match after {
+            None => children.range(..),
+            Some(after) => children.range((Excluded(after), Unbounded)),
+        };
         if self.moved.queues.is_empty() {
-            return listed;
+            return range.next().copied();
         }
-        while let Some(key) = listed {
-            if !self.queues.get(key.index).moved {
-                break;
-            }
-            listed = children.next_after(Some(&key)).copied();
-        }
+        let listed = range.find(|key| !self.queues.get(key.index).moved).copied();
         let moved = self
             .moved
             .queues

@@ -73,6 +73,13 @@ pub(crate) fn queue_key(
                 (1, per_weight(used as f64, inputs.weight))
             }
         }
+        ChildOrdering::Drf if inputs.min_share.is_zero() => (
+            1,
+            per_weight(
+                ResourceCalculator::Dominant.share(inputs.used, cluster),
+                inputs.weight,
+            ),
+        ),
         ChildOrdering::Drf => {
             let calculator = ResourceCalculator::Dominant;
             let min_share = inputs.min_share.min(inputs.demand);

@@ -7,7 +7,7 @@ use crate::action::Locality;
 use crate::applications::ContainerRecord;
 use crate::capacity::config::{CapacityValue, QueueState};
 use crate::config::{SchedulerConfig, SchedulingPolicy};
-use crate::queues::QueueIndex;
+use crate::queues::{QueueIndex, QueueTree};
 use crate::scheduler::Scheduler;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,10 +205,11 @@ impl Scheduler {
 
     fn queue_info_of(
         &self,
+        tree: &QueueTree,
         index: QueueIndex,
         fair_shares: Option<&crate::preemption::FairShares>,
     ) -> QueueInfo {
-        let queue = self.queues.get(index);
+        let queue = tree.get(index);
         let cluster = self.nodes.total();
         let part = |part: i64, whole: i64| -> f32 {
             if whole <= 0 {
@@ -218,9 +219,7 @@ impl Scheduler {
             }
         };
         let parent_memory = |of: fn(&crate::queues::SchedulerQueue) -> i64| -> i64 {
-            queue
-                .parent
-                .map_or(cluster.memory_mb, |p| of(self.queues.get(p)))
+            queue.parent.map_or(cluster.memory_mb, |p| of(tree.get(p)))
         };
         let (capacity, maximum_capacity) = match &self.config.policy {
             SchedulingPolicy::Fifo => (1.0, 1.0),
@@ -265,13 +264,13 @@ impl Scheduler {
             children: queue
                 .children
                 .iter()
-                .map(|&child| self.queues.get(child).path.clone())
+                .map(|&child| tree.get(child).path.clone())
                 .collect(),
             state: queue.settings.state,
             guaranteed: queue.guaranteed.clone(),
             maximum: (!unlimited).then(|| queue.maximum.clone()),
             fair_share: fair_shares
-                .and_then(|shares| shares.get(&index).cloned())
+                .and_then(|shares| shares.get(index).cloned())
                 .unwrap_or_else(|| queue.guaranteed.clone()),
             pending: queue.pending.clone(),
             am_used: queue.am_used.clone(),
@@ -322,15 +321,28 @@ impl Scheduler {
     /// (`default`).
     pub fn queue_info(&self, path_or_name: &str) -> Option<QueueInfo> {
         let index = self.queues.find(path_or_name)?;
-        Some(self.queue_info_of(index, self.fair_shares_for_reports().as_ref()))
+        let tree = self.report_tree();
+        Some(self.queue_info_of(&tree, index, self.fair_shares_for_reports().as_ref()))
     }
 
     /// Every queue, parents before children.
     pub fn queue_infos(&self) -> Vec<QueueInfo> {
         let shares = self.fair_shares_for_reports();
+        let tree = self.report_tree();
         self.queues
             .iter()
-            .map(|(index, _)| self.queue_info_of(index, shares.as_ref()))
+            .map(|(index, _)| self.queue_info_of(&tree, index, shares.as_ref()))
             .collect()
+    }
+
+    /// The queue tree with limits for the current cluster: the live one, or (while nodes
+    /// registered before any application left them stale) a copy resolved now.
+    fn report_tree(&self) -> std::borrow::Cow<'_, QueueTree> {
+        if !self.limits_stale {
+            return std::borrow::Cow::Borrowed(&self.queues);
+        }
+        let mut tree = self.queues.clone();
+        tree.resolve_limits(self.nodes.total(), &self.config.policy);
+        std::borrow::Cow::Owned(tree)
     }
 }

@@ -10,15 +10,16 @@ use crate::action::{CompletionReason, SchedulerAction};
 use crate::applications::{ContainerRecord, SchedulerApplication, SchedulerAttempt};
 use crate::asks::{AskTable, PendingCapabilities, SchedulerKey};
 use crate::calculator::ResourceCalculator;
-use crate::container_set::ContainerSet;
 use crate::config::{AllocationLimits, SchedulerConfig, SchedulingPolicy};
+use crate::container_set::ContainerSet;
 use crate::error::SchedulerError;
-use crate::fast_hash::FastMap;
 use crate::event::{ResourceRequest, SchedulerEvent, DEFAULT_RACK};
+use crate::fast_hash::FastMap;
 use crate::groups::GroupMapping;
 use crate::limits::Blocked;
 use crate::locality_delay::LocalityDelay;
 use crate::locality_index::WaitingRequests;
+use crate::node_pass::PassScratch;
 use crate::nodes::{NodeIndex, NodeTable};
 use crate::normalize::{normalize, normalize_request};
 use crate::order_keys::MovedKeys;
@@ -49,6 +50,8 @@ pub struct Scheduler {
     pub(crate) work: Work,
     /// Emptied work buffers, kept for their capacity.
     pub(crate) spare_work: Work,
+    /// Buffers of node passes, kept for their capacity.
+    pub(crate) pass_scratch: PassScratch,
     /// Requests refused by a queue, user or AM limit, to retry when the limit loosens.
     pub(crate) blocked: Blocked,
     /// Fair policy: applications beyond maxRunningApps, by submission.
@@ -57,7 +60,11 @@ pub struct Scheduler {
     pub(crate) preemption: PreemptionState,
     /// Sort keys depend on the cluster's size; set when it changed.
     pub(crate) keys_stale: bool,
-    /// Walked queues and applications whose keys changed in this event.
+    /// The cluster changed since queue limits were resolved. Node events leave them stale
+    /// while no application exists (a starting cluster registers its nodes at O(1) each);
+    /// anything else resolves them first.
+    pub(crate) limits_stale: bool,
+    /// Walked queues and applications whose keys changed since their sets listed them.
     pub(crate) moved: MovedKeys,
 }
 
@@ -104,11 +111,13 @@ impl Scheduler {
             groups,
             work: Work::default(),
             spare_work: Work::default(),
+            pass_scratch: PassScratch::default(),
             blocked: Blocked::default(),
             non_runnable: BTreeSet::new(),
             next_submission: 0,
             preemption: PreemptionState::default(),
             keys_stale: false,
+            limits_stale: false,
             moved: MovedKeys::default(),
         };
         scheduler.resolve_queue_limits();
@@ -124,6 +133,13 @@ impl Scheduler {
     ) -> Result<Vec<SchedulerAction>, SchedulerError> {
         let mut actions = Vec::new();
         self.work.clear();
+        let node_event = matches!(
+            event,
+            SchedulerEvent::NodeAdded { .. }
+                | SchedulerEvent::NodeUpdated { .. }
+                | SchedulerEvent::NodeRemoved { .. }
+                | SchedulerEvent::NodeHeartbeat { .. }
+        );
         match event {
             SchedulerEvent::NodeAdded {
                 node,
@@ -200,6 +216,12 @@ impl Scheduler {
                 self.groups.set(user, groups);
             }
         }
+        // Node registrations before any application leave the limits stale; anything else
+        // (that was not refused) resolves them before placing. What the event itself did with
+        // stale limits (sort keys) is redone by the rebuild that resolving triggers.
+        if !node_event || !self.applications.is_empty() {
+            self.ensure_queue_limits();
+        }
         self.place(&mut actions);
         self.nodes.flush_free_index();
         self.apply_moved_keys();
@@ -233,10 +255,27 @@ impl Scheduler {
     /// Recomputes queue guarantees and maximums for the current cluster; everything limited by
     /// them is tried again.
     pub(crate) fn resolve_queue_limits(&mut self) {
+        self.limits_stale = false;
         let cluster = self.nodes.total().clone();
         self.queues.resolve_limits(&cluster, &self.config.policy);
+        for index in self.queues.depth_first().to_vec() {
+            let floor = self
+                .queues
+                .get(index)
+                .is_leaf
+                .then(|| self.user_limit_floor(index))
+                .flatten();
+            self.queues.get_mut(index).user_limit_floor = floor;
+        }
         self.keys_stale = true;
         self.loosen_everything();
+    }
+
+    /// Resolves queue limits if the cluster changed since they were.
+    pub(crate) fn ensure_queue_limits(&mut self) {
+        if self.limits_stale {
+            self.resolve_queue_limits();
+        }
     }
 
     fn add_node(
@@ -257,7 +296,7 @@ impl Scheduler {
             rack
         };
         let index = self.nodes.add(node, rack, capability);
-        self.resolve_queue_limits();
+        self.limits_stale = true;
         self.sync_all_waits();
         self.work.nodes.push(index);
         Ok(())
@@ -288,7 +327,7 @@ impl Scheduler {
                 self.unreserve(index);
             }
         }
-        self.resolve_queue_limits();
+        self.limits_stale = true;
         self.work.nodes.push(index);
         Ok(())
     }
@@ -315,7 +354,7 @@ impl Scheduler {
         }
         self.nodes.remove(index);
         self.work.nodes.retain(|&dirty| dirty != index);
-        self.resolve_queue_limits();
+        self.limits_stale = true;
         self.sync_all_waits();
         Ok(())
     }

@@ -257,3 +257,54 @@ fn headroom_is_bounded_by_the_user_limit_the_queue_maximum_and_the_cluster() {
         Some(Resource::new(7168, 7))
     );
 }
+
+#[test]
+fn queue_guarantees_follow_the_cluster_as_nodes_register_before_and_after_applications() {
+    let xml = "<configuration>
+        <property><name>yarn.scheduler.capacity.root.queues</name><value>a,b</value></property>
+        <property><name>yarn.scheduler.capacity.root.a.capacity</name><value>75</value></property>
+        <property><name>yarn.scheduler.capacity.root.b.capacity</name><value>25</value></property>
+      </configuration>";
+    let config = spindle_scheduler::scheduler_config_from_files(
+        spindle_scheduler::CAPACITY_SCHEDULER_CLASS,
+        &std::collections::BTreeMap::new(),
+        Some(spindle_scheduler::SchedulerFile {
+            source_name: "capacity-scheduler.xml",
+            text: xml,
+        }),
+        0,
+        AllocationLimits::default(),
+    )
+    .unwrap();
+    let mut scheduler = Scheduler::new(config).unwrap();
+    let guaranteed = |scheduler: &Scheduler, queue: &str| {
+        scheduler.queue_info(queue).unwrap().guaranteed.memory_mb
+    };
+    // Nodes registering on an idle scheduler: the queues' guarantees are those of the cluster
+    // at every step.
+    for (count, host) in ["h1", "h2", "h3"].into_iter().enumerate() {
+        add_node(&mut scheduler, host, Resource::new(8192, 8));
+        let cluster = 8192 * (count as i64 + 1);
+        assert_eq!(guaranteed(&scheduler, "a"), cluster * 3 / 4);
+        assert_eq!(guaranteed(&scheduler, "b"), cluster / 4);
+        scheduler.check_invariants().unwrap();
+    }
+    let application = ApplicationId::new(1, 1);
+    scheduler
+        .handle(SchedulerEvent::ApplicationAdded {
+            application,
+            queue: "b".into(),
+            user: "alice".into(),
+            priority: 0,
+        })
+        .unwrap();
+    scheduler.check_invariants().unwrap();
+    add_node(&mut scheduler, "h4", Resource::new(8192, 8));
+    assert_eq!(guaranteed(&scheduler, "b"), 8192);
+    assert_eq!(
+        scheduler.headroom(application),
+        Some(Resource::new(8192, 8)),
+        "the user limit is the queue's capacity of the grown cluster"
+    );
+    scheduler.check_invariants().unwrap();
+}

@@ -12,14 +12,14 @@ use crate::config::SchedulingPolicy;
 use crate::queues::{QueueIndex, ROOT};
 use crate::scheduler::Scheduler;
 
-/// Instantaneous fair share of every queue.
-pub(crate) type FairShares = HashMap<QueueIndex, Resource>;
+/// Instantaneous fair share of every queue, by queue slot (nothing for vacant slots).
+pub(crate) type FairShares = Vec<Resource>;
 
 impl Scheduler {
     /// Each queue's instantaneous fair share: queues without runnable applications get none.
     pub(crate) fn instantaneous_fair_shares(&self) -> FairShares {
-        let mut shares = FairShares::new();
-        shares.insert(ROOT, self.nodes.total().clone());
+        let mut shares: FairShares = vec![Resource::ZERO; self.queues.slot_count()];
+        shares[ROOT] = self.nodes.total().clone();
         for &parent in self.queues.depth_first() {
             let children = self.queues.get(parent).children.clone();
             if children.is_empty() {
@@ -27,22 +27,19 @@ impl Scheduler {
             }
             let divided = self
                 .queues
-                .divide_total(&shares[&parent], &children, |child| {
+                .divide_total(&shares[parent], &children, |child| {
                     self.queues.get(child).num_runnable > 0
                 });
             for (child, share) in children.into_iter().zip(divided) {
-                shares.insert(child, share);
+                shares[child] = share;
             }
         }
         shares
     }
 
     /// Starts or stops each leaf's fair-share starvation clock (below threshold x fair share
-    /// with demand left).
-    pub(crate) fn update_fair_share_starvation(&mut self) {
-        if !matches!(self.config.policy, SchedulingPolicy::Fair(_)) {
-            return;
-        }
+    /// with demand left); returns the instantaneous fair shares it measured with.
+    pub(crate) fn update_fair_share_starvation(&mut self) -> FairShares {
         let shares = self.instantaneous_fair_shares();
         let now = self.now_ms;
         for leaf in self.queues.depth_first().to_vec() {
@@ -52,7 +49,7 @@ impl Scheduler {
             self.note_min_share_starvation(leaf);
             let queue = self.queues.get(leaf);
             let threshold_share = crate::calculator::scale_down(
-                &shares[&leaf],
+                &shares[leaf],
                 queue.settings.fair_share_preemption_threshold,
             );
             let starved = !queue.pending.is_zero()
@@ -68,6 +65,7 @@ impl Scheduler {
                 _ => {}
             }
         }
+        shares
     }
 
     /// How much a starved leaf needs back now (zero when it is not starved past a timeout).
@@ -95,7 +93,7 @@ impl Scheduler {
             queue.fair_share_starved_since,
             settings.fair_share_preemption_timeout_ms,
         ) {
-            let fair_need = shares[&leaf]
+            let fair_need = shares[leaf]
                 .min(&demand)
                 .sub(&queue.used)
                 .max(&Resource::ZERO);
@@ -104,7 +102,10 @@ impl Scheduler {
         need
     }
 
-    pub(crate) fn fair_preemption_candidates(&self) -> Vec<(ContainerId, Option<QueueIndex>)> {
+    pub(crate) fn fair_preemption_candidates(
+        &self,
+        shares: &FairShares,
+    ) -> Vec<(ContainerId, Option<QueueIndex>)> {
         let SchedulingPolicy::Fair(config) = &self.config.policy else {
             return Vec::new();
         };
@@ -115,7 +116,6 @@ impl Scheduler {
         if utilization <= config.site.preemption_cluster_utilization_threshold {
             return Vec::new();
         }
-        let shares = self.instantaneous_fair_shares();
         let mut in_flight: HashMap<QueueIndex, Resource> = HashMap::new();
         for (container, mark) in &self.preemption.marked {
             if let (Some(queue), Some(record)) = (mark.for_queue, self.containers.get(container)) {
@@ -140,13 +140,13 @@ impl Scheduler {
                 queue.settings.preemptable
                     && is_below(
                         queue.settings.application_ordering,
-                        &shares[&leaf],
+                        &shares[leaf],
                         &queue.used,
                     )
             })
             .map(|&leaf| {
                 let queue = self.queues.get(leaf);
-                let ratio = share(queue.used.memory_mb, shares[&leaf].memory_mb.max(1));
+                let ratio = share(queue.used.memory_mb, shares[leaf].memory_mb.max(1));
                 (u64::MAX - ratio.to_bits(), leaf)
             })
             .collect();
@@ -155,7 +155,7 @@ impl Scheduler {
         let mut chosen = Vec::new();
         for &leaf in &leaves {
             let starved_ordering = self.queues.get(leaf).settings.application_ordering;
-            let mut need = self.fair_starvation(leaf, &shares);
+            let mut need = self.fair_starvation(leaf, shares);
             if let Some(flight) = in_flight.get(&leaf) {
                 need = need.sub(flight);
             }
@@ -177,11 +177,7 @@ impl Scheduler {
                     let resource = &self.containers[&container].resource;
                     let already = taken.get(&victim).cloned().unwrap_or_default();
                     let after = queue.used.sub(&already).sub(resource);
-                    if is_below(
-                        queue.settings.application_ordering,
-                        &after,
-                        &shares[&victim],
-                    ) {
+                    if is_below(queue.settings.application_ordering, &after, &shares[victim]) {
                         continue;
                     }
                     taken.entry(victim).or_default().add_assign(resource);

@@ -50,6 +50,7 @@ struct Timing {
 
 impl Scheduler {
     pub(crate) fn run_preemption(&mut self, actions: &mut Vec<SchedulerAction>) {
+        let mut fair_shares = None;
         let timing = match &self.config.policy {
             SchedulingPolicy::Fifo => return,
             SchedulingPolicy::Capacity(config) => match &config.preemption {
@@ -66,7 +67,7 @@ impl Scheduler {
                 if !enabled {
                     return;
                 }
-                self.update_fair_share_starvation();
+                fair_shares = Some(self.update_fair_share_starvation());
                 Timing {
                     // Starvation is checked whenever time moves, so that a timeout acts on time.
                     interval_ms: 0,
@@ -91,7 +92,9 @@ impl Scheduler {
                         .map(|container| (container, None))
                         .collect()
                 }
-                SchedulingPolicy::Fair(_) => self.fair_preemption_candidates(),
+                SchedulingPolicy::Fair(_) => self.fair_preemption_candidates(
+                    fair_shares.as_ref().expect("measured for the Fair policy"),
+                ),
                 SchedulingPolicy::Fifo => Vec::new(),
             };
             if timing.unmark_unselected {

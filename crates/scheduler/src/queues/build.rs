@@ -237,14 +237,20 @@ impl QueueTree {
         };
         let memory = per_type(|r| r.memory_mb);
         let vcores = per_type(|r| r.vcores);
+        // `included` is `children` filtered in order: walk both at once.
+        let mut next = 0;
         children
             .iter()
-            .map(|child| match included.iter().position(|c| c == child) {
-                Some(position) => Resource::new(
-                    memory[position].round() as i64,
-                    vcores[position].round() as i64,
-                ),
-                None => Resource::ZERO,
+            .map(|child| {
+                if included.get(next) == Some(child) {
+                    next += 1;
+                    Resource::new(
+                        memory[next - 1].round() as i64,
+                        vcores[next - 1].round() as i64,
+                    )
+                } else {
+                    Resource::ZERO
+                }
             })
             .collect()
     }

@@ -14,7 +14,6 @@ use spindle_types::Resource;
 
 use crate::fast_hash::FastMap;
 use crate::ordering::{AppSortKey, QueueSortKey};
-use crate::sorted_keys::SortedKeys;
 use settings::QueueSettings;
 
 /// A queue's slot in the [`QueueTree`]; reused after a dynamic queue is removed.
@@ -62,7 +61,7 @@ pub(crate) struct SchedulerQueue {
     pub(crate) num_applications: usize,
     pub(crate) num_runnable: usize,
     /// Parents: children with a schedulable application below them, in offer order.
-    pub(crate) schedulable_children: SortedKeys<QueueSortKey>,
+    pub(crate) schedulable_children: BTreeSet<QueueSortKey>,
     /// Leaves: applications with a request any node may take, in offer order (the walk).
     pub(crate) schedulable_applications: BTreeSet<AppSortKey>,
     /// Leaves: schedulable applications whose requests all wait for locality, in the same
@@ -81,6 +80,8 @@ pub(crate) struct SchedulerQueue {
     pub(crate) active_users: usize,
     /// Leaves: the sum of `used` over the active users (the Capacity user limit shares it).
     pub(crate) active_used: Resource,
+    /// Capacity leaves: what the user limit never falls below (see `user_limit_floor`).
+    pub(crate) user_limit_floor: Option<Resource>,
     /// Fair policy: since when the queue has been below its min share with demand.
     pub(crate) min_share_starved_since: Option<i64>,
     /// Fair policy: since when the queue has been below its fair share threshold.
@@ -112,7 +113,7 @@ impl SchedulerQueue {
             pending: Resource::ZERO,
             num_applications: 0,
             num_runnable: 0,
-            schedulable_children: SortedKeys::default(),
+            schedulable_children: BTreeSet::new(),
             schedulable_applications: BTreeSet::new(),
             waiting_applications: BTreeSet::new(),
             key_in_parent: None,
@@ -121,6 +122,7 @@ impl SchedulerQueue {
             users: BTreeMap::new(),
             active_users: 0,
             active_used: Resource::ZERO,
+            user_limit_floor: None,
             min_share_starved_since: None,
             fair_share_starved_since: None,
         }
@@ -230,6 +232,11 @@ impl QueueTree {
         self.slots[index]
             .as_mut()
             .expect("queue index refers to a live queue")
+    }
+
+    /// Queue slots, live or vacant (indexes are below this).
+    pub(crate) fn slot_count(&self) -> usize {
+        self.slots.len()
     }
 
     pub(crate) fn is_live(&self, index: QueueIndex) -> bool {
