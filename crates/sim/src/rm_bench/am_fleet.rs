@@ -351,7 +351,8 @@ async fn run_am(
             if spec.containers_per_am.is_none() {
                 // Steady behaviour: ask again for what was just given.
                 client.add_container_request(&request);
-                if spec.release_every > 0 && received.is_multiple_of(u64::from(spec.release_every)) {
+                if spec.release_every > 0 && received.is_multiple_of(u64::from(spec.release_every))
+                {
                     client.release_assigned_container(id);
                     counters.released.fetch_add(1, Ordering::Relaxed);
                     continue;

@@ -140,10 +140,7 @@ pub fn rm_result_markdown(result: &RmBenchResult) -> String {
                     let _ = write!(text, "; {} allocations per RM CPU-second", grouped(rate));
                 }
                 if let Some(per_heartbeat) = result.rm_cpu_us_per_heartbeat() {
-                    let _ = write!(
-                        text,
-                        "; {per_heartbeat:.1} µs of RM CPU per heartbeat"
-                    );
+                    let _ = write!(text, "; {per_heartbeat:.1} µs of RM CPU per heartbeat");
                 }
                 text
             }
