@@ -21,6 +21,7 @@ use crate::asks::RequestSlot;
 use crate::fast_hash::FastSet;
 use crate::nodes::NodeIndex;
 use crate::queues::QueueIndex;
+use crate::resource_ops::InlineArithmetic;
 use crate::scheduler::Scheduler;
 
 impl Scheduler {
@@ -174,7 +175,7 @@ impl Scheduler {
         for name in locations() {
             for &node in self.nodes.on_host(name) {
                 let candidate = self.nodes.get(node);
-                if candidate.available.fits(capability)
+                if candidate.available.fits_inline(capability)
                     && self.node_open_to(node, application, slot)
                     && asks.locality_on(slot, &candidate.id.host, &candidate.rack)
                         == Some(Locality::NodeLocal)
@@ -291,7 +292,7 @@ impl Scheduler {
         }
         let attempt_id = attempt.id;
         app.containers.insert(container);
-        app.allocated.add_assign(&resource);
+        app.allocated.add_inline(&resource);
         self.queues.charge(queue, &app.user, &resource, is_am);
         let node_id = self.nodes.allocate(node, &resource, container).id.clone();
         self.containers.insert(

@@ -28,10 +28,20 @@
 //! allocation file and yarn-site keys). [`scheduler_config_from_files`] builds the whole
 //! [`SchedulerConfig`] from YARN's class name and the files' text; bad files are refused with a
 //! [`SchedulerConfigError`] naming file, line, queue and key. Queues are ordered per parent in
-//! sorted sets (`ordering.rs`), limits are in `limits.rs`, placement rules in `placement.rs`,
-//! delay scheduling in `locality_delay.rs`, reservations in `reservations.rs`, preemption in
-//! `preemption/`, and [`Scheduler::explain`] says why an application waits ([`WaitReason`]).
-//! `SCHEDULERS.md` lists the supported keys and the deliberate differences from YARN 3.x.
+//! sorted sets (keys in `ordering.rs`, kept in step in `order_keys.rs`), node passes are in
+//! `node_pass.rs` and the other placements in `allocation.rs`, limits are in `limits.rs`,
+//! placement rules in `placement.rs`, delay scheduling in `locality_delay.rs` (the rules) and
+//! `locality_index.rs` (the cluster-wide opportunity count, deadlines and the indexes of
+//! waiting requests), reservations in `reservations.rs`, preemption in `preemption/`, and
+//! [`Scheduler::explain`] says why an application waits ([`WaitReason`]). `SCHEDULERS.md`
+//! lists the supported keys and the deliberate differences from YARN 3.x.
+//!
+//! # Cost
+//!
+//! The cost of an allocation does not grow with the number of nodes, queues or applications
+//! (see `SCHEDULERS.md`): every search goes through an index, maps keyed by ids use a fast
+//! deterministic hasher (`fast_hash.rs`), and derived state (free-resource indexes, sort keys,
+//! queue limits while nodes register) is brought up to date lazily, once per event.
 //!
 //! # Requests
 //!
@@ -84,8 +94,10 @@ mod queues;
 mod reconfigure;
 mod reports;
 mod reservations;
+mod resource_ops;
 mod scheduler;
 mod selection;
+mod slot_state;
 
 pub use acl::AccessControlList;
 pub use action::{CompletionReason, Locality, SchedulerAction};

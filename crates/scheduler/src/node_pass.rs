@@ -21,6 +21,7 @@ use crate::nodes::NodeIndex;
 use crate::ordering::{AppSortKey, QueueSortKey};
 use crate::queues::{QueueIndex, ROOT};
 use crate::reservations::ReservationOutcome;
+use crate::resource_ops::InlineArithmetic;
 use crate::scheduler::Scheduler;
 
 /// Buffers a node pass reuses from one pass to the next.
@@ -164,7 +165,7 @@ impl Scheduler {
                 continue;
             }
             let candidate = self.nodes.get(node);
-            if candidate.available.fits(&capability) {
+            if candidate.available.fits_inline(&capability) {
                 return Some(Choice {
                     application,
                     slot,

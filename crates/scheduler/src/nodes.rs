@@ -14,10 +14,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use spindle_types::{ContainerId, NodeId, Resource};
 
-use crate::container_set::ContainerSet;
+use crate::container_set::NodeContainers;
 use crate::counted_values::CountedValues;
 use crate::fast_hash::FastMap;
 use crate::reservations::Reservation;
+use crate::resource_ops::InlineArithmetic;
 
 /// A node's slot in the [`NodeTable`]; reused after the node is removed.
 pub(crate) type NodeIndex = u32;
@@ -36,7 +37,7 @@ pub(crate) struct SchedulerNode {
     pub(crate) allocated: Resource,
     /// `capability - allocated`; negative only on a node whose capability was lowered below its use.
     pub(crate) available: Resource,
-    pub(crate) containers: ContainerSet,
+    pub(crate) containers: NodeContainers,
     /// Order of registration; breaks ties between equally free nodes.
     pub(crate) ordinal: u64,
     /// A request this node is held for: its room goes to nobody else until it fits.
@@ -262,7 +263,7 @@ impl NodeTable {
             available: capability.clone(),
             allocated: Resource::ZERO,
             capability,
-            containers: ContainerSet::default(),
+            containers: NodeContainers::default(),
             ordinal: self.next_ordinal,
             reservation: None,
         };
@@ -348,10 +349,10 @@ impl NodeTable {
         resource: &Resource,
         container: ContainerId,
     ) -> &SchedulerNode {
-        self.allocated.add_assign(resource);
+        self.allocated.add_inline(resource);
         self.update(index, |node| {
-            node.allocated.add_assign(resource);
-            node.available.sub_assign(resource);
+            node.allocated.add_inline(resource);
+            node.available.sub_inline(resource);
             node.containers.insert(container);
         });
         self.get(index)
@@ -364,10 +365,10 @@ impl NodeTable {
         resource: &Resource,
         container: ContainerId,
     ) -> &SchedulerNode {
-        self.allocated.sub_assign(resource);
+        self.allocated.sub_inline(resource);
         self.update(index, |node| {
-            node.allocated.sub_assign(resource);
-            node.available.add_assign(resource);
+            node.allocated.sub_inline(resource);
+            node.available.add_inline(resource);
             node.containers.remove(&container);
         });
         self.get(index)
@@ -393,7 +394,7 @@ impl NodeTable {
                 return None;
             }
             let node = self.get(key.index);
-            if node.available.fits(capability) && accept(node, key.index) {
+            if node.available.fits_inline(capability) && accept(node, key.index) {
                 return Some(key.index);
             }
         }

@@ -53,7 +53,13 @@ impl Scheduler {
         let leaf = app.queue;
         let ordering = self.queues.get(leaf).settings.application_ordering;
         let new_key = app.is_schedulable().then(|| {
-            let demand = app.demand();
+            // Only size-based fair ordering weighs applications by their demand.
+            let demand = match ordering {
+                crate::queues::settings::ApplicationOrdering::Fair { size_based: true } => {
+                    app.demand()
+                }
+                _ => Resource::ZERO,
+            };
             app_key(
                 ordering,
                 &AppOrderInputs {

@@ -25,6 +25,7 @@ use crate::normalize::{normalize, normalize_request};
 use crate::order_keys::MovedKeys;
 use crate::preemption::PreemptionState;
 use crate::queues::{QueueIndex, QueueTree};
+use crate::resource_ops::InlineArithmetic;
 
 /// The scheduling core. Feed it [`SchedulerEvent`]s with [`Scheduler::handle`]; act on the
 /// returned [`SchedulerAction`]s; read its state with the query methods.
@@ -642,7 +643,7 @@ impl Scheduler {
             .get_mut(&container.application_id())
             .expect("a live container's application is known");
         app.containers.remove(&container);
-        app.allocated.sub_assign(&record.resource);
+        app.allocated.sub_inline(&record.resource);
         let (queue, application) = (app.queue, app.id);
         self.queues
             .refund(queue, &app.user, &record.resource, record.is_am);

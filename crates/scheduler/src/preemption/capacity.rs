@@ -91,6 +91,7 @@ impl Scheduler {
             }
         }
         let mut chosen = Vec::new();
+        let mut order = None;
         for &leaf in self.queues.depth_first() {
             let queue = self.queues.get(leaf);
             if !queue.is_leaf || !queue.settings.preemptable {
@@ -115,7 +116,8 @@ impl Scheduler {
             if let Some(flight) = in_flight.get(&leaf) {
                 wanted = wanted.sub(flight);
             }
-            for container in self.preemptable_containers(leaf) {
+            let order = order.get_or_insert_with(|| self.preemption_order());
+            for container in self.preemptable_containers(leaf, order) {
                 if !calculator.greater_than(cluster, &wanted, &Resource::ZERO)
                     || !calculator.greater_than(cluster, &budget, &Resource::ZERO)
                 {

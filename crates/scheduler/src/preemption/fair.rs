@@ -9,6 +9,7 @@ use spindle_types::{ContainerId, Resource};
 
 use crate::bookkeeping::is_below;
 use crate::config::SchedulingPolicy;
+use crate::fast_hash::FastMap;
 use crate::queues::{QueueIndex, ROOT};
 use crate::scheduler::Scheduler;
 
@@ -116,6 +117,12 @@ impl Scheduler {
         if utilization <= config.site.preemption_cluster_utilization_threshold {
             return Vec::new();
         }
+        let any_starved = self.queues.iter().any(|(_, queue)| {
+            queue.min_share_starved_since.is_some() || queue.fair_share_starved_since.is_some()
+        });
+        if !any_starved {
+            return Vec::new();
+        }
         let mut in_flight: HashMap<QueueIndex, Resource> = HashMap::new();
         for (container, mark) in &self.preemption.marked {
             if let (Some(queue), Some(record)) = (mark.for_queue, self.containers.get(container)) {
@@ -151,8 +158,12 @@ impl Scheduler {
             })
             .collect();
         victims.sort_unstable();
-        let mut taken: HashMap<QueueIndex, Resource> = HashMap::new();
         let mut chosen = Vec::new();
+        let mut order = None;
+        // Each victim's preemptable containers, listed once per round and gone through once: a
+        // container too large to take now (it would put the victim below its share) stays too
+        // large as the victim gives more.
+        let mut victim_lists: FastMap<QueueIndex, VictimList> = FastMap::default();
         for &leaf in &leaves {
             let starved_ordering = self.queues.get(leaf).settings.application_ordering;
             let mut need = self.fair_starvation(leaf, shares);
@@ -163,24 +174,30 @@ impl Scheduler {
                 continue;
             }
             for &(_, victim) in &victims {
+                if !is_below(starved_ordering, &Resource::ZERO, &need) {
+                    break;
+                }
                 if victim == leaf {
                     continue;
                 }
                 let queue = self.queues.get(victim);
-                for container in self.preemptable_containers(victim) {
+                let order = order.get_or_insert_with(|| self.preemption_order());
+                let list = victim_lists.entry(victim).or_insert_with(|| VictimList {
+                    containers: self.preemptable_containers(victim, order),
+                    next: 0,
+                    left: queue.used.clone(),
+                });
+                while let Some(&container) = list.containers.get(list.next) {
                     if !is_below(starved_ordering, &Resource::ZERO, &need) {
                         break;
                     }
-                    if chosen.iter().any(|(c, _)| *c == container) {
-                        continue;
-                    }
+                    list.next += 1;
                     let resource = &self.containers[&container].resource;
-                    let already = taken.get(&victim).cloned().unwrap_or_default();
-                    let after = queue.used.sub(&already).sub(resource);
+                    let after = list.left.sub(resource);
                     if is_below(queue.settings.application_ordering, &after, &shares[victim]) {
                         continue;
                     }
-                    taken.entry(victim).or_default().add_assign(resource);
+                    list.left = after;
                     need.sub_assign(resource);
                     chosen.push((container, Some(leaf)));
                 }
@@ -188,6 +205,14 @@ impl Scheduler {
         }
         chosen
     }
+}
+
+/// A victim queue's containers in the order they are taken, how far a round went through them,
+/// and what the victim keeps.
+struct VictimList {
+    containers: Vec<ContainerId>,
+    next: usize,
+    left: Resource,
 }
 
 fn share(part: i64, whole: i64) -> f64 {

@@ -10,14 +10,19 @@ mod fair;
 
 use std::collections::BTreeMap;
 
-use spindle_types::{exit_status, ContainerId};
+use spindle_types::{exit_status, ApplicationId, ContainerId};
 
 use crate::action::{CompletionReason, SchedulerAction};
 use crate::config::SchedulingPolicy;
+use crate::fast_hash::FastMap;
 use crate::queues::QueueIndex;
 use crate::scheduler::Scheduler;
 
 pub(crate) use fair::FairShares;
+
+/// Leaves' applications in the order preemption takes from them (see
+/// [`Scheduler::preemption_order`]).
+pub(crate) type PreemptionOrder = FastMap<QueueIndex, Vec<ApplicationId>>;
 
 /// A container asked back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +41,9 @@ pub(crate) struct PreemptionState {
 impl PreemptionState {
     /// The container completed: nothing left to preempt.
     pub(crate) fn forget(&mut self, container: ContainerId) {
-        self.marked.remove(&container);
+        if !self.marked.is_empty() {
+            self.marked.remove(&container);
+        }
     }
 }
 
@@ -149,20 +156,33 @@ impl Scheduler {
         }
     }
 
+    /// Every leaf's applications in the order preemption takes from them: the last-ordered
+    /// (lowest priority, latest submitted) first. One pass over the applications per round.
+    pub(crate) fn preemption_order(&self) -> PreemptionOrder {
+        let mut by_leaf: PreemptionOrder = FastMap::default();
+        for app in self.applications.values() {
+            by_leaf.entry(app.queue).or_default().push(app.id);
+        }
+        for applications in by_leaf.values_mut() {
+            applications.sort_unstable_by_key(|id| {
+                let app = &self.applications[id];
+                std::cmp::Reverse((std::cmp::Reverse(app.priority), app.submission, app.id))
+            });
+        }
+        by_leaf
+    }
+
     /// Containers of a leaf's applications that may be preempted, the ones to take first first:
     /// the last-ordered applications' newest containers, never AM containers, never one already
     /// asked back.
-    pub(crate) fn preemptable_containers(&self, leaf: QueueIndex) -> Vec<ContainerId> {
-        let mut applications: Vec<_> = self
-            .applications
-            .values()
-            .filter(|app| app.queue == leaf)
-            .map(|app| (std::cmp::Reverse(app.priority), app.submission, app.id))
-            .collect();
-        applications.sort_unstable();
+    pub(crate) fn preemptable_containers(
+        &self,
+        leaf: QueueIndex,
+        order: &PreemptionOrder,
+    ) -> Vec<ContainerId> {
         let mut containers = Vec::new();
-        for (_, _, id) in applications.into_iter().rev() {
-            for container in self.applications[&id].containers.sorted().iter().rev() {
+        for id in order.get(&leaf).into_iter().flatten() {
+            for container in self.applications[id].containers.sorted().iter().rev() {
                 let record = &self.containers[container];
                 if !record.is_am && !self.preemption.marked.contains_key(container) {
                     containers.push(*container);

@@ -14,6 +14,7 @@ use spindle_types::Resource;
 
 use crate::fast_hash::FastMap;
 use crate::ordering::{AppSortKey, QueueSortKey};
+use crate::resource_ops::InlineArithmetic;
 use settings::QueueSettings;
 
 /// A queue's slot in the [`QueueTree`]; reused after a dynamic queue is removed.
@@ -329,19 +330,19 @@ impl QueueTree {
         is_am: bool,
     ) {
         self.for_chain(leaf, |queue| {
-            queue.used.add_assign(resource);
+            queue.used.add_inline(resource);
             if is_am {
-                queue.am_used.add_assign(resource);
+                queue.am_used.add_inline(resource);
             }
         });
         let queue = self.get_mut(leaf);
         let account = queue.user_account(user);
-        account.used.add_assign(resource);
+        account.used.add_inline(resource);
         if is_am {
-            account.am_used.add_assign(resource);
+            account.am_used.add_inline(resource);
         }
         if account.schedulable_applications > 0 {
-            queue.active_used.add_assign(resource);
+            queue.active_used.add_inline(resource);
         }
     }
 
@@ -353,26 +354,26 @@ impl QueueTree {
         is_am: bool,
     ) {
         self.for_chain(leaf, |queue| {
-            queue.used.sub_assign(resource);
+            queue.used.sub_inline(resource);
             if is_am {
-                queue.am_used.sub_assign(resource);
+                queue.am_used.sub_inline(resource);
             }
         });
         let queue = self.get_mut(leaf);
         if let Some(account) = queue.users.get_mut(user) {
-            account.used.sub_assign(resource);
+            account.used.sub_inline(resource);
             if is_am {
-                account.am_used.sub_assign(resource);
+                account.am_used.sub_inline(resource);
             }
             if account.schedulable_applications > 0 {
-                queue.active_used.sub_assign(resource);
+                queue.active_used.sub_inline(resource);
             }
         }
     }
 
     /// Adds `delta` (which may be negative) to the pending resources of the chain.
     pub(crate) fn add_pending(&mut self, leaf: QueueIndex, delta: &Resource) {
-        self.for_chain(leaf, |queue| queue.pending.add_assign(delta));
+        self.for_chain(leaf, |queue| queue.pending.add_inline(delta));
     }
 
     pub(crate) fn application_added(&mut self, leaf: QueueIndex, user: &str) {
