@@ -262,7 +262,6 @@ impl Scheduler {
         }
         let scheduler_node = self.nodes.get(node);
         let delay = self.delay;
-        let now = self.waiting.opportunities;
         let app = self
             .applications
             .get_mut(&application)
@@ -282,7 +281,8 @@ impl Scheduler {
             &scheduler_node.rack,
             &mut self.pending_capabilities,
         );
-        let wait = delay.allocated(attempt.asks.locality_wait(slot), locality, now);
+        let wait = attempt.asks.locality_wait(slot);
+        let wait = delay.allocated(wait, locality, wait.offered);
         attempt.asks.set_locality_wait(slot, wait);
         let container = ContainerId::new(attempt.id, self.config.rm_epoch, attempt.next_sequence);
         attempt.next_sequence += 1;

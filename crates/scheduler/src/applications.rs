@@ -38,7 +38,7 @@ pub(crate) struct SchedulerApplication {
     /// With a key: listed among the leaf's applications offered every node's room (else among
     /// those waiting for locality).
     pub(crate) in_walk: bool,
-    /// Placeable requests any node may take now (see `SlotState::open`).
+    /// Placeable requests (see `SlotState::open`).
     pub(crate) open_slots: usize,
     /// Nodes reserved for its requests.
     pub(crate) reservations: BTreeSet<(RequestSlot, NodeIndex)>,
@@ -56,9 +56,8 @@ impl SchedulerApplication {
         self.runnable && self.has_pending()
     }
 
-    /// Schedulable with a request any node may take: offered every node's room in policy order.
-    /// A schedulable application whose requests all wait for locality is found through the
-    /// waiting indexes instead, by the nodes it waits for.
+    /// Schedulable with a placeable request: offered every node's room in policy order (its
+    /// requests that wait for locality count the offers they pass up).
     pub(crate) fn is_walkable(&self) -> bool {
         self.open_slots > 0 && self.is_schedulable()
     }

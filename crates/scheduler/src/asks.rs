@@ -513,8 +513,6 @@ impl AskTable {
                 location_entries: asks.locations.len() + 1,
             },
             wait: asks.wait,
-            state: asks.state,
-            relaxes_to_any: asks.any.as_ref().is_some_and(|any| any.relax_locality),
             placeable,
         })
     }
@@ -536,18 +534,6 @@ impl AskTable {
                     .iter()
                     .map(|(key, asks)| (RequestSlot::Key(*key), asks.state)),
             )
-    }
-
-    /// Every host and rack name the slot has an entry for (positive count or not), in name order.
-    pub(crate) fn location_names(&self, slot: RequestSlot) -> impl Iterator<Item = &str> + '_ {
-        self.slot(slot)
-            .into_iter()
-            .flat_map(|asks| asks.locations.keys().map(String::as_str))
-    }
-
-    /// The number of host and rack entries of the slot.
-    pub(crate) fn location_name_count(&self, slot: RequestSlot) -> usize {
-        self.slot(slot).map_or(0, |asks| asks.locations.len())
     }
 
     /// Whether the slot names hosts or racks it still wants (delay scheduling applies).

@@ -329,7 +329,7 @@ impl Scheduler {
             .delay
             .required_opportunities(next, wait, shape, self.nodes.len());
         let missed = if wait.waiting {
-            self.waiting.opportunities.saturating_sub(wait.since)
+            wait.offered.saturating_sub(wait.since)
         } else {
             0
         };

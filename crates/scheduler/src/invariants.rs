@@ -563,16 +563,10 @@ impl Scheduler {
         Ok(())
     }
 
-    /// Every request's delay state is what its wait gives at the current opportunity count,
-    /// and the deadlines and waiting indexes list exactly what the states say.
+    /// Every request's delay state is what its wait gives at its own opportunity count, and
+    /// exactly the placeable requests are open (counted per application).
     fn check_locality_states(&self) -> Result<(), InvariantViolation> {
-        let now = self.waiting.opportunities;
         let nodes = self.nodes.len();
-        let mut deadlines = BTreeSet::new();
-        let mut by_location: BTreeMap<&str, BTreeSet<(ApplicationId, RequestSlot)>> =
-            BTreeMap::new();
-        let mut rack_local: BTreeMap<&str, BTreeSet<(ApplicationId, RequestSlot)>> =
-            BTreeMap::new();
         let mut ids: Vec<&ApplicationId> = self.applications.keys().collect();
         ids.sort();
         for id in ids {
@@ -588,12 +582,14 @@ impl Scheduler {
                 let view = attempt.asks.slot_view(slot).expect("listed slot");
                 let detail = || format!("{id} priority {}: {state:?}", slot.priority());
                 if view.placeable {
-                    let fresh = self.delay.evaluate(view.wait, view.shape, nodes, now);
+                    let fresh =
+                        self.delay
+                            .evaluate(view.wait, view.shape, nodes, view.wait.offered);
                     if fresh.wait != view.wait
                         || fresh.rack_local_allowed != state.rack_local_allowed
                         || fresh.off_switch_allowed != state.off_switch_allowed
                         || fresh.deadline != state.deadline
-                        || state.open != (fresh.off_switch_allowed && view.relaxes_to_any)
+                        || !state.open
                     {
                         return violation(
                             "delay states are current",
@@ -604,25 +600,6 @@ impl Scheduler {
                     return violation("unplaceable requests are closed", detail());
                 }
                 open += usize::from(state.open);
-                if let Some(deadline) = state.deadline {
-                    deadlines.insert((deadline, *id, slot));
-                }
-                let listed = view.placeable
-                    && app.sort_key.is_some()
-                    && attempt.asks.location_name_count(slot) > 0;
-                if state.host_indexed != listed
-                    || state.rack_indexed != (listed && state.rack_local_allowed && !state.open)
-                {
-                    return violation("waiting requests are indexed", detail());
-                }
-                for name in attempt.asks.location_names(slot) {
-                    if state.host_indexed {
-                        by_location.entry(name).or_default().insert((*id, slot));
-                    }
-                    if state.rack_indexed {
-                        rack_local.entry(name).or_default().insert((*id, slot));
-                    }
-                }
             }
             if open != app.open_slots {
                 return violation(
@@ -630,27 +607,6 @@ impl Scheduler {
                     format!("{id}: {open} open, {} counted", app.open_slots),
                 );
             }
-        }
-        if deadlines != self.waiting.deadlines {
-            return violation(
-                "delay deadlines are listed",
-                format!("{deadlines:?} vs {:?}", self.waiting.deadlines),
-            );
-        }
-        fn indexed(
-            map: &crate::locality_index::RequestsByLocation,
-        ) -> BTreeMap<&str, BTreeSet<(ApplicationId, RequestSlot)>> {
-            map.iter()
-                .map(|(name, set)| (name.as_str(), set.clone()))
-                .collect()
-        }
-        if by_location != indexed(&self.waiting.by_location)
-            || rack_local != indexed(&self.waiting.rack_local_by_location)
-        {
-            return violation(
-                "waiting requests are indexed",
-                "the location indexes differ from the requests",
-            );
         }
         Ok(())
     }

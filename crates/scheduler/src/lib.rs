@@ -31,15 +31,14 @@
 //! sorted sets (keys in `ordering.rs`, kept in step in `order_keys.rs`), node passes are in
 //! `node_pass.rs` and the other placements in `allocation.rs`, limits are in `limits.rs`,
 //! placement rules in `placement.rs`, delay scheduling in `locality_delay.rs` (the rules) and
-//! `locality_index.rs` (the cluster-wide opportunity count, deadlines and the indexes of
-//! waiting requests), reservations in `reservations.rs`, preemption in `preemption/`, and
+//! `locality_state.rs` (each request's opportunity count and state), reservations in `reservations.rs`, preemption in `preemption/`, and
 //! [`Scheduler::explain`] says why an application waits ([`WaitReason`]). `SCHEDULERS.md`
 //! lists the supported keys and the deliberate differences from YARN 3.x.
 //!
 //! # Cost
 //!
-//! The cost of an allocation does not grow with the number of nodes, queues or applications
-//! (see `SCHEDULERS.md`): every search goes through an index, maps keyed by ids use a fast
+//! The cost of an allocation does not grow with the number of nodes or queues (see
+//! `SCHEDULERS.md`): every search goes through an index, maps keyed by ids use a fast
 //! deterministic hasher (`fast_hash.rs`), and derived state (free-resource indexes, sort keys,
 //! queue limits while nodes register) is brought up to date lazily, once per event.
 //!
@@ -82,7 +81,7 @@ mod groups;
 mod invariants;
 mod limits;
 mod locality_delay;
-mod locality_index;
+mod locality_state;
 mod node_pass;
 mod nodes;
 mod normalize;

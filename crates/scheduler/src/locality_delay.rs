@@ -3,12 +3,12 @@
 //! (node-locality-delay, rack-locality-additional-delay) and as the Fair Scheduler does
 //! (locality.threshold.node/.rack, fractions of the cluster's nodes).
 //!
-//! A scheduling opportunity is one offer of a node's room (a NodeManager heartbeat, or room
-//! freed on a node) while the request waits; offers made while placing new asks are not
-//! counted. The scheduler counts opportunities cluster-wide, once per node pass, and a request
-//! remembers the count at which its wait began: what it passed up is the difference, so a pass
-//! costs the same whatever the number of waiting requests (YARN charges each request it walks
-//! past, which makes a heartbeat cost grow with the applications waiting for locality).
+//! A scheduling opportunity is, as in YARN, a node pass that reaches the request (its
+//! application comes before the one the node's room goes to, in the policy's order) and that
+//! the request passes up for locality; offers made while placing new asks are not counted.
+//! Each request keeps its own count ([`LocalityWait::offered`]) and remembers the count at
+//! which its wait began: what it passed up is the difference. The rules here are pure: they
+//! take that count as an input.
 
 use crate::action::Locality;
 use crate::asks::LocalityWait;
@@ -190,6 +190,7 @@ impl LocalityDelay {
                 Locality::OffSwitch => wait,
             },
             Self::Fair { .. } => LocalityWait {
+                offered: wait.offered,
                 since: now,
                 allowed: locality,
                 waiting: wait.waiting,

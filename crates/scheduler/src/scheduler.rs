@@ -18,8 +18,6 @@ use crate::fast_hash::FastMap;
 use crate::groups::GroupMapping;
 use crate::limits::Blocked;
 use crate::locality_delay::LocalityDelay;
-use crate::locality_index::WaitingRequests;
-use crate::node_pass::PassScratch;
 use crate::nodes::{NodeIndex, NodeTable};
 use crate::normalize::{normalize, normalize_request};
 use crate::order_keys::MovedKeys;
@@ -41,8 +39,6 @@ pub struct Scheduler {
     /// How queue and user limits compare resources.
     pub(crate) calculator: ResourceCalculator,
     pub(crate) delay: LocalityDelay,
-    /// Delay scheduling's opportunity count, deadlines and indexes of waiting requests.
-    pub(crate) waiting: WaitingRequests,
     /// Capacity and Fair policies hold nodes for requests that do not fit yet; FIFO does not.
     pub(crate) reservations_enabled: bool,
     /// The configuration's groups plus those the RM sent.
@@ -51,8 +47,6 @@ pub struct Scheduler {
     pub(crate) work: Work,
     /// Emptied work buffers, kept for their capacity.
     pub(crate) spare_work: Work,
-    /// Buffers of node passes, kept for their capacity.
-    pub(crate) pass_scratch: PassScratch,
     /// Requests refused by a queue, user or AM limit, to retry when the limit loosens.
     pub(crate) blocked: Blocked,
     /// Fair policy: applications beyond maxRunningApps, by submission.
@@ -100,7 +94,6 @@ impl Scheduler {
         let mut scheduler = Self {
             calculator: calculator_of(&config.policy),
             delay: LocalityDelay::for_policy(&config.policy),
-            waiting: WaitingRequests::default(),
             reservations_enabled: !matches!(config.policy, SchedulingPolicy::Fifo),
             queues: QueueTree::for_policy(&config.policy),
             config,
@@ -112,7 +105,6 @@ impl Scheduler {
             groups,
             work: Work::default(),
             spare_work: Work::default(),
-            pass_scratch: PassScratch::default(),
             blocked: Blocked::default(),
             non_runnable: BTreeSet::new(),
             next_submission: 0,
@@ -446,7 +438,7 @@ impl Scheduler {
         if !self.applications.contains_key(&application) {
             return Err(SchedulerError::UnknownApplication(application));
         }
-        self.unindex_locality(application);
+        self.close_requests(application);
         let app = self
             .applications
             .get_mut(&application)
@@ -544,7 +536,7 @@ impl Scheduler {
         self.current_attempt_of(attempt)?;
         let application = attempt.application_id;
         self.release_reservations_of(application);
-        self.unindex_locality(application);
+        self.close_requests(application);
         let app = self
             .applications
             .get_mut(&application)
@@ -603,8 +595,8 @@ impl Scheduler {
                 actions,
             );
         }
-        // Keys may come and go: their index entries are made again from the new table.
-        self.unindex_locality(application);
+        // Keys may come and go: their states are made again from the new table.
+        self.close_requests(application);
         let app = self
             .applications
             .get_mut(&application)

@@ -5,10 +5,13 @@ use spindle_types::Resource;
 
 use crate::action::Locality;
 
-/// Delay scheduling state of one request: the scheduler's opportunity count when its wait
-/// began, and (Fair policy) the locality it has been allowed to relax to at that count.
+/// Delay scheduling state of one request: the scheduling opportunities it has been offered (its
+/// own clock, as YARN counts them per application and request), the count when its wait began,
+/// and (Fair policy) the locality it has been allowed to relax to at that count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct LocalityWait {
+    /// Node passes that reached the request and that it passed up for locality.
+    pub(crate) offered: u64,
     pub(crate) since: u64,
     pub(crate) allowed: Locality,
     /// Delay scheduling applied when the state was last evaluated (the request named hosts or
@@ -19,6 +22,7 @@ pub(crate) struct LocalityWait {
 impl Default for LocalityWait {
     fn default() -> Self {
         Self {
+            offered: 0,
             since: 0,
             allowed: Locality::NodeLocal,
             waiting: false,
@@ -40,30 +44,21 @@ pub(crate) struct SlotOffer<'a> {
 pub(crate) struct SlotView {
     pub(crate) shape: crate::locality_delay::RequestShape,
     pub(crate) wait: LocalityWait,
-    pub(crate) state: SlotState,
-    /// Its `"*"` entry relaxes locality: any node may take it once delay scheduling allows.
-    pub(crate) relaxes_to_any: bool,
     /// Pending, and not held back behind a pending AM container.
     pub(crate) placeable: bool,
 }
 
-/// What the scheduler derived from a request's wait, and where it lists the request; kept by
-/// the scheduler (`locality_index.rs`) whenever the wait, the request or the cluster changes.
+/// What the scheduler derived from a request's wait; kept by the scheduler
+/// (`locality_state.rs`) whenever the wait, the request or the cluster changes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct SlotState {
     pub(crate) rack_local_allowed: bool,
     pub(crate) off_switch_allowed: bool,
-    /// The opportunity count at which the delay state changes next (listed by the scheduler).
+    /// The request's own opportunity count ([`LocalityWait::offered`]) at which its delay
+    /// state changes next.
     pub(crate) deadline: Option<u64>,
-    /// Placeable now, off-switch allowed and its `"*"` entry relaxes: any node that fits may
-    /// take it, so its application is offered every node's room in policy order.
+    /// Placeable now: node passes walk its application.
     pub(crate) open: bool,
-    /// Listed in the scheduler's index of waiting requests by location name.
-    pub(crate) host_indexed: bool,
-    /// Listed in the index of waiting requests allowed rack-local containers.
-    pub(crate) rack_indexed: bool,
-    /// How many of its location names the indexes list it under.
-    pub(crate) names_indexed: usize,
 }
 
 impl SlotState {

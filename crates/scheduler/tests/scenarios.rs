@@ -42,6 +42,7 @@ scenarios!(
     fair_placement_and_limits,
     explanations,
     fair_share_preemption,
+    delay_scheduling_charges_reached_requests,
 );
 
 #[test]

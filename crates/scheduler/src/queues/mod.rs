@@ -63,10 +63,10 @@ pub(crate) struct SchedulerQueue {
     pub(crate) num_runnable: usize,
     /// Parents: children with a schedulable application below them, in offer order.
     pub(crate) schedulable_children: BTreeSet<QueueSortKey>,
-    /// Leaves: applications with a request any node may take, in offer order (the walk).
+    /// Leaves: applications with a placeable request, in offer order (the walk).
     pub(crate) schedulable_applications: BTreeSet<AppSortKey>,
-    /// Leaves: schedulable applications whose requests all wait for locality, in the same
-    /// order; found by node passes through the waiting indexes (`locality_index.rs`).
+    /// Leaves: schedulable applications none of whose requests is placeable yet, in the same
+    /// order; not walked.
     pub(crate) waiting_applications: BTreeSet<AppSortKey>,
     /// The key its parent's `schedulable_children` lists it under, while it is there (behind
     /// `order_key` while it is moved).
