@@ -56,7 +56,8 @@ enum Command {
     },
     /// Replay an SLS trace or a synthetic workload against the scheduling core and write a report.
     Sim(Box<commands::sim::SimArgs>),
-    /// Benchmarks: `bench scheduler` measures the scheduling core (allocations/s, latency).
+    /// Benchmarks: `bench scheduler` measures the scheduling core (allocations/s, latency),
+    /// `bench scaling` plots how its cost grows.
     Bench(commands::sim::BenchArgs),
     /// Run a command in N containers (YARN's distributed shell).
     Dshell(commands::dshell::DshellArgs),

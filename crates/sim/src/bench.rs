@@ -4,12 +4,16 @@
 //!
 //! Each run registers the nodes, then:
 //! - **fill**: applications (unmanaged AMs, so every container is a task) are added and ask
-//!   for twice the cluster's room in total; the allocations their asks trigger are timed;
+//!   for twice the cluster's room in total; the allocations their asks trigger are timed
+//!   (with [`CoreBenchmarkSpec::pending_per_application`]: each asks for an equal share of the
+//!   room, then for that many containers more, which stay pending);
 //! - **churn**: with the cluster full and requests still pending, the oldest container
 //!   finishes, one at a time; each finish frees room that the scheduler gives to the next
 //!   request at once. Every `ContainerFinished` call is timed on its own (a completion plus
 //!   an allocation: the steady-state cost per allocation), and the AMs acquire their new
-//!   containers in batches as an RM's allocate responses would.
+//!   containers in batches as an RM's allocate responses would. With a fixed backlog, the
+//!   application that received the container asks again after the timed call, so the number
+//!   of pending containers stays the same throughout.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write;
@@ -71,20 +75,27 @@ pub struct CoreBenchmarkSpec {
     /// Capacity: the preemption monitor (`yarn.resourcemanager.scheduler.monitor.enable`);
     /// Fair: `yarn.scheduler.fair.preemption`.
     pub preemption: bool,
+    /// A fixed backlog: every application keeps this many containers asked for beyond what it
+    /// runs (and the fill gives each an equal share of the cluster). `None`: the applications
+    /// ask for twice the cluster's room in total, once, and churn drains that backlog.
+    pub pending_per_application: Option<u32>,
 }
 
 impl CoreBenchmarkSpec {
     /// What is switched on (`drf, locality asks, preemption`), or `-`.
     pub fn features(&self) -> String {
-        let features: Vec<&str> = [
+        let mut features: Vec<String> = [
             (self.dominant_resource_fairness, "drf"),
             (self.locality, "locality asks"),
             (self.preemption, "preemption"),
         ]
         .iter()
         .filter(|(on, _)| *on)
-        .map(|(_, name)| *name)
+        .map(|(_, name)| name.to_string())
         .collect();
+        if let Some(pending) = self.pending_per_application {
+            features.push(format!("{pending} pending/app"));
+        }
         if features.is_empty() {
             "-".to_string()
         } else {
@@ -106,6 +117,7 @@ impl Default for CoreBenchmarkSpec {
             locality: false,
             dominant_resource_fairness: false,
             preemption: false,
+            pending_per_application: None,
         }
     }
 }
@@ -328,7 +340,16 @@ pub fn run_core_benchmark(spec: &CoreBenchmarkSpec) -> Result<CoreBenchmarkResul
         .min(spec.node_capability.vcores / spec.container.vcores.max(1))
         .max(0) as usize;
     let room = spec.nodes * per_node;
-    let per_application = (room * 2).div_ceil(spec.applications).max(1) as i32;
+    // The first ask of the `index`th application: an equal share of the room with a fixed
+    // backlog (asked for after the fill), else its part of twice the room.
+    let first_ask = |index: usize| -> i32 {
+        match spec.pending_per_application {
+            Some(_) => {
+                (room / spec.applications + usize::from(index < room % spec.applications)) as i32
+            }
+            None => (room * 2).div_ceil(spec.applications).max(1) as i32,
+        }
+    };
     let setup_seconds = setup_started.elapsed().as_secs_f64();
 
     let mut live: VecDeque<ContainerId> = VecDeque::with_capacity(room);
@@ -354,7 +375,7 @@ pub fn run_core_benchmark(spec: &CoreBenchmarkSpec) -> Result<CoreBenchmarkResul
             })
             .map_err(refused("AttemptAdded"))?;
         fill_allocations += collect(actions, &mut live, &mut unacquired);
-        let asks = application_asks(spec, index, per_application, &hosts, &rack_of);
+        let asks = application_asks(spec, index, first_ask(index), &hosts, &rack_of);
         let actions = scheduler
             .handle(SchedulerEvent::Asks {
                 attempt,
@@ -373,6 +394,24 @@ pub fn run_core_benchmark(spec: &CoreBenchmarkSpec) -> Result<CoreBenchmarkResul
     }
     let fill_seconds = fill_started.elapsed().as_secs_f64();
     let fill_cpu_seconds = cpu_seconds_since(fill_cpu_started).unwrap_or(fill_seconds);
+    // The backlog: with the cluster full, each application asks for its pending containers.
+    let mut reasks: Vec<ApplicationAttemptId> = Vec::new();
+    if spec.pending_per_application.is_some() {
+        reasks
+            .extend((0..spec.applications).map(|index| {
+                ApplicationAttemptId::new(ApplicationId::new(1, index as i32 + 1), 1)
+            }));
+        fill_allocations += ask_for_backlog(
+            &mut scheduler,
+            spec,
+            &mut reasks,
+            &hosts,
+            &rack_of,
+            &mut live,
+            &mut unacquired,
+        )
+        .map_err(refused("Asks"))?;
+    }
 
     let finishes = spec.churn_finishes.min(live.len());
     let mut call_nanoseconds = Vec::with_capacity(finishes);
@@ -391,7 +430,21 @@ pub fn run_core_benchmark(spec: &CoreBenchmarkSpec) -> Result<CoreBenchmarkResul
             })
             .map_err(refused("ContainerFinished"))?;
         call_nanoseconds.push(call_started.elapsed().as_nanos() as u64);
+        let before = live.len();
         churn_allocations += collect(actions, &mut live, &mut unacquired);
+        if spec.pending_per_application.is_some() {
+            reasks.extend(live.range(before..).map(|container| container.attempt_id));
+            churn_allocations += ask_for_backlog(
+                &mut scheduler,
+                spec,
+                &mut reasks,
+                &hosts,
+                &rack_of,
+                &mut live,
+                &mut unacquired,
+            )
+            .map_err(refused("Asks"))?;
+        }
         if unacquired.len() >= 1000 {
             scheduler
                 .handle(SchedulerEvent::ContainersAcquired {
@@ -435,6 +488,36 @@ fn rate(count: u64, seconds: f64) -> f64 {
     } else {
         0.0
     }
+}
+
+/// With a fixed backlog: each attempt in `attempts` asks again for
+/// [`CoreBenchmarkSpec::pending_per_application`] containers (asks are absolute, so this
+/// restores its backlog); an attempt that is allocated a container on the way asks again too.
+/// Returns the allocations made.
+fn ask_for_backlog(
+    scheduler: &mut Scheduler,
+    spec: &CoreBenchmarkSpec,
+    attempts: &mut Vec<ApplicationAttemptId>,
+    hosts: &[String],
+    rack_of: &dyn Fn(usize) -> String,
+    live: &mut VecDeque<ContainerId>,
+    unacquired: &mut Vec<ContainerId>,
+) -> Result<u64, SchedulerError> {
+    let pending = spec.pending_per_application.unwrap_or(0) as i32;
+    let mut allocations = 0;
+    while let Some(attempt) = attempts.pop() {
+        let index = attempt.application_id.id as usize - 1;
+        let asks = application_asks(spec, index, pending, hosts, rack_of);
+        let actions = scheduler.handle(SchedulerEvent::Asks {
+            attempt,
+            asks,
+            releases: Vec::new(),
+        })?;
+        let before = live.len();
+        allocations += collect(actions, live, unacquired);
+        attempts.extend(live.range(before..).map(|container| container.attempt_id));
+    }
+    Ok(allocations)
 }
 
 /// One application's asks: `count` containers anywhere, plus (with locality) 4 wanted hosts
@@ -542,7 +625,7 @@ pub fn results_table(results: &[CoreBenchmarkResult]) -> String {
     table
 }
 
-fn thousands(value: f64) -> String {
+pub(crate) fn thousands(value: f64) -> String {
     let whole = value.round() as u64;
     let digits = whole.to_string();
     let mut grouped = String::new();
@@ -555,7 +638,7 @@ fn thousands(value: f64) -> String {
     grouped
 }
 
-fn nanos(value: u64) -> String {
+pub(crate) fn nanos(value: u64) -> String {
     if value >= 10_000 {
         format!("{:.1} µs", value as f64 / 1000.0)
     } else {
@@ -589,6 +672,31 @@ mod tests {
         let latency = &result.churn_call_nanoseconds;
         assert!(latency.p50 <= latency.p99 && latency.p99 <= latency.max);
         assert!(results_table(&[result]).contains("| fifo | 20 | 1 | 10 |"));
+    }
+
+    #[test]
+    fn a_fixed_backlog_is_asked_for_again_and_never_runs_out() {
+        let spec = CoreBenchmarkSpec {
+            nodes: 4,
+            applications: 5,
+            queues: 2,
+            policy: BenchPolicy::Capacity,
+            churn_finishes: 100,
+            pending_per_application: Some(2),
+            ..Default::default()
+        };
+        let result = run_core_benchmark(&spec).unwrap();
+        assert_eq!(
+            result.fill_allocations,
+            4 * 32,
+            "equal shares fill the cluster"
+        );
+        assert_eq!(result.churn_finishes, 100);
+        assert_eq!(
+            result.churn_allocations, 100,
+            "100 finishes outlast a backlog of 10 only because it is asked for again"
+        );
+        assert!(results_table(&[result]).contains("| 2 pending/app |"));
     }
 
     #[test]

@@ -19,7 +19,8 @@
 //!    self-contained HTML report with inline SVG plots.
 //!
 //! [`bench`] measures the scheduling core itself (allocations per second, per-allocation
-//! latency) at cluster scale; [`rm_bench`] measures the whole ResourceManager over Hadoop IPC
+//! latency) at cluster scale, and [`scaling`] plots how that cost grows with nodes, queues,
+//! applications and pending requests; [`rm_bench`] measures the whole ResourceManager over Hadoop IPC
 //! with simulated NodeManagers and ApplicationMasters.
 //!
 //! Invariant: no wall-clock time, randomness without a seed, or hash-map iteration order
@@ -31,6 +32,7 @@ pub mod metrics;
 mod random;
 pub mod report;
 pub mod rm_bench;
+pub mod scaling;
 pub mod scheduler_setup;
 pub mod synthetic;
 pub mod trace;

@@ -8,6 +8,7 @@ pub mod logs;
 pub mod minicluster;
 pub mod node;
 pub mod rmadmin;
+pub mod scaling;
 pub mod sim;
 
 /// Logs to stderr, filtered by `SPINDLE_LOG` (default `default_level`).

@@ -360,6 +360,9 @@ pub enum BenchTarget {
     Rm(RmBenchArgs),
     /// submitApplication to AM container allocated, launched and running, on the minicluster.
     Submit(SubmitBenchArgs),
+    /// Scaling curves of the scheduling core: cost per allocation over nodes, queues,
+    /// applications and pending requests, plotted in scaling.html.
+    Scaling(super::scaling::ScalingBenchArgs),
     /// The RM under test of `bench rm`, in its own process (started by `bench rm`).
     #[command(hide = true)]
     RmServe(RmServeArgs),
@@ -404,6 +407,7 @@ pub fn run_bench(args: BenchArgs) -> anyhow::Result<i32> {
         BenchTarget::Scheduler(args) => bench_scheduler(args),
         BenchTarget::Rm(args) => bench_rm(args),
         BenchTarget::Submit(args) => bench_submit(args),
+        BenchTarget::Scaling(args) => super::scaling::run(args),
         BenchTarget::RmServe(args) => {
             let settings = RmServeSettings::from_json(&args.settings)?;
             serve_rm_on_own_thread(settings)?;
@@ -447,6 +451,7 @@ fn bench_scheduler(args: SchedulerBenchArgs) -> anyhow::Result<i32> {
                         locality: args.locality,
                         dominant_resource_fairness: args.drf,
                         preemption: args.preemption,
+                        pending_per_application: None,
                     };
                     eprintln!(
                         "running: {} scheduler, {nodes} nodes, {queues} queues, {applications} applications",

@@ -6,12 +6,12 @@ use std::fmt::Write;
 use crate::metrics::{Percentiles, SimulationReport};
 
 /// A CSV table being written.
-struct Table {
-    text: String,
+pub(crate) struct Table {
+    pub(crate) text: String,
 }
 
 impl Table {
-    fn new(header: &[&str]) -> Self {
+    pub(crate) fn new(header: &[&str]) -> Self {
         let mut table = Self {
             text: String::new(),
         };
@@ -19,7 +19,7 @@ impl Table {
         table
     }
 
-    fn row(&mut self, fields: impl IntoIterator<Item = String>) {
+    pub(crate) fn row(&mut self, fields: impl IntoIterator<Item = String>) {
         for (index, field) in fields.into_iter().enumerate() {
             if index > 0 {
                 self.text.push(',');

@@ -15,7 +15,7 @@ const QUEUES_DRAWN: usize = 8;
 /// Jobs listed in the HTML table (jobs.csv has all of them).
 const JOBS_LISTED: usize = 300;
 
-const STYLE: &str = "body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px;color:#222;max-width:1100px}\
+pub(crate) const STYLE: &str = "body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px;color:#222;max-width:1100px}\
 h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd;padding-bottom:4px}\
 .cards{display:flex;flex-wrap:wrap;gap:10px}.card{border:1px solid #ddd;border-radius:6px;padding:8px 12px;min-width:150px}\
 .card .value{font-size:20px;font-weight:bold}.card .label{font-size:12px;color:#666}\

@@ -1,8 +1,8 @@
 //! Writing a [`SimulationReport`] to a directory: `report.json` (everything but the
 //! per-container records), `summary.json`, CSV files and the self-contained `report.html`.
 
-mod csv;
-mod html;
+pub(crate) mod csv;
+pub(crate) mod html;
 pub mod svg;
 
 use std::path::{Path, PathBuf};
@@ -50,10 +50,6 @@ pub fn write_report(
     report: &SimulationReport,
     out_dir: &Path,
 ) -> Result<Vec<PathBuf>, ReportError> {
-    std::fs::create_dir_all(out_dir).map_err(|source| ReportError::Write {
-        path: out_dir.to_path_buf(),
-        source,
-    })?;
     let mut summary = serde_json::to_string_pretty(&Summary {
         scheduler: &report.scheduler,
         workload: &report.workload,
@@ -72,11 +68,22 @@ pub fn write_report(
         ("containers.csv", csv::containers_csv(report)),
         ("latency_percentiles.csv", csv::latency_csv(report)),
     ];
-    let mut written = Vec::with_capacity(files.len());
-    for (name, text) in files {
-        written.push(write_file(out_dir, name, &text)?);
-    }
-    Ok(written)
+    write_files(out_dir, files)
+}
+
+/// Creates `out_dir` if missing and writes each (name, text) into it; returns their paths.
+pub fn write_files<'a>(
+    out_dir: &Path,
+    files: impl IntoIterator<Item = (&'a str, String)>,
+) -> Result<Vec<PathBuf>, ReportError> {
+    std::fs::create_dir_all(out_dir).map_err(|source| ReportError::Write {
+        path: out_dir.to_path_buf(),
+        source,
+    })?;
+    files
+        .into_iter()
+        .map(|(name, text)| write_file(out_dir, name, &text))
+        .collect()
 }
 
 /// Writes `text` to `out_dir/name`.

@@ -1,5 +1,6 @@
-//! Small inline-SVG charts for the HTML report: line charts over time, grouped bar charts and
-//! histograms, with axes, ticks and a legend. Output depends only on the input numbers.
+//! Small inline-SVG charts for the HTML reports: line charts over time or over a logarithmic
+//! axis, grouped bar charts and histograms, with axes, ticks and a legend. Output depends only
+//! on the input numbers.
 
 use std::fmt::Write;
 
@@ -94,38 +95,73 @@ pub fn line_chart(chart: &LineChart) -> String {
     );
     for series in &chart.series {
         let points = thin(&series.points, MAX_POINTS);
-        if points.is_empty() {
-            continue;
-        }
-        let mut path = String::new();
-        for (index, (x, y)) in points.iter().enumerate() {
-            let (px, py) = frame.at(x / axis.divisor, *y);
+        let pixels = points.iter().map(|(x, y)| frame.at(x / axis.divisor, *y));
+        polyline(&mut svg, pixels, series);
+    }
+    close_with_legend(svg, &chart.series)
+}
+
+/// A line chart over a logarithmic x axis (cluster sizes, counts) with every point marked.
+#[derive(Debug, Clone)]
+pub struct LogXChart {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    /// x values must be positive; the axis is ticked at each distinct x value.
+    pub series: Vec<Series>,
+}
+
+/// Renders a [`LogXChart`]: y from 0, one `<circle class="point">` per data point, whose
+/// tooltip gives the series, x and y.
+pub fn log_x_chart(chart: &LogXChart) -> String {
+    let mut x_values: Vec<f64> = chart
+        .series
+        .iter()
+        .flat_map(|series| series.points.iter().map(|point| point.0))
+        .filter(|x| *x > 0.0)
+        .collect();
+    x_values.sort_by(f64::total_cmp);
+    x_values.dedup();
+    let low = x_values.first().map_or(0.0, |x| x.log10());
+    let high = x_values.last().map_or(1.0, |x| x.log10());
+    // A margin keeps the end points off the axes; one value sits in the middle.
+    let margin = if high > low { (high - low) * 0.06 } else { 0.5 };
+    let origin = low - margin;
+    let data_max = chart
+        .series
+        .iter()
+        .flat_map(|series| series.points.iter().map(|point| point.1))
+        .fold(0.0, f64::max);
+    let frame = Frame::new(high + margin - origin, nice_ceiling(data_max));
+    let position = |x: f64| x.max(f64::MIN_POSITIVE).log10() - origin;
+    let mut svg = open_svg(&chart.title);
+    frame.y_axis(&mut svg, &chart.y_label);
+    frame.x_baseline(&mut svg);
+    frame.x_ticks(
+        &mut svg,
+        x_values.iter().map(|x| (position(*x), format_count(*x))),
+    );
+    frame.x_label(&mut svg, &chart.x_label);
+    for series in &chart.series {
+        let pixels: Vec<(f64, f64)> = series
+            .points
+            .iter()
+            .filter(|point| point.0 > 0.0)
+            .map(|(x, y)| frame.at(position(*x), *y))
+            .collect();
+        polyline(&mut svg, pixels.iter().copied(), series);
+        for ((px, py), (x, y)) in pixels.iter().zip(&series.points) {
             let _ = write!(
-                path,
-                "{}{px:.1},{py:.1}",
-                if index == 0 { "M" } else { " L" }
+                svg,
+                r#"<circle class="point" cx="{px:.1}" cy="{py:.1}" r="3" fill="{}"><title>{}: {} at {}</title></circle>"#,
+                series.color,
+                escape(&series.name),
+                format_number(*y),
+                format_count(*x)
             );
         }
-        let _ = write!(
-            svg,
-            r#"<path d="{path}" fill="none" stroke="{}" stroke-width="1.6"{}/>"#,
-            series.color,
-            if series.dashed {
-                r#" stroke-dasharray="6 4""#
-            } else {
-                ""
-            }
-        );
     }
-    legend(
-        &mut svg,
-        chart
-            .series
-            .iter()
-            .map(|series| (series.name.as_str(), series.color, series.dashed)),
-    );
-    svg.push_str("</svg>");
-    svg
+    close_with_legend(svg, &chart.series)
 }
 
 /// One group of bars: a name (legend) and its values per category.
@@ -263,17 +299,31 @@ impl Frame {
     fn axes(&self, svg: &mut String, x_label: &str, y_label: &str) {
         self.y_axis(svg, y_label);
         self.x_baseline(svg);
-        for tick in ticks(self.x_max) {
+        self.x_ticks(
+            svg,
+            ticks(self.x_max)
+                .into_iter()
+                .map(|tick| (tick, format_number(tick))),
+        );
+        self.x_label(svg, x_label);
+    }
+
+    /// Ticks below the x axis at data positions, with their labels.
+    fn x_ticks(&self, svg: &mut String, ticks: impl Iterator<Item = (f64, String)>) {
+        for (tick, label) in ticks {
             let (x, _) = self.at(tick, 0.0);
             let _ = write!(
                 svg,
                 r##"<line x1="{x:.1}" y1="{b:.1}" x2="{x:.1}" y2="{:.1}" stroke="#999"/><text x="{x:.1}" y="{:.1}" font-size="11" text-anchor="middle">{}</text>"##,
                 self.bottom() + 4.0,
                 self.bottom() + 16.0,
-                format_number(tick),
+                escape(&label),
                 b = self.bottom()
             );
         }
+    }
+
+    fn x_label(&self, svg: &mut String, x_label: &str) {
         let _ = write!(
             svg,
             r#"<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="middle">{}</text>"#,
@@ -323,6 +373,43 @@ fn open_svg(title: &str) -> String {
         r#"<svg class="chart" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{t}"><text x="{LEFT}" y="20" font-size="14" font-weight="bold">{t}</text>"#,
         t = escape(title)
     )
+}
+
+/// A series' line through pixel positions (nothing for no points).
+fn polyline(svg: &mut String, pixels: impl Iterator<Item = (f64, f64)>, series: &Series) {
+    let mut path = String::new();
+    for (index, (px, py)) in pixels.enumerate() {
+        let _ = write!(
+            path,
+            "{}{px:.1},{py:.1}",
+            if index == 0 { "M" } else { " L" }
+        );
+    }
+    if path.is_empty() {
+        return;
+    }
+    let _ = write!(
+        svg,
+        r#"<path d="{path}" fill="none" stroke="{}" stroke-width="1.6"{}/>"#,
+        series.color,
+        if series.dashed {
+            r#" stroke-dasharray="6 4""#
+        } else {
+            ""
+        }
+    );
+}
+
+/// Adds the series' legend and closes the chart.
+fn close_with_legend(mut svg: String, series: &[Series]) -> String {
+    legend(
+        &mut svg,
+        series
+            .iter()
+            .map(|series| (series.name.as_str(), series.color, series.dashed)),
+    );
+    svg.push_str("</svg>");
+    svg
 }
 
 fn legend<'a>(svg: &mut String, entries: impl Iterator<Item = (&'a str, &'static str, bool)>) {
@@ -412,6 +499,18 @@ pub fn format_number(value: f64) -> String {
     }
 }
 
+/// A count in few characters: 500, 2k, 2.5k, 10k, 1M.
+pub fn format_count(value: f64) -> String {
+    let (scaled, suffix) = if value.abs() >= 1e6 {
+        (value / 1e6, "M")
+    } else if value.abs() >= 1e3 {
+        (value / 1e3, "k")
+    } else {
+        (value, "")
+    };
+    format!("{}{suffix}", format_number(scaled))
+}
+
 fn shorten(text: &str, limit: usize) -> String {
     if text.chars().count() <= limit {
         text.to_string()
@@ -448,6 +547,36 @@ mod tests {
         assert_eq!(nice_ceiling(0.0), 1.0);
         assert_eq!(format_number(2.5), "2.5");
         assert_eq!(format_number(40.0), "40");
+        assert_eq!(format_count(2_000.0), "2k");
+        assert_eq!(format_count(2_500.0), "2.5k");
+        assert_eq!(format_count(1_000_000.0), "1M");
+        assert_eq!(format_count(100.0), "100");
+    }
+
+    #[test]
+    fn a_log_axis_ticks_each_value_and_marks_each_point() {
+        let chart = log_x_chart(&LogXChart {
+            title: "cost".into(),
+            x_label: "nodes (log scale)".into(),
+            y_label: "µs".into(),
+            series: vec![Series {
+                name: "fifo p50".into(),
+                points: vec![(1_000.0, 1.0), (10_000.0, 1.5), (100_000.0, 2.0)],
+                color: color(0),
+                dashed: false,
+            }],
+        });
+        assert_eq!(chart.matches(r#"<circle class="point""#).count(), 3);
+        for label in [">1k<", ">10k<", ">100k<"] {
+            assert!(chart.contains(label), "tick {label} in {chart}");
+        }
+        // Equal ratios are equal distances: 1k, 10k and 100k are evenly spaced.
+        let centres: Vec<f64> = chart
+            .split(r#"cx=""#)
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap().parse().unwrap())
+            .collect();
+        assert!(((centres[1] - centres[0]) - (centres[2] - centres[1])).abs() < 0.2);
     }
 
     #[test]
