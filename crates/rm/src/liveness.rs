@@ -24,7 +24,13 @@ impl<K: Clone + Eq + Hash + Ord> LivenessMonitor<K> {
 
     /// Records a sign of life (registration or heartbeat) at `now_ms`.
     pub fn touch(&mut self, key: &K, now_ms: i64) {
-        self.last_seen.insert(key.clone(), now_ms);
+        // Heartbeats touch known members: update in place rather than clone the key.
+        match self.last_seen.get_mut(key) {
+            Some(seen) => *seen = now_ms,
+            None => {
+                self.last_seen.insert(key.clone(), now_ms);
+            }
+        }
     }
 
     pub fn remove(&mut self, key: &K) {

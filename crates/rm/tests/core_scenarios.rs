@@ -1,6 +1,7 @@
 //! Scenario tests of the RM core with injected time: an application's life from submission to
 //! its end, attempts that fail and retry, nodes that are lost, and requests that are refused.
 
+use prost::Message;
 use spindle_proto::yarn::*;
 use spindle_rm::core::{exceptions, Effect, RmCore};
 use spindle_rm::settings::RmSettings;
@@ -486,6 +487,60 @@ fn kill_stops_every_container_of_the_application() {
         )
         .unwrap_err();
     assert_eq!(err.class, exceptions::ATTEMPT_NOT_FOUND);
+}
+
+#[test]
+fn a_repeated_allocate_gets_the_same_bytes_with_tokens_the_nm_accepts() {
+    let mut c = Cluster::new();
+    let registered = c
+        .core
+        .register_node(
+            &RegisterNodeManagerRequestProto {
+                node_id: Some((&NodeId::new("n1", 8041)).into()),
+                http_port: Some(8042),
+                resource: Some((&Resource::new(8192, 8)).into()),
+                ..Default::default()
+            },
+            c.now,
+        )
+        .unwrap();
+    let key = registered.container_token_master_key.unwrap();
+    let container_key = spindle_security::MasterKey {
+        key_id: key.key_id(),
+        bytes: key.bytes().to_vec(),
+    };
+    c.submit(1024);
+    let (attempt, _, _) = c.launch_ams().remove(0);
+    c.register(attempt);
+    let request = AllocateRequestProto {
+        ask: vec![ask_any(1024, 2)],
+        response_id: Some(0),
+        ..Default::default()
+    };
+    let first = c.core.allocate_reply(attempt, &request, c.now).unwrap();
+    let first_bytes = first.encoded();
+    c.now += 1_000;
+    let again = c.core.allocate_reply(attempt, &request, c.now).unwrap();
+    assert_eq!(
+        again.encoded(),
+        first_bytes,
+        "a replay is the same response"
+    );
+    let response = AllocateResponseProto::decode(first_bytes).unwrap();
+    assert_eq!(response.response_id, Some(1));
+    assert_eq!(response.allocated_containers.len(), 2);
+    for container in &response.allocated_containers {
+        let token = container.container_token.as_ref().unwrap();
+        assert!(container_key.verify(&token.identifier, &token.password));
+        assert_eq!(token.service, "n1:8041");
+        assert_eq!(container.node_http_address.as_deref(), Some("n1:8042"));
+        let identifier =
+            ContainerTokenIdentifierProto::decode(token.identifier.as_slice()).unwrap();
+        assert_eq!(identifier.nm_host_addr.as_deref(), Some("n1:8041"));
+        assert_eq!(identifier.app_submitter.as_deref(), Some("alice"));
+    }
+    assert_eq!(response.nm_tokens.len(), 1, "one NMToken for the one node");
+    c.core.check_invariants().unwrap();
 }
 
 #[test]

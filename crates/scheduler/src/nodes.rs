@@ -11,6 +11,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use spindle_types::{ContainerId, NodeId, Resource};
 
@@ -26,7 +27,8 @@ pub(crate) type NodeIndex = u32;
 #[derive(Debug, Clone)]
 pub(crate) struct SchedulerNode {
     pub(crate) id: NodeId,
-    pub(crate) rack: String,
+    /// Shared with its [`Rack`] entry (one string per rack, not per node).
+    pub(crate) rack: Arc<str>,
     /// The rack's slot in the table's rack list.
     rack_id: u32,
     /// The node's key in the free-resource indexes (as of the last flush).
@@ -67,17 +69,20 @@ impl FreeKey {
 /// A rack: its nodes by available resources.
 #[derive(Debug, Default)]
 struct Rack {
-    name: String,
+    name: Arc<str>,
     by_free: BTreeSet<FreeKey>,
     nodes: usize,
 }
 
 #[derive(Debug, Default)]
 pub(crate) struct NodeTable {
-    slots: Vec<Option<SchedulerNode>>,
+    /// Boxed: a vacant or spare slot (the `Vec` doubles as the cluster grows) costs a pointer,
+    /// not a whole node record.
+    slots: Vec<Option<Box<SchedulerNode>>>,
     vacant: Vec<NodeIndex>,
     by_id: FastMap<NodeId, NodeIndex>,
-    by_host: FastMap<String, Vec<NodeIndex>>,
+    /// Keyed by the node id's own (shared) host string.
+    by_host: FastMap<std::sync::Arc<str>, Vec<NodeIndex>>,
     racks: Vec<Rack>,
     rack_ids: FastMap<String, u32>,
     vacant_racks: Vec<u32>,
@@ -151,7 +156,7 @@ impl NodeTable {
         self.slots
             .iter()
             .enumerate()
-            .filter_map(|(i, slot)| slot.as_ref().map(|node| (i as NodeIndex, node)))
+            .filter_map(|(i, slot)| slot.as_deref().map(|node| (i as NodeIndex, node)))
     }
 
     /// Nodes whose NodeManager runs on `host` (several NMs may share a host), in registration order.
@@ -231,7 +236,7 @@ impl NodeTable {
             Some(&id) => id,
             None => {
                 let entry = Rack {
-                    name: rack.clone(),
+                    name: Arc::from(rack.as_str()),
                     ..Rack::default()
                 };
                 let id = match self.vacant_racks.pop() {
@@ -251,7 +256,7 @@ impl NodeTable {
         self.racks[rack_id as usize].nodes += 1;
         let mut node = SchedulerNode {
             id: id.clone(),
-            rack,
+            rack: self.racks[rack_id as usize].name.clone(),
             rack_id,
             indexed: FreeKey {
                 memory: Reverse(0),
@@ -277,14 +282,14 @@ impl NodeTable {
         self.by_free.insert(node.indexed);
         self.racks[rack_id as usize].by_free.insert(node.indexed);
         self.free_vcores.insert(node.indexed.vcores.0);
-        self.slots[index as usize] = Some(node);
+        self.slots[index as usize] = Some(Box::new(node));
         self.count += 1;
         index
     }
 
     /// Removes a node that holds no container.
     pub(crate) fn remove(&mut self, index: NodeIndex) -> SchedulerNode {
-        let node = self.slots[index as usize]
+        let node = *self.slots[index as usize]
             .take()
             .expect("removing a registered node");
         debug_assert!(
@@ -300,7 +305,7 @@ impl NodeTable {
         rack.by_free.remove(&node.indexed);
         rack.nodes -= 1;
         if rack.nodes == 0 {
-            self.rack_ids.remove(&rack.name);
+            self.rack_ids.remove(&*rack.name);
             *rack = Rack::default();
             self.vacant_racks.push(node.rack_id);
         }
@@ -312,10 +317,10 @@ impl NodeTable {
         self.capability_memory.remove(node.capability.memory_mb);
         self.capability_vcores.remove(node.capability.vcores);
         self.by_id.remove(&node.id);
-        if let Some(on_host) = self.by_host.get_mut(&node.id.host) {
+        if let Some(on_host) = self.by_host.get_mut(&*node.id.host) {
             on_host.retain(|&other| other != index);
             if on_host.is_empty() {
-                self.by_host.remove(&node.id.host);
+                self.by_host.remove(&*node.id.host);
             }
         }
         self.vacant.push(index);
@@ -439,7 +444,7 @@ impl NodeTable {
                 ));
             }
             free.insert(key);
-            racks.entry(node.rack.clone()).or_default().insert(key);
+            racks.entry(node.rack.to_string()).or_default().insert(key);
             if self.by_id.get(&node.id) != Some(&index) {
                 return Err(format!("node {} is missing from the id index", node.id));
             }
@@ -465,7 +470,7 @@ impl NodeTable {
             .collect();
         let rack_counts_agree = self.rack_ids.iter().all(|(name, &id)| {
             let rack = &self.racks[id as usize];
-            rack.name == *name && rack.nodes == racks.get(name).map_or(0, BTreeSet::len)
+            *rack.name == **name && rack.nodes == racks.get(name).map_or(0, BTreeSet::len)
         });
         if free != self.by_free || racks != indexed_racks || !rack_counts_agree {
             return Err(

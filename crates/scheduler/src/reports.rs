@@ -138,7 +138,7 @@ impl Scheduler {
         let node = self.nodes.get(self.nodes.lookup(node)?);
         Some(NodeReport {
             node: node.id.clone(),
-            rack: node.rack.clone(),
+            rack: node.rack.to_string(),
             capability: node.capability.clone(),
             allocated: node.allocated.clone(),
             available: node.available.clone(),

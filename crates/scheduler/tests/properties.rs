@@ -260,7 +260,7 @@ fn application_id(app: u8) -> ApplicationId {
 /// Host names h0..h5 (h4 for nodes 4 and 5), racks /r0 and /r1, and "*".
 fn location_name(index: u8) -> String {
     match index {
-        i if i < NODES => node_id(i).host,
+        i if i < NODES => node_id(i).host.to_string(),
         i if i == NODES => "/r0".into(),
         i if i == NODES + 1 => "/r1".into(),
         _ => ANY.into(),

@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// An id string that does not follow YARN's format.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -204,14 +205,17 @@ impl FromStr for ContainerId {
 }
 
 /// A NodeManager's identity: the host it advertises and its ContainerManagement port.
+///
+/// The host is shared (`Arc<str>`): node ids are copied into every container record, index and
+/// scheduling action, and a clone is then a reference count rather than a string copy.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NodeId {
-    pub host: String,
+    pub host: Arc<str>,
     pub port: i32,
 }
 
 impl NodeId {
-    pub fn new(host: impl Into<String>, port: i32) -> Self {
+    pub fn new(host: impl Into<Arc<str>>, port: i32) -> Self {
         Self {
             host: host.into(),
             port,
@@ -236,7 +240,7 @@ impl FromStr for NodeId {
             return Err(bad(K, s, "empty host"));
         }
         Ok(Self {
-            host: host.to_string(),
+            host: host.into(),
             port: parse_num(K, s, port)?,
         })
     }

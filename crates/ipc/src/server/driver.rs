@@ -21,7 +21,10 @@ use crate::service::{CallContext, CallerIdentity};
 use crate::wire::request::CallFrame;
 use crate::wire::response::{error_frame, success_frame, ErrorReply};
 
-const READ_CHUNK: usize = 16 * 1024;
+/// Room made for each read. Every connection holds about this much (the frames read are shared
+/// out of the same buffer), so it stays small: an RM serves thousands of NM and AM connections,
+/// and their calls are a few hundred bytes to a few KB; larger frames grow the buffer as needed.
+const READ_CHUNK: usize = 4 * 1024;
 /// How long a FATAL reply or the last replies may take to reach a peer that does not read.
 const FINAL_WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 

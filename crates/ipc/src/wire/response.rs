@@ -68,9 +68,20 @@ fn response_header(reply_to: &ReplyTo, status: RpcStatusProto) -> RpcResponseHea
 /// A SUCCESS frame: the header and the delimited, already encoded response message.
 pub fn success_frame(reply_to: &ReplyTo, response_message: &[u8]) -> Bytes {
     let header = response_header(reply_to, RpcStatusProto::Success);
-    let mut payload = header.encode_length_delimited_to_vec();
-    put_delimited_bytes(&mut payload, response_message);
-    frame(&payload)
+    let header_len = header.encoded_len();
+    let payload_len = prost::length_delimiter_len(header_len)
+        + header_len
+        + prost::length_delimiter_len(response_message.len())
+        + response_message.len();
+    // One buffer of the final size: the response (often many KB) is copied once.
+    let mut out = Vec::with_capacity(4 + payload_len);
+    out.extend_from_slice(&(payload_len as u32).to_be_bytes());
+    header
+        .encode_length_delimited(&mut out)
+        .expect("Vec<u8> grows as needed");
+    put_delimited_bytes(&mut out, response_message);
+    debug_assert_eq!(out.len(), 4 + payload_len);
+    Bytes::from(out)
 }
 
 /// An ERROR or FATAL frame: the header alone.

@@ -125,7 +125,7 @@ try_from_owned!(ContainerIdProto => ContainerId);
 impl From<&NodeId> for NodeIdProto {
     fn from(id: &NodeId) -> Self {
         NodeIdProto {
-            host: Some(id.host.clone()),
+            host: Some(id.host.to_string()),
             port: Some(id.port),
         }
     }
@@ -134,7 +134,7 @@ impl From<&NodeId> for NodeIdProto {
 impl From<NodeId> for NodeIdProto {
     fn from(id: NodeId) -> Self {
         NodeIdProto {
-            host: Some(id.host),
+            host: Some(id.host.to_string()),
             port: Some(id.port),
         }
     }
@@ -153,7 +153,7 @@ impl TryFrom<&NodeIdProto> for NodeId {
             });
         }
         let port = *require(&proto.port, MESSAGE, "port")?;
-        Ok(NodeId::new(host.clone(), port))
+        Ok(NodeId::new(host.as_str(), port))
     }
 }
 try_from_owned!(NodeIdProto => NodeId);

@@ -1,14 +1,17 @@
 //! The ApplicationMaster's side: registration, allocate heartbeats, unregistration, and what
 //! happens when the AM container ends, fails to launch, or the AM goes silent.
 
+use std::sync::Arc;
+
 use spindle_proto::yarn::{
-    AllocateRequestProto, AllocateResponseProto, ContainerStateProto, ContainerStatusProto,
-    FinishApplicationMasterRequestProto, NmTokenProto, PreemptionContainerProto,
-    PreemptionContractProto, PreemptionMessageProto, RegisterApplicationMasterRequestProto,
-    RegisterApplicationMasterResponseProto, SchedulerResourceTypes,
+    AllocateRequestProto, AllocateResponseProto, FinishApplicationMasterRequestProto,
+    RegisterApplicationMasterRequestProto, RegisterApplicationMasterResponseProto,
+    SchedulerResourceTypes,
 };
 use spindle_types::states::FinalApplicationStatus;
 use spindle_types::{exit_status, ApplicationAttemptId, ContainerId, NodeId, Resource};
+
+use super::allocate_reply::{AllocateReply, CompletedContainer};
 
 use super::exceptions as ex;
 use super::scheduling::Ask;
@@ -92,6 +95,18 @@ impl RmCore {
         request: &AllocateRequestProto,
         now_ms: i64,
     ) -> Result<AllocateResponseProto, RmError> {
+        Ok(self.allocate_reply(attempt_id, request, now_ms)?.to_proto())
+    }
+
+    /// `allocate` as the RPC service runs it: the decisions are taken here, under the core's
+    /// lock; the caller signs the tokens and encodes the reply ([`AllocateReply::encoded`]) after
+    /// releasing it. The attempt keeps the reply to answer a repeated responseId identically.
+    pub fn allocate_reply(
+        &mut self,
+        attempt_id: ApplicationAttemptId,
+        request: &AllocateRequestProto,
+        now_ms: i64,
+    ) -> Result<Arc<AllocateReply>, RmError> {
         let attempt = self.live_attempt(attempt_id)?;
         let Some(last) = attempt.last_response_id else {
             return Err(RmError::new(
@@ -131,58 +146,36 @@ impl RmCore {
         let completed = std::mem::take(&mut attempt.newly_completed);
         let mut new_nodes: Vec<NodeId> = Vec::new();
         for c in &allocated {
-            let node =
-                NodeId::try_from(c.node_id.as_ref().expect("allocated container has a node"))
-                    .expect("own node id");
-            if attempt.nm_tokens_sent.insert(node.clone()) {
-                new_nodes.push(node);
+            if !attempt.nm_tokens_sent.contains(&c.node) {
+                attempt.nm_tokens_sent.insert(c.node.clone());
+                new_nodes.push(c.node.clone());
             }
         }
-        let acquired: Vec<ContainerId> = allocated
-            .iter()
-            .filter_map(|c| c.id.as_ref().and_then(|p| ContainerId::try_from(p).ok()))
-            .collect();
+        let preempt: Vec<ContainerId> = attempt.to_preempt.iter().copied().collect();
+        let acquired: Vec<ContainerId> = allocated.iter().map(|c| c.id).collect();
         self.containers_acquired(acquired);
         let user = self
             .apps
             .get(&attempt_id.application_id)
             .map(|a| a.user.clone())
             .unwrap_or_default();
-        let nm_tokens = new_nodes
-            .into_iter()
-            .map(|node| NmTokenProto {
-                node_id: Some((&node).into()),
-                token: Some(self.keys.nm_token(attempt_id, &node, &user)),
-            })
-            .collect();
-        let attempt = self.attempts.get(&attempt_id).expect("live");
-        let preempt = (!attempt.to_preempt.is_empty()).then(|| PreemptionMessageProto {
-            strict_contract: None,
-            contract: Some(PreemptionContractProto {
-                resource: Vec::new(),
-                container: attempt
-                    .to_preempt
-                    .iter()
-                    .map(|c| PreemptionContainerProto {
-                        id: Some((*c).into()),
-                    })
-                    .collect(),
-            }),
-        });
-        let response = AllocateResponseProto {
+        let reply = Arc::new(AllocateReply::new(
+            self.keys.clone(),
+            attempt_id,
+            user,
+            self.settings.cluster_timestamp,
+            last + 1,
+            allocated,
+            completed,
+            new_nodes,
             preempt,
-            response_id: Some(last + 1),
-            allocated_containers: allocated,
-            completed_container_statuses: completed,
-            limit: Some((&limit).into()),
-            num_cluster_nodes: Some(num_cluster_nodes),
-            nm_tokens,
-            ..Default::default()
-        };
+            limit,
+            num_cluster_nodes,
+        ));
         let attempt = self.attempts.get_mut(&attempt_id).expect("live");
         attempt.last_response_id = Some(last + 1);
-        attempt.last_response = Some(response.clone());
-        Ok(response)
+        attempt.last_response = Some(reply.clone());
+        Ok(reply)
     }
 
     fn validate_asks(
@@ -391,13 +384,11 @@ impl RmCore {
         id: ContainerId,
         exit_status: i32,
         diagnostics: &str,
-    ) -> ContainerStatusProto {
-        ContainerStatusProto {
-            container_id: Some(id.into()),
-            state: Some(ContainerStateProto::CComplete as i32),
-            diagnostics: Some(diagnostics.to_string()),
-            exit_status: Some(exit_status),
-            ..Default::default()
+    ) -> CompletedContainer {
+        CompletedContainer {
+            id,
+            exit_status,
+            diagnostics: diagnostics.to_string(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! the services must answer; side effects that need I/O (starting an AM container on its NM)
 //! are queued as [`Effect`]s for the async shell to carry out.
 
+mod allocate_reply;
 mod am;
 mod apps;
 mod nodes;
@@ -11,9 +12,11 @@ mod scheduling;
 mod tokens;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use spindle_types::{ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Resource};
 
+pub use allocate_reply::{AllocateReply, AllocatedContainer, CompletedContainer};
 pub use records::{RmApp, RmAttempt, RmContainer, RmNode};
 pub use scheduling::Decision;
 pub use tokens::RmKeys;
@@ -73,18 +76,29 @@ impl RmError {
 /// Everything the ResourceManager knows.
 pub struct RmCore {
     pub(crate) settings: RmSettings,
-    pub(crate) keys: RmKeys,
+    /// Shared with the allocate replies that sign their tokens outside the lock.
+    pub(crate) keys: Arc<RmKeys>,
     next_app_id: i32,
     pub(crate) apps: BTreeMap<ApplicationId, RmApp>,
-    pub(crate) attempts: HashMap<ApplicationAttemptId, RmAttempt>,
-    pub(crate) nodes: BTreeMap<NodeId, RmNode>,
-    pub(crate) containers: HashMap<ContainerId, RmContainer>,
+    pub(crate) attempts: FastMap<ApplicationAttemptId, RmAttempt>,
+    /// Boxed: B-tree leaves are half empty after registrations in name order, and a spare entry
+    /// then costs a pointer rather than a whole node record.
+    pub(crate) nodes: BTreeMap<NodeId, Box<RmNode>>,
+    pub(crate) containers: FastMap<ContainerId, RmContainer>,
     pub(crate) scheduler: scheduling::SchedulerBridge,
     pub(crate) nm_liveness: LivenessMonitor<NodeId>,
     pub(crate) am_liveness: LivenessMonitor<ApplicationAttemptId>,
     effects: Vec<Effect>,
+    /// Strings many nodes share (racks, NM versions), one copy each.
+    shared_strings: std::collections::HashSet<Arc<str>>,
     node_summary: std::cell::OnceCell<NodeSummary>,
 }
+
+/// A `HashMap` with a fast hasher: the RM's maps are keyed by ids it issued itself (nobody can pick
+/// keys that collide), and SipHash was a visible share of every heartbeat's container lookups.
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+/// A `HashSet` with the same hasher as [`FastMap`].
+pub(crate) type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 /// What allocate calls need to know about the nodes, cached between node changes.
 #[derive(Debug, Clone)]
@@ -107,16 +121,17 @@ impl RmCore {
     ) -> Result<Self, String> {
         let scheduler = scheduling::SchedulerBridge::with_config(&settings, scheduler)?;
         Ok(Self {
-            keys: RmKeys::generate(),
+            keys: Arc::new(RmKeys::generate()),
             next_app_id: 1,
             apps: BTreeMap::new(),
-            attempts: HashMap::new(),
+            attempts: FastMap::default(),
             nodes: BTreeMap::new(),
-            containers: HashMap::new(),
+            containers: FastMap::default(),
             scheduler,
             nm_liveness: LivenessMonitor::new(settings.nm_expiry_ms),
             am_liveness: LivenessMonitor::new(settings.am_expiry_ms),
             effects: Vec::new(),
+            shared_strings: Default::default(),
             node_summary: std::cell::OnceCell::new(),
             settings,
         })
@@ -205,6 +220,16 @@ impl RmCore {
         })
     }
 
+    /// The one shared copy of `text` (rack names and NM versions repeat across thousands of nodes).
+    pub(crate) fn intern(&mut self, text: &str) -> Arc<str> {
+        if let Some(shared) = self.shared_strings.get(text) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = Arc::from(text);
+        self.shared_strings.insert(shared.clone());
+        shared
+    }
+
     /// A node joined, left or changed state.
     pub(crate) fn nodes_changed(&mut self) {
         self.node_summary.take();
@@ -230,12 +255,8 @@ impl RmCore {
             if !attempt.live_containers.contains(id) {
                 return Err(format!("{id}: live but not in its attempt"));
             }
-            let node = self
-                .nodes
-                .get(&c.node)
-                .ok_or(format!("{id}: unknown node {}", c.node))?;
-            if !node.live_containers.contains(id) {
-                return Err(format!("{id}: live but not on its node {}", c.node));
+            if !self.nodes.contains_key(&c.node) {
+                return Err(format!("{id}: unknown node {}", c.node));
             }
         }
         for a in self.attempts.values() {
@@ -245,11 +266,19 @@ impl RmCore {
                 }
             }
         }
+        let mut on_nodes: HashMap<&NodeId, (i32, Resource)> = HashMap::new();
+        for c in self.containers.values() {
+            let (count, used) = on_nodes.entry(&c.node).or_insert((0, Resource::ZERO));
+            *count += 1;
+            used.add_assign(&c.resource);
+        }
         for n in self.nodes.values() {
-            for c in &n.live_containers {
-                if !self.containers.contains_key(c) {
-                    return Err(format!("{}: lists {c} which is not live", n.id));
-                }
+            let (count, used) = on_nodes.remove(&n.id).unwrap_or((0, Resource::ZERO));
+            if n.num_containers != count || n.used != used {
+                return Err(format!(
+                    "{}: counts {} containers using {}, but {count} live containers use {used}",
+                    n.id, n.num_containers, n.used
+                ));
             }
         }
         self.scheduler.check_invariants()

@@ -62,12 +62,14 @@ impl RmCore {
         }
         let state = node_lc::transition(NodeState::New, NodeEvent::Registered)
             .expect("NEW accepts REGISTERED");
+        let shared_rack = self.intern(rack);
+        let nm_version = self.intern(request.nm_version());
         self.nodes.insert(
             node_id.clone(),
-            RmNode {
+            Box::new(RmNode {
                 id: node_id.clone(),
                 http_port: request.http_port(),
-                rack: rack.to_string(),
+                rack: shared_rack,
                 capability: capability.clone(),
                 state,
                 health_report: String::new(),
@@ -75,9 +77,10 @@ impl RmCore {
                 last_heartbeat_response_id: 0,
                 containers_to_cleanup: Vec::new(),
                 applications_to_cleanup: Vec::new(),
-                live_containers: Default::default(),
-                nm_version: request.nm_version().to_string(),
-            },
+                num_containers: 0,
+                used: Resource::ZERO,
+                nm_version,
+            }),
         );
         self.nodes_changed();
         self.nm_liveness.touch(&node_id, now_ms);
@@ -137,7 +140,9 @@ impl RmCore {
             .unwrap_or(true);
         let node = self.nodes.get_mut(&node_id).expect("present");
         if let Some(h) = &status.node_health_status {
-            node.health_report = h.health_report().to_string();
+            if node.health_report != h.health_report() {
+                node.health_report = h.health_report().to_string();
+            }
             node.last_health_report_time = h.last_health_report_time.unwrap_or(now_ms);
         }
         let event = if healthy {
@@ -248,7 +253,7 @@ impl RmCore {
     }
 
     pub fn nodes(&self) -> impl Iterator<Item = &RmNode> {
-        self.nodes.values()
+        self.nodes.values().map(|n| &**n)
     }
 
     pub(crate) fn running_node_count(&self) -> i32 {

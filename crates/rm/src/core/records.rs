@@ -1,13 +1,14 @@
 //! The RM's records of applications, attempts, nodes and containers.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
-use spindle_proto::yarn::{
-    ApplicationSubmissionContextProto, ContainerProto, ContainerStatusProto,
-};
+use spindle_proto::yarn::ApplicationSubmissionContextProto;
 use spindle_types::states::{FinalApplicationStatus, NodeState};
 use spindle_types::{ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Resource};
 
+use super::allocate_reply::{AllocateReply, AllocatedContainer, CompletedContainer};
+use super::FastSet;
 use crate::lifecycle::app::AppState;
 use crate::lifecycle::attempt::AttemptState;
 use crate::lifecycle::container::RmContainerState;
@@ -64,14 +65,14 @@ pub struct RmAttempt {
     pub am_exit_status: Option<i32>,
     /// The last allocate response id, or None before registration.
     pub last_response_id: Option<i32>,
-    /// The last allocate response, re-sent when the AM repeats its heartbeat.
-    pub last_response: Option<spindle_proto::yarn::AllocateResponseProto>,
+    /// The last allocate response, re-sent (the same bytes) when the AM repeats its heartbeat.
+    pub last_response: Option<Arc<AllocateReply>>,
     /// Allocated containers not yet handed to the AM.
-    pub newly_allocated: Vec<ContainerProto>,
+    pub newly_allocated: Vec<AllocatedContainer>,
     /// Completed containers not yet reported to the AM.
-    pub newly_completed: Vec<ContainerStatusProto>,
+    pub newly_completed: Vec<CompletedContainer>,
     /// Nodes for which the AM already holds an NMToken.
-    pub nm_tokens_sent: HashSet<NodeId>,
+    pub nm_tokens_sent: FastSet<NodeId>,
     /// Live containers of this attempt (including the AM container).
     pub live_containers: BTreeSet<ContainerId>,
     /// Containers the scheduler will preempt: announced in every allocate response until gone.
@@ -100,7 +101,7 @@ impl RmAttempt {
             last_response: None,
             newly_allocated: Vec::new(),
             newly_completed: Vec::new(),
-            nm_tokens_sent: HashSet::new(),
+            nm_tokens_sent: FastSet::default(),
             live_containers: BTreeSet::new(),
             to_preempt: BTreeSet::new(),
             unregistered_at: None,
@@ -115,7 +116,8 @@ impl RmAttempt {
 pub struct RmNode {
     pub id: NodeId,
     pub http_port: i32,
-    pub rack: String,
+    /// Shared by the nodes of a rack (see `RmCore::intern`).
+    pub rack: Arc<str>,
     pub capability: Resource,
     pub state: NodeState,
     pub health_report: String,
@@ -125,8 +127,11 @@ pub struct RmNode {
     pub containers_to_cleanup: Vec<ContainerId>,
     /// Applications whose leftovers the NM must clean up.
     pub applications_to_cleanup: Vec<ApplicationId>,
-    pub live_containers: BTreeSet<ContainerId>,
-    pub nm_version: String,
+    /// How many live containers run on it, and their resources (its node report's `used`).
+    pub num_containers: i32,
+    pub used: Resource,
+    /// Shared by the nodes that run the same version.
+    pub nm_version: Arc<str>,
 }
 
 impl RmNode {
@@ -135,18 +140,15 @@ impl RmNode {
     }
 }
 
-/// One container from allocation until completion.
+/// One container from allocation until completion (its record is dropped when it completes; the
+/// AM hears of the completion from [`RmAttempt::newly_completed`]). Keyed by its id in the core.
 #[derive(Debug, Clone)]
 pub struct RmContainer {
-    pub id: ContainerId,
     pub node: NodeId,
     pub resource: Resource,
     pub priority: i32,
     pub allocation_request_id: i64,
     pub is_am: bool,
     pub state: RmContainerState,
-    pub exit_status: i32,
-    pub diagnostics: String,
     pub creation_time: i64,
-    pub finish_time: i64,
 }

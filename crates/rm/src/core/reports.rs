@@ -146,19 +146,14 @@ impl RmCore {
             .values()
             .filter(|n| states.is_empty() || states.contains(&n.state))
             .map(|n| {
-                let used = n
-                    .live_containers
-                    .iter()
-                    .filter_map(|c| self.containers.get(c))
-                    .fold(Resource::ZERO, |sum, c| sum.add(&c.resource));
                 let state: NodeStateProto = n.state.into();
                 NodeReportProto {
                     node_id: Some((&n.id).into()),
                     http_address: Some(n.http_address()),
-                    rack_name: Some(n.rack.clone()),
-                    used: Some((&used).into()),
+                    rack_name: Some(n.rack.to_string()),
+                    used: Some((&n.used).into()),
                     capability: Some((&n.capability).into()),
-                    num_containers: Some(n.live_containers.len() as i32),
+                    num_containers: Some(n.num_containers),
                     node_state: Some(state as i32),
                     health_report: Some(n.health_report.clone()),
                     last_health_report_time: Some(n.last_health_report_time),

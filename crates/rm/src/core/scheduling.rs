@@ -1,14 +1,13 @@
 //! The bridge between the RM and the pure scheduling core: RM calls become `SchedulerEvent`s,
 //! `SchedulerAction`s become [`Decision`]s that [`RmCore::apply_decisions`] carries out.
 
-use spindle_proto::yarn::{ContainerProto, PriorityProto};
 use spindle_scheduler::{
     AllocationLimits, ResourceRequest, Scheduler, SchedulerAction, SchedulerConfig, SchedulerEvent,
 };
 use spindle_types::{ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Resource};
 
+use super::allocate_reply::AllocatedContainer;
 use super::records::RmContainer;
-use super::tokens::ContainerGrant;
 use super::{Effect, RmCore};
 use crate::lifecycle::attempt::AttemptEvent;
 use crate::lifecycle::container::RmContainerState;
@@ -415,70 +414,50 @@ impl RmCore {
         is_am: bool,
         now_ms: i64,
     ) {
-        let Some(app) = self.apps.get(&attempt_id.application_id) else {
+        if !self.apps.contains_key(&attempt_id.application_id) {
             return;
-        };
-        let user = app.user.clone();
-        let http_address = self
-            .nodes
-            .get(&node)
-            .map(|n| n.http_address())
-            .unwrap_or_default();
-        let token = self.keys.container_token(&ContainerGrant {
-            container: id,
-            node: &node,
-            user: &user,
-            resource: &resource,
-            priority,
-            is_am,
-            allocation_request_id,
-            rm_identifier: self.settings.cluster_timestamp,
-            now_ms,
-            expiry_ms: 600_000,
+        }
+        let http_port = self.nodes.get_mut(&node).map(|n| {
+            n.num_containers += 1;
+            n.used.add_assign(&resource);
+            n.http_port
         });
-        let proto = ContainerProto {
-            id: Some(id.into()),
-            node_id: Some((&node).into()),
-            node_http_address: Some(http_address),
-            resource: Some((&resource).into()),
-            priority: Some(PriorityProto {
-                priority: Some(priority),
-            }),
-            container_token: Some(token),
-            allocation_request_id: Some(allocation_request_id),
-            ..Default::default()
+        let allocated = AllocatedContainer {
+            id,
+            node: node.clone(),
+            http_port,
+            resource: resource.clone(),
+            priority,
+            allocation_request_id,
+            is_am,
+            creation_time: now_ms,
         };
         self.containers.insert(
             id,
             RmContainer {
-                id,
-                node: node.clone(),
+                node,
                 resource,
                 priority,
                 allocation_request_id,
                 is_am,
                 state: RmContainerState::Allocated,
-                exit_status: 0,
-                diagnostics: String::new(),
                 creation_time: now_ms,
-                finish_time: 0,
             },
         );
-        if let Some(n) = self.nodes.get_mut(&node) {
-            n.live_containers.insert(id);
-        }
         let Some(attempt) = self.attempts.get_mut(&attempt_id) else {
             return;
         };
         attempt.live_containers.insert(id);
         if is_am {
             attempt.am_container = Some(id);
-            attempt.am_node = Some(node.clone());
+            attempt.am_node = Some(allocated.node.clone());
             self.attempt_event(attempt_id, AttemptEvent::AmContainerAllocated, now_ms);
             self.scheduler.acquired(vec![id]);
             if let Some(c) = self.containers.get_mut(&id) {
                 c.state = RmContainerState::Acquired;
             }
+            let user = &self.apps[&attempt_id.application_id].user;
+            let proto = allocated.to_proto(&self.keys, user, self.settings.cluster_timestamp);
             let launch_context = self.am_launch_context(attempt_id);
             self.push_effect(Effect::LaunchAm {
                 attempt: attempt_id,
@@ -486,7 +465,7 @@ impl RmCore {
                 launch_context,
             });
         } else {
-            attempt.newly_allocated.push(proto);
+            attempt.newly_allocated.push(allocated);
         }
     }
 
@@ -504,7 +483,10 @@ impl RmCore {
     ) {
         let record = self.containers.remove(&id);
         if let Some(n) = self.nodes.get_mut(node) {
-            n.live_containers.remove(&id);
+            if let Some(c) = &record {
+                n.num_containers -= 1;
+                n.used.sub_assign(&c.resource);
+            }
             if kill_on_node && !n.containers_to_cleanup.contains(&id) {
                 n.containers_to_cleanup.push(id);
             }

@@ -1,7 +1,9 @@
 //! The RM's secrets and the tokens it issues: AMRMTokens for attempts, NMTokens for the nodes an
 //! AM gets containers on, and a container token for every container, signed for its NM.
 
+use hmac::{Hmac, Mac};
 use prost::Message;
+use sha1::Sha1;
 use spindle_proto::common::TokenProto;
 use spindle_proto::yarn::{
     AmrmTokenIdentifierProto, ContainerTokenIdentifierProto, ContainerTypeProto, MasterKeyProto,
@@ -15,14 +17,25 @@ pub struct RmKeys {
     pub container: MasterKey,
     pub nm_token: MasterKey,
     pub amrm: MasterKey,
+    /// HMAC-SHA1 already keyed with `container` and `nm_token`: a token per container is signed
+    /// from a copy, without hashing the key again each time.
+    container_mac: Hmac<Sha1>,
+    nm_token_mac: Hmac<Sha1>,
 }
 
-fn token_proto(token: Token) -> TokenProto {
+fn keyed_mac(key: &MasterKey) -> Hmac<Sha1> {
+    Hmac::<Sha1>::new_from_slice(&key.bytes).expect("HMAC accepts any key length")
+}
+
+/// A token signed with a pre-keyed HMAC; the same password as `MasterKey::sign`.
+fn sign_with(mac: &Hmac<Sha1>, identifier: Vec<u8>, kind: &str, service: String) -> TokenProto {
+    let mut mac = mac.clone();
+    mac.update(&identifier);
     TokenProto {
-        identifier: token.identifier,
-        password: token.password,
-        kind: token.kind,
-        service: token.service,
+        password: mac.finalize().into_bytes().to_vec(),
+        identifier,
+        kind: kind.to_string(),
+        service,
     }
 }
 
@@ -36,7 +49,8 @@ fn key_proto(key: &MasterKey) -> MasterKeyProto {
 /// What a container token says about its container.
 pub struct ContainerGrant<'a> {
     pub container: ContainerId,
-    pub node: &'a NodeId,
+    /// The NM's `host:port`.
+    pub node_address: &'a str,
     pub user: &'a str,
     pub resource: &'a Resource,
     pub priority: i32,
@@ -49,9 +63,13 @@ pub struct ContainerGrant<'a> {
 
 impl RmKeys {
     pub fn generate() -> Self {
+        let container = MasterKey::generate(1);
+        let nm_token = MasterKey::generate(1);
         Self {
-            container: MasterKey::generate(1),
-            nm_token: MasterKey::generate(1),
+            container_mac: keyed_mac(&container),
+            nm_token_mac: keyed_mac(&nm_token),
+            container,
+            nm_token,
             amrm: MasterKey::generate(1),
         }
     }
@@ -97,9 +115,11 @@ impl RmKeys {
             app_submitter: Some(user.to_string()),
             key_id: Some(self.nm_token.key_id),
         };
-        token_proto(
-            self.nm_token
-                .sign(identifier.encode_to_vec(), NM_TOKEN_KIND, node.to_string()),
+        sign_with(
+            &self.nm_token_mac,
+            identifier.encode_to_vec(),
+            NM_TOKEN_KIND,
+            super::allocate_reply::node_address(node),
         )
     }
 
@@ -107,7 +127,7 @@ impl RmKeys {
     pub fn container_token(&self, grant: &ContainerGrant<'_>) -> TokenProto {
         let identifier = ContainerTokenIdentifierProto {
             container_id: Some(grant.container.into()),
-            nm_host_addr: Some(grant.node.to_string()),
+            nm_host_addr: Some(grant.node_address.to_string()),
             app_submitter: Some(grant.user.to_string()),
             resource: Some(grant.resource.into()),
             expiry_time_stamp: Some(grant.now_ms + grant.expiry_ms),
@@ -125,10 +145,48 @@ impl RmKeys {
             allocation_request_id: Some(grant.allocation_request_id),
             ..Default::default()
         };
-        token_proto(self.container.sign(
+        sign_with(
+            &self.container_mac,
             identifier.encode_to_vec(),
             CONTAINER_TOKEN_KIND,
-            grant.node.to_string(),
-        ))
+            grant.node_address.to_string(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spindle_types::ApplicationId;
+
+    #[test]
+    fn tokens_signed_with_the_prekeyed_mac_verify_against_their_master_keys() {
+        let keys = RmKeys::generate();
+        let attempt = ApplicationAttemptId::new(ApplicationId::new(1, 1), 1);
+        let node = NodeId::new("host", 45454);
+        let nm_token = keys.nm_token(attempt, &node, "alice");
+        assert!(keys
+            .nm_token
+            .verify(&nm_token.identifier, &nm_token.password));
+        assert_eq!(nm_token.service, "host:45454");
+        let resource = Resource::new(1024, 1);
+        let container_token = keys.container_token(&ContainerGrant {
+            container: ContainerId::new(attempt, 0, 2),
+            node_address: "host:45454",
+            user: "alice",
+            resource: &resource,
+            priority: 1,
+            is_am: false,
+            allocation_request_id: 0,
+            rm_identifier: 1,
+            now_ms: 5,
+            expiry_ms: 10,
+        });
+        assert!(keys
+            .container
+            .verify(&container_token.identifier, &container_token.password));
+        assert!(!keys
+            .nm_token
+            .verify(&container_token.identifier, &container_token.password));
     }
 }

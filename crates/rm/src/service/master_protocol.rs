@@ -103,10 +103,10 @@ impl RpcService for MasterProtocol {
                     .await
                 }
                 "allocate" => {
-                    typed_call(request, |r: AllocateRequestProto| async move {
-                        Ok(core.with(|c, now| c.allocate(attempt, &r, now))?)
-                    })
-                    .await
+                    let request: AllocateRequestProto = spindle_ipc::decode(request)?;
+                    let reply = core.with(|c, now| c.allocate_reply(attempt, &request, now))?;
+                    // Tokens are signed and the response encoded here, outside the core's lock.
+                    Ok(reply.encoded())
                 }
                 "finishApplicationMaster" => {
                     typed_call(

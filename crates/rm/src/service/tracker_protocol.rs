@@ -41,15 +41,22 @@ impl RpcService for TrackerProtocol {
             match method.as_str() {
                 "registerNodeManager" => {
                     typed_call(request, |r: RegisterNodeManagerRequestProto| async move {
-                        // The topology script runs off the runtime, before the core is locked.
                         let host = r
                             .node_id
                             .as_ref()
                             .map(|n| n.host().to_string())
                             .unwrap_or_default();
-                        let rack = tokio::task::spawn_blocking(move || topology.resolve(&host))
-                            .await
-                            .map_err(|e| RpcError::io(e.to_string()))?;
+                        let rack = match &*topology {
+                            // The topology script runs off the runtime, before the core is locked.
+                            crate::topology::RackResolver::Script(_) => {
+                                tokio::task::spawn_blocking(move || topology.resolve(&host))
+                                    .await
+                                    .map_err(|e| RpcError::io(e.to_string()))?
+                            }
+                            // A lookup: no blocking thread (thousands of NMs registering at once
+                            // would each start one, and their stacks and arenas stay resident).
+                            _ => topology.resolve(&host),
+                        };
                         Ok(core.with(|c, now| c.register_node_in_rack(&r, &rack, now))?)
                     })
                     .await

@@ -57,7 +57,7 @@ pub fn render_resource(resource: &Resource) -> String {
 
 pub fn render_node(node: &NodeId) -> String {
     if node.port == DEFAULT_NM_PORT {
-        node.host.clone()
+        node.host.to_string()
     } else {
         node.to_string()
     }

@@ -68,7 +68,7 @@ impl Engine<'_> {
         let now_ms = self.now_ms;
         self.last_progress_ms = now_ms;
         self.cluster_allocated.add_assign(&allocation.resource);
-        let host = allocation.node.host;
+        let host = allocation.node.host.to_string();
         let rack = self
             .rack_of_host
             .get(&host)
