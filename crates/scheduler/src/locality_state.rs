@@ -11,21 +11,24 @@
 
 use spindle_types::ApplicationId;
 
-use crate::asks::{RequestSlot, SlotState};
+use crate::asks::{AskTable, RequestSlot, SlotState};
 use crate::scheduler::Scheduler;
 
 impl Scheduler {
+    /// The requests of the application's current attempt.
+    fn asks_mut(&mut self, application: ApplicationId) -> Option<&mut AskTable> {
+        self.applications
+            .get_mut(&application)
+            .and_then(|app| app.attempt.as_mut())
+            .map(|attempt| &mut attempt.asks)
+    }
+
     /// Evaluates the slot's delay state at its own opportunity count and persists the evaluated
     /// wait; returns the new state. A slot that is not placeable is closed.
     fn evaluate_slot(&mut self, application: ApplicationId, slot: RequestSlot) -> SlotState {
         let nodes = self.nodes.len();
         let delay = self.delay;
-        let Some(asks) = self
-            .applications
-            .get_mut(&application)
-            .and_then(|app| app.attempt.as_mut())
-            .map(|attempt| &mut attempt.asks)
-        else {
+        let Some(asks) = self.asks_mut(application) else {
             return SlotState::default();
         };
         let Some(view) = asks.slot_view(slot) else {
@@ -49,12 +52,7 @@ impl Scheduler {
     /// A node pass reached the slot and it passed the node up for locality: one missed
     /// scheduling opportunity. Its state is evaluated again when the count reaches its deadline.
     pub(crate) fn charge_opportunity(&mut self, application: ApplicationId, slot: RequestSlot) {
-        let Some(asks) = self
-            .applications
-            .get_mut(&application)
-            .and_then(|app| app.attempt.as_mut())
-            .map(|attempt| &mut attempt.asks)
-        else {
+        let Some(asks) = self.asks_mut(application) else {
             return;
         };
         let mut wait = asks.locality_wait(slot);
