@@ -99,6 +99,13 @@ impl Scheduler {
                 .iter()
                 .chain(&queue.waiting_applications)
                 .copied()
+                .chain(
+                    queue
+                        .delayed_applications
+                        .members()
+                        .into_iter()
+                        .map(|(key, _, _)| key),
+                )
                 .collect();
             keys.sort_unstable();
             let applications: Vec<ApplicationId> =
@@ -251,6 +258,7 @@ impl Scheduler {
         locality: Locality,
         actions: &mut Vec<SchedulerAction>,
     ) {
+        self.settle_application(application);
         if self
             .nodes
             .get(node)

@@ -38,6 +38,11 @@ pub(crate) struct SchedulerApplication {
     /// With a key: listed among the leaf's applications offered every node's room (else among
     /// those waiting for locality).
     pub(crate) in_walk: bool,
+    /// Walked, and listed among its leaf's delayed applications rather than its walk (every
+    /// placeable request waits for locality elsewhere; see `delayed_walk.rs`).
+    pub(crate) delayed: bool,
+    /// Host and rack names under which the delayed-locations index lists it.
+    pub(crate) indexed_locations: Vec<Box<str>>,
     /// Placeable requests (see `SlotState::open`).
     pub(crate) open_slots: usize,
     /// Nodes reserved for its requests.

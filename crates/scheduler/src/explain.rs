@@ -222,6 +222,13 @@ impl Scheduler {
                 .schedulable_applications
                 .iter()
                 .filter_map(|listed| self.applications[&listed.application].sort_key)
+                .chain(
+                    queue
+                        .delayed_applications
+                        .members()
+                        .into_iter()
+                        .map(|(listed, _, _)| listed),
+                )
                 .filter(|other| *other < key)
                 .count()
         });
@@ -329,7 +336,7 @@ impl Scheduler {
             .delay
             .required_opportunities(next, wait, shape, self.nodes.len());
         let missed = if wait.waiting {
-            wait.offered.saturating_sub(wait.since)
+            (wait.offered + self.unsettled_charges(application)).saturating_sub(wait.since)
         } else {
             0
         };

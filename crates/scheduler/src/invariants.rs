@@ -16,7 +16,10 @@ pub struct InvariantViolation {
     pub detail: String,
 }
 
-fn violation(invariant: &'static str, detail: impl Into<String>) -> Result<(), InvariantViolation> {
+pub(crate) fn violation(
+    invariant: &'static str,
+    detail: impl Into<String>,
+) -> Result<(), InvariantViolation> {
     Err(InvariantViolation {
         invariant,
         detail: detail.into(),
@@ -38,6 +41,7 @@ impl Scheduler {
     ///   that is not held for another request (placement is never left undone).
     pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
         self.check_nodes()?;
+        self.check_delayed_walk()?;
         self.check_applications()?;
         self.check_queues()?;
         self.check_schedulable_sets()?;
@@ -372,7 +376,7 @@ impl Scheduler {
             }
             if app.listed_key.is_some() != app.sort_key.is_some()
                 || (!app.moved && app.listed_key != app.sort_key)
-                || (app.moved && !app.in_walk)
+                || (app.moved && (!app.in_walk || app.delayed))
             {
                 return violation(
                     "applications are listed under their keys unless moved",
@@ -401,13 +405,15 @@ impl Scheduler {
                     cluster,
                 );
                 let leaf = self.queues.get(app.queue);
-                let set = if app.in_walk {
-                    &leaf.schedulable_applications
-                } else {
-                    &leaf.waiting_applications
-                };
                 let listed = app.listed_key.expect("checked above");
-                if key != fresh || !set.contains(&listed) {
+                let in_set = if app.delayed {
+                    leaf.delayed_applications.contains(&listed)
+                } else if app.in_walk {
+                    leaf.schedulable_applications.contains(&listed)
+                } else {
+                    leaf.waiting_applications.contains(&listed)
+                };
+                if key != fresh || !in_set {
                     return violation(
                         "application sort keys are current",
                         format!("{id}: {key:?} vs {fresh:?}"),
@@ -416,7 +422,9 @@ impl Scheduler {
             }
         }
         for (index, queue) in self.queues.iter() {
-            let listed = queue.schedulable_applications.len() + queue.waiting_applications.len();
+            let listed = queue.schedulable_applications.len()
+                + queue.waiting_applications.len()
+                + queue.delayed_applications.len();
             let expected = self
                 .applications
                 .values()
@@ -441,7 +449,10 @@ impl Scheduler {
             }
             if let Some(parent) = queue.parent {
                 let schedulable = queue.is_schedulable();
-                if schedulable != queue.key_in_parent.is_some() {
+                if schedulable
+                    != (queue.key_in_parent.is_some() || queue.delayed_in_parent.is_some())
+                    || (queue.key_in_parent.is_some() && queue.delayed_in_parent.is_some())
+                {
                     return violation(
                         "schedulable queues are in their parent's set",
                         queue.path.clone(),
@@ -466,7 +477,7 @@ impl Scheduler {
                 let listed_current = if queue.moved {
                     fresh.is_some() && Some(queue.order_key) == Some(fresh)
                 } else {
-                    fresh == queue.key_in_parent
+                    fresh == queue.key_in_parent.or(queue.delayed_in_parent)
                 };
                 if !listed_current {
                     return violation("queue sort keys are current", queue.path.clone());

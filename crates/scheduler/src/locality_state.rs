@@ -71,6 +71,7 @@ impl Scheduler {
     /// An application whose requests the change relaxed is searched again for nodes; one that
     /// gains or loses its last open request moves between its leaf's sets.
     pub(crate) fn sync_slot(&mut self, application: ApplicationId, slot: RequestSlot) {
+        self.settle_application(application);
         let Some((old, master_pending)) = self
             .applications
             .get(&application)
@@ -118,6 +119,7 @@ impl Scheduler {
     /// Brings every slot of the application in step (its asks, attempt or runnable flag
     /// changed, or its walk membership must), and moves it between its leaf's sets.
     pub(crate) fn sync_locality(&mut self, application: ApplicationId) {
+        self.settle_application(application);
         let Some(attempt) = self
             .applications
             .get(&application)
@@ -157,6 +159,7 @@ impl Scheduler {
     /// Closes the application's requests (its asks are about to change wholesale, or its
     /// attempt ends); `sync_locality` opens them again.
     pub(crate) fn close_requests(&mut self, application: ApplicationId) {
+        self.settle_application(application);
         let Some(app) = self.applications.get_mut(&application) else {
             return;
         };

@@ -7,12 +7,14 @@
 //! when it is too small for now. Every request the walk reaches and that passes the node up for
 //! locality counts a missed scheduling opportunity (delay scheduling, `locality_state.rs`), as
 //! YARN counts them: a walk costs the applications it passes on its way to the one that takes
-//! the node, as a YARN heartbeat does.
+//! the node, as a YARN heartbeat does. Runs of applications and queues that wait for other
+//! hosts are charged that missed opportunity without a visit (`delayed_walk.rs`).
 
 use spindle_types::{ApplicationId, Resource};
 
 use crate::action::{Locality, SchedulerAction};
 use crate::asks::RequestSlot;
+use crate::delayed_walk::earliest;
 use crate::nodes::NodeIndex;
 use crate::queues::{QueueIndex, ROOT};
 use crate::reservations::ReservationOutcome;
@@ -45,7 +47,8 @@ impl Scheduler {
             {
                 return;
             }
-            let Some(choice) = self.walk_queue(ROOT, node) else {
+            let candidates = self.delayed_candidates(node);
+            let Some(choice) = self.walk_queue(ROOT, node, &candidates) else {
                 return;
             };
             if choice.reserve {
@@ -64,7 +67,7 @@ impl Scheduler {
 
     /// Whether the queue itself (not its ancestors) has no room below its maximum for even the
     /// smallest container; then none of its applications can be served.
-    fn queue_at_maximum(&self, queue: QueueIndex) -> bool {
+    pub(crate) fn queue_at_maximum(&self, queue: QueueIndex) -> bool {
         if queue == ROOT || !self.limits_apply() {
             return false;
         }
@@ -79,26 +82,67 @@ impl Scheduler {
     }
 
     /// The first request under `queue`, in the walk's order, that takes (or reserves) the node.
-    fn walk_queue(&mut self, queue: QueueIndex, node: NodeIndex) -> Option<Choice> {
+    /// Delayed entries (`delayed_walk.rs`) are merged into the order; runs of them the node
+    /// cannot serve are charged their missed opportunity without a visit.
+    fn walk_queue(
+        &mut self,
+        queue: QueueIndex,
+        node: NodeIndex,
+        candidates: &[ApplicationId],
+    ) -> Option<Choice> {
         if self.queues.get(queue).is_leaf {
             let mut after = None;
             loop {
-                let key = self.next_walked_application(queue, after)?;
+                let walked = self.next_walked_application(queue, after);
+                let delayed = self.next_delayed_application(queue, after, candidates);
+                let next = earliest(walked, delayed);
+                self.queues
+                    .get_mut(queue)
+                    .delayed_applications
+                    .charge_between(after.as_ref(), next.as_ref(), 1);
+                let key = next?;
                 after = Some(key);
-                if let Some(choice) = self.choose_in_application(key.application, node) {
-                    return Some(choice);
+                let visiting_delayed = delayed == Some(key);
+                if visiting_delayed {
+                    self.settle_application(key.application);
+                }
+                let choice = self.choose_in_application(key.application, node);
+                if visiting_delayed {
+                    // Its counts moved: list it again with its new slack.
+                    self.reposition_application(key.application);
+                }
+                if choice.is_some() {
+                    return choice;
                 }
             }
         }
         let mut after = None;
         loop {
-            let key = self.next_walked_child(queue, after)?;
+            let walked = self.next_walked_child(queue, after);
+            let delayed = self.next_delayed_child(queue, after, candidates);
+            let next = earliest(walked, delayed);
+            self.queues.get_mut(queue).delayed_children.charge_between(
+                after.as_ref(),
+                next.as_ref(),
+                1,
+            );
+            let key = next?;
             after = Some(key);
+            if delayed == Some(key) {
+                self.open_chain(key.index);
+                let choice = self.walk_queue(key.index, node, candidates);
+                // Its members' slack moved: list it again.
+                self.reposition_chain(key.index);
+                if choice.is_some() {
+                    return choice;
+                }
+                continue;
+            }
             if self.queue_at_maximum(key.index) {
                 self.blocked.queues.insert(key.index);
                 continue;
             }
-            if let Some(choice) = self.walk_queue(key.index, node) {
+            if let Some(choice) = self.walk_queue(key.index, node, candidates) {
                 return Some(choice);
             }
         }

@@ -172,6 +172,11 @@ impl NodeTable {
         Some(&self.racks[id as usize].by_free)
     }
 
+    /// Whether `name` is a rack some node registered in.
+    pub(crate) fn is_rack(&self, name: &str) -> bool {
+        self.rack_ids.contains_key(name)
+    }
+
     /// All nodes, most available memory first (as of the last flush).
     pub(crate) fn cluster_by_free(&self) -> &BTreeSet<FreeKey> {
         debug_assert!(self.dirty.is_empty(), "searching an index not flushed");
@@ -220,6 +225,14 @@ impl NodeTable {
         Some((
             self.capability_memory.largest()?,
             self.capability_vcores.largest()?,
+        ))
+    }
+
+    /// Per component, the smallest node capability (None without nodes).
+    pub(crate) fn smallest_capability(&self) -> Option<(i64, i64)> {
+        Some((
+            self.capability_memory.smallest()?,
+            self.capability_vcores.smallest()?,
         ))
     }
 

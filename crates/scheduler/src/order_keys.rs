@@ -48,6 +48,10 @@ impl Scheduler {
 
     /// `rebuilding`: the leaf's sets were emptied and the application is not in them.
     fn place_application_key(&mut self, application: ApplicationId, rebuilding: bool) {
+        if !rebuilding {
+            // Its counts must be whole before its delay state is read or it is listed anew.
+            self.settle_application(application);
+        }
         let cluster = self.nodes.total();
         let app = &self.applications[&application];
         let leaf = app.queue;
@@ -72,12 +76,17 @@ impl Scheduler {
             )
         });
         let walk = new_key.is_some() && app.is_walkable();
-        let (old_key, listed, old_walk) = (
+        let delayed_slack = if walk { self.delayed_slack(app) } else { None };
+        let (old_key, listed, old_walk, old_delayed) = (
             app.sort_key,
             app.listed_key.filter(|_| !rebuilding),
             app.in_walk,
+            app.delayed && !rebuilding,
         );
-        if let (Some(listed_key), Some(key), true) = (listed, new_key, walk == old_walk) {
+        let delayed = delayed_slack.is_some();
+        if let (Some(listed_key), Some(key), true, false, false) =
+            (listed, new_key, walk == old_walk, delayed, old_delayed)
+        {
             // Same set, new key: a walked application only moves at the end of the event.
             if new_key != old_key {
                 let app = self
@@ -111,22 +120,35 @@ impl Scheduler {
             return;
         }
         let queue = self.queues.get_mut(leaf);
-        let walk_was_empty = queue.schedulable_applications.is_empty();
+        let before = (
+            queue.has_walked_members(),
+            queue.has_delayed_members(),
+            queue.least_delayed_slack(),
+        );
         if let Some(listed) = listed {
-            if old_walk {
+            if old_delayed {
+                queue.delayed_applications.remove(&listed);
+            } else if old_walk {
                 queue.schedulable_applications.remove(&listed);
             } else {
                 queue.waiting_applications.remove(&listed);
             }
         }
         if let Some(new) = new_key {
-            if walk {
+            if let Some(slack) = delayed_slack {
+                queue.delayed_applications.insert(new, slack);
+            } else if walk {
                 queue.schedulable_applications.insert(new);
             } else {
                 queue.waiting_applications.insert(new);
             }
         }
-        let walk_changed = walk_was_empty != queue.schedulable_applications.is_empty();
+        let members_changed = before
+            != (
+                queue.has_walked_members(),
+                queue.has_delayed_members(),
+                queue.least_delayed_slack(),
+            );
         let app = self
             .applications
             .get_mut(&application)
@@ -134,6 +156,7 @@ impl Scheduler {
         app.sort_key = new_key;
         app.listed_key = new_key;
         app.in_walk = walk;
+        app.delayed = delayed;
         if app.moved {
             // Listed afresh (or not at all): not moved any more.
             app.moved = false;
@@ -143,20 +166,42 @@ impl Scheduler {
             let user = app.user.clone();
             self.user_activity_changed(leaf, &user, new_key.is_some());
         }
-        if walk_changed && !rebuilding {
+        if delayed || old_delayed || !self.applications[&application].indexed_locations.is_empty() {
+            self.index_delayed_locations(application, delayed);
+        }
+        if members_changed && !rebuilding {
             self.reposition_chain(leaf);
         }
     }
 
     /// Recomputes the keys of `leaf` and its ancestors, and their places in their parents'
-    /// walk sets (a queue that stays in its parent's walk only moves at the end of the event).
+    /// sets: walked (a queue that stays in its parent's walk only moves at the end of the
+    /// event) or delayed (see `delayed_walk.rs`).
     pub(crate) fn reposition_chain(&mut self, leaf: QueueIndex) {
+        self.open_chain(leaf);
         let mut index = leaf;
         while let Some(parent) = self.queues.get(index).parent {
             let key = self.fresh_queue_key(index, parent);
+            let delayable = self.skip_delayed && !self.queue_at_maximum(index);
             let queue = self.queues.get_mut(index);
             queue.order_key = Some(key);
-            let new_key = queue.is_schedulable().then_some(key);
+            let has_delayed = queue.has_delayed_members();
+            let walked = queue.has_walked_members() || (has_delayed && !delayable);
+            let delayed_slack = (!walked && has_delayed).then(|| queue.least_delayed_slack());
+            let old_delayed = queue.delayed_in_parent.take();
+            queue.delayed_in_parent = delayed_slack.map(|_| key);
+            if let Some(listed) = old_delayed {
+                // Opened above: it owes nothing.
+                self.queues.get_mut(parent).delayed_children.remove(&listed);
+            }
+            if let Some(slack) = delayed_slack {
+                self.queues
+                    .get_mut(parent)
+                    .delayed_children
+                    .insert(key, slack);
+            }
+            let queue = self.queues.get_mut(index);
+            let new_key = walked.then_some(key);
             match (queue.key_in_parent, new_key) {
                 (Some(listed), Some(new)) => {
                     if listed == new && queue.moved {
@@ -267,6 +312,7 @@ impl Scheduler {
     pub(crate) fn rebuild_keys(&mut self) {
         self.keys_stale = false;
         self.apply_moved_keys();
+        self.settle_all();
         let order = self.queues.depth_first().to_vec();
         let mut schedulable = Vec::new();
         for &index in &order {
@@ -278,10 +324,20 @@ impl Scheduler {
                     .chain(&queue.waiting_applications)
                     .map(|key| key.application),
             );
+            schedulable.extend(
+                queue
+                    .delayed_applications
+                    .members()
+                    .into_iter()
+                    .map(|(key, _, _)| key.application),
+            );
             queue.schedulable_applications.clear();
             queue.waiting_applications.clear();
+            queue.delayed_applications.clear();
             queue.schedulable_children.clear();
+            queue.delayed_children.clear();
             queue.key_in_parent = None;
+            queue.delayed_in_parent = None;
         }
         for application in schedulable {
             self.place_application_key(application, true);
@@ -289,12 +345,21 @@ impl Scheduler {
         for &index in order.iter().rev() {
             if let Some(parent) = self.queues.get(index).parent {
                 let key = self.fresh_queue_key(index, parent);
+                let delayable = self.skip_delayed && !self.queue_at_maximum(index);
                 let queue = self.queues.get_mut(index);
                 queue.order_key = Some(key);
-                let walk_key = queue.is_schedulable().then_some(key);
-                queue.key_in_parent = walk_key;
-                if let Some(key) = walk_key {
+                let has_delayed = queue.has_delayed_members();
+                let walked = queue.has_walked_members() || (has_delayed && !delayable);
+                if walked {
+                    queue.key_in_parent = Some(key);
                     self.queues.get_mut(parent).schedulable_children.insert(key);
+                } else if has_delayed {
+                    let slack = queue.least_delayed_slack();
+                    queue.delayed_in_parent = Some(key);
+                    self.queues
+                        .get_mut(parent)
+                        .delayed_children
+                        .insert(key, slack);
                 }
             }
         }

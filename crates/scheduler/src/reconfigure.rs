@@ -22,6 +22,8 @@ impl Scheduler {
         config: SchedulerConfig,
     ) -> Result<(), SchedulerError> {
         config.validate()?;
+        // Charges owed to the old tree's queues go to their applications first.
+        self.settle_all();
         if config.rm_epoch != self.config.rm_epoch {
             return Err(SchedulerError::EpochChange {
                 current: self.config.rm_epoch,
@@ -111,6 +113,7 @@ impl Scheduler {
         app.listed_key = None;
         app.moved = false;
         app.in_walk = false;
+        app.delayed = false;
         app.pending = spindle_types::Resource::ZERO;
         let user = app.user.clone();
         let runnable = app.runnable;

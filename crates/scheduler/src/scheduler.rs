@@ -61,6 +61,11 @@ pub struct Scheduler {
     pub(crate) limits_stale: bool,
     /// Walked queues and applications whose keys changed since their sets listed them.
     pub(crate) moved: MovedKeys,
+    /// Node passes step over applications and queues that wait for locality elsewhere,
+    /// charging them without visiting (`delayed_walk.rs`); off, every one is visited.
+    pub(crate) skip_delayed: bool,
+    /// Delayed applications by the host and rack names a node pass may match.
+    pub(crate) delayed_locations: crate::fast_hash::FastMap<Box<str>, Vec<ApplicationId>>,
 }
 
 /// Placements an event may have made possible, processed until none is left.
@@ -112,6 +117,8 @@ impl Scheduler {
             keys_stale: false,
             limits_stale: false,
             moved: MovedKeys::default(),
+            skip_delayed: true,
+            delayed_locations: Default::default(),
         };
         scheduler.resolve_queue_limits();
         Ok(scheduler)
@@ -321,6 +328,8 @@ impl Scheduler {
             }
         }
         self.limits_stale = true;
+        // Which applications fit every node (and so may be stepped over) may have changed.
+        self.sync_all_waits();
         self.work.nodes.push(index);
         Ok(())
     }
@@ -418,6 +427,8 @@ impl Scheduler {
             listed_key: None,
             moved: false,
             in_walk: false,
+            delayed: false,
+            indexed_locations: Vec::new(),
             open_slots: 0,
             reservations: BTreeSet::new(),
         };

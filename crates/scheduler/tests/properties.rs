@@ -631,6 +631,47 @@ proptest! {
         }
         prop_assert_eq!(first.transcript, second.transcript);
     }
+
+    /// Stepping over applications that wait for locality elsewhere is an optimisation of
+    /// the walk, not a change of policy: with it off, every decision is the same.
+    #[test]
+    fn stepping_over_delayed_applications_changes_no_decision(
+        policy in policy(),
+        operations in scenario(150),
+    ) {
+        let mut stepping = Driver::new(policy);
+        let mut visiting = Driver::new(policy);
+        visiting.scheduler.set_step_over_delayed(false);
+        for operation in &operations {
+            stepping.step(operation)?;
+            visiting.step(operation)?;
+            prop_assert_eq!(visiting.scheduler.delayed_application_count(), 0);
+        }
+        prop_assert_eq!(stepping.transcript, visiting.transcript);
+    }
+}
+
+/// The random scenarios reach the state the stepping is about: applications listed as delayed.
+#[test]
+fn random_scenarios_list_delayed_applications() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    for policy in [Policy::Capacity, Policy::Fair] {
+        let mut runner = TestRunner::deterministic();
+        let mut most = 0;
+        for _ in 0..100 {
+            let operations = scenario(150).new_tree(&mut runner).unwrap().current();
+            let mut driver = Driver::new(policy);
+            for operation in &operations {
+                driver.step(operation).unwrap();
+                most = most.max(driver.scheduler.delayed_application_count());
+            }
+        }
+        assert!(
+            most >= 2,
+            "{policy:?}: at most {most} delayed applications at once"
+        );
+    }
 }
 
 /// The random scenarios must reach what the properties are about: allocations, preemption

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use spindle_types::Resource;
 
+use crate::charge_set::ChargeSet;
 use crate::fast_hash::FastMap;
 use crate::ordering::{AppSortKey, QueueSortKey};
 use crate::resource_ops::InlineArithmetic;
@@ -68,9 +69,18 @@ pub(crate) struct SchedulerQueue {
     /// Leaves: schedulable applications none of whose requests is placeable yet, in the same
     /// order; not walked.
     pub(crate) waiting_applications: BTreeSet<AppSortKey>,
+    /// Parents: children whose every walked application waits for locality elsewhere, charged
+    /// their missed opportunities without being visited (`delayed_walk.rs`).
+    pub(crate) delayed_children: ChargeSet<QueueSortKey>,
+    /// Leaves: walked applications whose every placeable request waits for locality
+    /// elsewhere (`delayed_walk.rs`), in the same order as the walk.
+    pub(crate) delayed_applications: ChargeSet<AppSortKey>,
     /// The key its parent's `schedulable_children` lists it under, while it is there (behind
     /// `order_key` while it is moved).
     pub(crate) key_in_parent: Option<QueueSortKey>,
+    /// The key its parent's `delayed_children` lists it under, while it is there (always its
+    /// current key).
+    pub(crate) delayed_in_parent: Option<QueueSortKey>,
     /// Its key changed since it was listed (see `order_keys.rs`).
     pub(crate) moved: bool,
     /// This queue's current key in its parent's order, in the walk or not (None for the root
@@ -117,7 +127,10 @@ impl SchedulerQueue {
             schedulable_children: BTreeSet::new(),
             schedulable_applications: BTreeSet::new(),
             waiting_applications: BTreeSet::new(),
+            delayed_children: ChargeSet::default(),
+            delayed_applications: ChargeSet::default(),
             key_in_parent: None,
+            delayed_in_parent: None,
             moved: false,
             order_key: None,
             users: BTreeMap::new(),
@@ -129,10 +142,27 @@ impl SchedulerQueue {
         }
     }
 
-    /// Whether anything below this queue is offered every node's room (it is in its parent's
-    /// walk).
+    /// Whether anything below this queue is walked by node passes (it is in one of its
+    /// parent's sets).
     pub(crate) fn is_schedulable(&self) -> bool {
+        self.has_walked_members() || self.has_delayed_members()
+    }
+
+    /// Whether something below this queue is visited by every node pass that reaches it.
+    pub(crate) fn has_walked_members(&self) -> bool {
         !self.schedulable_children.is_empty() || !self.schedulable_applications.is_empty()
+    }
+
+    /// Whether something below this queue waits for locality elsewhere.
+    pub(crate) fn has_delayed_members(&self) -> bool {
+        !self.delayed_children.is_empty() || !self.delayed_applications.is_empty()
+    }
+
+    /// The least slack below this queue (see `charge_set.rs`).
+    pub(crate) fn least_delayed_slack(&self) -> i64 {
+        self.delayed_children
+            .least_slack()
+            .min(self.delayed_applications.least_slack())
     }
 
     /// used + pending.

@@ -1,0 +1,434 @@
+//! Stepping over what waits for locality elsewhere: node passes charge the missed scheduling
+//! opportunities of *delayed* applications and queues without visiting them.
+//!
+//! A walked application is *delayed* when every placeable request of it passes up any node it
+//! does not name: it relaxes to any node only later (its `"*"` entry allows it, delay scheduling
+//! does not yet), and its container fits every node. A node pass that reaches such an
+//! application and does not match one of its hosts (or racks, once rack-local is allowed)
+//! charges each of its requests one missed opportunity and moves on; that is all a visit would
+//! do until a request's count reaches its deadline. So each leaf lists its delayed applications
+//! apart from its walk, in a [`ChargeSet`] ordered like the walk, and each parent lists apart
+//! its *delayed children* — queues below their maximum whose walked applications are all
+//! delayed. A pass merges the two orders and charges a whole run of delayed entries between two
+//! visits at once. It still visits, in order, every delayed entry that may take the node: those
+//! the node matches (found through an index of the names they want) and those one charge away
+//! from a deadline (slack ≤ 1). The result is the walk YARN does, decision for decision; the
+//! `skip_delayed` switch turns the stepping off, and the property tests compare both.
+//!
+//! Charges to a queue are owed to everything below it until the queue is *opened* (they are
+//! pushed into its own sets); anything that reads or changes an application's counts or a
+//! queue's sets opens the chain above it first.
+
+use spindle_types::ApplicationId;
+
+use crate::applications::SchedulerApplication;
+use crate::charge_set::NO_DEADLINE;
+use crate::invariants::{violation, InvariantViolation};
+use crate::locality_delay::LocalityDelay;
+use crate::nodes::NodeIndex;
+use crate::ordering::{AppSortKey, QueueSortKey};
+use crate::queues::QueueIndex;
+use crate::scheduler::Scheduler;
+
+/// Slack at or below which a delayed entry is visited: the next charge reaches a deadline.
+const VISIT_AT_SLACK: i64 = 1;
+
+impl Scheduler {
+    /// Turns the walk's stepping over delayed applications and queues on (the default) or
+    /// off. Decisions are the same either way; tests and benchmarks compare the two.
+    #[doc(hidden)]
+    pub fn set_step_over_delayed(&mut self, on: bool) {
+        self.settle_all();
+        self.skip_delayed = on;
+        self.rebuild_keys();
+    }
+
+    /// How many applications are listed as delayed now.
+    #[doc(hidden)]
+    pub fn delayed_application_count(&self) -> usize {
+        self.queues
+            .iter()
+            .map(|(_, queue)| queue.delayed_applications.len())
+            .sum()
+    }
+
+    /// The application's slack if it is to be listed as delayed (None: it is walked).
+    pub(crate) fn delayed_slack(&self, app: &SchedulerApplication) -> Option<i64> {
+        if !self.skip_delayed || matches!(self.delay, LocalityDelay::None) || !app.is_walkable() {
+            return None;
+        }
+        let attempt = app.attempt.as_ref()?;
+        let (smallest_memory, smallest_vcores) = self.nodes.smallest_capability()?;
+        let mut slack = NO_DEADLINE;
+        let mut open = false;
+        for (slot, state) in attempt.asks.slots_with_state() {
+            if !state.open {
+                continue;
+            }
+            open = true;
+            if state.off_switch_allowed || !attempt.asks.relaxes_to_any(slot) {
+                return None;
+            }
+            let capability = attempt.asks.pending_capability(slot)?;
+            if !capability.others().is_empty()
+                || capability.memory_mb > smallest_memory
+                || capability.vcores > smallest_vcores
+            {
+                return None;
+            }
+            if let Some(deadline) = state.deadline {
+                let offered = attempt.asks.locality_wait(slot).offered;
+                slack = slack.min(deadline as i64 - offered as i64);
+            }
+        }
+        open.then_some(slack)
+    }
+
+    /// The names a node pass may match for a delayed application: the hosts its placeable
+    /// requests want, and their racks once rack-local is allowed (a name that is no known rack
+    /// counts as a host).
+    fn delayed_location_names(&self, app: &SchedulerApplication) -> Vec<Box<str>> {
+        let Some(attempt) = app.attempt.as_ref() else {
+            return Vec::new();
+        };
+        let mut names: Vec<Box<str>> = Vec::new();
+        for (slot, state) in attempt.asks.slots_with_state() {
+            if !state.open {
+                continue;
+            }
+            for name in attempt.asks.wanted_location_names(slot) {
+                let rack_only = self.nodes.is_rack(name) && self.nodes.on_host(name).is_empty();
+                if state.rack_local_allowed || !rack_only {
+                    names.push(name.into());
+                }
+            }
+        }
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    /// Lists (or unlists) the application under the names a node pass may match.
+    pub(crate) fn index_delayed_locations(&mut self, application: ApplicationId, listed: bool) {
+        let Some(app) = self.applications.get(&application) else {
+            return;
+        };
+        let names = if listed {
+            self.delayed_location_names(app)
+        } else {
+            Vec::new()
+        };
+        let app = self.applications.get_mut(&application).expect("checked");
+        let old = std::mem::replace(&mut app.indexed_locations, names);
+        for name in &old {
+            if let Some(applications) = self.delayed_locations.get_mut(name) {
+                if let Some(position) = applications.iter().position(|a| *a == application) {
+                    applications.swap_remove(position);
+                }
+                if applications.is_empty() {
+                    self.delayed_locations.remove(name);
+                }
+            }
+        }
+        for name in &self.applications[&application].indexed_locations {
+            self.delayed_locations
+                .entry(name.clone())
+                .or_default()
+                .push(application);
+        }
+    }
+
+    /// Delayed applications the node may serve (it is on a host or rack they want).
+    pub(crate) fn delayed_candidates(&self, node: NodeIndex) -> Vec<ApplicationId> {
+        if self.delayed_locations.is_empty() {
+            return Vec::new();
+        }
+        let node = self.nodes.get(node);
+        let mut candidates = Vec::new();
+        for name in [&*node.id.host, &*node.rack] {
+            if let Some(applications) = self.delayed_locations.get(name) {
+                candidates.extend_from_slice(applications);
+            }
+        }
+        candidates
+    }
+
+    /// Pushes the charges owed to `queue` and its ancestors into their own sets, from the top.
+    pub(crate) fn open_chain(&mut self, queue: QueueIndex) {
+        let Some(parent) = self.queues.get(queue).parent else {
+            return;
+        };
+        self.open_chain(parent);
+        let Some(key) = self.queues.get(queue).delayed_in_parent else {
+            return;
+        };
+        let owed = self
+            .queues
+            .get_mut(parent)
+            .delayed_children
+            .take_charges(&key);
+        if owed > 0 {
+            let queue = self.queues.get_mut(queue);
+            queue.delayed_children.charge_all(owed);
+            queue.delayed_applications.charge_all(owed);
+        }
+    }
+
+    /// Adds the charges a delayed application received to its requests' counts, leaving it
+    /// listed; anything that reads or changes its requests' delay state does this first.
+    pub(crate) fn settle_application(&mut self, application: ApplicationId) {
+        let Some(app) = self.applications.get(&application) else {
+            return;
+        };
+        if !app.delayed {
+            return;
+        }
+        let leaf = app.queue;
+        let key = app.listed_key.expect("a delayed application is listed");
+        self.open_chain(leaf);
+        let charges = self
+            .queues
+            .get_mut(leaf)
+            .delayed_applications
+            .take_charges(&key);
+        if charges == 0 {
+            return;
+        }
+        let asks = &mut self
+            .applications
+            .get_mut(&application)
+            .and_then(|app| app.attempt.as_mut())
+            .expect("a delayed application has an attempt")
+            .asks;
+        let open: Vec<_> = asks
+            .slots_with_state()
+            .filter(|(_, state)| state.open)
+            .map(|(slot, _)| slot)
+            .collect();
+        for slot in open {
+            let mut wait = asks.locality_wait(slot);
+            wait.offered += charges;
+            asks.set_locality_wait(slot, wait);
+        }
+    }
+
+    /// Charges received and not yet added to the application's counts (read-only).
+    pub(crate) fn unsettled_charges(&self, application: ApplicationId) -> u64 {
+        let Some(app) = self.applications.get(&application) else {
+            return 0;
+        };
+        let Some(key) = app.listed_key.filter(|_| app.delayed) else {
+            return 0;
+        };
+        let mut charges = self
+            .queues
+            .get(app.queue)
+            .delayed_applications
+            .charges_of(&key)
+            .unwrap_or(0);
+        let mut queue = app.queue;
+        while let Some(parent) = self.queues.get(queue).parent {
+            if let Some(key) = self.queues.get(queue).delayed_in_parent {
+                charges += self
+                    .queues
+                    .get(parent)
+                    .delayed_children
+                    .charges_of(&key)
+                    .unwrap_or(0);
+            }
+            queue = parent;
+        }
+        charges
+    }
+
+    /// Settles every delayed application (before sets are rebuilt).
+    pub(crate) fn settle_all(&mut self) {
+        let mut delayed: Vec<ApplicationId> = self
+            .applications
+            .values()
+            .filter(|app| app.delayed)
+            .map(|app| app.id)
+            .collect();
+        delayed.sort_unstable();
+        for application in delayed {
+            self.settle_application(application);
+        }
+    }
+
+    /// The next delayed application of `leaf` after `after` that the pass must visit: one the
+    /// node may serve, or one the next charge brings to a deadline.
+    pub(crate) fn next_delayed_application(
+        &mut self,
+        leaf: QueueIndex,
+        after: Option<AppSortKey>,
+        candidates: &[ApplicationId],
+    ) -> Option<AppSortKey> {
+        let low = self
+            .queues
+            .get_mut(leaf)
+            .delayed_applications
+            .first_with_slack_at_most(after.as_ref(), VISIT_AT_SLACK);
+        let matched = candidates
+            .iter()
+            .filter_map(|application| self.applications.get(application))
+            .filter(|app| app.queue == leaf && app.delayed)
+            .filter_map(|app| app.listed_key)
+            .filter(|key| after.is_none_or(|after| *key > after))
+            .min();
+        earliest(low, matched)
+    }
+
+    /// The next delayed child of `parent` after `after` that the pass must visit: one with an
+    /// application the node may serve, or one the next charge brings to a deadline.
+    pub(crate) fn next_delayed_child(
+        &mut self,
+        parent: QueueIndex,
+        after: Option<QueueSortKey>,
+        candidates: &[ApplicationId],
+    ) -> Option<QueueSortKey> {
+        let low = self
+            .queues
+            .get_mut(parent)
+            .delayed_children
+            .first_with_slack_at_most(after.as_ref(), VISIT_AT_SLACK);
+        let matched = candidates
+            .iter()
+            .filter_map(|application| self.applications.get(application))
+            .filter_map(|app| self.child_toward(parent, app.queue))
+            .filter_map(|child| self.queues.get(child).delayed_in_parent)
+            .filter(|key| after.is_none_or(|after| *key > after))
+            .min();
+        earliest(low, matched)
+    }
+
+    /// The child of `parent` on the way down to `queue` (None if `queue` is not below it).
+    fn child_toward(&self, parent: QueueIndex, queue: QueueIndex) -> Option<QueueIndex> {
+        let mut index = queue;
+        loop {
+            let up = self.queues.get(index).parent?;
+            if up == parent {
+                return Some(index);
+            }
+            index = up;
+        }
+    }
+}
+
+impl Scheduler {
+    /// The listing of delayed applications and queues (part of `check_invariants`): exactly
+    /// the walked applications whose requests all wait for locality elsewhere are delayed, and
+    /// exactly the queues below their maximum with only delayed applications below them; each
+    /// set records its members' slack net of the charges they received; no member was charged
+    /// past a deadline (true slack ≥ 1); the names index lists every delayed application under
+    /// the names a node pass may match.
+    pub(crate) fn check_delayed_walk(&self) -> Result<(), InvariantViolation> {
+        let mut ids: Vec<&ApplicationId> = self.applications.keys().collect();
+        ids.sort();
+        let mut indexed: Vec<(Box<str>, ApplicationId)> = Vec::new();
+        for id in ids {
+            let app = &self.applications[id];
+            let unsettled = self.unsettled_charges(*id) as i64;
+            let fresh = self.delayed_slack(app).map(|slack| slack - unsettled);
+            if app.delayed != fresh.is_some() || (app.delayed && !app.in_walk) {
+                return violation(
+                    "applications whose requests all wait elsewhere are delayed",
+                    format!("{id}: delayed {}, slack {fresh:?}", app.delayed),
+                );
+            }
+            let Some(fresh) = fresh else {
+                if !app.indexed_locations.is_empty() {
+                    return violation("only delayed applications are indexed", id.to_string());
+                }
+                continue;
+            };
+            let key = app.listed_key.expect("a delayed application is listed");
+            let leaf = self.queues.get(app.queue);
+            let recorded = leaf
+                .delayed_applications
+                .members()
+                .into_iter()
+                .find(|(member, _, _)| *member == key)
+                .map(|(_, slack, _)| slack);
+            let owed_above =
+                unsettled - leaf.delayed_applications.charges_of(&key).unwrap_or(0) as i64;
+            if recorded.map(|slack| slack - owed_above) != Some(fresh) || fresh < 1 {
+                return violation(
+                    "delayed applications' slack is current and never spent",
+                    format!("{id}: recorded {recorded:?} - {owed_above} owed, fresh {fresh}"),
+                );
+            }
+            if app.indexed_locations != self.delayed_location_names(app) {
+                return violation("delayed applications are indexed", id.to_string());
+            }
+            indexed.extend(app.indexed_locations.iter().map(|name| (name.clone(), *id)));
+        }
+        let mut listed: Vec<(Box<str>, ApplicationId)> = self
+            .delayed_locations
+            .iter()
+            .flat_map(|(name, apps)| apps.iter().map(move |app| (name.clone(), *app)))
+            .collect();
+        listed.sort();
+        indexed.sort();
+        if listed != indexed {
+            return violation("the names index lists exactly the delayed applications", "");
+        }
+        for (index, queue) in self.queues.iter() {
+            let Some(parent) = queue.parent else {
+                continue;
+            };
+            let delayable = self.skip_delayed && !self.queue_at_maximum(index);
+            let delayed = delayable && !queue.has_walked_members() && queue.has_delayed_members();
+            if delayed != queue.delayed_in_parent.is_some() {
+                return violation(
+                    "queues with only delayed applications below them are delayed",
+                    queue.path.clone(),
+                );
+            }
+            let Some(key) = queue.delayed_in_parent else {
+                continue;
+            };
+            let member = self
+                .queues
+                .get(parent)
+                .delayed_children
+                .members()
+                .into_iter()
+                .find(|(member, _, _)| *member == key);
+            if member.is_none_or(|(_, slack, charged)| {
+                slack != queue.least_delayed_slack() - charged as i64
+            }) {
+                return violation("delayed queues' slack is current", queue.path.clone());
+            }
+        }
+        for (_, queue) in self.queues.iter() {
+            let children: Vec<QueueSortKey> = queue
+                .children
+                .iter()
+                .filter_map(|&child| self.queues.get(child).delayed_in_parent)
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let members: Vec<QueueSortKey> = queue
+                .delayed_children
+                .members()
+                .into_iter()
+                .map(|(key, _, _)| key)
+                .collect();
+            if children != members {
+                return violation(
+                    "parent sets hold exactly the delayed children",
+                    queue.path.clone(),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The smaller of two optional keys.
+pub(crate) fn earliest<K: Ord>(a: Option<K>, b: Option<K>) -> Option<K> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
