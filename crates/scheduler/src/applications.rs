@@ -43,6 +43,8 @@ pub(crate) struct SchedulerApplication {
     pub(crate) delayed: bool,
     /// Host and rack names under which the delayed-locations index lists it.
     pub(crate) indexed_locations: Vec<Box<str>>,
+    /// What those names were derived from (see `Scheduler::location_signature`).
+    pub(crate) indexed_signature: Option<u64>,
     /// Placeable requests (see `SlotState::open`).
     pub(crate) open_slots: usize,
     /// Nodes reserved for its requests.

@@ -159,9 +159,14 @@ impl KeyAsks {
         any.relax_locality.then_some(Locality::OffSwitch)
     }
 
-    fn decrement(&mut self, name: &str) {
-        if let Some(ask) = self.locations.get_mut(name) {
-            ask.count = (ask.count - 1).max(0);
+    /// Takes one from the name's count; whether it stopped being wanted.
+    fn decrement(&mut self, name: &str) -> bool {
+        match self.locations.get_mut(name) {
+            Some(ask) if ask.count > 0 => {
+                ask.count -= 1;
+                ask.count == 0
+            }
+            _ => false,
         }
     }
 
@@ -192,6 +197,8 @@ pub(crate) struct AskTable {
     pending: usize,
     /// Sum over requests of count x capability.
     pending_total: Resource,
+    /// Changes whenever a host or rack name may have started or stopped being wanted.
+    location_version: u64,
 }
 
 impl AskTable {
@@ -273,6 +280,9 @@ impl AskTable {
             priority: request.priority,
             allocation_request_id: request.allocation_request_id,
         };
+        if request.resource_name != ANY {
+            self.location_version += 1;
+        }
         self.change_slot(RequestSlot::Key(key), true, pending_capabilities, |asks| {
             let count = request.num_containers.max(0);
             if request.resource_name == ANY {
@@ -381,15 +391,18 @@ impl AskTable {
             if let Some(any) = asks.any.as_mut().filter(|any| any.count > 1) {
                 any.count -= 1;
                 self.pending_total.sub_inline(&any.capability);
+                let mut emptied = false;
                 if matches!(locality, Locality::NodeLocal | Locality::RackLocal) {
-                    asks.decrement(rack);
+                    emptied |= asks.decrement(rack);
                 }
                 if locality == Locality::NodeLocal {
-                    asks.decrement(host);
+                    emptied |= asks.decrement(host);
                 }
+                self.location_version += u64::from(emptied);
                 return;
             }
         }
+        self.location_version += 1;
         self.change_slot(slot, false, pending_capabilities, |asks| {
             if let Some(any) = asks.any.as_mut() {
                 any.count = (any.count - 1).max(0);
@@ -403,6 +416,11 @@ impl AskTable {
         });
     }
 
+    /// Changes whenever a host or rack name may have started or stopped being wanted.
+    pub(crate) fn location_version(&self) -> u64 {
+        self.location_version
+    }
+
     /// Puts back what [`Self::allocated`] took, for a container lost before its AM saw it.
     pub(crate) fn recover(
         &mut self,
@@ -413,6 +431,7 @@ impl AskTable {
         capability: &Resource,
         pending_capabilities: &mut PendingCapabilities,
     ) {
+        self.location_version += 1;
         self.change_slot(RequestSlot::Key(key), false, pending_capabilities, |asks| {
             match asks.any.as_mut() {
                 Some(any) => any.count += 1,
@@ -438,7 +457,11 @@ impl AskTable {
         for capability in self.pending_capabilities() {
             pending_capabilities.remove(capability);
         }
-        *self = Self::default();
+        let location_version = self.location_version + 1;
+        *self = Self {
+            location_version,
+            ..Self::default()
+        };
     }
 
     /// Capabilities of the pending requests, one per pending slot.

@@ -160,11 +160,7 @@ impl<K: Ord + Copy> ChargeSet<K> {
 
     /// Lists `key` with `slack`; false (and nothing changes) if it is already a member.
     pub(crate) fn insert(&mut self, key: K, slack: i64) -> bool {
-        let (prefix, rest) = self.split(self.root, &|k: &K| *k < key);
-        let (found, suffix) = self.split(rest, &|k: &K| *k <= key);
-        if found != NIL {
-            let joined = self.merge(found, suffix);
-            self.root = self.merge(prefix, joined);
+        if self.contains(&key) {
             return false;
         }
         let entry = Entry {
@@ -187,24 +183,78 @@ impl<K: Ord + Copy> ChargeSet<K> {
                 (self.entries.len() - 1) as u32
             }
         };
-        let joined = self.merge(prefix, index);
-        self.root = self.merge(joined, suffix);
+        self.root = self.insert_below(self.root, index);
         self.len += 1;
         true
     }
 
+    /// Inserts entry `new` into `tree`: it goes down until its priority wins, and the subtree
+    /// there is split around it.
+    fn insert_below(&mut self, tree: u32, new: u32) -> u32 {
+        if tree == NIL {
+            return new;
+        }
+        if self.entries[new as usize].priority > self.entries[tree as usize].priority {
+            let key = self.entries[new as usize].key;
+            let (left, right) = self.split(tree, &|k: &K| *k < key);
+            let e = &mut self.entries[new as usize];
+            e.left = left;
+            e.right = right;
+            self.pull(new);
+            return new;
+        }
+        self.push(tree);
+        if self.entries[new as usize].key < self.entries[tree as usize].key {
+            let left = self.entries[tree as usize].left;
+            let below = self.insert_below(left, new);
+            self.entries[tree as usize].left = below;
+        } else {
+            let right = self.entries[tree as usize].right;
+            let below = self.insert_below(right, new);
+            self.entries[tree as usize].right = below;
+        }
+        self.pull(tree);
+        tree
+    }
+
     /// Unlists `key`; the charges it received since it was listed (or last taken), if a member.
     pub(crate) fn remove(&mut self, key: &K) -> Option<u64> {
-        let (prefix, rest) = self.split(self.root, &|k: &K| k < key);
-        let (found, suffix) = self.split(rest, &|k: &K| k <= key);
-        self.root = self.merge(prefix, suffix);
-        if found == NIL {
-            return None;
+        let mut charged = None;
+        self.root = self.remove_below(self.root, key, &mut charged);
+        if charged.is_some() {
+            self.len -= 1;
         }
-        self.push(found);
-        self.vacant.push(found);
-        self.len -= 1;
-        Some(self.entries[found as usize].charged)
+        charged
+    }
+
+    fn remove_below(&mut self, tree: u32, key: &K, charged: &mut Option<u64>) -> u32 {
+        if tree == NIL {
+            return NIL;
+        }
+        self.push(tree);
+        let (left, right) = {
+            let e = &self.entries[tree as usize];
+            (e.left, e.right)
+        };
+        match key.cmp(&self.entries[tree as usize].key) {
+            std::cmp::Ordering::Equal => {
+                *charged = Some(self.entries[tree as usize].charged);
+                self.vacant.push(tree);
+                return self.merge(left, right);
+            }
+            std::cmp::Ordering::Less => {
+                let below = self.remove_below(left, key, charged);
+                self.entries[tree as usize].left = below;
+            }
+            std::cmp::Ordering::Greater => {
+                let below = self.remove_below(right, key, charged);
+                self.entries[tree as usize].right = below;
+            }
+        }
+        if charged.is_some() {
+            self.pull(tree);
+        }
+        tree
     }
 
     /// Takes the charges `key` received since it was listed (or last taken), leaving it listed
@@ -240,22 +290,70 @@ impl<K: Ord + Copy> ChargeSet<K> {
     }
 
     /// Charges `amount` to every member after `after` (from the first if None) and before
-    /// `before` (to the last if None).
+    /// `before` (to the last if None). Descends the two boundary paths; nothing is restructured.
     pub(crate) fn charge_between(&mut self, after: Option<&K>, before: Option<&K>, amount: u64) {
-        if self.root == NIL || amount == 0 {
+        if amount > 0 {
+            self.charge_range(self.root, after, before, amount);
+        }
+    }
+
+    fn charge_range(&mut self, entry: u32, after: Option<&K>, before: Option<&K>, amount: u64) {
+        if entry == NIL {
             return;
         }
-        let (prefix, rest) = match after {
-            Some(after) => self.split(self.root, &|k: &K| k <= after),
-            None => (NIL, self.root),
+        if after.is_none() && before.is_none() {
+            self.apply(entry, amount);
+            return;
+        }
+        self.push(entry);
+        let (key, left, right) = {
+            let e = &self.entries[entry as usize];
+            (e.key, e.left, e.right)
         };
-        let (middle, suffix) = match before {
-            Some(before) => self.split(rest, &|k: &K| k < before),
-            None => (rest, NIL),
+        if after.is_some_and(|after| key <= *after) {
+            self.charge_range(right, after, before, amount);
+        } else if before.is_some_and(|before| key >= *before) {
+            self.charge_range(left, after, before, amount);
+        } else {
+            // The entry is in range: so is all of its left subtree above `after` and all of its
+            // right subtree below `before`.
+            self.charge_range(left, after, None, amount);
+            self.charge_range(right, None, before, amount);
+            let e = &mut self.entries[entry as usize];
+            e.slack = e.slack.saturating_sub(amount as i64);
+            e.charged += amount;
+        }
+        self.pull(entry);
+    }
+
+    /// Sets a member's slack (its charges stay); false if not a member.
+    pub(crate) fn set_slack(&mut self, key: &K, slack: i64) -> bool {
+        self.set_slack_below(self.root, key, slack)
+    }
+
+    fn set_slack_below(&mut self, entry: u32, key: &K, slack: i64) -> bool {
+        if entry == NIL {
+            return false;
+        }
+        self.push(entry);
+        let found = match key.cmp(&self.entries[entry as usize].key) {
+            std::cmp::Ordering::Less => {
+                let left = self.entries[entry as usize].left;
+                self.set_slack_below(left, key, slack)
+            }
+            std::cmp::Ordering::Greater => {
+                let right = self.entries[entry as usize].right;
+                self.set_slack_below(right, key, slack)
+            }
+            std::cmp::Ordering::Equal => {
+                self.entries[entry as usize].slack = slack;
+                true
+            }
         };
-        self.apply(middle, amount);
-        let joined = self.merge(prefix, middle);
-        self.root = self.merge(joined, suffix);
+        if found {
+            self.pull(entry);
+        }
+        found
     }
 
     /// Charges `amount` to every member.
@@ -367,6 +465,15 @@ mod tests {
                             *slack -= 1;
                             *charged += 1;
                         }
+                    }
+                }
+                4 if next(2) == 0 => {
+                    let key = next(200) as u32;
+                    let slack = next(50) as i64;
+                    let found = set.set_slack(&key, slack);
+                    assert_eq!(found, model.0.contains_key(&key));
+                    if let Some(entry) = model.0.get_mut(&key) {
+                        entry.0 = slack;
                     }
                 }
                 4 => {

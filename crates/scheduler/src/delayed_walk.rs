@@ -84,9 +84,9 @@ impl Scheduler {
         open.then_some(slack)
     }
 
-    /// The names a node pass may match for a delayed application: the hosts its placeable
-    /// requests want, and their racks once rack-local is allowed (a name that is no known rack
-    /// counts as a host).
+    /// The names a node pass may match for a delayed application: the registered hosts its
+    /// placeable requests want, and their registered racks once rack-local is allowed. (Other
+    /// names match no node; a registration changes the signature and so lists them again.)
     fn delayed_location_names(&self, app: &SchedulerApplication) -> Vec<Box<str>> {
         let Some(attempt) = app.attempt.as_ref() else {
             return Vec::new();
@@ -97,8 +97,8 @@ impl Scheduler {
                 continue;
             }
             for name in attempt.asks.wanted_location_names(slot) {
-                let rack_only = self.nodes.is_rack(name) && self.nodes.on_host(name).is_empty();
-                if state.rack_local_allowed || !rack_only {
+                let host = !self.nodes.on_host(name).is_empty();
+                if host || (state.rack_local_allowed && self.nodes.is_rack(name)) {
                     names.push(name.into());
                 }
             }
@@ -108,17 +108,45 @@ impl Scheduler {
         names
     }
 
+    /// What the names of [`Self::delayed_location_names`] derive from: the attempt, its
+    /// wanted names, which of its requests are placeable and allow rack-local, and which names
+    /// are hosts or racks.
+    fn location_signature(&self, app: &SchedulerApplication) -> Option<u64> {
+        use std::hash::{Hash, Hasher};
+        let attempt = app.attempt.as_ref()?;
+        let mut hasher = crate::fast_hash::FastHasher::default();
+        attempt.id.hash(&mut hasher);
+        attempt.asks.location_version().hash(&mut hasher);
+        self.node_changes.hash(&mut hasher);
+        for (slot, state) in attempt.asks.slots_with_state() {
+            if state.open {
+                slot.hash(&mut hasher);
+                state.rack_local_allowed.hash(&mut hasher);
+            }
+        }
+        Some(hasher.finish())
+    }
+
     /// Lists (or unlists) the application under the names a node pass may match.
     pub(crate) fn index_delayed_locations(&mut self, application: ApplicationId, listed: bool) {
         let Some(app) = self.applications.get(&application) else {
             return;
         };
+        let signature = if listed {
+            self.location_signature(app)
+        } else {
+            None
+        };
+        if signature.is_some() && signature == app.indexed_signature {
+            return;
+        }
         let names = if listed {
             self.delayed_location_names(app)
         } else {
             Vec::new()
         };
         let app = self.applications.get_mut(&application).expect("checked");
+        app.indexed_signature = signature;
         let old = std::mem::replace(&mut app.indexed_locations, names);
         for name in &old {
             if let Some(applications) = self.delayed_locations.get_mut(name) {

@@ -107,8 +107,8 @@ impl Scheduler {
                     self.settle_application(key.application);
                 }
                 let choice = self.choose_in_application(key.application, node);
-                if visiting_delayed {
-                    // Its counts moved: list it again with its new slack.
+                if visiting_delayed && choice.as_ref().is_none_or(|choice| choice.reserve) {
+                    // Its counts moved: list it again with its new slack (an allocation does).
                     self.reposition_application(key.application);
                 }
                 if choice.is_some() {
@@ -131,8 +131,10 @@ impl Scheduler {
             if delayed == Some(key) {
                 self.open_chain(key.index);
                 let choice = self.walk_queue(key.index, node, candidates);
-                // Its members' slack moved: list it again.
-                self.reposition_chain(key.index);
+                if choice.as_ref().is_none_or(|choice| choice.reserve) {
+                    // Its members' slack moved: list it again (an allocation does).
+                    self.reposition_chain(key.index);
+                }
                 if choice.is_some() {
                     return choice;
                 }

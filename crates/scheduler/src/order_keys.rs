@@ -125,7 +125,11 @@ impl Scheduler {
             queue.has_delayed_members(),
             queue.least_delayed_slack(),
         );
-        if let Some(listed) = listed {
+        let in_place = old_delayed && delayed && listed == new_key;
+        if let (true, Some(key), Some(slack)) = (in_place, new_key, delayed_slack) {
+            // Settled above: only its slack changes.
+            queue.delayed_applications.set_slack(&key, slack);
+        } else if let Some(listed) = listed {
             if old_delayed {
                 queue.delayed_applications.remove(&listed);
             } else if old_walk {
@@ -134,7 +138,7 @@ impl Scheduler {
                 queue.waiting_applications.remove(&listed);
             }
         }
-        if let Some(new) = new_key {
+        if let (false, Some(new)) = (in_place, new_key) {
             if let Some(slack) = delayed_slack {
                 queue.delayed_applications.insert(new, slack);
             } else if walk {
@@ -190,15 +194,20 @@ impl Scheduler {
             let delayed_slack = (!walked && has_delayed).then(|| queue.least_delayed_slack());
             let old_delayed = queue.delayed_in_parent.take();
             queue.delayed_in_parent = delayed_slack.map(|_| key);
-            if let Some(listed) = old_delayed {
-                // Opened above: it owes nothing.
-                self.queues.get_mut(parent).delayed_children.remove(&listed);
-            }
-            if let Some(slack) = delayed_slack {
-                self.queues
-                    .get_mut(parent)
-                    .delayed_children
-                    .insert(key, slack);
+            let siblings = &mut self.queues.get_mut(parent).delayed_children;
+            match (old_delayed, delayed_slack) {
+                (Some(listed), Some(slack)) if listed == key => {
+                    siblings.set_slack(&key, slack);
+                }
+                (old, new) => {
+                    if let Some(listed) = old {
+                        // Opened above: it owes nothing.
+                        siblings.remove(&listed);
+                    }
+                    if let Some(slack) = new {
+                        siblings.insert(key, slack);
+                    }
+                }
             }
             let queue = self.queues.get_mut(index);
             let new_key = walked.then_some(key);

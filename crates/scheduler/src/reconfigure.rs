@@ -22,8 +22,6 @@ impl Scheduler {
         config: SchedulerConfig,
     ) -> Result<(), SchedulerError> {
         config.validate()?;
-        // Charges owed to the old tree's queues go to their applications first.
-        self.settle_all();
         if config.rm_epoch != self.config.rm_epoch {
             return Err(SchedulerError::EpochChange {
                 current: self.config.rm_epoch,
@@ -60,7 +58,8 @@ impl Scheduler {
                 };
             new_leaf.insert(old_leaf, index);
         }
-
+        // Charges owed to the old tree's queues go to their applications first.
+        self.settle_all();
         let reserved: Vec<_> = self
             .nodes
             .iter()

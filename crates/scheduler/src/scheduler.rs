@@ -64,8 +64,11 @@ pub struct Scheduler {
     /// Node passes step over applications and queues that wait for locality elsewhere,
     /// charging them without visiting (`delayed_walk.rs`); off, every one is visited.
     pub(crate) skip_delayed: bool,
-    /// Delayed applications by the host and rack names a node pass may match.
+    /// Delayed applications by the host and rack names a node pass may match (names of
+    /// registered nodes and racks only, so the fast hasher is safe).
     pub(crate) delayed_locations: crate::fast_hash::FastMap<Box<str>, Vec<ApplicationId>>,
+    /// Counts node registrations and removals (which names are hosts or racks changes).
+    pub(crate) node_changes: u64,
 }
 
 /// Placements an event may have made possible, processed until none is left.
@@ -119,6 +122,7 @@ impl Scheduler {
             moved: MovedKeys::default(),
             skip_delayed: true,
             delayed_locations: Default::default(),
+            node_changes: 0,
         };
         scheduler.resolve_queue_limits();
         Ok(scheduler)
@@ -296,6 +300,7 @@ impl Scheduler {
             rack
         };
         let index = self.nodes.add(node, rack, capability);
+        self.node_changes += 1;
         self.limits_stale = true;
         self.sync_all_waits();
         self.work.nodes.push(index);
@@ -355,6 +360,7 @@ impl Scheduler {
             );
         }
         self.nodes.remove(index);
+        self.node_changes += 1;
         self.work.nodes.retain(|&dirty| dirty != index);
         self.limits_stale = true;
         self.sync_all_waits();
@@ -429,6 +435,7 @@ impl Scheduler {
             in_walk: false,
             delayed: false,
             indexed_locations: Vec::new(),
+            indexed_signature: None,
             open_slots: 0,
             reservations: BTreeSet::new(),
         };
