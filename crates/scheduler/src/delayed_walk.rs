@@ -30,6 +30,13 @@ use crate::ordering::{AppSortKey, QueueSortKey};
 use crate::queues::QueueIndex;
 use crate::scheduler::Scheduler;
 
+/// A delayed application a node pass may have to visit (see `delayed_candidates`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DelayedCandidate {
+    pub(crate) leaf: QueueIndex,
+    pub(crate) key: AppSortKey,
+}
+
 /// Slack at or below which a delayed entry is visited: the next charge reaches a deadline.
 const VISIT_AT_SLACK: i64 = 1;
 
@@ -166,23 +173,70 @@ impl Scheduler {
         }
     }
 
-    /// Delayed applications the node may serve (it is on a host or rack they want).
-    pub(crate) fn delayed_candidates(&self, node: NodeIndex) -> Vec<ApplicationId> {
+    /// Delayed applications the node may serve (it is on a host or rack they want), with
+    /// their leaves and keys, into `out` (emptied first).
+    pub(crate) fn delayed_candidates(&self, node: NodeIndex, out: &mut Vec<DelayedCandidate>) {
+        out.clear();
         if self.delayed_locations.is_empty() {
-            return Vec::new();
+            return;
         }
         let node = self.nodes.get(node);
-        let mut candidates = Vec::new();
         for name in [&*node.id.host, &*node.rack] {
-            if let Some(applications) = self.delayed_locations.get(name) {
-                candidates.extend_from_slice(applications);
-            }
+            let Some(applications) = self.delayed_locations.get(name) else {
+                continue;
+            };
+            out.extend(
+                applications
+                    .iter()
+                    .filter_map(|application| self.applications.get(application))
+                    .filter(|app| app.delayed)
+                    .filter_map(|app| {
+                        Some(DelayedCandidate {
+                            leaf: app.queue,
+                            key: app.listed_key?,
+                        })
+                    }),
+            );
         }
-        candidates
+    }
+
+    /// One missed opportunity for each delayed application of `leaf` between two keys (a run
+    /// the pass steps over).
+    pub(crate) fn charge_delayed_applications(
+        &mut self,
+        leaf: QueueIndex,
+        after: Option<&AppSortKey>,
+        before: Option<&AppSortKey>,
+    ) {
+        self.charge_rounds += 1;
+        self.queues
+            .get_mut(leaf)
+            .delayed_applications
+            .charge_between(after, before, 1);
+    }
+
+    /// One missed opportunity for everything below each delayed child of `parent` between two
+    /// keys (owed to the children until they are opened).
+    pub(crate) fn charge_delayed_children(
+        &mut self,
+        parent: QueueIndex,
+        after: Option<&QueueSortKey>,
+        before: Option<&QueueSortKey>,
+    ) {
+        self.charge_rounds += 1;
+        self.queues
+            .get_mut(parent)
+            .delayed_children
+            .charge_between(after, before, 1);
     }
 
     /// Pushes the charges owed to `queue` and its ancestors into their own sets, from the top.
     pub(crate) fn open_chain(&mut self, queue: QueueIndex) {
+        if self.queues.get(queue).opened_at == self.charge_rounds {
+            // Opened since the last charge anywhere: nothing can be owed along the chain.
+            return;
+        }
+        self.queues.get_mut(queue).opened_at = self.charge_rounds;
         let Some(parent) = self.queues.get(queue).parent else {
             return;
         };
@@ -289,7 +343,7 @@ impl Scheduler {
         &mut self,
         leaf: QueueIndex,
         after: Option<AppSortKey>,
-        candidates: &[ApplicationId],
+        candidates: &[DelayedCandidate],
     ) -> Option<AppSortKey> {
         let low = self
             .queues
@@ -298,9 +352,8 @@ impl Scheduler {
             .first_with_slack_at_most(after.as_ref(), VISIT_AT_SLACK);
         let matched = candidates
             .iter()
-            .filter_map(|application| self.applications.get(application))
-            .filter(|app| app.queue == leaf && app.delayed)
-            .filter_map(|app| app.listed_key)
+            .filter(|candidate| candidate.leaf == leaf)
+            .map(|candidate| candidate.key)
             .filter(|key| after.is_none_or(|after| *key > after))
             .min();
         earliest(low, matched)
@@ -312,7 +365,7 @@ impl Scheduler {
         &mut self,
         parent: QueueIndex,
         after: Option<QueueSortKey>,
-        candidates: &[ApplicationId],
+        candidates: &[DelayedCandidate],
     ) -> Option<QueueSortKey> {
         let low = self
             .queues
@@ -321,8 +374,7 @@ impl Scheduler {
             .first_with_slack_at_most(after.as_ref(), VISIT_AT_SLACK);
         let matched = candidates
             .iter()
-            .filter_map(|application| self.applications.get(application))
-            .filter_map(|app| self.child_toward(parent, app.queue))
+            .filter_map(|candidate| self.child_toward(parent, candidate.leaf))
             .filter_map(|child| self.queues.get(child).delayed_in_parent)
             .filter(|key| after.is_none_or(|after| *key > after))
             .min();

@@ -14,7 +14,7 @@ use spindle_types::{ApplicationId, Resource};
 
 use crate::action::{Locality, SchedulerAction};
 use crate::asks::RequestSlot;
-use crate::delayed_walk::earliest;
+use crate::delayed_walk::{earliest, DelayedCandidate};
 use crate::nodes::NodeIndex;
 use crate::queues::{QueueIndex, ROOT};
 use crate::reservations::ReservationOutcome;
@@ -47,8 +47,11 @@ impl Scheduler {
             {
                 return;
             }
-            let candidates = self.delayed_candidates(node);
-            let Some(choice) = self.walk_queue(ROOT, node, &candidates) else {
+            let mut candidates = std::mem::take(&mut self.candidates_buffer);
+            self.delayed_candidates(node, &mut candidates);
+            let choice = self.walk_queue(ROOT, node, &candidates);
+            self.candidates_buffer = candidates;
+            let Some(choice) = choice else {
                 return;
             };
             if choice.reserve {
@@ -88,7 +91,7 @@ impl Scheduler {
         &mut self,
         queue: QueueIndex,
         node: NodeIndex,
-        candidates: &[ApplicationId],
+        candidates: &[DelayedCandidate],
     ) -> Option<Choice> {
         if self.queues.get(queue).is_leaf {
             let mut after = None;
@@ -96,10 +99,7 @@ impl Scheduler {
                 let walked = self.next_walked_application(queue, after);
                 let delayed = self.next_delayed_application(queue, after, candidates);
                 let next = earliest(walked, delayed);
-                self.queues
-                    .get_mut(queue)
-                    .delayed_applications
-                    .charge_between(after.as_ref(), next.as_ref(), 1);
+                self.charge_delayed_applications(queue, after.as_ref(), next.as_ref());
                 let key = next?;
                 after = Some(key);
                 let visiting_delayed = delayed == Some(key);
@@ -121,11 +121,7 @@ impl Scheduler {
             let walked = self.next_walked_child(queue, after);
             let delayed = self.next_delayed_child(queue, after, candidates);
             let next = earliest(walked, delayed);
-            self.queues.get_mut(queue).delayed_children.charge_between(
-                after.as_ref(),
-                next.as_ref(),
-                1,
-            );
+            self.charge_delayed_children(queue, after.as_ref(), next.as_ref());
             let key = next?;
             after = Some(key);
             if delayed == Some(key) {

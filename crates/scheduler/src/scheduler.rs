@@ -69,6 +69,10 @@ pub struct Scheduler {
     pub(crate) delayed_locations: crate::fast_hash::FastMap<Box<str>, Vec<ApplicationId>>,
     /// Counts node registrations and removals (which names are hosts or racks changes).
     pub(crate) node_changes: u64,
+    /// Counts the charges node passes made to delayed sets (see `open_chain`).
+    pub(crate) charge_rounds: u64,
+    /// Emptied candidates of the last node pass, kept for their capacity.
+    pub(crate) candidates_buffer: Vec<crate::delayed_walk::DelayedCandidate>,
 }
 
 /// Placements an event may have made possible, processed until none is left.
@@ -123,6 +127,8 @@ impl Scheduler {
             skip_delayed: true,
             delayed_locations: Default::default(),
             node_changes: 0,
+            charge_rounds: 1,
+            candidates_buffer: Vec::new(),
         };
         scheduler.resolve_queue_limits();
         Ok(scheduler)

@@ -81,6 +81,8 @@ pub(crate) struct SchedulerQueue {
     /// The key its parent's `delayed_children` lists it under, while it is there (always its
     /// current key).
     pub(crate) delayed_in_parent: Option<QueueSortKey>,
+    /// `Scheduler::charge_rounds` when the charges owed to it were last pushed down.
+    pub(crate) opened_at: u64,
     /// Its key changed since it was listed (see `order_keys.rs`).
     pub(crate) moved: bool,
     /// This queue's current key in its parent's order, in the walk or not (None for the root
@@ -131,6 +133,7 @@ impl SchedulerQueue {
             delayed_applications: ChargeSet::default(),
             key_in_parent: None,
             delayed_in_parent: None,
+            opened_at: 0,
             moved: false,
             order_key: None,
             users: BTreeMap::new(),
