@@ -45,6 +45,8 @@ pub(crate) struct SchedulerApplication {
     pub(crate) indexed_locations: Vec<Box<str>>,
     /// What those names were derived from (see `Scheduler::location_signature`).
     pub(crate) indexed_signature: Option<u64>,
+    /// Its leaf and key as the index lists it.
+    pub(crate) indexed_as: Option<crate::delayed_walk::DelayedCandidate>,
     /// Placeable requests (see `SlotState::open`).
     pub(crate) open_slots: usize,
     /// Nodes reserved for its requests.

@@ -31,7 +31,7 @@ use crate::queues::QueueIndex;
 use crate::scheduler::Scheduler;
 
 /// A delayed application a node pass may have to visit (see `delayed_candidates`).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct DelayedCandidate {
     pub(crate) leaf: QueueIndex,
     pub(crate) key: AppSortKey,
@@ -139,37 +139,67 @@ impl Scheduler {
         let Some(app) = self.applications.get(&application) else {
             return;
         };
-        let signature = if listed {
-            self.location_signature(app)
-        } else {
-            None
+        let (signature, listing) = match (listed, app.listed_key) {
+            (true, Some(key)) => (
+                self.location_signature(app),
+                Some(DelayedCandidate {
+                    leaf: app.queue,
+                    key,
+                }),
+            ),
+            _ => (None, None),
         };
         if signature.is_some() && signature == app.indexed_signature {
+            if listing != app.indexed_as {
+                // Same names, new place in the walk: the entries follow it.
+                let listing = listing.expect("listed");
+                for name in &app.indexed_locations {
+                    let entries = self
+                        .delayed_locations
+                        .get_mut(name)
+                        .expect("indexed names are in the index");
+                    if let Some(entry) = entries
+                        .iter_mut()
+                        .find(|entry| entry.key.application == application)
+                    {
+                        *entry = listing;
+                    }
+                }
+                self.applications
+                    .get_mut(&application)
+                    .expect("checked")
+                    .indexed_as = Some(listing);
+            }
             return;
         }
-        let names = if listed {
-            self.delayed_location_names(app)
-        } else {
-            Vec::new()
+        let names = match listing {
+            Some(_) => self.delayed_location_names(app),
+            None => Vec::new(),
         };
         let app = self.applications.get_mut(&application).expect("checked");
         app.indexed_signature = signature;
+        app.indexed_as = listing;
         let old = std::mem::replace(&mut app.indexed_locations, names);
         for name in &old {
-            if let Some(applications) = self.delayed_locations.get_mut(name) {
-                if let Some(position) = applications.iter().position(|a| *a == application) {
-                    applications.swap_remove(position);
+            if let Some(entries) = self.delayed_locations.get_mut(name) {
+                if let Some(position) = entries
+                    .iter()
+                    .position(|entry| entry.key.application == application)
+                {
+                    entries.swap_remove(position);
                 }
-                if applications.is_empty() {
+                if entries.is_empty() {
                     self.delayed_locations.remove(name);
                 }
             }
         }
-        for name in &self.applications[&application].indexed_locations {
-            self.delayed_locations
-                .entry(name.clone())
-                .or_default()
-                .push(application);
+        if let Some(listing) = listing {
+            for name in &self.applications[&application].indexed_locations {
+                self.delayed_locations
+                    .entry(name.clone())
+                    .or_default()
+                    .push(listing);
+            }
         }
     }
 
@@ -182,21 +212,9 @@ impl Scheduler {
         }
         let node = self.nodes.get(node);
         for name in [&*node.id.host, &*node.rack] {
-            let Some(applications) = self.delayed_locations.get(name) else {
-                continue;
-            };
-            out.extend(
-                applications
-                    .iter()
-                    .filter_map(|application| self.applications.get(application))
-                    .filter(|app| app.delayed)
-                    .filter_map(|app| {
-                        Some(DelayedCandidate {
-                            leaf: app.queue,
-                            key: app.listed_key?,
-                        })
-                    }),
-            );
+            if let Some(entries) = self.delayed_locations.get(name) {
+                out.extend_from_slice(entries);
+            }
         }
     }
 
@@ -442,11 +460,16 @@ impl Scheduler {
             }
             indexed.extend(app.indexed_locations.iter().map(|name| (name.clone(), *id)));
         }
-        let mut listed: Vec<(Box<str>, ApplicationId)> = self
-            .delayed_locations
-            .iter()
-            .flat_map(|(name, apps)| apps.iter().map(move |app| (name.clone(), *app)))
-            .collect();
+        let mut listed: Vec<(Box<str>, ApplicationId)> = Vec::new();
+        for (name, entries) in &self.delayed_locations {
+            for entry in entries {
+                let app = &self.applications[&entry.key.application];
+                if app.listed_key != Some(entry.key) || app.queue != entry.leaf {
+                    return violation("the names index has current keys", name.to_string());
+                }
+                listed.push((name.clone(), entry.key.application));
+            }
+        }
         listed.sort();
         indexed.sort();
         if listed != indexed {

@@ -66,7 +66,8 @@ pub struct Scheduler {
     pub(crate) skip_delayed: bool,
     /// Delayed applications by the host and rack names a node pass may match (names of
     /// registered nodes and racks only, so the fast hasher is safe).
-    pub(crate) delayed_locations: crate::fast_hash::FastMap<Box<str>, Vec<ApplicationId>>,
+    pub(crate) delayed_locations:
+        crate::fast_hash::FastMap<Box<str>, Vec<crate::delayed_walk::DelayedCandidate>>,
     /// Counts node registrations and removals (which names are hosts or racks changes).
     pub(crate) node_changes: u64,
     /// Counts the charges node passes made to delayed sets (see `open_chain`).
@@ -442,6 +443,7 @@ impl Scheduler {
             delayed: false,
             indexed_locations: Vec::new(),
             indexed_signature: None,
+            indexed_as: None,
             open_slots: 0,
             reservations: BTreeSet::new(),
         };
