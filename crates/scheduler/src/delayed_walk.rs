@@ -30,11 +30,12 @@ use crate::ordering::{AppSortKey, QueueSortKey};
 use crate::queues::QueueIndex;
 use crate::scheduler::Scheduler;
 
-/// A delayed application a node pass may have to visit (see `delayed_candidates`).
+/// A delayed application a node pass may have to visit, with its leaf (see
+/// `delayed_candidates`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct DelayedCandidate {
     pub(crate) leaf: QueueIndex,
-    pub(crate) key: AppSortKey,
+    pub(crate) application: ApplicationId,
 }
 
 /// Slack at or below which a delayed entry is visited: the next charge reaches a deadline.
@@ -140,18 +141,18 @@ impl Scheduler {
             return;
         };
         let (signature, listing) = match (listed, app.listed_key) {
-            (true, Some(key)) => (
+            (true, Some(_)) => (
                 self.location_signature(app),
                 Some(DelayedCandidate {
                     leaf: app.queue,
-                    key,
+                    application,
                 }),
             ),
             _ => (None, None),
         };
         if signature.is_some() && signature == app.indexed_signature {
             if listing != app.indexed_as {
-                // Same names, new place in the walk: the entries follow it.
+                // Same names, another leaf: the entries follow it.
                 let listing = listing.expect("listed");
                 for name in &app.indexed_locations {
                     let entries = self
@@ -160,7 +161,7 @@ impl Scheduler {
                         .expect("indexed names are in the index");
                     if let Some(entry) = entries
                         .iter_mut()
-                        .find(|entry| entry.key.application == application)
+                        .find(|entry| entry.application == application)
                     {
                         *entry = listing;
                     }
@@ -184,7 +185,7 @@ impl Scheduler {
             if let Some(entries) = self.delayed_locations.get_mut(name) {
                 if let Some(position) = entries
                     .iter()
-                    .position(|entry| entry.key.application == application)
+                    .position(|entry| entry.application == application)
                 {
                     entries.swap_remove(position);
                 }
@@ -204,7 +205,7 @@ impl Scheduler {
     }
 
     /// Delayed applications the node may serve (it is on a host or rack they want), with
-    /// their leaves and keys, into `out` (emptied first).
+    /// their leaves, into `out` (emptied first).
     pub(crate) fn delayed_candidates(&self, node: NodeIndex, out: &mut Vec<DelayedCandidate>) {
         out.clear();
         if self.delayed_locations.is_empty() {
@@ -371,7 +372,9 @@ impl Scheduler {
         let matched = candidates
             .iter()
             .filter(|candidate| candidate.leaf == leaf)
-            .map(|candidate| candidate.key)
+            .filter_map(|candidate| self.applications.get(&candidate.application))
+            .filter(|app| app.delayed)
+            .filter_map(|app| app.listed_key)
             .filter(|key| after.is_none_or(|after| *key > after))
             .min();
         earliest(low, matched)
@@ -463,11 +466,10 @@ impl Scheduler {
         let mut listed: Vec<(Box<str>, ApplicationId)> = Vec::new();
         for (name, entries) in &self.delayed_locations {
             for entry in entries {
-                let app = &self.applications[&entry.key.application];
-                if app.listed_key != Some(entry.key) || app.queue != entry.leaf {
-                    return violation("the names index has current keys", name.to_string());
+                if self.applications[&entry.application].queue != entry.leaf {
+                    return violation("the names index has current leaves", name.to_string());
                 }
-                listed.push((name.clone(), entry.key.application));
+                listed.push((name.clone(), entry.application));
             }
         }
         listed.sort();
