@@ -395,8 +395,15 @@ impl Scheduler {
             .first_with_slack_at_most(after.as_ref(), VISIT_AT_SLACK);
         let matched = candidates
             .iter()
-            .filter_map(|candidate| self.child_toward(parent, candidate.leaf))
-            .filter_map(|child| self.queues.get(child).delayed_in_parent)
+            .filter_map(
+                |candidate| match self.queues.delayed_place(candidate.leaf) {
+                    // The common case, read from the compact copy: the leaf is a delayed child.
+                    Some((leaf_parent, key)) if leaf_parent == parent => Some(key),
+                    _ => self
+                        .child_toward(parent, candidate.leaf)
+                        .and_then(|child| self.queues.get(child).delayed_in_parent),
+                },
+            )
             .filter(|key| after.is_none_or(|after| *key > after))
             .min();
         earliest(low, matched)
@@ -481,6 +488,12 @@ impl Scheduler {
             let Some(parent) = queue.parent else {
                 continue;
             };
+            if self.queues.delayed_place(index) != Some(parent).zip(queue.delayed_in_parent) {
+                return violation(
+                    "the compact copy of delayed places is current",
+                    queue.path.clone(),
+                );
+            }
             let delayable = self.skip_delayed && !self.queue_at_maximum(index);
             let delayed = delayable && !queue.has_walked_members() && queue.has_delayed_members();
             if delayed != queue.delayed_in_parent.is_some() {

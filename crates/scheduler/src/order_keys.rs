@@ -192,8 +192,9 @@ impl Scheduler {
             let has_delayed = queue.has_delayed_members();
             let walked = queue.has_walked_members() || (has_delayed && !delayable);
             let delayed_slack = (!walked && has_delayed).then(|| queue.least_delayed_slack());
-            let old_delayed = queue.delayed_in_parent.take();
-            queue.delayed_in_parent = delayed_slack.map(|_| key);
+            let old_delayed = self
+                .queues
+                .set_delayed_in_parent(index, delayed_slack.map(|_| key));
             let siblings = &mut self.queues.get_mut(parent).delayed_children;
             match (old_delayed, delayed_slack) {
                 (Some(listed), Some(slack)) if listed == key => {
@@ -346,7 +347,7 @@ impl Scheduler {
             queue.schedulable_children.clear();
             queue.delayed_children.clear();
             queue.key_in_parent = None;
-            queue.delayed_in_parent = None;
+            self.queues.set_delayed_in_parent(index, None);
         }
         for application in schedulable {
             self.place_application_key(application, true);
@@ -364,7 +365,7 @@ impl Scheduler {
                     self.queues.get_mut(parent).schedulable_children.insert(key);
                 } else if has_delayed {
                     let slack = queue.least_delayed_slack();
-                    queue.delayed_in_parent = Some(key);
+                    self.queues.set_delayed_in_parent(index, Some(key));
                     self.queues
                         .get_mut(parent)
                         .delayed_children

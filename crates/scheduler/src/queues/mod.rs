@@ -189,6 +189,9 @@ pub(crate) struct QueueTree {
     by_path: FastMap<String, QueueIndex>,
     /// Live queues depth first from the root (children in creation order), kept with the tree.
     order: Vec<QueueIndex>,
+    /// By queue index, its parent and `delayed_in_parent` while it is listed there: a compact
+    /// copy node passes read for every candidate without touching the queue records.
+    delayed_places: Vec<Option<(QueueIndex, QueueSortKey)>>,
 }
 
 impl QueueTree {
@@ -199,6 +202,7 @@ impl QueueTree {
             vacant: Vec::new(),
             by_path: FastMap::from_iter([(ROOT_QUEUE.to_string(), ROOT)]),
             order: vec![ROOT],
+            delayed_places: Vec::new(),
         }
     }
 
@@ -245,6 +249,9 @@ impl QueueTree {
     /// Removes a queue that holds no application and no child.
     pub(crate) fn remove(&mut self, index: QueueIndex) {
         let queue = self.slots[index].take().expect("removing a live queue");
+        if let Some(place) = self.delayed_places.get_mut(index) {
+            *place = None;
+        }
         debug_assert!(queue.children.is_empty() && queue.num_applications == 0);
         self.by_path.remove(&queue.path);
         if let Some(parent) = queue.parent {
@@ -254,6 +261,29 @@ impl QueueTree {
         }
         self.vacant.push(index);
         self.refresh_order();
+    }
+
+    /// Lists the queue among its parent's delayed children under `key` (or not, with None);
+    /// returns the key it was listed under.
+    pub(crate) fn set_delayed_in_parent(
+        &mut self,
+        index: QueueIndex,
+        key: Option<QueueSortKey>,
+    ) -> Option<QueueSortKey> {
+        let queue = self.get_mut(index);
+        let old = std::mem::replace(&mut queue.delayed_in_parent, key);
+        let place = queue.parent.zip(key);
+        if self.delayed_places.len() <= index {
+            self.delayed_places.resize(index + 1, None);
+        }
+        self.delayed_places[index] = place;
+        old
+    }
+
+    /// The queue's parent and its key among the parent's delayed children, while it is listed
+    /// there.
+    pub(crate) fn delayed_place(&self, index: QueueIndex) -> Option<(QueueIndex, QueueSortKey)> {
+        self.delayed_places.get(index).copied().flatten()
     }
 
     pub(crate) fn get(&self, index: QueueIndex) -> &SchedulerQueue {
