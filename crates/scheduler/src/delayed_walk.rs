@@ -393,19 +393,27 @@ impl Scheduler {
             .get_mut(parent)
             .delayed_children
             .first_with_slack_at_most(after.as_ref(), VISIT_AT_SLACK);
-        let matched = candidates
-            .iter()
-            .filter_map(
-                |candidate| match self.queues.delayed_place(candidate.leaf) {
-                    // The common case, read from the compact copy: the leaf is a delayed child.
-                    Some((leaf_parent, key)) if leaf_parent == parent => Some(key),
-                    _ => self
-                        .child_toward(parent, candidate.leaf)
-                        .and_then(|child| self.queues.get(child).delayed_in_parent),
+        // A plain loop: the candidates are many (a rack's), and the pass reads them once.
+        let mut matched: Option<QueueSortKey> = None;
+        for candidate in candidates {
+            let key = match self.queues.delayed_place(candidate.leaf) {
+                // The common case, read from the compact copy: the leaf is a delayed child.
+                Some((leaf_parent, key)) if leaf_parent == parent => key,
+                _ => match self
+                    .child_toward(parent, candidate.leaf)
+                    .and_then(|child| self.queues.get(child).delayed_in_parent)
+                {
+                    Some(key) => key,
+                    None => continue,
                 },
-            )
-            .filter(|key| after.is_none_or(|after| *key > after))
-            .min();
+            };
+            if after.is_some_and(|after| key <= after) {
+                continue;
+            }
+            if matched.is_none_or(|best| key < best) {
+                matched = Some(key);
+            }
+        }
         earliest(low, matched)
     }
 
