@@ -27,7 +27,7 @@ impl Scheduler {
         let Some(leaf) = self.update_pending(application) else {
             return;
         };
-        self.reposition_application(application);
+        self.reposition_application_before_chain(application);
         self.reposition_chain(leaf);
         self.note_min_share_starvation(leaf);
     }
@@ -57,7 +57,7 @@ impl Scheduler {
         is_am: bool,
     ) {
         if app_key_depends_on_usage(self.queues.get(leaf).settings.application_ordering) {
-            self.reposition_application(application);
+            self.reposition_application_before_chain(application);
         }
         self.reposition_chain(leaf);
         self.loosen_after_refund(leaf, application, is_am);

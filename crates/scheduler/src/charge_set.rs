@@ -63,6 +63,7 @@ impl<K: Ord + Copy> ChargeSet<K> {
         self.least_of(self.root)
     }
 
+    #[inline]
     fn least_of(&self, entry: u32) -> i64 {
         if entry == NIL {
             NO_DEADLINE
@@ -80,6 +81,7 @@ impl<K: Ord + Copy> ChargeSet<K> {
         z ^ (z >> 31)
     }
 
+    #[inline]
     fn apply(&mut self, entry: u32, amount: u64) {
         if entry == NIL || amount == 0 {
             return;
@@ -91,6 +93,7 @@ impl<K: Ord + Copy> ChargeSet<K> {
         e.pending += amount;
     }
 
+    #[inline]
     fn push(&mut self, entry: u32) {
         let e = &mut self.entries[entry as usize];
         let amount = std::mem::take(&mut e.pending);
@@ -101,6 +104,7 @@ impl<K: Ord + Copy> ChargeSet<K> {
         }
     }
 
+    #[inline]
     fn pull(&mut self, entry: u32) {
         let (left, right) = {
             let e = &self.entries[entry as usize];
@@ -158,11 +162,9 @@ impl<K: Ord + Copy> ChargeSet<K> {
         }
     }
 
-    /// Lists `key` with `slack`; false (and nothing changes) if it is already a member.
-    pub(crate) fn insert(&mut self, key: K, slack: i64) -> bool {
-        if self.contains(&key) {
-            return false;
-        }
+    /// Lists `key`, which must not be a member, with `slack`.
+    pub(crate) fn insert(&mut self, key: K, slack: i64) {
+        debug_assert!(!self.contains(&key), "listed twice");
         let entry = Entry {
             key,
             priority: self.next_priority(),
@@ -185,7 +187,6 @@ impl<K: Ord + Copy> ChargeSet<K> {
         };
         self.root = self.insert_below(self.root, index);
         self.len += 1;
-        true
     }
 
     /// Inserts entry `new` into `tree`: it goes down until its priority wins, and the subtree
@@ -447,9 +448,10 @@ mod tests {
                 0 | 1 => {
                     let key = next(200) as u32;
                     let slack = next(50) as i64;
-                    let inserted = set.insert(key, slack);
-                    assert_eq!(inserted, !model.0.contains_key(&key));
-                    model.0.entry(key).or_insert((slack, 0));
+                    if !model.0.contains_key(&key) {
+                        set.insert(key, slack);
+                        model.0.insert(key, (slack, 0));
+                    }
                 }
                 2 => {
                     let key = next(200) as u32;

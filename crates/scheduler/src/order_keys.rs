@@ -43,11 +43,21 @@ impl Scheduler {
     /// Puts the application in (or takes it out of) its leaf's walk or waiting set with a fresh
     /// key; a leaf whose walk gains or loses its first application moves in its parents' sets.
     pub(crate) fn reposition_application(&mut self, application: ApplicationId) {
+        if self.place_application_key(application, false) {
+            let leaf = self.applications[&application].queue;
+            self.reposition_chain(leaf);
+        }
+    }
+
+    /// As [`Self::reposition_application`], for callers that reposition the leaf's chain
+    /// themselves right after.
+    pub(crate) fn reposition_application_before_chain(&mut self, application: ApplicationId) {
         self.place_application_key(application, false);
     }
 
-    /// `rebuilding`: the leaf's sets were emptied and the application is not in them.
-    fn place_application_key(&mut self, application: ApplicationId, rebuilding: bool) {
+    /// `rebuilding`: the leaf's sets were emptied and the application is not in them. Returns
+    /// whether the leaf's chain must be repositioned (what its sets hold changed).
+    fn place_application_key(&mut self, application: ApplicationId, rebuilding: bool) -> bool {
         if !rebuilding {
             // Its counts must be whole before its delay state is read or it is listed anew.
             self.settle_application(application);
@@ -114,10 +124,10 @@ impl Scheduler {
                     app.listed_key = new_key;
                 }
             }
-            return;
+            return false;
         }
         if listed.is_none() && new_key.is_none() {
-            return;
+            return false;
         }
         let queue = self.queues.get_mut(leaf);
         let before = (
@@ -173,9 +183,7 @@ impl Scheduler {
         if delayed || old_delayed || !self.applications[&application].indexed_locations.is_empty() {
             self.index_delayed_locations(application, delayed);
         }
-        if members_changed && !rebuilding {
-            self.reposition_chain(leaf);
-        }
+        members_changed && !rebuilding
     }
 
     /// Recomputes the keys of `leaf` and its ancestors, and their places in their parents'
