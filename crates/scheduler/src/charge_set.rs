@@ -448,9 +448,9 @@ mod tests {
                 0 | 1 => {
                     let key = next(200) as u32;
                     let slack = next(50) as i64;
-                    if !model.0.contains_key(&key) {
+                    if let std::collections::btree_map::Entry::Vacant(entry) = model.0.entry(key) {
                         set.insert(key, slack);
-                        model.0.insert(key, (slack, 0));
+                        entry.insert((slack, 0));
                     }
                 }
                 2 => {
