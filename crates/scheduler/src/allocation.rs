@@ -180,7 +180,7 @@ impl Scheduler {
         let asks = &self.applications.get(&application)?.attempt.as_ref()?.asks;
         let locations = || asks.wanted_location_names(slot);
         for name in locations() {
-            for &node in self.nodes.on_host(name) {
+            for node in self.nodes.on_host(name) {
                 let candidate = self.nodes.get(node);
                 if candidate.available.fits_inline(capability)
                     && self.node_open_to(node, application, slot)

@@ -7,7 +7,7 @@
 //! application and does not match one of its hosts (or racks, once rack-local is allowed)
 //! charges each of its requests one missed opportunity and moves on; that is all a visit would
 //! do until a request's count reaches its deadline. So each leaf lists its delayed applications
-//! apart from its walk, in a [`ChargeSet`] ordered like the walk, and each parent lists apart
+//! apart from its walk, in a `ChargeSet` (`charge_set.rs`) ordered like the walk, and each parent lists apart
 //! its *delayed children* — queues below their maximum whose walked applications are all
 //! delayed. A pass merges the two orders and charges a whole run of delayed entries between two
 //! visits at once. It still visits, in order, every delayed entry that may take the node: those
@@ -105,7 +105,7 @@ impl Scheduler {
                 continue;
             }
             for name in attempt.asks.wanted_location_names(slot) {
-                let host = !self.nodes.on_host(name).is_empty();
+                let host = self.nodes.on_host(name).next().is_some();
                 if host || (state.rack_local_allowed && self.nodes.is_rack(name)) {
                     names.push(name.into());
                 }

@@ -85,6 +85,7 @@ mod limits;
 mod locality_delay;
 mod locality_state;
 mod node_pass;
+mod node_storage;
 mod nodes;
 mod normalize;
 mod order_keys;

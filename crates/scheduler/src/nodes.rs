@@ -4,6 +4,9 @@
 //! (or the cluster's) nodes ordered by available memory, largest first, where the search stops at
 //! the first node with too little memory.
 //!
+//! A cluster with a single rack (every cluster without a topology script) keeps one
+//! free-resource index: the rack's is the cluster's. Per-rack indexes exist from the second rack.
+//!
 //! The free-resource indexes are brought up to date lazily: a node whose room changed is only
 //! marked, and [`NodeTable::flush_free_index`] moves it before the next search (and at the end
 //! of every event). A container that finishes and is replaced on the same node within one event,
@@ -18,6 +21,7 @@ use spindle_types::{ContainerId, NodeId, Resource};
 use crate::container_set::NodeContainers;
 use crate::counted_values::CountedValues;
 use crate::fast_hash::FastMap;
+use crate::node_storage::{HostIndex, NodeSlots, NO_NODE};
 use crate::reservations::Reservation;
 use crate::resource_ops::InlineArithmetic;
 
@@ -31,7 +35,10 @@ pub(crate) struct SchedulerNode {
     pub(crate) rack: Arc<str>,
     /// The rack's slot in the table's rack list.
     rack_id: u32,
-    /// The node's key in the free-resource indexes (as of the last flush).
+    /// The next node on the same host ([`NO_NODE`] for the last).
+    pub(crate) next_on_host: NodeIndex,
+    /// The node's key in the free-resource indexes (as of the last flush); its ordinal is the
+    /// node's order of registration, which breaks ties between equally free nodes.
     indexed: FreeKey,
     /// Its room changed since the last flush.
     dirty: bool,
@@ -40,18 +47,19 @@ pub(crate) struct SchedulerNode {
     /// `capability - allocated`; negative only on a node whose capability was lowered below its use.
     pub(crate) available: Resource,
     pub(crate) containers: NodeContainers,
-    /// Order of registration; breaks ties between equally free nodes.
-    pub(crate) ordinal: u64,
-    /// A request this node is held for: its room goes to nobody else until it fits.
-    pub(crate) reservation: Option<Reservation>,
+    /// A request this node is held for: its room goes to nobody else until it fits. Boxed: few
+    /// nodes are held at any time.
+    pub(crate) reservation: Option<Box<Reservation>>,
 }
 
-/// Sort key of a node in a free-resource index: most available memory, then vcores, first.
+/// Sort key of a node in a free-resource index: most available memory, then vcores, first,
+/// then the earliest registered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct FreeKey {
     memory: Reverse<i64>,
     vcores: Reverse<i64>,
-    ordinal: u64,
+    /// Order of registration (renumbered, order kept, when the counter runs out).
+    ordinal: u32,
     pub(crate) index: NodeIndex,
 }
 
@@ -60,7 +68,7 @@ impl FreeKey {
         Self {
             memory: Reverse(node.available.memory_mb),
             vcores: Reverse(node.available.vcores),
-            ordinal: node.ordinal,
+            ordinal: node.indexed.ordinal,
             index,
         }
     }
@@ -70,19 +78,17 @@ impl FreeKey {
 #[derive(Debug, Default)]
 struct Rack {
     name: Arc<str>,
+    /// Empty while the cluster has one rack (the cluster's index serves it).
     by_free: BTreeSet<FreeKey>,
     nodes: usize,
 }
 
 #[derive(Debug, Default)]
 pub(crate) struct NodeTable {
-    /// Boxed: a vacant or spare slot (the `Vec` doubles as the cluster grows) costs a pointer,
-    /// not a whole node record.
-    slots: Vec<Option<Box<SchedulerNode>>>,
+    slots: NodeSlots,
     vacant: Vec<NodeIndex>,
-    by_id: FastMap<NodeId, NodeIndex>,
-    /// Keyed by the node id's own (shared) host string.
-    by_host: FastMap<std::sync::Arc<str>, Vec<NodeIndex>>,
+    /// By host; by id through the host's chain.
+    hosts: HostIndex,
     racks: Vec<Rack>,
     rack_ids: FastMap<String, u32>,
     vacant_racks: Vec<u32>,
@@ -95,24 +101,24 @@ pub(crate) struct NodeTable {
     total: Resource,
     allocated: Resource,
     reserved: Resource,
-    next_ordinal: u64,
+    next_ordinal: u32,
     count: usize,
 }
 
 impl NodeTable {
     pub(crate) fn lookup(&self, id: &NodeId) -> Option<NodeIndex> {
-        self.by_id.get(id).copied()
+        self.hosts
+            .on_host(&self.slots, &id.host)
+            .find(|&index| self.slots.node(index).id.port == id.port)
     }
 
     /// The node in `index`. Panics on a vacant slot: indexes come from this table's own lookups.
     pub(crate) fn get(&self, index: NodeIndex) -> &SchedulerNode {
-        self.slots[index as usize]
-            .as_ref()
-            .expect("node index refers to a registered node")
+        self.slots.node(index)
     }
 
     pub(crate) fn is_live(&self, index: NodeIndex) -> bool {
-        self.slots.get(index as usize).is_some_and(Option::is_some)
+        self.slots.get(index).is_some()
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -141,27 +147,27 @@ impl NodeTable {
         if let Some(new) = &reservation {
             self.reserved.add_assign(&new.capability);
         }
-        let node = self.slots[index as usize]
-            .as_mut()
-            .expect("reserving a registered node");
-        let old = std::mem::replace(&mut node.reservation, reservation);
+        let node = self.slots.node_mut(index);
+        let old = std::mem::replace(&mut node.reservation, reservation.map(Box::new));
         if let Some(old) = &old {
             self.reserved.sub_assign(&old.capability);
         }
-        old
+        old.map(|old| *old)
     }
 
     /// Registered nodes in slot order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (NodeIndex, &SchedulerNode)> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, slot)| slot.as_deref().map(|node| (i as NodeIndex, node)))
+        self.slots.iter()
     }
 
     /// Nodes whose NodeManager runs on `host` (several NMs may share a host), in registration order.
-    pub(crate) fn on_host(&self, host: &str) -> &[NodeIndex] {
-        self.by_host.get(host).map(Vec::as_slice).unwrap_or(&[])
+    pub(crate) fn on_host<'a>(&'a self, host: &str) -> impl Iterator<Item = NodeIndex> + 'a {
+        self.hosts.on_host(&self.slots, host)
+    }
+
+    /// True while one rack holds every node: its index is the cluster's.
+    fn single_rack(&self) -> bool {
+        self.rack_ids.len() <= 1
     }
 
     /// The nodes of `rack`, most available memory first (as of the last flush); None for a
@@ -169,6 +175,9 @@ impl NodeTable {
     pub(crate) fn rack_by_free(&self, rack: &str) -> Option<&BTreeSet<FreeKey>> {
         debug_assert!(self.dirty.is_empty(), "searching an index not flushed");
         let id = *self.rack_ids.get(rack)?;
+        if self.single_rack() {
+            return Some(&self.by_free);
+        }
         Some(&self.racks[id as usize].by_free)
     }
 
@@ -198,8 +207,9 @@ impl NodeTable {
 
     /// Moves every node whose room changed to its place in the free-resource indexes.
     pub(crate) fn flush_free_index(&mut self) {
+        let per_rack = !self.single_rack();
         for index in std::mem::take(&mut self.dirty) {
-            let Some(node) = self.slots[index as usize].as_mut() else {
+            let Some(node) = self.slots.get_mut(index) else {
                 continue;
             };
             node.dirty = false;
@@ -208,11 +218,13 @@ impl NodeTable {
             if old == key {
                 continue;
             }
-            let rack = &mut self.racks[node.rack_id as usize].by_free;
             self.by_free.remove(&old);
-            rack.remove(&old);
             self.by_free.insert(key);
-            rack.insert(key);
+            if per_rack {
+                let rack = &mut self.racks[node.rack_id as usize].by_free;
+                rack.remove(&old);
+                rack.insert(key);
+            }
             if old.vcores != key.vcores {
                 self.free_vcores.remove(old.vcores.0);
                 self.free_vcores.insert(key.vcores.0);
@@ -236,45 +248,87 @@ impl NodeTable {
         ))
     }
 
-    pub(crate) fn add(&mut self, id: NodeId, rack: String, capability: Resource) -> NodeIndex {
-        debug_assert!(!self.by_id.contains_key(&id));
-        let index = match self.vacant.pop() {
-            Some(index) => index,
-            None => {
-                self.slots.push(None);
-                (self.slots.len() - 1) as NodeIndex
+    /// The next registration's ordinal. When the counter runs out, the live nodes are
+    /// renumbered in their order (ties between equally free nodes break as before).
+    fn take_ordinal(&mut self) -> u32 {
+        if self.next_ordinal == u32::MAX {
+            self.renumber_ordinals();
+        }
+        self.next_ordinal += 1;
+        self.next_ordinal - 1
+    }
+
+    fn renumber_ordinals(&mut self) {
+        let mut order: Vec<(u32, NodeIndex)> = self
+            .slots
+            .iter()
+            .map(|(index, node)| (node.indexed.ordinal, index))
+            .collect();
+        order.sort_unstable();
+        for (ordinal, (_, index)) in order.into_iter().enumerate() {
+            self.slots.node_mut(index).indexed.ordinal = ordinal as u32;
+        }
+        self.next_ordinal = self.count as u32;
+        self.by_free = self.slots.iter().map(|(_, node)| node.indexed).collect();
+        let per_rack = !self.single_rack();
+        for rack in &mut self.racks {
+            rack.by_free.clear();
+        }
+        if per_rack {
+            for (_, node) in self.slots.iter() {
+                self.racks[node.rack_id as usize]
+                    .by_free
+                    .insert(node.indexed);
             }
+        }
+    }
+
+    /// The rack's slot, added if new.
+    fn rack_slot(&mut self, rack: String) -> u32 {
+        if let Some(&id) = self.rack_ids.get(rack.as_str()) {
+            return id;
+        }
+        let entry = Rack {
+            name: Arc::from(rack.as_str()),
+            ..Rack::default()
         };
-        let rack_id = match self.rack_ids.get(rack.as_str()) {
-            Some(&id) => id,
-            None => {
-                let entry = Rack {
-                    name: Arc::from(rack.as_str()),
-                    ..Rack::default()
-                };
-                let id = match self.vacant_racks.pop() {
-                    Some(id) => {
-                        self.racks[id as usize] = entry;
-                        id
-                    }
-                    None => {
-                        self.racks.push(entry);
-                        (self.racks.len() - 1) as u32
-                    }
-                };
-                self.rack_ids.insert(rack.clone(), id);
+        let id = match self.vacant_racks.pop() {
+            Some(id) => {
+                self.racks[id as usize] = entry;
                 id
             }
+            None => {
+                self.racks.push(entry);
+                (self.racks.len() - 1) as u32
+            }
         };
+        if self.rack_ids.len() == 1 {
+            // The second rack: the first gets an index of its own (it holds every node).
+            let first = *self.rack_ids.values().next().expect("one rack");
+            self.racks[first as usize].by_free = self.by_free.clone();
+        }
+        self.rack_ids.insert(rack, id);
+        id
+    }
+
+    pub(crate) fn add(&mut self, id: NodeId, rack: String, capability: Resource) -> NodeIndex {
+        debug_assert!(self.lookup(&id).is_none());
+        let index = match self.vacant.pop() {
+            Some(index) => index,
+            None => self.slots.push_vacant(),
+        };
+        let rack_id = self.rack_slot(rack);
         self.racks[rack_id as usize].nodes += 1;
+        let ordinal = self.take_ordinal();
         let mut node = SchedulerNode {
-            id: id.clone(),
+            id,
             rack: self.racks[rack_id as usize].name.clone(),
             rack_id,
+            next_on_host: NO_NODE,
             indexed: FreeKey {
                 memory: Reverse(0),
                 vcores: Reverse(0),
-                ordinal: 0,
+                ordinal,
                 index,
             },
             dirty: false,
@@ -282,27 +336,29 @@ impl NodeTable {
             allocated: Resource::ZERO,
             capability,
             containers: NodeContainers::default(),
-            ordinal: self.next_ordinal,
             reservation: None,
         };
-        self.next_ordinal += 1;
         node.indexed = FreeKey::of(&node, index);
         self.total.add_assign(&node.capability);
         self.capability_memory.insert(node.capability.memory_mb);
         self.capability_vcores.insert(node.capability.vcores);
-        self.by_host.entry(id.host.clone()).or_default().push(index);
-        self.by_id.insert(id, index);
         self.by_free.insert(node.indexed);
-        self.racks[rack_id as usize].by_free.insert(node.indexed);
+        if !self.single_rack() {
+            self.racks[rack_id as usize].by_free.insert(node.indexed);
+        }
         self.free_vcores.insert(node.indexed.vcores.0);
-        self.slots[index as usize] = Some(Box::new(node));
+        *self.slots.slot_mut(index) = Some(node);
+        self.hosts.link(&mut self.slots, index);
         self.count += 1;
         index
     }
 
     /// Removes a node that holds no container.
     pub(crate) fn remove(&mut self, index: NodeIndex) -> SchedulerNode {
-        let node = *self.slots[index as usize]
+        self.hosts.unlink(&mut self.slots, index);
+        let node = self
+            .slots
+            .slot_mut(index)
             .take()
             .expect("removing a registered node");
         debug_assert!(
@@ -321,6 +377,11 @@ impl NodeTable {
             self.rack_ids.remove(&*rack.name);
             *rack = Rack::default();
             self.vacant_racks.push(node.rack_id);
+            if self.rack_ids.len() == 1 {
+                // One rack left: the cluster's index serves it.
+                let last = *self.rack_ids.values().next().expect("one rack");
+                self.racks[last as usize].by_free = BTreeSet::new();
+            }
         }
         if node.dirty {
             self.dirty.retain(|&dirty| dirty != index);
@@ -329,13 +390,6 @@ impl NodeTable {
         self.allocated.sub_assign(&node.allocated);
         self.capability_memory.remove(node.capability.memory_mb);
         self.capability_vcores.remove(node.capability.vcores);
-        self.by_id.remove(&node.id);
-        if let Some(on_host) = self.by_host.get_mut(&*node.id.host) {
-            on_host.retain(|&other| other != index);
-            if on_host.is_empty() {
-                self.by_host.remove(&*node.id.host);
-            }
-        }
         self.vacant.push(index);
         self.count -= 1;
         node
@@ -420,9 +474,7 @@ impl NodeTable {
     }
 
     fn update(&mut self, index: NodeIndex, change: impl FnOnce(&mut SchedulerNode)) {
-        let node = self.slots[index as usize]
-            .as_mut()
-            .expect("updating a registered node");
+        let node = self.slots.node_mut(index);
         change(node);
         if !node.dirty {
             node.dirty = true;
@@ -443,6 +495,7 @@ impl NodeTable {
         }
         let mut free = BTreeSet::new();
         let mut racks: BTreeMap<String, BTreeSet<FreeKey>> = BTreeMap::new();
+        let mut ordinals = BTreeSet::new();
         for (index, node) in self.iter() {
             total.add_assign(&node.capability);
             allocated.add_assign(&node.allocated);
@@ -456,36 +509,54 @@ impl NodeTable {
                     node.id
                 ));
             }
+            if node.indexed.ordinal >= self.next_ordinal || !ordinals.insert(node.indexed.ordinal) {
+                return Err(format!("node {} has a reused ordinal", node.id));
+            }
             free.insert(key);
             racks.entry(node.rack.to_string()).or_default().insert(key);
-            if self.by_id.get(&node.id) != Some(&index) {
+            if self.lookup(&node.id) != Some(index) {
                 return Err(format!("node {} is missing from the id index", node.id));
-            }
-            if !self.on_host(&node.id.host).contains(&index) {
-                return Err(format!("node {} is missing from the host index", node.id));
             }
         }
         let live = self.iter().count();
-        if self.by_id.len() != live || self.count != live {
-            return Err(format!(
-                "{} ids indexed and count {} for {live} nodes",
-                self.by_id.len(),
-                self.count
-            ));
+        if self.count != live {
+            return Err(format!("count {} for {live} nodes", self.count));
         }
-        if self.by_host.values().map(Vec::len).sum::<usize>() != live {
-            return Err("the host index holds removed nodes".into());
+        let mut chained = 0;
+        for chain in self.hosts.chains(&self.slots) {
+            let host = &self.get(chain[0]).id.host;
+            let in_order = chain
+                .windows(2)
+                .all(|pair| self.get(pair[0]).indexed.ordinal < self.get(pair[1]).indexed.ordinal);
+            if chain.iter().any(|&index| self.get(index).id.host != *host) || !in_order {
+                return Err(format!(
+                    "the host index's chain of {host} holds other hosts or is out of order"
+                ));
+            }
+            chained += chain.len();
+        }
+        if chained != live || self.hosts.hosts() > live {
+            return Err(format!("the host index chains {chained} of {live} nodes"));
         }
         let indexed_racks: BTreeMap<String, BTreeSet<FreeKey>> = self
             .rack_ids
-            .iter()
-            .map(|(name, &id)| (name.clone(), self.racks[id as usize].by_free.clone()))
+            .keys()
+            .map(|name| {
+                let set = self.rack_by_free(name).expect("an indexed rack");
+                (name.clone(), set.clone())
+            })
             .collect();
         let rack_counts_agree = self.rack_ids.iter().all(|(name, &id)| {
             let rack = &self.racks[id as usize];
             *rack.name == **name && rack.nodes == racks.get(name).map_or(0, BTreeSet::len)
         });
-        if free != self.by_free || racks != indexed_racks || !rack_counts_agree {
+        let shared_when_single =
+            !self.single_rack() || self.racks.iter().all(|rack| rack.by_free.is_empty());
+        if free != self.by_free
+            || racks != indexed_racks
+            || !rack_counts_agree
+            || !shared_when_single
+        {
             return Err(
                 "the free-resource index does not match the nodes' available resources".into(),
             );
@@ -512,5 +583,96 @@ impl NodeTable {
             return Err("the vcore and capability multisets do not match the nodes".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spindle_types::{ApplicationAttemptId, ApplicationId};
+
+    fn node(host: &str, port: i32) -> NodeId {
+        NodeId::new(host, port)
+    }
+
+    fn order(table: &NodeTable) -> Vec<NodeIndex> {
+        table
+            .cluster_by_free()
+            .iter()
+            .map(|key| key.index)
+            .collect()
+    }
+
+    #[test]
+    fn hosts_chain_their_nodes_in_registration_order_and_ids_find_them() {
+        let mut table = NodeTable::default();
+        let a = table.add(node("h1", 1), "/r".into(), Resource::new(8, 8));
+        let b = table.add(node("h2", 1), "/r".into(), Resource::new(8, 8));
+        let c = table.add(node("h1", 2), "/r".into(), Resource::new(8, 8));
+        let d = table.add(node("h1", 3), "/r".into(), Resource::new(8, 8));
+        assert_eq!(table.on_host("h1").collect::<Vec<_>>(), vec![a, c, d]);
+        assert_eq!(table.lookup(&node("h1", 2)), Some(c));
+        assert_eq!(table.lookup(&node("h1", 4)), None);
+        assert_eq!(table.lookup(&node("h3", 1)), None);
+        table.remove(c);
+        assert_eq!(table.on_host("h1").collect::<Vec<_>>(), vec![a, d]);
+        table.remove(a);
+        assert_eq!(table.on_host("h1").collect::<Vec<_>>(), vec![d]);
+        let e = table.add(node("h1", 5), "/r".into(), Resource::new(8, 8));
+        assert_eq!(table.on_host("h1").collect::<Vec<_>>(), vec![d, e]);
+        table.remove(d);
+        table.remove(e);
+        assert_eq!(table.on_host("h1").count(), 0);
+        assert_eq!(table.lookup(&node("h2", 1)), Some(b));
+        table.check_indexes().unwrap();
+    }
+
+    #[test]
+    fn racks_get_an_index_of_their_own_from_the_second_rack_on() {
+        let mut table = NodeTable::default();
+        let a = table.add(node("a", 1), "/r1".into(), Resource::new(8, 8));
+        let b = table.add(node("b", 1), "/r1".into(), Resource::new(16, 8));
+        table.check_indexes().unwrap();
+        let c = table.add(node("c", 1), "/r2".into(), Resource::new(32, 8));
+        table.check_indexes().unwrap();
+        let rack = |table: &NodeTable, name| -> Vec<NodeIndex> {
+            table
+                .rack_by_free(name)
+                .unwrap()
+                .iter()
+                .map(|key| key.index)
+                .collect()
+        };
+        assert_eq!(rack(&table, "/r1"), vec![b, a]);
+        assert_eq!(rack(&table, "/r2"), vec![c]);
+        let attempt = ApplicationAttemptId::new(ApplicationId::new(1, 1), 1);
+        let container = ContainerId::new(attempt, 0, 1);
+        table.allocate(b, &Resource::new(12, 1), container);
+        table.flush_free_index();
+        assert_eq!(rack(&table, "/r1"), vec![a, b]);
+        table.release(b, &Resource::new(12, 1), container);
+        table.flush_free_index();
+        table.remove(c);
+        table.check_indexes().unwrap();
+        assert_eq!(rack(&table, "/r1"), vec![b, a]);
+        assert!(table.rack_by_free("/r2").is_none());
+        table.remove(b);
+        table.remove(a);
+        table.check_indexes().unwrap();
+        assert!(table.rack_by_free("/r1").is_none());
+    }
+
+    #[test]
+    fn running_out_of_ordinals_renumbers_in_registration_order() {
+        let mut table = NodeTable {
+            next_ordinal: u32::MAX - 2,
+            ..NodeTable::default()
+        };
+        let nodes: Vec<NodeIndex> = (0..6)
+            .map(|i| table.add(node(&format!("h{i}"), 1), "/r".into(), Resource::new(8, 8)))
+            .collect();
+        table.check_indexes().unwrap();
+        assert_eq!(order(&table), nodes);
+        assert!(table.next_ordinal < 10);
     }
 }

@@ -288,7 +288,7 @@ impl RmCore {
             }
         }
         for node in self.nodes.values_mut() {
-            node.applications_to_cleanup.push(app_id);
+            node.cleanup_application(app_id);
         }
         self.scheduler.remove_application(app_id, now_ms);
         self.retire_finished_apps();

@@ -5,6 +5,7 @@
 mod allocate_reply;
 mod am;
 mod apps;
+mod node_table;
 mod nodes;
 pub mod records;
 mod reports;
@@ -81,12 +82,10 @@ pub struct RmCore {
     next_app_id: i32,
     pub(crate) apps: BTreeMap<ApplicationId, RmApp>,
     pub(crate) attempts: FastMap<ApplicationAttemptId, RmAttempt>,
-    /// Boxed: B-tree leaves are half empty after registrations in name order, and a spare entry
-    /// then costs a pointer rather than a whole node record.
-    pub(crate) nodes: BTreeMap<NodeId, Box<RmNode>>,
+    /// The NM liveness monitor is each node's `last_seen_ms` (no map of its own).
+    pub(crate) nodes: node_table::RmNodes,
     pub(crate) containers: FastMap<ContainerId, RmContainer>,
     pub(crate) scheduler: scheduling::SchedulerBridge,
-    pub(crate) nm_liveness: LivenessMonitor<NodeId>,
     pub(crate) am_liveness: LivenessMonitor<ApplicationAttemptId>,
     effects: Vec<Effect>,
     /// Strings many nodes share (racks, NM versions), one copy each.
@@ -125,10 +124,9 @@ impl RmCore {
             next_app_id: 1,
             apps: BTreeMap::new(),
             attempts: FastMap::default(),
-            nodes: BTreeMap::new(),
+            nodes: node_table::RmNodes::default(),
             containers: FastMap::default(),
             scheduler,
-            nm_liveness: LivenessMonitor::new(settings.nm_expiry_ms),
             am_liveness: LivenessMonitor::new(settings.am_expiry_ms),
             effects: Vec::new(),
             shared_strings: Default::default(),
@@ -173,7 +171,7 @@ impl RmCore {
 
     /// Advances time: expires silent NMs and AMs, and kills AM containers that outstay unregistration.
     pub fn tick(&mut self, now_ms: i64) {
-        for node in self.nm_liveness.take_expired(now_ms) {
+        for node in self.take_expired_nodes(now_ms) {
             self.node_lost(&node, now_ms);
         }
         for attempt in self.am_liveness.take_expired(now_ms) {
@@ -272,6 +270,7 @@ impl RmCore {
             *count += 1;
             used.add_assign(&c.resource);
         }
+        self.nodes.check()?;
         for n in self.nodes.values() {
             let (count, used) = on_nodes.remove(&n.id).unwrap_or((0, Resource::ZERO));
             if n.num_containers != count || n.used != used {

@@ -64,26 +64,16 @@ impl RmCore {
             .expect("NEW accepts REGISTERED");
         let shared_rack = self.intern(rack);
         let nm_version = self.intern(request.nm_version());
-        self.nodes.insert(
+        self.nodes.insert(RmNode::new(
             node_id.clone(),
-            Box::new(RmNode {
-                id: node_id.clone(),
-                http_port: request.http_port(),
-                rack: shared_rack,
-                capability: capability.clone(),
-                state,
-                health_report: String::new(),
-                last_health_report_time: now_ms,
-                last_heartbeat_response_id: 0,
-                containers_to_cleanup: Vec::new(),
-                applications_to_cleanup: Vec::new(),
-                num_containers: 0,
-                used: Resource::ZERO,
-                nm_version,
-            }),
-        );
+            request.http_port(),
+            shared_rack,
+            capability.clone(),
+            state,
+            nm_version,
+            now_ms,
+        ));
         self.nodes_changed();
-        self.nm_liveness.touch(&node_id, now_ms);
         tracing::info!("NodeManager {node_id} registered with {capability}");
         let decisions = self
             .scheduler
@@ -126,23 +116,21 @@ impl RmCore {
             )),
             ..Default::default()
         };
-        let Some(node) = self.nodes.get(&node_id) else {
+        let Some(node) = self.nodes.get_mut(&node_id) else {
             return Ok(resync());
         };
         if !matches!(node.state, NodeState::Running | NodeState::Unhealthy) {
             return Ok(resync());
         }
-        self.nm_liveness.touch(&node_id, now_ms);
+        // The liveness monitor's touch (which also watches a node it had stopped watching).
+        node.last_seen_ms = Some(now_ms);
         let healthy = status
             .node_health_status
             .as_ref()
             .map(|h| h.is_node_healthy())
             .unwrap_or(true);
-        let node = self.nodes.get_mut(&node_id).expect("present");
         if let Some(h) = &status.node_health_status {
-            if node.health_report != h.health_report() {
-                node.health_report = h.health_report().to_string();
-            }
+            node.set_health_report(h.health_report());
             node.last_health_report_time = h.last_health_report_time.unwrap_or(now_ms);
         }
         let event = if healthy {
@@ -170,9 +158,7 @@ impl RmCore {
                 if !complete {
                     // A container the RM does not know (released or of a finished app): stop it.
                     let node = self.nodes.get_mut(&node_id).expect("present");
-                    if !node.containers_to_cleanup.contains(&id) {
-                        node.containers_to_cleanup.push(id);
-                    }
+                    node.cleanup_container(id);
                 }
                 continue;
             };
@@ -192,19 +178,12 @@ impl RmCore {
         self.apply_decisions(decisions, now_ms);
         let node = self.nodes.get_mut(&node_id).expect("present");
         node.last_heartbeat_response_id += 1;
+        let (containers, applications) = node.take_cleanup();
         Ok(NodeHeartbeatResponseProto {
             response_id: Some(node.last_heartbeat_response_id),
             node_action: Some(NodeActionProto::Normal as i32),
-            containers_to_cleanup: node
-                .containers_to_cleanup
-                .drain(..)
-                .map(Into::into)
-                .collect(),
-            applications_to_cleanup: node
-                .applications_to_cleanup
-                .drain(..)
-                .map(Into::into)
-                .collect(),
+            containers_to_cleanup: containers.iter().map(Into::into).collect(),
+            applications_to_cleanup: applications.iter().map(Into::into).collect(),
             next_heart_beat_interval: interval,
             ..Default::default()
         })
@@ -238,12 +217,12 @@ impl RmCore {
     }
 
     fn remove_node(&mut self, node_id: &NodeId, event: NodeEvent, diagnostics: &str, now_ms: i64) {
-        self.nm_liveness.remove(node_id);
         if let Some(node) = self.nodes.get_mut(node_id) {
+            node.last_seen_ms = None;
             if let Ok(next) = node_lc::transition(node.state, event) {
                 node.state = next;
             }
-            node.containers_to_cleanup.clear();
+            node.clear_container_cleanup();
         }
         self.nodes_changed();
         let decisions =
@@ -252,8 +231,24 @@ impl RmCore {
         self.apply_decisions(decisions, now_ms);
     }
 
+    /// The NM liveness monitor: stops watching, and returns in id order, every node not heard
+    /// from for longer than the NM expiry.
+    pub(crate) fn take_expired_nodes(&mut self, now_ms: i64) -> Vec<NodeId> {
+        let expiry = self.settings.nm_expiry_ms;
+        let mut expired = Vec::new();
+        for node in self.nodes.values_mut() {
+            if node.last_seen_ms.is_some_and(|seen| now_ms - seen > expiry) {
+                node.last_seen_ms = None;
+                expired.push(node.id.clone());
+            }
+        }
+        expired.sort_unstable();
+        expired
+    }
+
+    /// Every node the RM knows (also lost and shut-down ones), in id order.
     pub fn nodes(&self) -> impl Iterator<Item = &RmNode> {
-        self.nodes.values().map(|n| &**n)
+        self.nodes.sorted().into_iter()
     }
 
     pub(crate) fn running_node_count(&self) -> i32 {

@@ -120,23 +120,142 @@ pub struct RmNode {
     pub rack: Arc<str>,
     pub capability: Resource,
     pub state: NodeState,
-    pub health_report: String,
     pub last_health_report_time: i64,
     pub last_heartbeat_response_id: i32,
-    /// Containers the NM must kill (released, or of finished attempts), sent in the next heartbeat.
-    pub containers_to_cleanup: Vec<ContainerId>,
-    /// Applications whose leftovers the NM must clean up.
-    pub applications_to_cleanup: Vec<ApplicationId>,
     /// How many live containers run on it, and their resources (its node report's `used`).
     pub num_containers: i32,
     pub used: Resource,
     /// Shared by the nodes that run the same version.
     pub nm_version: Arc<str>,
+    /// When the NM was last heard from, while the NM liveness monitor watches it (registered
+    /// and not yet lost, shut down or re-registering).
+    pub(crate) last_seen_ms: Option<i64>,
+    /// What most nodes have none of, out of line: a health report, and what the next heartbeat
+    /// must tell the NM to clean up. None when all are empty.
+    pub(super) messages: Option<Box<NodeMessages>>,
+}
+
+/// The rarely non-empty parts of an [`RmNode`].
+#[derive(Debug, Clone, Default)]
+pub(super) struct NodeMessages {
+    health_report: String,
+    /// Containers the NM must kill (released, or of finished attempts), sent in the next heartbeat.
+    containers_to_cleanup: Vec<ContainerId>,
+    /// Applications whose leftovers the NM must clean up.
+    applications_to_cleanup: Vec<ApplicationId>,
+}
+
+impl NodeMessages {
+    fn is_empty(&self) -> bool {
+        self.health_report.is_empty()
+            && self.containers_to_cleanup.is_empty()
+            && self.applications_to_cleanup.is_empty()
+    }
 }
 
 impl RmNode {
+    /// A node that just registered (watched by the liveness monitor from `now_ms`).
+    pub fn new(
+        id: NodeId,
+        http_port: i32,
+        rack: Arc<str>,
+        capability: Resource,
+        state: NodeState,
+        nm_version: Arc<str>,
+        now_ms: i64,
+    ) -> Self {
+        Self {
+            id,
+            http_port,
+            rack,
+            capability,
+            state,
+            last_health_report_time: now_ms,
+            last_heartbeat_response_id: 0,
+            num_containers: 0,
+            used: Resource::ZERO,
+            nm_version,
+            last_seen_ms: Some(now_ms),
+            messages: None,
+        }
+    }
+
     pub fn http_address(&self) -> String {
         format!("{}:{}", self.id.host, self.http_port)
+    }
+
+    /// The NM's last health report (empty when healthy).
+    pub fn health_report(&self) -> &str {
+        self.messages
+            .as_ref()
+            .map_or("", |messages| &messages.health_report)
+    }
+
+    /// Containers the next heartbeat tells the NM to kill.
+    pub fn containers_to_cleanup(&self) -> &[ContainerId] {
+        self.messages
+            .as_ref()
+            .map_or(&[], |messages| &messages.containers_to_cleanup)
+    }
+
+    /// Applications the next heartbeat tells the NM to clean up after.
+    pub fn applications_to_cleanup(&self) -> &[ApplicationId] {
+        self.messages
+            .as_ref()
+            .map_or(&[], |messages| &messages.applications_to_cleanup)
+    }
+
+    fn messages_mut(&mut self) -> &mut NodeMessages {
+        self.messages.get_or_insert_with(Box::default)
+    }
+
+    /// Drops the out-of-line parts once they are all empty.
+    fn compact(&mut self) {
+        if self.messages.as_ref().is_some_and(|m| m.is_empty()) {
+            self.messages = None;
+        }
+    }
+
+    pub fn set_health_report(&mut self, report: &str) {
+        if self.health_report() != report {
+            self.messages_mut().health_report = report.to_string();
+            self.compact();
+        }
+    }
+
+    /// Queues `container` for the NM to kill (once).
+    pub fn cleanup_container(&mut self, container: ContainerId) {
+        if !self.containers_to_cleanup().contains(&container) {
+            self.messages_mut().containers_to_cleanup.push(container);
+        }
+    }
+
+    /// Queues `application` for the NM to clean up after.
+    pub fn cleanup_application(&mut self, application: ApplicationId) {
+        self.messages_mut()
+            .applications_to_cleanup
+            .push(application);
+    }
+
+    /// Forgets the containers queued for the NM to kill.
+    pub fn clear_container_cleanup(&mut self) {
+        if let Some(messages) = &mut self.messages {
+            messages.containers_to_cleanup.clear();
+        }
+        self.compact();
+    }
+
+    /// Takes what the next heartbeat tells the NM to clean up: (containers, applications).
+    pub fn take_cleanup(&mut self) -> (Vec<ContainerId>, Vec<ApplicationId>) {
+        let Some(messages) = &mut self.messages else {
+            return (Vec::new(), Vec::new());
+        };
+        let taken = (
+            std::mem::take(&mut messages.containers_to_cleanup),
+            std::mem::take(&mut messages.applications_to_cleanup),
+        );
+        self.compact();
+        taken
     }
 }
 

@@ -143,7 +143,8 @@ impl RmCore {
 
     pub fn node_reports(&self, states: &[NodeState]) -> Vec<NodeReportProto> {
         self.nodes
-            .values()
+            .sorted()
+            .into_iter()
             .filter(|n| states.is_empty() || states.contains(&n.state))
             .map(|n| {
                 let state: NodeStateProto = n.state.into();
@@ -155,7 +156,7 @@ impl RmCore {
                     capability: Some((&n.capability).into()),
                     num_containers: Some(n.num_containers),
                     node_state: Some(state as i32),
-                    health_report: Some(n.health_report.clone()),
+                    health_report: Some(n.health_report().to_string()),
                     last_health_report_time: Some(n.last_health_report_time),
                     ..Default::default()
                 }

@@ -487,8 +487,8 @@ impl RmCore {
                 n.num_containers -= 1;
                 n.used.sub_assign(&c.resource);
             }
-            if kill_on_node && !n.containers_to_cleanup.contains(&id) {
-                n.containers_to_cleanup.push(id);
+            if kill_on_node {
+                n.cleanup_container(id);
             }
         }
         let Some(attempt) = self.attempts.get_mut(&attempt_id) else {
