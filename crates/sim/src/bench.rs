@@ -79,6 +79,9 @@ pub struct CoreBenchmarkSpec {
     /// runs (and the fill gives each an equal share of the cluster). `None`: the applications
     /// ask for twice the cluster's room in total, once, and churn drains that backlog.
     pub pending_per_application: Option<u32>,
+    /// Node passes visit every application they reach, one by one, instead of stepping over
+    /// runs of those waiting for other hosts (the same decisions; for comparing the two).
+    pub visit_each: bool,
 }
 
 impl CoreBenchmarkSpec {
@@ -95,6 +98,9 @@ impl CoreBenchmarkSpec {
         .collect();
         if let Some(pending) = self.pending_per_application {
             features.push(format!("{pending} pending/app"));
+        }
+        if self.visit_each {
+            features.push("walk visits each".to_string());
         }
         if features.is_empty() {
             "-".to_string()
@@ -118,6 +124,7 @@ impl Default for CoreBenchmarkSpec {
             dominant_resource_fairness: false,
             preemption: false,
             pending_per_application: None,
+            visit_each: false,
         }
     }
 }
@@ -323,6 +330,9 @@ pub fn run_core_benchmark(spec: &CoreBenchmarkSpec) -> Result<CoreBenchmarkResul
     };
     let setup_started = Instant::now();
     let mut scheduler = benchmark_scheduler(spec)?;
+    if spec.visit_each {
+        scheduler.set_step_over_delayed(false);
+    }
     let hosts: Vec<String> = (0..spec.nodes)
         .map(|index| format!("host{index:05}"))
         .collect();

@@ -394,6 +394,10 @@ pub struct SchedulerBenchArgs {
     /// The preemption monitor (Capacity) or fair-share preemption (Fair).
     #[arg(long)]
     pub preemption: bool,
+    /// How node passes treat applications that wait for other hosts: `step` over runs of them
+    /// (Spindle's walk) or `visit` each one; both give the same decisions. A list measures each.
+    #[arg(long, value_delimiter = ',', default_values_t = ["step".to_string()])]
+    pub walk: Vec<String>,
     /// Node size (memory MB, vcores); containers are 1024 MB / 1 vcore.
     #[arg(long, default_value_t = 65_536)]
     pub node_memory_mb: i64,
@@ -424,6 +428,14 @@ fn bench_scheduler(args: SchedulerBenchArgs) -> anyhow::Result<i32> {
             None => bail!("unknown policy {name:?}: expected fifo, capacity or fair"),
         }
     }
+    let mut walks = Vec::new();
+    for walk in &args.walk {
+        match walk.as_str() {
+            "step" => walks.push(false),
+            "visit" => walks.push(true),
+            other => bail!("unknown walk {other:?}: expected step or visit"),
+        }
+    }
     println!("machine: {}", machine_description());
     println!(
         "command: {}",
@@ -439,7 +451,11 @@ fn bench_scheduler(args: SchedulerBenchArgs) -> anyhow::Result<i32> {
         };
         for &queues in &queue_counts {
             for &nodes in &args.nodes {
-                for &applications in &args.applications {
+                for (&applications, &visit_each) in args
+                    .applications
+                    .iter()
+                    .flat_map(|applications| walks.iter().map(move |walk| (applications, walk)))
+                {
                     let spec = CoreBenchmarkSpec {
                         nodes,
                         applications,
@@ -452,6 +468,7 @@ fn bench_scheduler(args: SchedulerBenchArgs) -> anyhow::Result<i32> {
                         dominant_resource_fairness: args.drf,
                         preemption: args.preemption,
                         pending_per_application: None,
+                        visit_each,
                     };
                     eprintln!(
                         "running: {} scheduler, {nodes} nodes, {queues} queues, {applications} applications",
