@@ -109,6 +109,13 @@ impl Scheduler {
                 self.reposition_application(application);
             }
         }
+        if new != old {
+            // A new deadline may make it delayed, or move its slack among the delayed.
+            let app = &self.applications[&application];
+            if app.delayed || self.delayed_slack(app).is_some() {
+                self.reposition_application(application);
+            }
+        }
         if (new.rack_local_allowed && !old.rack_local_allowed)
             || (new.off_switch_allowed && !old.off_switch_allowed)
         {

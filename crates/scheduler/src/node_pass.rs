@@ -107,8 +107,15 @@ impl Scheduler {
                     self.settle_application(key.application);
                 }
                 let choice = self.choose_in_application(key.application, node);
-                if visiting_delayed && choice.as_ref().is_none_or(|choice| choice.reserve) {
-                    // Its counts moved: list it again with its new slack (an allocation does).
+                let delayed_now = self
+                    .applications
+                    .get(&key.application)
+                    .is_some_and(|app| app.delayed);
+                if (visiting_delayed || delayed_now)
+                    && choice.as_ref().is_none_or(|choice| choice.reserve)
+                {
+                    // Its counts moved (a deadline it reached may have made it delayed): list it
+                    // again with its new slack (an allocation does that itself).
                     self.reposition_application(key.application);
                 }
                 if choice.is_some() {
@@ -124,24 +131,23 @@ impl Scheduler {
             self.charge_delayed_children(queue, after.as_ref(), next.as_ref());
             let key = next?;
             after = Some(key);
-            if delayed == Some(key) {
+            let visiting_delayed = delayed == Some(key);
+            if visiting_delayed {
                 self.open_chain(key.index);
-                let choice = self.walk_queue(key.index, node, candidates);
-                if choice.as_ref().is_none_or(|choice| choice.reserve) {
-                    // Its members' slack moved: list it again (an allocation does).
-                    self.reposition_chain(key.index);
-                }
-                if choice.is_some() {
-                    return choice;
-                }
-                continue;
-            }
-            if self.queue_at_maximum(key.index) {
+            } else if self.queue_at_maximum(key.index) {
                 self.blocked.queues.insert(key.index);
                 continue;
             }
-            if let Some(choice) = self.walk_queue(key.index, node, candidates) {
-                return Some(choice);
+            let choice = self.walk_queue(key.index, node, candidates);
+            if (visiting_delayed || self.queues.get(key.index).delayed_in_parent.is_some())
+                && choice.as_ref().is_none_or(|choice| choice.reserve)
+            {
+                // Its members' slack moved (and it may have become delayed on the way): list
+                // it again (an allocation does that itself).
+                self.reposition_chain(key.index);
+            }
+            if choice.is_some() {
+                return choice;
             }
         }
     }

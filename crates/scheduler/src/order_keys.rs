@@ -59,7 +59,10 @@ impl Scheduler {
     /// whether the leaf's chain must be repositioned (what its sets hold changed).
     fn place_application_key(&mut self, application: ApplicationId, rebuilding: bool) -> bool {
         if !rebuilding {
-            // Its counts must be whole before its delay state is read or it is listed anew.
+            // Charges owed to the leaf belong to those listed before this change: push them
+            // down first. Its own counts must be whole before its delay state is read.
+            let leaf = self.applications[&application].queue;
+            self.open_chain(leaf);
             self.settle_application(application);
         }
         let cluster = self.nodes.total();

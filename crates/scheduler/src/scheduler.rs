@@ -64,6 +64,8 @@ pub struct Scheduler {
     /// Node passes step over applications and queues that wait for locality elsewhere,
     /// charging them without visiting (`delayed_walk.rs`); off, every one is visited.
     pub(crate) skip_delayed: bool,
+    /// Delayed entries with this much slack or less are visited (see `delayed_walk.rs`).
+    pub(crate) visit_at_slack: i64,
     /// Delayed applications by the host and rack names a node pass may match (names of
     /// registered nodes and racks only, so the fast hasher is safe).
     pub(crate) delayed_locations:
@@ -126,6 +128,7 @@ impl Scheduler {
             limits_stale: false,
             moved: MovedKeys::default(),
             skip_delayed: true,
+            visit_at_slack: crate::delayed_walk::VISIT_AT_SLACK,
             delayed_locations: Default::default(),
             node_changes: 0,
             charge_rounds: 1,

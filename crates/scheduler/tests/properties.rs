@@ -281,9 +281,13 @@ struct Driver {
 
 impl Driver {
     fn new(policy: Policy) -> Self {
+        let mut scheduler = Scheduler::new(configuration(policy, 0)).unwrap();
+        // Step over everything that waits (the default leaves short waits to visits, and these
+        // clusters only have short waits).
+        scheduler.set_step_over_delayed(Some(1));
         Self {
             policy,
-            scheduler: Scheduler::new(configuration(policy, 0)).unwrap(),
+            scheduler,
             attempts: BTreeMap::new(),
             live: BTreeMap::new(),
             ever_allocated: BTreeSet::new(),
@@ -631,6 +635,11 @@ proptest! {
         }
         prop_assert_eq!(first.transcript, second.transcript);
     }
+}
+
+proptest! {
+    // Divergences hide in rare interleavings (one took 6,000 cases to show): more cases here.
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
 
     /// Stepping over applications that wait for locality elsewhere is an optimisation of
     /// the walk, not a change of policy: with it off, every decision is the same.
@@ -641,7 +650,7 @@ proptest! {
     ) {
         let mut stepping = Driver::new(policy);
         let mut visiting = Driver::new(policy);
-        visiting.scheduler.set_step_over_delayed(false);
+        visiting.scheduler.set_step_over_delayed(None);
         for operation in &operations {
             stepping.step(operation)?;
             visiting.step(operation)?;
