@@ -331,7 +331,7 @@ pub fn run_core_benchmark(spec: &CoreBenchmarkSpec) -> Result<CoreBenchmarkResul
     let setup_started = Instant::now();
     let mut scheduler = benchmark_scheduler(spec)?;
     if spec.visit_each {
-        scheduler.set_step_over_delayed(false);
+        scheduler.set_step_over_delayed(None);
     }
     let hosts: Vec<String> = (0..spec.nodes)
         .map(|index| format!("host{index:05}"))
