@@ -337,6 +337,7 @@ impl Scheduler {
             self.loosen_user_limits(queue);
         }
         self.trim_reservations(application);
+        self.unindex_satisfied(application, node);
         actions.push(SchedulerAction::Allocated {
             container,
             attempt: attempt_id,

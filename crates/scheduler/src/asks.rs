@@ -159,14 +159,9 @@ impl KeyAsks {
         any.relax_locality.then_some(Locality::OffSwitch)
     }
 
-    /// Takes one from the name's count; whether it stopped being wanted.
-    fn decrement(&mut self, name: &str) -> bool {
-        match self.locations.get_mut(name) {
-            Some(ask) if ask.count > 0 => {
-                ask.count -= 1;
-                ask.count == 0
-            }
-            _ => false,
+    fn decrement(&mut self, name: &str) {
+        if let Some(ask) = self.locations.get_mut(name) {
+            ask.count = (ask.count - 1).max(0);
         }
     }
 
@@ -197,7 +192,8 @@ pub(crate) struct AskTable {
     pending: usize,
     /// Sum over requests of count x capability.
     pending_total: Resource,
-    /// Changes whenever a host or rack name may have started or stopped being wanted.
+    /// Changes whenever a host or rack name may have started being wanted (placements only
+    /// ever stop names being wanted, and leave it).
     location_version: u64,
 }
 
@@ -280,7 +276,13 @@ impl AskTable {
             priority: request.priority,
             allocation_request_id: request.allocation_request_id,
         };
-        if request.resource_name != ANY {
+        if request.resource_name != ANY
+            && request.num_containers > 0
+            && self
+                .slot(RequestSlot::Key(key))
+                .is_none_or(|asks| asks.location_count(&request.resource_name) <= 0)
+        {
+            // A name starts being wanted (fewer containers at a wanted name change nothing).
             self.location_version += 1;
         }
         self.change_slot(RequestSlot::Key(key), true, pending_capabilities, |asks| {
@@ -391,18 +393,15 @@ impl AskTable {
             if let Some(any) = asks.any.as_mut().filter(|any| any.count > 1) {
                 any.count -= 1;
                 self.pending_total.sub_inline(&any.capability);
-                let mut emptied = false;
                 if matches!(locality, Locality::NodeLocal | Locality::RackLocal) {
-                    emptied |= asks.decrement(rack);
+                    asks.decrement(rack);
                 }
                 if locality == Locality::NodeLocal {
-                    emptied |= asks.decrement(host);
+                    asks.decrement(host);
                 }
-                self.location_version += u64::from(emptied);
                 return;
             }
         }
-        self.location_version += 1;
         self.change_slot(slot, false, pending_capabilities, |asks| {
             if let Some(any) = asks.any.as_mut() {
                 any.count = (any.count - 1).max(0);
@@ -416,7 +415,7 @@ impl AskTable {
         });
     }
 
-    /// Changes whenever a host or rack name may have started or stopped being wanted.
+    /// Changes whenever a host or rack name may have started being wanted.
     pub(crate) fn location_version(&self) -> u64 {
         self.location_version
     }
@@ -557,6 +556,14 @@ impl AskTable {
                     .iter()
                     .map(|(key, asks)| (RequestSlot::Key(*key), asks.state)),
             )
+    }
+
+    /// Whether any request still wants containers at `name` (a host or rack).
+    pub(crate) fn wants_location(&self, name: &str) -> bool {
+        self.application_master
+            .iter()
+            .chain(self.keys.values())
+            .any(|asks| asks.location_count(name) > 0)
     }
 
     /// Whether the slot names hosts or racks it still wants (delay scheduling applies).

@@ -131,9 +131,10 @@ impl Scheduler {
         names
     }
 
-    /// What the names of [`Self::delayed_location_names`] derive from: the attempt, its
-    /// wanted names, which of its requests are placeable and allow rack-local, and which names
-    /// are hosts or racks.
+    /// What the names of [`Self::delayed_location_names`] derive from: the attempt, the names
+    /// it may have started wanting, which of its requests are placeable and allow rack-local,
+    /// and which names are hosts or racks. Placements only stop names being wanted: the index
+    /// keeps those (a superset) until something else changes.
     fn location_signature(&self, app: &SchedulerApplication) -> Option<u64> {
         use std::hash::{Hash, Hasher};
         let attempt = app.attempt.as_ref()?;
@@ -215,6 +216,52 @@ impl Scheduler {
                     .entry(name.clone())
                     .or_default()
                     .push(listing);
+            }
+        }
+    }
+
+    /// After a container on `node` went to the application: takes the node's host and rack out
+    /// of its index entries if no request wants them any more (so that passes on them stop
+    /// visiting it; the index may hold more names than wanted, never fewer).
+    pub(crate) fn unindex_satisfied(&mut self, application: ApplicationId, node: NodeIndex) {
+        let Some(app) = self.applications.get(&application) else {
+            return;
+        };
+        if app.indexed_locations.is_empty() {
+            return;
+        }
+        let node = self.nodes.get(node);
+        let names = [node.id.host.clone(), node.rack.clone()];
+        for name in names {
+            let app = &self.applications[&application];
+            let Ok(position) = app
+                .indexed_locations
+                .binary_search_by(|n| (**n).cmp(&*name))
+            else {
+                continue;
+            };
+            if app
+                .attempt
+                .as_ref()
+                .is_some_and(|attempt| attempt.asks.wants_location(&name))
+            {
+                continue;
+            }
+            self.applications
+                .get_mut(&application)
+                .expect("checked")
+                .indexed_locations
+                .remove(position);
+            if let Some(entries) = self.delayed_locations.get_mut(&*name) {
+                if let Some(at) = entries
+                    .iter()
+                    .position(|entry| entry.application == application)
+                {
+                    entries.swap_remove(at);
+                }
+                if entries.is_empty() {
+                    self.delayed_locations.remove(&*name);
+                }
             }
         }
     }
@@ -372,64 +419,73 @@ impl Scheduler {
     }
 
     /// The next delayed application of `leaf` after `after` that the pass must visit: one the
-    /// node may serve, or one the next charge brings to a deadline.
+    /// node may serve (among `matched`), or one the next charge brings to a deadline.
     pub(crate) fn next_delayed_application(
         &mut self,
         leaf: QueueIndex,
         after: Option<AppSortKey>,
-        candidates: &[DelayedCandidate],
+        matched: &mut MatchedKeys<AppSortKey>,
     ) -> Option<AppSortKey> {
         let low = self
             .queues
             .get_mut(leaf)
             .delayed_applications
             .first_with_slack_at_most(after.as_ref(), self.visit_at_slack);
-        let matched = candidates
-            .iter()
-            .filter(|candidate| candidate.leaf == leaf)
-            .filter_map(|candidate| self.applications.get(&candidate.application))
-            .filter(|app| app.delayed)
-            .filter_map(|app| app.listed_key)
-            .filter(|key| after.is_none_or(|after| *key > after))
-            .min();
-        earliest(low, matched)
+        earliest(low, matched.next_after(after))
+    }
+
+    /// The keys of the delayed applications of `leaf` among the candidates.
+    pub(crate) fn matched_applications(
+        &self,
+        leaf: QueueIndex,
+        candidates: &[DelayedCandidate],
+    ) -> MatchedKeys<AppSortKey> {
+        MatchedKeys::new(
+            candidates
+                .iter()
+                .filter(|candidate| candidate.leaf == leaf)
+                .filter_map(|candidate| self.applications.get(&candidate.application))
+                .filter(|app| app.delayed)
+                .filter_map(|app| app.listed_key)
+                .collect(),
+        )
     }
 
     /// The next delayed child of `parent` after `after` that the pass must visit: one with an
-    /// application the node may serve, or one the next charge brings to a deadline.
+    /// application the node may serve (among `matched`), or one the next charge brings to a
+    /// deadline.
     pub(crate) fn next_delayed_child(
         &mut self,
         parent: QueueIndex,
         after: Option<QueueSortKey>,
-        candidates: &[DelayedCandidate],
+        matched: &mut MatchedKeys<QueueSortKey>,
     ) -> Option<QueueSortKey> {
         let low = self
             .queues
             .get_mut(parent)
             .delayed_children
             .first_with_slack_at_most(after.as_ref(), self.visit_at_slack);
-        // A plain loop: the candidates are many (a rack's), and the pass reads them once.
-        let mut matched: Option<QueueSortKey> = None;
+        earliest(low, matched.next_after(after))
+    }
+
+    /// The keys of `parent`'s delayed children that hold one of the candidates.
+    pub(crate) fn matched_children(
+        &self,
+        parent: QueueIndex,
+        candidates: &[DelayedCandidate],
+    ) -> MatchedKeys<QueueSortKey> {
+        let mut keys = Vec::new();
         for candidate in candidates {
-            let key = match self.queues.delayed_place(candidate.leaf) {
+            match self.queues.delayed_place(candidate.leaf) {
                 // The common case, read from the compact copy: the leaf is a delayed child.
-                Some((leaf_parent, key)) if leaf_parent == parent => key,
-                _ => match self
-                    .child_toward(parent, candidate.leaf)
-                    .and_then(|child| self.queues.get(child).delayed_in_parent)
-                {
-                    Some(key) => key,
-                    None => continue,
-                },
-            };
-            if after.is_some_and(|after| key <= after) {
-                continue;
-            }
-            if matched.is_none_or(|best| key < best) {
-                matched = Some(key);
+                Some((leaf_parent, key)) if leaf_parent == parent => keys.push(key),
+                _ => keys.extend(
+                    self.child_toward(parent, candidate.leaf)
+                        .and_then(|child| self.queues.get(child).delayed_in_parent),
+                ),
             }
         }
-        earliest(low, matched)
+        MatchedKeys::new(keys)
     }
 
     /// The child of `parent` on the way down to `queue` (None if `queue` is not below it).
@@ -496,7 +552,13 @@ impl Scheduler {
                     format!("{id}: recorded {recorded:?} - {owed_above} owed, fresh {fresh}"),
                 );
             }
-            if app.indexed_locations != self.delayed_location_names(app) {
+            // Names placements stopped wanting may stay listed (a node pass then visits the
+            // application for nothing); every name it wants must be listed.
+            if !self
+                .delayed_location_names(app)
+                .iter()
+                .all(|name| app.indexed_locations.binary_search(name).is_ok())
+            {
                 return violation("delayed applications are indexed", id.to_string());
             }
             indexed.extend(app.indexed_locations.iter().map(|name| (name.clone(), *id)));
@@ -571,6 +633,36 @@ impl Scheduler {
             }
         }
         Ok(())
+    }
+}
+
+/// The keys of the delayed entries of one queue that hold candidates, read once per pass through
+/// the queue (nothing ahead of the pass changes while it runs): the first asked for with a
+/// scan, any later one by binary search.
+pub(crate) struct MatchedKeys<K> {
+    keys: Vec<K>,
+    sorted: bool,
+}
+
+impl<K: Ord + Copy> MatchedKeys<K> {
+    fn new(keys: Vec<K>) -> Self {
+        Self {
+            keys,
+            sorted: false,
+        }
+    }
+
+    /// The first key after `after` (the least if None).
+    fn next_after(&mut self, after: Option<K>) -> Option<K> {
+        let Some(after) = after else {
+            return self.keys.iter().min().copied();
+        };
+        if !self.sorted {
+            self.keys.sort_unstable();
+            self.sorted = true;
+        }
+        let position = self.keys.partition_point(|key| *key <= after);
+        self.keys.get(position).copied()
     }
 }
 

@@ -94,10 +94,11 @@ impl Scheduler {
         candidates: &[DelayedCandidate],
     ) -> Option<Choice> {
         if self.queues.get(queue).is_leaf {
+            let mut matched = self.matched_applications(queue, candidates);
             let mut after = None;
             loop {
                 let walked = self.next_walked_application(queue, after);
-                let delayed = self.next_delayed_application(queue, after, candidates);
+                let delayed = self.next_delayed_application(queue, after, &mut matched);
                 let next = earliest(walked, delayed);
                 self.charge_delayed_applications(queue, after.as_ref(), next.as_ref());
                 let key = next?;
@@ -123,10 +124,11 @@ impl Scheduler {
                 }
             }
         }
+        let mut matched = self.matched_children(queue, candidates);
         let mut after = None;
         loop {
             let walked = self.next_walked_child(queue, after);
-            let delayed = self.next_delayed_child(queue, after, candidates);
+            let delayed = self.next_delayed_child(queue, after, &mut matched);
             let next = earliest(walked, delayed);
             self.charge_delayed_children(queue, after.as_ref(), next.as_ref());
             let key = next?;
