@@ -2,18 +2,20 @@
 //! opportunities of *delayed* applications and queues without visiting them.
 //!
 //! A walked application is *delayed* when every placeable request of it passes up any node it
-//! does not name: it relaxes to any node only later (its `"*"` entry allows it, delay scheduling
-//! does not yet), and its container fits every node. A node pass that reaches such an
-//! application and does not match one of its hosts (or racks, once rack-local is allowed)
+//! does not name: it relaxes to any node only later (its `"*"` entry allows it, delay
+//! scheduling does not yet), and its container fits every node. A node pass that reaches such
+//! an application and does not match one of its hosts (or racks, once rack-local is allowed)
 //! charges each of its requests one missed opportunity and moves on; that is all a visit would
 //! do until a request's count reaches its deadline. So each leaf lists its delayed applications
-//! apart from its walk, in a `ChargeSet` (`charge_set.rs`) ordered like the walk, and each parent lists apart
-//! its *delayed children* — queues below their maximum whose walked applications are all
-//! delayed. A pass merges the two orders and charges a whole run of delayed entries between two
-//! visits at once. It still visits, in order, every delayed entry that may take the node: those
-//! the node matches (found through an index of the names they want) and those one charge away
-//! from a deadline (slack ≤ 1). The result is the walk YARN does, decision for decision; the
-//! `skip_delayed` switch turns the stepping off, and the property tests compare both.
+//! apart from its walk, in a `ChargeSet` (`charge_set.rs`) ordered like the walk, and each
+//! parent lists apart its *delayed children*: queues below their maximum whose walked
+//! applications are all delayed. A pass merges the two orders and charges a whole run of
+//! delayed entries between two visits at once. It still visits, in order, every delayed entry
+//! that may take the node: those the node matches (found through an index of the names they
+//! want) and those whose *slack* is down to `visit_at_slack` (64 by default; any value ≥ 1
+//! gives the same decisions, since a visit comes before a charge reaches a deadline). The
+//! result is the walk YARN does, decision for decision; the `skip_delayed` switch turns the
+//! stepping off, and the property tests compare both.
 //!
 //! Charges to a queue are owed to everything below it until the queue is *opened* (they are
 //! pushed into its own sets); anything that reads or changes an application's counts or a
