@@ -5,10 +5,11 @@
 mod support;
 
 use spindle_scheduler::{
-    AllocationLimits, Locality, ResourceRequest, CAPACITY_SCHEDULER_CLASS, FAIR_SCHEDULER_CLASS,
+    AllocationLimits, Locality, ResourceRequest, WaitReason, CAPACITY_SCHEDULER_CLASS,
+    FAIR_SCHEDULER_CLASS,
 };
-use spindle_types::Resource;
-use support::{Driver, Random, GB};
+use spindle_types::{ContainerId, Resource};
+use support::{application, Driver, Random, GB};
 
 /// The seed document's allocation file, as Hadoop: The Definitive Guide prints it.
 const SEED_ALLOCATION_FILE: &str = r#"<?xml version="1.0"?>
@@ -278,5 +279,88 @@ fn fair_delay_scheduling_raises_the_node_local_fraction() {
     assert!(
         with >= without + 0.25,
         "node-local with delay {with:.2}, without {without:.2}"
+    );
+}
+
+/// An application waiting for one busy host, in a cluster large enough that passes step over
+/// it (Fair, threshold 0.5 of 300 nodes: 151 missed opportunities before rack-local). Every
+/// pass that reaches it counts, whether the walk visits it or steps over it, and its
+/// explanation says how many it has missed.
+#[test]
+fn a_waiting_application_reports_every_opportunity_passes_stepped_over() {
+    let mut explained = Vec::new();
+    for step_over in [true, false] {
+        let mut driver = Driver::new(
+            FAIR_SCHEDULER_CLASS,
+            &[
+                ("yarn.scheduler.fair.locality.threshold.node", "0.5"),
+                ("yarn.scheduler.fair.locality.threshold.rack", "0.5"),
+            ],
+            None,
+            AllocationLimits::default(),
+        );
+        if !step_over {
+            driver.scheduler.set_step_over_delayed(None);
+        }
+        for n in 0..300 {
+            driver.add_node(
+                &format!("h{n}"),
+                &format!("/r{}", n / 30),
+                Resource::new(GB, 1),
+            );
+        }
+        // The background fills every node and wants nothing more.
+        driver.add_application(1, "", "background", 0);
+        driver.ask_anywhere(1, Resource::new(GB, 1), 300);
+        driver.add_application(2, "", "local", 0);
+        driver.ask(
+            2,
+            vec![
+                ResourceRequest {
+                    resource_name: "h0".into(),
+                    ..ResourceRequest::anywhere(1, Resource::new(GB, 1), 1)
+                },
+                ResourceRequest {
+                    resource_name: "/r0".into(),
+                    ..ResourceRequest::anywhere(1, Resource::new(GB, 1), 1)
+                },
+                ResourceRequest::anywhere(1, Resource::new(GB, 1), 1),
+            ],
+        );
+        // 50 of the background's containers on other racks finish: each node pass offers the
+        // free node to the waiting application, which passes it up (it keeps 101 of slack,
+        // more than the 64 below which it is visited rather than stepped over).
+        let on_other_racks: Vec<ContainerId> = driver
+            .live
+            .iter()
+            .filter(|(_, live)| live.node.host[1..].parse::<usize>().unwrap() >= 30)
+            .map(|(container, _)| *container)
+            .take(50)
+            .collect();
+        for container in on_other_racks {
+            driver.finish(container);
+        }
+        if step_over {
+            assert_eq!(
+                driver.scheduler.delayed_application_count(),
+                1,
+                "the waiting application is stepped over, not visited"
+            );
+        }
+        assert!(driver.containers_of(2).is_empty(), "still waiting for h0");
+        explained.push(driver.scheduler.explain(application(2)));
+    }
+    assert_eq!(
+        explained[0],
+        Some(WaitReason::WaitingForLocality {
+            // The free nodes are on other racks: only off-switch would take one.
+            next: Locality::OffSwitch,
+            missed_opportunities: 50,
+            required_opportunities: 151,
+        })
+    );
+    assert_eq!(
+        explained[0], explained[1],
+        "stepping over and visiting agree"
     );
 }
