@@ -45,6 +45,8 @@ pub(crate) struct SchedulerApplication {
     pub(crate) indexed_locations: Vec<Box<str>>,
     /// What those names were derived from (see `Scheduler::location_signature`).
     pub(crate) indexed_signature: Option<u64>,
+    /// `Scheduler::application_charge_rounds` when its charges were last added to its counts.
+    pub(crate) settled_at: u64,
     /// Its leaf and key as the index lists it.
     pub(crate) indexed_as: Option<crate::delayed_walk::DelayedCandidate>,
     /// Placeable requests (see `SlotState::open`).

@@ -291,7 +291,7 @@ impl Scheduler {
         after: Option<&AppSortKey>,
         before: Option<&AppSortKey>,
     ) {
-        self.charge_rounds += 1;
+        self.application_charge_rounds += 1;
         self.queues
             .get_mut(leaf)
             .delayed_applications
@@ -333,6 +333,7 @@ impl Scheduler {
             .delayed_children
             .take_charges(&key);
         if owed > 0 {
+            self.application_charge_rounds += 1;
             let queue = self.queues.get_mut(queue);
             queue.delayed_children.charge_all(owed);
             queue.delayed_applications.charge_all(owed);
@@ -351,6 +352,12 @@ impl Scheduler {
         let leaf = app.queue;
         let key = app.listed_key.expect("a delayed application is listed");
         self.open_chain(leaf);
+        let app = self.applications.get_mut(&application).expect("checked");
+        if app.settled_at == self.application_charge_rounds {
+            // Nothing was charged to any application since it last settled.
+            return;
+        }
+        app.settled_at = self.application_charge_rounds;
         let charges = self
             .queues
             .get_mut(leaf)

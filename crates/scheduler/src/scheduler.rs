@@ -72,8 +72,11 @@ pub struct Scheduler {
         crate::fast_hash::FastMap<Box<str>, Vec<crate::delayed_walk::DelayedCandidate>>,
     /// Counts node registrations and removals (which names are hosts or racks changes).
     pub(crate) node_changes: u64,
-    /// Counts the charges node passes made to delayed sets (see `open_chain`).
+    /// Counts the charges node passes made to delayed queues (see `open_chain`).
     pub(crate) charge_rounds: u64,
+    /// Counts the charges that reached applications, in runs or pushed down from their leaf
+    /// (see `settle_application`).
+    pub(crate) application_charge_rounds: u64,
     /// Emptied candidates of the last node pass, kept for their capacity.
     pub(crate) candidates_buffer: Vec<crate::delayed_walk::DelayedCandidate>,
 }
@@ -132,6 +135,7 @@ impl Scheduler {
             delayed_locations: Default::default(),
             node_changes: 0,
             charge_rounds: 1,
+            application_charge_rounds: 1,
             candidates_buffer: Vec::new(),
         };
         scheduler.resolve_queue_limits();
@@ -447,6 +451,7 @@ impl Scheduler {
             indexed_locations: Vec::new(),
             indexed_signature: None,
             indexed_as: None,
+            settled_at: 0,
             open_slots: 0,
             reservations: BTreeSet::new(),
         };
