@@ -47,8 +47,8 @@ pub(crate) struct SchedulerApplication {
     pub(crate) indexed_signature: Option<u64>,
     /// `Scheduler::application_charge_rounds` when its charges were last added to its counts.
     pub(crate) settled_at: u64,
-    /// Its leaf and key as the index lists it.
-    pub(crate) indexed_as: Option<crate::delayed_walk::DelayedCandidate>,
+    /// The leaf the index lists it in.
+    pub(crate) indexed_leaf: Option<crate::queues::QueueIndex>,
     /// Placeable requests (see `SlotState::open`).
     pub(crate) open_slots: usize,
     /// Nodes reserved for its requests.

@@ -40,6 +40,18 @@ pub(crate) struct DelayedCandidate {
     pub(crate) application: ApplicationId,
 }
 
+/// Where a queue belongs among its parent's sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum QueueListing {
+    /// In the walk: something below it is visited by every pass that reaches it (or it is at
+    /// its maximum, which only a visit checks).
+    Walked,
+    /// Among the delayed children, with the least slack below it.
+    Delayed { slack: i64 },
+    /// Nothing below it is schedulable.
+    Unlisted,
+}
+
 /// Slack at or below which an entry is visited rather than stepped over (the default of
 /// `Scheduler::visit_at_slack`). Any value ≥ 1 gives the same decisions (a visit happens before
 /// a charge reaches a deadline); a larger one keeps requests with short waits (Capacity's
@@ -67,6 +79,22 @@ impl Scheduler {
             .iter()
             .map(|(_, queue)| queue.delayed_applications.len())
             .sum()
+    }
+
+    /// Where the (non-root) queue belongs among its parent's sets, from what its own sets hold.
+    pub(crate) fn queue_listing(&self, index: QueueIndex) -> QueueListing {
+        let queue = self.queues.get(index);
+        if queue.has_walked_members() {
+            QueueListing::Walked
+        } else if !queue.has_delayed_members() {
+            QueueListing::Unlisted
+        } else if self.skip_delayed && !self.queue_at_maximum(index) {
+            QueueListing::Delayed {
+                slack: queue.least_delayed_slack(),
+            }
+        } else {
+            QueueListing::Walked
+        }
     }
 
     /// The application's slack if it is to be listed as delayed (None: it is walked): its
@@ -169,9 +197,9 @@ impl Scheduler {
             _ => (None, None),
         };
         if signature.is_some() && signature == app.indexed_signature {
-            if listing != app.indexed_as {
-                // Same names, another leaf: the entries follow it.
-                let listing = listing.expect("listed");
+            if app.indexed_leaf != Some(app.queue) {
+                // Same names, another leaf (a reconfiguration): the entries follow it.
+                let leaf = app.queue;
                 for name in &app.indexed_locations {
                     let entries = self
                         .delayed_locations
@@ -181,13 +209,13 @@ impl Scheduler {
                         .iter_mut()
                         .find(|entry| entry.application == application)
                     {
-                        *entry = listing;
+                        entry.leaf = leaf;
                     }
                 }
                 self.applications
                     .get_mut(&application)
                     .expect("checked")
-                    .indexed_as = Some(listing);
+                    .indexed_leaf = Some(leaf);
             }
             return;
         }
@@ -197,20 +225,10 @@ impl Scheduler {
         };
         let app = self.applications.get_mut(&application).expect("checked");
         app.indexed_signature = signature;
-        app.indexed_as = listing;
+        app.indexed_leaf = listing.map(|listing| listing.leaf);
         let old = std::mem::replace(&mut app.indexed_locations, names);
         for name in &old {
-            if let Some(entries) = self.delayed_locations.get_mut(name) {
-                if let Some(position) = entries
-                    .iter()
-                    .position(|entry| entry.application == application)
-                {
-                    entries.swap_remove(position);
-                }
-                if entries.is_empty() {
-                    self.delayed_locations.remove(name);
-                }
-            }
+            self.unlist_location(name, application);
         }
         if let Some(listing) = listing {
             for name in &self.applications[&application].indexed_locations {
@@ -254,17 +272,23 @@ impl Scheduler {
                 .expect("checked")
                 .indexed_locations
                 .remove(position);
-            if let Some(entries) = self.delayed_locations.get_mut(&*name) {
-                if let Some(at) = entries
-                    .iter()
-                    .position(|entry| entry.application == application)
-                {
-                    entries.swap_remove(at);
-                }
-                if entries.is_empty() {
-                    self.delayed_locations.remove(&*name);
-                }
-            }
+            self.unlist_location(&name, application);
+        }
+    }
+
+    /// Takes the application's entry out of the index under `name`.
+    fn unlist_location(&mut self, name: &str, application: ApplicationId) {
+        let Some(entries) = self.delayed_locations.get_mut(name) else {
+            return;
+        };
+        if let Some(position) = entries
+            .iter()
+            .position(|entry| entry.application == application)
+        {
+            entries.swap_remove(position);
+        }
+        if entries.is_empty() {
+            self.delayed_locations.remove(name);
         }
     }
 
@@ -596,8 +620,7 @@ impl Scheduler {
                     queue.path.clone(),
                 );
             }
-            let delayable = self.skip_delayed && !self.queue_at_maximum(index);
-            let delayed = delayable && !queue.has_walked_members() && queue.has_delayed_members();
+            let delayed = matches!(self.queue_listing(index), QueueListing::Delayed { .. });
             if delayed != queue.delayed_in_parent.is_some() {
                 return violation(
                     "queues with only delayed applications below them are delayed",

@@ -10,6 +10,7 @@
 
 use spindle_types::{ApplicationId, Resource};
 
+use crate::delayed_walk::QueueListing;
 use crate::ordering::{
     app_key, queue_key, AppOrderInputs, AppSortKey, QueueOrderInputs, QueueSortKey,
 };
@@ -197,12 +198,12 @@ impl Scheduler {
         let mut index = leaf;
         while let Some(parent) = self.queues.get(index).parent {
             let key = self.fresh_queue_key(index, parent);
-            let delayable = self.skip_delayed && !self.queue_at_maximum(index);
-            let queue = self.queues.get_mut(index);
-            queue.order_key = Some(key);
-            let has_delayed = queue.has_delayed_members();
-            let walked = queue.has_walked_members() || (has_delayed && !delayable);
-            let delayed_slack = (!walked && has_delayed).then(|| queue.least_delayed_slack());
+            let listing = self.queue_listing(index);
+            self.queues.get_mut(index).order_key = Some(key);
+            let delayed_slack = match listing {
+                QueueListing::Delayed { slack } => Some(slack),
+                _ => None,
+            };
             let old_delayed = self
                 .queues
                 .set_delayed_in_parent(index, delayed_slack.map(|_| key));
@@ -222,7 +223,7 @@ impl Scheduler {
                 }
             }
             let queue = self.queues.get_mut(index);
-            let new_key = walked.then_some(key);
+            let new_key = (listing == QueueListing::Walked).then_some(key);
             match (queue.key_in_parent, new_key) {
                 (Some(listed), Some(new)) => {
                     if listed == new && queue.moved {
@@ -366,21 +367,22 @@ impl Scheduler {
         for &index in order.iter().rev() {
             if let Some(parent) = self.queues.get(index).parent {
                 let key = self.fresh_queue_key(index, parent);
-                let delayable = self.skip_delayed && !self.queue_at_maximum(index);
+                let listing = self.queue_listing(index);
                 let queue = self.queues.get_mut(index);
                 queue.order_key = Some(key);
-                let has_delayed = queue.has_delayed_members();
-                let walked = queue.has_walked_members() || (has_delayed && !delayable);
-                if walked {
-                    queue.key_in_parent = Some(key);
-                    self.queues.get_mut(parent).schedulable_children.insert(key);
-                } else if has_delayed {
-                    let slack = queue.least_delayed_slack();
-                    self.queues.set_delayed_in_parent(index, Some(key));
-                    self.queues
-                        .get_mut(parent)
-                        .delayed_children
-                        .insert(key, slack);
+                match listing {
+                    QueueListing::Walked => {
+                        queue.key_in_parent = Some(key);
+                        self.queues.get_mut(parent).schedulable_children.insert(key);
+                    }
+                    QueueListing::Delayed { slack } => {
+                        self.queues.set_delayed_in_parent(index, Some(key));
+                        self.queues
+                            .get_mut(parent)
+                            .delayed_children
+                            .insert(key, slack);
+                    }
+                    QueueListing::Unlisted => {}
                 }
             }
         }

@@ -450,7 +450,7 @@ impl Scheduler {
             delayed: false,
             indexed_locations: Vec::new(),
             indexed_signature: None,
-            indexed_as: None,
+            indexed_leaf: None,
             settled_at: 0,
             open_slots: 0,
             reservations: BTreeSet::new(),
