@@ -446,6 +446,8 @@ fn an_unknown_queue_fails_the_application_with_the_queue_named() {
         "{}",
         app.diagnostics
     );
+    // Placed nowhere: reports name the queue asked for, as YARN's do.
+    assert_eq!(c.core.application_report(app).queue(), "nope");
 }
 
 #[test]
@@ -617,18 +619,13 @@ fn released_containers_return_to_the_cluster_at_once() {
     );
 }
 
-/// The Fair Scheduler's preemption seen by the AMs: the over-share AM is told which containers it
-/// will lose (PreemptionMessage), then they complete as PREEMPTED, and the starved queue gets them.
-#[test]
-fn fair_share_preemption_is_announced_then_enforced() {
-    let site: std::collections::BTreeMap<String, String> = [
-        ("yarn.scheduler.fair.preemption", "true"),
-        ("yarn.scheduler.fair.waitTimeBeforeKill", "1000"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let file = r#"<allocations><queue name="a"/><queue name="b"><fairSharePreemptionTimeout>2</fairSharePreemptionTimeout></queue></allocations>"#;
+/// A cluster whose scheduler is the Fair Scheduler with allocation file `file` and yarn-site.xml
+/// keys `site`.
+fn fair_cluster(site: &[(&str, &str)], file: &str) -> Cluster {
+    let site: std::collections::BTreeMap<String, String> = site
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let settings = settings();
     let limits = spindle_scheduler::AllocationLimits {
         minimum: settings.minimum_allocation.clone(),
@@ -646,31 +643,47 @@ fn fair_share_preemption_is_announced_then_enforced() {
         limits,
     )
     .unwrap();
-    let mut c = Cluster {
+    Cluster {
         core: RmCore::with_scheduler(settings, Some(config)).unwrap(),
         now: TS,
-    };
-    let node = c.add_node("n1", 4096, 8);
-    let submit_to = |c: &mut Cluster, queue: &str| {
-        let (id, _) = c.core.new_application();
-        c.core
-            .submit_application(
-                "alice",
-                ApplicationSubmissionContextProto {
-                    application_id: Some(id.into()),
-                    queue: Some(queue.into()),
-                    am_container_spec: Some(ContainerLaunchContextProto {
-                        command: vec!["x".into()],
-                        ..Default::default()
-                    }),
-                    resource: Some((&Resource::new(1024, 1)).into()),
+    }
+}
+
+/// Submits an application with a 1 GB AM to `queue` as alice.
+fn submit_to(c: &mut Cluster, queue: &str) -> ApplicationId {
+    let (id, _) = c.core.new_application();
+    c.core
+        .submit_application(
+            "alice",
+            ApplicationSubmissionContextProto {
+                application_id: Some(id.into()),
+                queue: Some(queue.into()),
+                am_container_spec: Some(ContainerLaunchContextProto {
+                    command: vec!["x".into()],
                     ..Default::default()
-                },
-                c.now,
-            )
-            .unwrap();
-        id
-    };
+                }),
+                resource: Some((&Resource::new(1024, 1)).into()),
+                ..Default::default()
+            },
+            c.now,
+        )
+        .unwrap();
+    c.core.check_invariants().unwrap();
+    id
+}
+
+/// The Fair Scheduler's preemption seen by the AMs: the over-share AM is told which containers it
+/// will lose (PreemptionMessage), then they complete as PREEMPTED, and the starved queue gets them.
+#[test]
+fn fair_share_preemption_is_announced_then_enforced() {
+    let mut c = fair_cluster(
+        &[
+            ("yarn.scheduler.fair.preemption", "true"),
+            ("yarn.scheduler.fair.waitTimeBeforeKill", "1000"),
+        ],
+        r#"<allocations><queue name="a"/><queue name="b"><fairSharePreemptionTimeout>2</fairSharePreemptionTimeout></queue></allocations>"#,
+    );
+    let node = c.add_node("n1", 4096, 8);
     let a = submit_to(&mut c, "a");
     let (attempt_a, _, _) = c.launch_ams().remove(0);
     c.register(attempt_a);
@@ -725,4 +738,79 @@ fn fair_share_preemption_is_announced_then_enforced() {
         .am_container
         .is_some());
     let _ = a;
+}
+
+/// The seed document's allocation file (Hadoop: The Definitive Guide): prod (weight 40), dev
+/// (weight 60) with eng and science, and placement rules ending in dev.eng.
+const SEED_ALLOCATION_FILE: &str = r#"<?xml version="1.0"?>
+<allocations>
+  <defaultQueueSchedulingPolicy>fair</defaultQueueSchedulingPolicy>
+  <queue name="prod"><weight>40</weight><schedulingPolicy>fifo</schedulingPolicy></queue>
+  <queue name="dev"><weight>60</weight><queue name="eng" /><queue name="science" /></queue>
+  <queuePlacementPolicy>
+    <rule name="specified" create="false" />
+    <rule name="primaryGroup" create="false" />
+    <rule name="default" queue="dev.eng" />
+  </queuePlacementPolicy>
+</allocations>"#;
+
+/// An application asked for a queue that does not exist; the placement rules put it in
+/// root.dev.eng. Every report says root.dev.eng — while it waits, while it runs (also the AM's
+/// registration answer) and after it finished and the scheduler forgot it.
+#[test]
+fn the_placed_queue_is_reported_for_the_whole_life_of_an_application() {
+    let mut c = fair_cluster(
+        // alice's primary group has no queue: the default rule places her applications.
+        &[(
+            "hadoop.user.group.static.mapping.overrides",
+            "alice=analytics",
+        )],
+        SEED_ALLOCATION_FILE,
+    );
+    let node = c.add_node("n1", 4096, 4);
+    let app = submit_to(&mut c, "nosuch");
+    let reported_queue = |c: &Cluster| {
+        let app = c.core.application(app).unwrap();
+        c.core.application_report(app).queue().to_string()
+    };
+    assert_eq!(c.core.application(app).unwrap().queue, "nosuch");
+    assert_eq!(reported_queue(&c), "root.dev.eng", "while accepted");
+
+    let (attempt, am, _) = c.launch_ams().remove(0);
+    let registered = c
+        .core
+        .register_application_master(
+            attempt,
+            &RegisterApplicationMasterRequestProto::default(),
+            c.now,
+        )
+        .unwrap();
+    assert_eq!(
+        registered.queue(),
+        "root.dev.eng",
+        "the AM is told its queue"
+    );
+    assert_eq!(reported_queue(&c), "root.dev.eng", "while running");
+
+    c.core
+        .finish_application_master(
+            attempt,
+            &FinishApplicationMasterRequestProto {
+                final_application_status: Some(FinalApplicationStatusProto::AppSucceeded as i32),
+                ..Default::default()
+            },
+            c.now,
+        )
+        .unwrap();
+    c.heartbeat(&node, vec![completed(cid(&am), 0)]);
+    assert_eq!(c.state(app), YarnApplicationState::Finished);
+    let eng = c
+        .core
+        .queue_info("root.dev.eng", true, false, false)
+        .unwrap();
+    assert!(
+        eng.applications.is_empty(),
+        "the scheduler forgot the finished application"
+    );
+    assert_eq!(reported_queue(&c), "root.dev.eng", "after it finished");
 }

@@ -79,7 +79,7 @@ impl RmCore {
         Ok(RegisterApplicationMasterResponseProto {
             maximum_capability: Some((&maximum).into()),
             application_acls: acls,
-            queue: Some(app.queue.clone()),
+            queue: Some(app.reported_queue().to_string()),
             scheduler_resource_types: vec![
                 SchedulerResourceTypes::Memory as i32,
                 SchedulerResourceTypes::Cpu as i32,

@@ -63,6 +63,7 @@ impl RmCore {
             user: user.to_string(),
             name: submission.application_name().to_string(),
             queue: queue.clone(),
+            placed_queue: None,
             application_type: submission.application_type().to_string(),
             tags: submission.application_tags.clone(),
             priority: submission
@@ -91,6 +92,9 @@ impl RmCore {
         let placement = self
             .scheduler
             .add_application(id, &queue, user, app.priority);
+        if let Ok(placed) = &placement {
+            app.placed_queue = Some(placed.clone());
+        }
         self.apps.insert(id, app);
         if let Err(reason) = placement {
             self.app_event(id, AppEvent::Rejected);

@@ -19,7 +19,13 @@ pub struct RmApp {
     pub id: ApplicationId,
     pub user: String,
     pub name: String,
+    /// The queue the client asked for (`ApplicationSubmissionContext.queue`).
     pub queue: String,
+    /// The queue the scheduler placed the application in, recorded when it accepted the
+    /// application and reported for the application's whole life, also after the scheduler
+    /// forgot it. Placement rules may choose another queue than the one asked for. None when
+    /// the scheduler rejected the application.
+    pub placed_queue: Option<String>,
     pub application_type: String,
     pub tags: Vec<String>,
     pub priority: i32,
@@ -43,6 +49,12 @@ pub struct RmApp {
 }
 
 impl RmApp {
+    /// The queue reports show (`ApplicationReport.getQueue`): where the scheduler placed the
+    /// application, or the one asked for when the scheduler rejected it (as YARN reports both).
+    pub fn reported_queue(&self) -> &str {
+        self.placed_queue.as_deref().unwrap_or(&self.queue)
+    }
+
     pub fn current_attempt(&self) -> Option<ApplicationAttemptId> {
         self.attempts.last().copied()
     }

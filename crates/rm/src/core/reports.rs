@@ -39,7 +39,7 @@ impl RmCore {
         ApplicationReportProto {
             application_id: Some(app.id.into()),
             user: Some(app.user.clone()),
-            queue: Some(self.placed_queue(app)),
+            queue: Some(app.reported_queue().to_string()),
             name: Some(app.name.clone()),
             host: Some(
                 attempt
@@ -269,20 +269,5 @@ impl RmCore {
             steady_fair_share_v_core: Some(info.fair_share.vcores as i32),
             ..Default::default()
         })
-    }
-
-    /// The queue the scheduler placed the application in (placement rules may choose another
-    /// than the one submitted to), named as YARN reports it: the Fair Scheduler's full path
-    /// (`root.alice`), the Capacity and FIFO schedulers' leaf name (`default`). The submitted
-    /// name once the scheduler has forgotten the application.
-    pub fn placed_queue(&self, app: &RmApp) -> String {
-        let scheduler = self.scheduler.scheduler();
-        let Some(path) = scheduler.application_usage(app.id).map(|u| u.queue) else {
-            return app.queue.clone();
-        };
-        match scheduler.config().policy {
-            spindle_scheduler::SchedulingPolicy::Fair(_) => path,
-            _ => path.rsplit('.').next().unwrap_or(&path).to_string(),
-        }
     }
 }

@@ -3,6 +3,7 @@
 
 use spindle_scheduler::{
     AllocationLimits, ResourceRequest, Scheduler, SchedulerAction, SchedulerConfig, SchedulerEvent,
+    SchedulingPolicy,
 };
 use spindle_types::{ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Resource};
 
@@ -145,14 +146,15 @@ impl SchedulerBridge {
         )
     }
 
-    /// Adds an application to its queue; an unknown queue is refused with the reason.
+    /// Adds an application to the queue its placement chooses (placement rules may choose
+    /// another than `queue`); answers that queue as YARN reports it, or why it was refused.
     pub fn add_application(
         &mut self,
         application: ApplicationId,
         queue: &str,
         user: &str,
         priority: i32,
-    ) -> Result<(), String> {
+    ) -> Result<String, String> {
         self.scheduler
             .handle(SchedulerEvent::ApplicationAdded {
                 application,
@@ -160,8 +162,16 @@ impl SchedulerBridge {
                 user: user.to_string(),
                 priority,
             })
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        let Some(path) = self
+            .scheduler
+            .application_usage(application)
+            .map(|usage| usage.queue)
+        else {
+            tracing::error!("the scheduler accepted {application} but does not know it");
+            return Ok(queue.to_string());
+        };
+        Ok(reported_queue_name(&self.scheduler.config().policy, path))
     }
 
     pub fn remove_application(
@@ -280,6 +290,18 @@ impl SchedulerBridge {
 
     pub fn check_invariants(&self) -> Result<(), String> {
         self.scheduler.check_invariants().map_err(|e| e.to_string())
+    }
+}
+
+/// A queue named as YARN's `ApplicationReport.getQueue` names it: the Fair Scheduler sets the
+/// application's queue to the leaf's full name (`root.dev.eng`), the Capacity and FIFO
+/// schedulers keep the leaf's short name (`default`).
+fn reported_queue_name(policy: &SchedulingPolicy, path: String) -> String {
+    match policy {
+        SchedulingPolicy::Fair(_) => path,
+        SchedulingPolicy::Capacity(_) | SchedulingPolicy::Fifo => {
+            path.rsplit('.').next().unwrap_or(&path).to_string()
+        }
     }
 }
 

@@ -271,7 +271,7 @@ fn list_applications(
         .filter(|a| {
             r.queues.is_empty()
                 || r.queues.contains(&a.queue)
-                || r.queues.contains(&core.placed_queue(a))
+                || r.queues.iter().any(|q| q == a.reported_queue())
         })
         .filter(|a| {
             r.application_tags.is_empty() || r.application_tags.iter().any(|t| a.tags.contains(t))
