@@ -28,6 +28,7 @@ impl Scheduler {
     /// Processes the event's work until nothing more can be placed.
     pub(crate) fn place(&mut self, actions: &mut Vec<SchedulerAction>) {
         loop {
+            self.refresh_entitlements();
             if self.keys_stale {
                 self.rebuild_keys();
             }
@@ -156,6 +157,12 @@ impl Scheduler {
             let is_am = slot == RequestSlot::ApplicationMaster;
             if let Some(blocker) = self.limit_blocker(application, &capability, is_am) {
                 self.register_blocker(application, blocker);
+                return;
+            }
+            // Beyond its entitlement, room goes out on node heartbeats in the policy's order
+            // (node_pass.rs); an entitlement that grows places it again.
+            if let Some(level) = self.entitlement_blocker(application, &capability, is_am) {
+                self.register_gated(application, level);
                 return;
             }
             match self.find_placement(application, slot, &capability) {

@@ -53,6 +53,14 @@ pub(crate) struct SchedulerApplication {
     pub(crate) open_slots: usize,
     /// Nodes reserved for its requests.
     pub(crate) reservations: BTreeSet<(RequestSlot, NodeIndex)>,
+    /// Its current attempt called `allocate` (until then it counts as demanding everything).
+    pub(crate) stated_demand: bool,
+    /// What it may hold with immediate grants (`entitlements.rs`).
+    pub(crate) entitlement: crate::entitlements::Entitlement,
+    /// Its own entitlement held a request back since it was last placed again.
+    pub(crate) gated: bool,
+    /// The demand the entitlements were last checked against.
+    pub(crate) demand_seen: crate::entitlements::Entitlement,
 }
 
 impl SchedulerApplication {

@@ -46,6 +46,7 @@ impl Scheduler {
             app.pending = pending_now.clone();
             self.queues.add_pending(leaf, &delta);
         }
+        self.note_demand(application);
         Some(leaf)
     }
 
@@ -131,6 +132,7 @@ impl Scheduler {
         app.runnable = true;
         let (leaf, user) = (app.queue, app.user.clone());
         self.queues.set_runnable(leaf, &user, true);
+        self.entitlements_stale = true;
         self.refresh_application(application);
         self.work.applications.push(application);
     }

@@ -83,6 +83,35 @@ pub struct SchedulerConfig {
     /// [`crate::SchedulerEvent::UserGroupsUpdated`]).
     pub user_groups: GroupMapping,
     pub acls: AclSettings,
+    /// `spindle.scheduler.immediate-allocation`: what is granted the moment a request and room
+    /// meet (room beyond goes out on node heartbeats).
+    pub immediate_allocation: ImmediateAllocation,
+}
+
+/// What the scheduler grants at once, outside node heartbeats (`spindle.scheduler.immediate-allocation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ImmediateAllocation {
+    /// `within-share` (default): each application up to its entitlement, the share the policy
+    /// gives it among the active applications; room beyond it goes out on node heartbeats,
+    /// paced by the policy's per-heartbeat assignment keys.
+    #[default]
+    WithinShare,
+    /// `all`: everything that fits, in the order requests arrive (Spindle before issue 10;
+    /// the first asker may take the whole cluster).
+    All,
+}
+
+impl ImmediateAllocation {
+    /// The yarn-site key.
+    pub const KEY: &'static str = "spindle.scheduler.immediate-allocation";
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "within-share" => Some(Self::WithinShare),
+            "all" => Some(Self::All),
+            _ => None,
+        }
+    }
 }
 
 impl Default for SchedulerConfig {
@@ -93,6 +122,7 @@ impl Default for SchedulerConfig {
             policy: SchedulingPolicy::Fifo,
             user_groups: GroupMapping::default(),
             acls: AclSettings::default(),
+            immediate_allocation: ImmediateAllocation::default(),
         }
     }
 }

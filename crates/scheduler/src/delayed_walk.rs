@@ -315,6 +315,9 @@ impl Scheduler {
         after: Option<&AppSortKey>,
         before: Option<&AppSortKey>,
     ) {
+        if !self.counting_opportunities {
+            return;
+        }
         self.application_charge_rounds += 1;
         self.queues
             .get_mut(leaf)
@@ -330,6 +333,9 @@ impl Scheduler {
         after: Option<&QueueSortKey>,
         before: Option<&QueueSortKey>,
     ) {
+        if !self.counting_opportunities {
+            return;
+        }
         self.charge_rounds += 1;
         self.queues
             .get_mut(parent)

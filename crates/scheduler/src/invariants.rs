@@ -38,7 +38,9 @@ impl Scheduler {
     /// - the indexes (free resources, hosts, racks, schedulable applications and queues with
     ///   up-to-date sort keys, pending capabilities, reservations) match the records;
     /// - no request its limits allow fits on a node its locality and delay scheduling allow and
-    ///   that is not held for another request (placement is never left undone).
+    ///   that is not held for another request (placement is never left undone), unless it is
+    ///   beyond its entitlement (room beyond goes out on node heartbeats);
+    /// - entitlements match a computation from scratch.
     pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
         self.check_nodes()?;
         self.check_delayed_walk()?;
@@ -48,7 +50,39 @@ impl Scheduler {
         self.check_pending_indexes()?;
         self.check_reservations()?;
         self.check_locality_states()?;
+        self.check_entitlements()?;
         self.check_nothing_placeable()
+    }
+
+    /// Stored entitlements are what a computation from scratch gives (the rule that skips
+    /// recomputing for demand changes far above an entitlement never misses a change).
+    fn check_entitlements(&self) -> Result<(), InvariantViolation> {
+        if !self.share_gated() || self.entitlements_stale {
+            return Ok(());
+        }
+        let fresh = self.compute_entitlements();
+        for (index, queue) in self.queues.iter() {
+            if queue.entitlement != fresh.queues[index] {
+                return violation(
+                    "queue entitlements are up to date",
+                    format!(
+                        "{} holds {:?}, computed {:?}",
+                        queue.path, queue.entitlement, fresh.queues[index]
+                    ),
+                );
+            }
+        }
+        for id in self.application_ids_in_order() {
+            let app = &self.applications[&id];
+            let computed = fresh.applications.get(&id).copied().unwrap_or_default();
+            if app.entitlement != computed {
+                return violation(
+                    "application entitlements are up to date",
+                    format!("{id} holds {:?}, computed {:?}", app.entitlement, computed),
+                );
+            }
+        }
+        Ok(())
     }
 
     fn check_nodes(&self) -> Result<(), InvariantViolation> {
@@ -637,7 +671,9 @@ impl Scheduler {
             for slot in attempt.asks.pending_slots() {
                 let capability = attempt.asks.pending_capability(slot).expect("pending slot");
                 let is_am = slot == RequestSlot::ApplicationMaster;
-                if self.limit_blocker(*id, capability, is_am).is_some() {
+                if self.limit_blocker(*id, capability, is_am).is_some()
+                    || !self.within_entitlement(*id, capability, is_am)
+                {
                     continue;
                 }
                 for (index, node) in self.nodes.iter() {
@@ -652,12 +688,15 @@ impl Scheduler {
                         return violation(
                             "no pending request fits where its locality allows",
                             format!(
-                                "{} priority {} ({capability}) fits {} {} with {} available",
+                                "{} priority {} ({capability}) fits {} {} with {} available \
+                                 (holds {}, entitled to {:?})",
                                 attempt.id,
                                 slot.priority(),
                                 locality.name(),
                                 node.id,
-                                node.available
+                                node.available,
+                                app.allocated,
+                                app.entitlement,
                             ),
                         );
                     }

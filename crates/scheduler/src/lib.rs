@@ -73,6 +73,7 @@ mod config_values;
 mod container_set;
 mod counted_values;
 mod delayed_walk;
+mod entitlements;
 mod error;
 mod event;
 mod explain;

@@ -30,11 +30,24 @@ struct Choice {
     /// Too small for now: the node is held for the request.
     reserve: bool,
     capability: Resource,
+    /// Beyond the application's entitlement: spends the heartbeat's budget.
+    elastic: bool,
 }
 
 impl Scheduler {
     /// Offers the node's room, one container at a time, until nobody in line can use it.
     pub(crate) fn fill_node(&mut self, node: NodeIndex, actions: &mut Vec<SchedulerAction>) {
+        // Only the node's heartbeat is a scheduling opportunity (YARN's): passes for room
+        // freed by a completion, a release or a new node count none.
+        self.counting_opportunities = self
+            .heartbeat_budget
+            .as_ref()
+            .is_some_and(|budget| budget.node == node);
+        self.fill_node_counted(node, actions);
+        self.counting_opportunities = false;
+    }
+
+    fn fill_node_counted(&mut self, node: NodeIndex, actions: &mut Vec<SchedulerAction>) {
         loop {
             match self.serve_reservation(node, actions) {
                 Some(ReservationOutcome::Allocated) => continue,
@@ -57,6 +70,9 @@ impl Scheduler {
             if choice.reserve {
                 self.reserve(node, choice.application, choice.slot, choice.capability);
                 return;
+            }
+            if choice.elastic {
+                self.spend_heartbeat_budget(&choice.capability, choice.locality);
             }
             self.allocate(
                 choice.application,
@@ -186,7 +202,8 @@ impl Scheduler {
                 // Passed up for locality: a missed opportunity (if the node could hold the
                 // container at all), which may be the one that relaxes the request's locality
                 // (YARN counts it before deciding).
-                if self.nodes.get(node).capability.fits(&capability) {
+                if self.counting_opportunities && self.nodes.get(node).capability.fits(&capability)
+                {
                     self.charge_opportunity(application, slot);
                 }
                 if !self.locality_allowed(application, slot, locality) {
@@ -198,6 +215,14 @@ impl Scheduler {
                 self.register_blocker(application, blocker);
                 continue;
             }
+            let held_by = self.entitlement_blocker(application, &capability, is_am);
+            let elastic = held_by.is_some();
+            if let Some(level) =
+                held_by.filter(|_| !self.elastic_allowed(node, locality, &capability))
+            {
+                self.register_gated(application, level);
+                continue;
+            }
             let candidate = self.nodes.get(node);
             if candidate.available.fits_inline(&capability) {
                 return Some(Choice {
@@ -206,6 +231,7 @@ impl Scheduler {
                     locality,
                     reserve: false,
                     capability,
+                    elastic,
                 });
             }
             if self.reservations_enabled
@@ -219,6 +245,7 @@ impl Scheduler {
                     locality,
                     reserve: true,
                     capability,
+                    elastic,
                 });
             }
         }

@@ -156,6 +156,14 @@ impl Scheduler {
             self.unreserve_node(node, false);
             return Some(ReservationOutcome::Released);
         }
+        if !self.within_entitlement(application, &reservation.capability, is_am) {
+            if !self.elastic_allowed(node, locality, &reservation.capability) {
+                // Beyond its share outside a heartbeat: the node is free for others again.
+                self.unreserve_node(node, false);
+                return Some(ReservationOutcome::Released);
+            }
+            self.spend_heartbeat_budget(&reservation.capability, locality);
+        }
         self.allocate(application, reservation.slot, node, locality, actions);
         Some(ReservationOutcome::Allocated)
     }

@@ -79,6 +79,20 @@ pub struct Scheduler {
     pub(crate) application_charge_rounds: u64,
     /// Emptied candidates of the last node pass, kept for their capacity.
     pub(crate) candidates_buffer: Vec<crate::delayed_walk::DelayedCandidate>,
+    /// An input of the entitlements changed since they were computed (`entitlements.rs`).
+    pub(crate) entitlements_stale: bool,
+    /// Applications a queue's entitlement held back, by that queue: placed again when the queue
+    /// holds less or is entitled to more.
+    pub(crate) gated_by_queue:
+        std::collections::BTreeMap<QueueIndex, std::collections::BTreeSet<ApplicationId>>,
+    /// The node pass running is a heartbeat's: requests it passes up for locality count a
+    /// missed scheduling opportunity.
+    pub(crate) counting_opportunities: bool,
+    /// Runnable applications whose attempt has not called `allocate` (as of the last
+    /// entitlement computation): room they are entitled to is not lent.
+    pub(crate) unstated_applications: Vec<ApplicationId>,
+    /// While a node heartbeat is handled: what it may still assign beyond entitlements.
+    pub(crate) heartbeat_budget: Option<crate::entitlements::HeartbeatBudget>,
 }
 
 /// Placements an event may have made possible, processed until none is left.
@@ -137,6 +151,11 @@ impl Scheduler {
             charge_rounds: 1,
             application_charge_rounds: 1,
             candidates_buffer: Vec::new(),
+            entitlements_stale: true,
+            heartbeat_budget: None,
+            counting_opportunities: false,
+            unstated_applications: Vec::new(),
+            gated_by_queue: Default::default(),
         };
         scheduler.resolve_queue_limits();
         Ok(scheduler)
@@ -173,6 +192,7 @@ impl Scheduler {
                     .nodes
                     .lookup(&node)
                     .ok_or(SchedulerError::UnknownNode(node))?;
+                self.open_heartbeat_budget(index);
                 self.work.nodes.push(index);
             }
             SchedulerEvent::ApplicationAdded {
@@ -228,7 +248,8 @@ impl Scheduler {
                 self.run_preemption(&mut actions);
             }
             SchedulerEvent::ConfigurationReplaced { config } => {
-                self.replace_configuration(*config)?
+                self.replace_configuration(*config)?;
+                self.entitlements_stale = true;
             }
             SchedulerEvent::UserGroupsUpdated { user, groups } => {
                 self.groups.set(user, groups);
@@ -241,6 +262,7 @@ impl Scheduler {
             self.ensure_queue_limits();
         }
         self.place(&mut actions);
+        self.heartbeat_budget = None;
         self.nodes.flush_free_index();
         self.apply_moved_keys();
         Ok(actions)
@@ -286,6 +308,7 @@ impl Scheduler {
             self.queues.get_mut(index).user_limit_floor = floor;
         }
         self.keys_stale = true;
+        self.entitlements_stale = true;
         self.loosen_everything();
     }
 
@@ -316,6 +339,7 @@ impl Scheduler {
         let index = self.nodes.add(node, rack, capability);
         self.node_changes += 1;
         self.limits_stale = true;
+        self.entitlements_stale = true;
         self.sync_all_waits();
         self.work.nodes.push(index);
         Ok(())
@@ -336,6 +360,7 @@ impl Scheduler {
         }
         let _ = actions;
         self.nodes.set_capability(index, capability);
+        self.entitlements_stale = true;
         if let Some(reservation) = &self.nodes.get(index).reservation {
             if !self
                 .nodes
@@ -377,6 +402,7 @@ impl Scheduler {
         self.node_changes += 1;
         self.work.nodes.retain(|&dirty| dirty != index);
         self.limits_stale = true;
+        self.entitlements_stale = true;
         self.sync_all_waits();
         Ok(())
     }
@@ -454,6 +480,10 @@ impl Scheduler {
             settled_at: 0,
             open_slots: 0,
             reservations: BTreeSet::new(),
+            stated_demand: false,
+            gated: false,
+            entitlement: crate::entitlements::Entitlement::ZERO,
+            demand_seen: crate::entitlements::Entitlement::ZERO,
         };
         self.applications.insert(application, app);
         if self.can_run(application) {
@@ -497,8 +527,10 @@ impl Scheduler {
             .remove(&application)
             .expect("application checked above");
         self.non_runnable.remove(&(app.submission, application));
+        self.forget_gated(application);
         if app.runnable {
             self.queues.set_runnable(app.queue, &app.user, false);
+            self.entitlements_stale = true;
         }
         self.queues.application_removed(app.queue, &app.user);
         self.remove_empty_dynamic_queues(app.queue);
@@ -542,6 +574,9 @@ impl Scheduler {
             am_container: None,
         });
         app.last_attempt = Some(attempt);
+        // Until it calls allocate, the attempt counts as demanding everything.
+        app.stated_demand = false;
+        self.entitlements_stale = true;
         self.refresh_application(application);
         self.work.applications.push(application);
         Ok(())
@@ -576,6 +611,8 @@ impl Scheduler {
             .get_mut(&application)
             .expect("attempt checked above");
         let mut ended = app.attempt.take().expect("attempt checked above");
+        app.stated_demand = false;
+        self.entitlements_stale = true;
         ended.asks.clear(&mut self.pending_capabilities);
         let containers: Vec<ContainerId> = app
             .containers
@@ -635,6 +672,10 @@ impl Scheduler {
             .applications
             .get_mut(&application)
             .expect("attempt checked above");
+        if !app.stated_demand {
+            app.stated_demand = true;
+            self.entitlements_stale = true;
+        }
         let table = &mut app.attempt.as_mut().expect("attempt checked above").asks;
         for request in &asks {
             table.update(request, &mut self.pending_capabilities);
@@ -673,6 +714,8 @@ impl Scheduler {
         let (queue, application) = (app.queue, app.id);
         self.queues
             .refund(queue, &app.user, &record.resource, record.is_am);
+        self.note_demand(application);
+        self.retry_gated_after_release(application);
         self.container_freed(application, queue, record.is_am);
         actions.push(SchedulerAction::Completed {
             container,

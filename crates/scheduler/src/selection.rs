@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use crate::acl::AccessControlList;
 use crate::capacity::config::CapacitySchedulerConfig;
 use crate::capacity::parse::SITE_SOURCE;
-use crate::config::{AclSettings, AllocationLimits, SchedulerConfig, SchedulingPolicy};
+use crate::config::{
+    AclSettings, AllocationLimits, ImmediateAllocation, SchedulerConfig, SchedulingPolicy,
+};
 use crate::config_error::{ConfigProblem, SchedulerConfigError};
 use crate::config_values::parse_bool;
 use crate::fair::config::FairSchedulerConfig;
@@ -150,11 +152,24 @@ pub fn scheduler_config_from_files(
         })?,
         None => GroupMapping::default(),
     };
+    let immediate_allocation = match site.get(ImmediateAllocation::KEY) {
+        Some(text) => ImmediateAllocation::parse(text).ok_or_else(|| {
+            site_error(
+                ImmediateAllocation::KEY,
+                ConfigProblem::InvalidValue {
+                    value: text.clone(),
+                    expected: "within-share or all".into(),
+                },
+            )
+        })?,
+        None => ImmediateAllocation::default(),
+    };
     Ok(SchedulerConfig {
         rm_epoch,
         limits,
         policy,
         user_groups,
         acls: AclSettings { enabled, admin },
+        immediate_allocation,
     })
 }

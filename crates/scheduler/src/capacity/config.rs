@@ -170,6 +170,29 @@ pub struct CapacitySchedulerConfig {
     pub queue_mappings_override: bool,
     /// The preemption monitor, when `yarn.resourcemanager.scheduler.monitor.enable` is true.
     pub preemption: Option<CapacityPreemptionConfig>,
+    /// `per-node-heartbeat.*`: how much one node heartbeat may assign beyond shares.
+    pub heartbeat: CapacityHeartbeatAssignment,
+}
+
+/// `yarn.scheduler.capacity.per-node-heartbeat.*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CapacityHeartbeatAssignment {
+    /// `multiple-assignments-enabled` (true): more than one container per heartbeat.
+    pub multiple_assignments: bool,
+    /// `maximum-container-assignments` (100; -1 or 0: no limit).
+    pub maximum_container_assignments: i64,
+    /// `maximum-offswitch-assignments` (1; below 1 is read as 1, as YARN does).
+    pub maximum_offswitch_assignments: u32,
+}
+
+impl Default for CapacityHeartbeatAssignment {
+    fn default() -> Self {
+        Self {
+            multiple_assignments: true,
+            maximum_container_assignments: 100,
+            maximum_offswitch_assignments: 1,
+        }
+    }
 }
 
 impl Default for CapacitySchedulerConfig {
@@ -193,6 +216,7 @@ impl Default for CapacitySchedulerConfig {
             queue_mappings: Vec::new(),
             queue_mappings_override: false,
             preemption: None,
+            heartbeat: CapacityHeartbeatAssignment::default(),
         }
     }
 }

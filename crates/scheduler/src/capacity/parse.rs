@@ -9,8 +9,8 @@ use spindle_types::Resource;
 use crate::acl::AccessControlList;
 use crate::calculator::ResourceCalculator;
 use crate::capacity::config::{
-    CapacityPreemptionConfig, CapacityQueueConfig, CapacitySchedulerConfig, CapacityValue,
-    LeafOrderingPolicy, QueueMapping, QueueState,
+    CapacityHeartbeatAssignment, CapacityPreemptionConfig, CapacityQueueConfig,
+    CapacitySchedulerConfig, CapacityValue, LeafOrderingPolicy, QueueMapping, QueueState,
 };
 use crate::config_error::{ConfigProblem, SchedulerConfigError};
 use crate::config_values::{
@@ -167,6 +167,7 @@ impl CapacitySchedulerConfig {
                 )
             })?
             .unwrap_or(defaults.rack_locality_additional_delay);
+        let heartbeat = read_heartbeat_assignment(&file)?;
         let queue_mappings_override = file
             .read(&global("queue-mappings-override.enable"), None, parse_bool)?
             .unwrap_or(false);
@@ -199,6 +200,7 @@ impl CapacitySchedulerConfig {
             queue_mappings,
             queue_mappings_override,
             preemption,
+            heartbeat,
         })
     }
 }
@@ -512,6 +514,28 @@ fn read_mappings(
         mappings.push(mapping);
     }
     Ok(mappings)
+}
+
+/// `yarn.scheduler.capacity.per-node-heartbeat.*`.
+fn read_heartbeat_assignment(
+    file: &Properties<'_>,
+) -> Result<CapacityHeartbeatAssignment, SchedulerConfigError> {
+    let key = |name: &str| format!("{CAPACITY_PREFIX}per-node-heartbeat.{name}");
+    let defaults = CapacityHeartbeatAssignment::default();
+    let count = |v: &str| parse_i64(v, "a whole number of containers (-1: no limit)");
+    Ok(CapacityHeartbeatAssignment {
+        multiple_assignments: file
+            .read(&key("multiple-assignments-enabled"), None, parse_bool)?
+            .unwrap_or(defaults.multiple_assignments),
+        maximum_container_assignments: file
+            .read(&key("maximum-container-assignments"), None, count)?
+            .unwrap_or(defaults.maximum_container_assignments),
+        maximum_offswitch_assignments: file
+            .read(&key("maximum-offswitch-assignments"), None, count)?
+            .map_or(defaults.maximum_offswitch_assignments, |value| {
+                u32::try_from(value.clamp(1, i64::from(u32::MAX))).unwrap_or(1)
+            }),
+    })
 }
 
 fn read_preemption(

@@ -60,6 +60,8 @@ impl FairSiteSettings {
         )?;
         boolean("preemption", &mut settings.preemption)?;
         boolean("sizebasedweight", &mut settings.size_based_weight)?;
+        boolean("assignmultiple", &mut settings.assign_multiple)?;
+        boolean("dynamic.max.assign", &mut settings.dynamic_max_assign)?;
         let number =
             |name: &str, low: f64, high: f64| -> Result<Option<f64>, SchedulerConfigError> {
                 read(name)
@@ -71,6 +73,9 @@ impl FairSiteSettings {
         }
         if let Some(value) = number("waitTimeBeforeKill", 0.0, 1e12)? {
             settings.wait_time_before_kill_ms = value as i64;
+        }
+        if let Some(value) = number("max.assign", -1.0, 1e9)? {
+            settings.max_assign = value as i64;
         }
         if let Some(value) = number("locality.threshold.node", -1.0, 1.0)? {
             settings.locality_threshold_node = value;

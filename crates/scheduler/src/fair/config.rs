@@ -194,6 +194,14 @@ pub struct FairSiteSettings {
     pub locality_threshold_rack: f64,
     /// `sizebasedweight` (false): an application's weight grows with the log of its demand.
     pub size_based_weight: bool,
+    /// `assignmultiple` (false): a heartbeat may assign more than one container beyond shares.
+    pub assign_multiple: bool,
+    /// `max.assign` (-1: no limit): with assignmultiple and without dynamic.max.assign, the
+    /// containers a heartbeat may assign.
+    pub max_assign: i64,
+    /// `dynamic.max.assign` (true): with assignmultiple, a heartbeat assigns up to half the
+    /// node's unallocated room.
+    pub dynamic_max_assign: bool,
 }
 
 impl Default for FairSiteSettings {
@@ -207,6 +215,9 @@ impl Default for FairSiteSettings {
             locality_threshold_node: -1.0,
             locality_threshold_rack: -1.0,
             size_based_weight: false,
+            assign_multiple: false,
+            max_assign: -1,
+            dynamic_max_assign: true,
         }
     }
 }

@@ -95,6 +95,8 @@ pub(crate) struct SchedulerQueue {
     pub(crate) active_used: Resource,
     /// Capacity leaves: what the user limit never falls below (see `user_limit_floor`).
     pub(crate) user_limit_floor: Option<Resource>,
+    /// What the subtree may hold with immediate grants (`entitlements.rs`).
+    pub(crate) entitlement: crate::entitlements::Entitlement,
     /// Fair policy: since when the queue has been below its min share with demand.
     pub(crate) min_share_starved_since: Option<i64>,
     /// Fair policy: since when the queue has been below its fair share threshold.
@@ -138,6 +140,7 @@ impl SchedulerQueue {
             order_key: None,
             users: BTreeMap::new(),
             active_users: 0,
+            entitlement: crate::entitlements::Entitlement::ZERO,
             active_used: Resource::ZERO,
             user_limit_floor: None,
             min_share_starved_since: None,

@@ -140,11 +140,30 @@ impl Driver {
         );
     }
 
+    /// The container's NodeManager reports it complete in a heartbeat, as the RM passes it on:
+    /// the completion, then the heartbeat (a scheduling opportunity for the node's room).
     pub fn finish(&mut self, container: ContainerId) {
+        let node = self.live.get(&container).map(|live| live.node.clone());
         self.handle(SchedulerEvent::ContainerFinished {
             container,
             exit_status: 0,
         });
+        if let Some(node) = node {
+            self.handle(SchedulerEvent::NodeHeartbeat { node });
+        }
+    }
+
+    /// Every node heartbeats once, in name order.
+    pub fn heartbeat_all(&mut self) {
+        let nodes: Vec<NodeId> = self
+            .scheduler
+            .node_reports()
+            .into_iter()
+            .map(|report| report.node)
+            .collect();
+        for node in nodes {
+            self.handle(SchedulerEvent::NodeHeartbeat { node });
+        }
     }
 
     pub fn heartbeat(&mut self, host: &str) {

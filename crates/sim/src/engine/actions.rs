@@ -123,6 +123,7 @@ impl Engine<'_> {
                 allocation_request_id: allocation.allocation_request_id,
                 asked_ms,
                 record,
+                node: allocation.node.clone(),
             },
         );
         if allocation.is_am {

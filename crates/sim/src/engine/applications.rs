@@ -103,4 +103,6 @@ pub(crate) struct LiveContainer {
     pub(crate) asked_ms: i64,
     /// Its row in the recorder's container records.
     pub(crate) record: usize,
+    /// The node it runs on.
+    pub(crate) node: spindle_types::NodeId,
 }

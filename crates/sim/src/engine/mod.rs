@@ -44,8 +44,11 @@ pub struct SimulationSettings {
     pub am_launch_delay_ms: i64,
     /// From a task container's acquisition to its task starting.
     pub container_launch_delay_ms: i64,
-    /// How often the scheduler is told the time while work remains, as NM heartbeats would
-    /// (delay scheduling and preemption run on it). 0: only when events happen.
+    /// How often every NodeManager heartbeats while work remains (all at once, in node order),
+    /// telling the scheduler the time: delay scheduling counts these opportunities, room beyond
+    /// applications' shares goes out on them, preemption runs on the time. A node also
+    /// heartbeats when a container on it completes (as Spindle's NM does). 0: only when events
+    /// happen.
     pub scheduler_tick_interval_ms: i64,
     /// The time series' resolution.
     pub sample_interval_ms: i64,
@@ -270,7 +273,7 @@ impl<'a> Engine<'a> {
                     self.heartbeat(job)?;
                 }
                 SimEvent::TaskDone { container } => self.task_done(container)?,
-                SimEvent::SchedulerTick => self.tick(),
+                SimEvent::SchedulerTick => self.tick()?,
             }
             self.run_follow_ups()?;
             if self.unsubmitted_jobs == 0 && self.active_jobs.is_empty() {
@@ -328,17 +331,31 @@ impl<'a> Engine<'a> {
         }
     }
 
-    fn tick(&mut self) {
+    fn tick(&mut self) -> Result<(), SimulationError> {
         self.tick_scheduled = false;
         let nothing_can_happen = self.progress_events_queued == 0
             && self.now_ms - self.last_progress_ms >= self.settings.stall_timeout_ms;
         if nothing_can_happen && !self.active_jobs.is_empty() {
             self.stalled = true;
-            return;
+            return Ok(());
         }
         if !self.active_jobs.is_empty() {
+            for index in 0..self.workload.nodes.len() {
+                let node =
+                    NodeId::new(self.workload.nodes[index].host.clone(), SIMULATED_NODE_PORT);
+                self.node_heartbeat(node)?;
+            }
             self.ensure_ticking();
         }
+        Ok(())
+    }
+
+    /// A NodeManager heartbeat: a scheduling opportunity on the node.
+    fn node_heartbeat(&mut self, node: NodeId) -> Result<(), SimulationError> {
+        if let Ok(actions) = self.handle(SchedulerEvent::NodeHeartbeat { node })? {
+            self.apply(actions);
+        }
+        Ok(())
     }
 
     fn submit(&mut self, job: usize) -> Result<(), SimulationError> {
@@ -516,16 +533,18 @@ impl<'a> Engine<'a> {
 
     /// The NM reports the task's container complete.
     fn task_done(&mut self, container: ContainerId) -> Result<(), SimulationError> {
-        if !self.live.contains_key(&container) {
+        let Some(live) = self.live.get(&container) else {
             return Ok(());
-        }
+        };
+        let node = live.node.clone();
         if let Ok(actions) = self.handle(SchedulerEvent::ContainerFinished {
             container,
             exit_status: spindle_types::exit_status::SUCCESS,
         })? {
             self.apply(actions);
         }
-        Ok(())
+        // The NodeManager reports the completion in a heartbeat of its own.
+        self.node_heartbeat(node)
     }
 
     /// Schedules the job's next heartbeat, on its AM's heartbeat grid, unless one is pending.
