@@ -65,9 +65,10 @@ pub enum SchedulerEvent {
     /// A node was lost, decommissioned or shut down: its containers complete with
     /// `ABORTED` ([`crate::CompletionReason::NodeLost`]).
     NodeRemoved { node: NodeId },
-    /// A NodeManager heartbeat: a scheduling opportunity on the node. Allocation never waits
-    /// for one; heartbeats only count the opportunities delay scheduling waits for (and offer
-    /// the node's room again to requests that were waiting for locality).
+    /// A NodeManager heartbeat: a scheduling opportunity on the node (the only one delay
+    /// scheduling counts). Allocation within entitlements never waits for one; room beyond
+    /// them goes out here, in the policy's order, within the policy's per-heartbeat limits.
+    /// Send it after the heartbeat's `ContainerFinished` events, as YARN processes them.
     NodeHeartbeat { node: NodeId },
     /// An application was submitted to `queue` (a leaf name such as `default`, a full path such
     /// as `root.default`, or empty). The policy's placement (queue mappings, placement rules)

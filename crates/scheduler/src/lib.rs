@@ -12,10 +12,13 @@
 //! (announce to the AM before the kill). A refused event returns a typed [`SchedulerError`]
 //! (YARN's texts for refused submissions) and changes nothing.
 //!
-//! There is no separate "schedule" call and no heartbeat-driven allocation: `handle` places
-//! every request that the event made placeable before it returns. Between events the scheduler
-//! keeps the invariant "no request its limits allow fits on a node its locality (and delay
-//! scheduling) allows and that is not reserved for another request" (see `allocation.rs`).
+//! There is no separate "schedule" call: `handle` places every request that the event made
+//! placeable within its application's entitlement (the share the policy gives it among the
+//! active applications, `entitlements.rs`) before it returns; room beyond entitlements goes out
+//! only on [`SchedulerEvent::NodeHeartbeat`], paced as YARN paces assignments per heartbeat.
+//! Between events the scheduler keeps the invariant "no request its limits and entitlement allow
+//! fits on a node its locality (and delay scheduling) allows and that is not reserved for
+//! another request" (see `allocation.rs`).
 //!
 //! The core reads no clock, does no I/O, spawns nothing and uses no randomness: time arrives as
 //! [`SchedulerEvent::TimeAdvanced`], container ids come from per-attempt sequences, and every
