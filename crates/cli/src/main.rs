@@ -36,7 +36,9 @@ enum Command {
     Resourcemanager,
     /// Run a NodeManager.
     Nodemanager,
-    /// Run an RM and several NMs in one process, and write a client configuration directory.
+    /// Run an RM and several NMs in one process, and write a client configuration directory; the
+    /// RM reads its scheduler (class, capacity-scheduler.xml or the Fair allocation file) and RM
+    /// keys from --conf-dir.
     Minicluster(commands::minicluster::MiniclusterArgs),
     /// Run the demonstration: a minicluster and distributed-shell applications.
     Demo(commands::demo::DemoArgs),
@@ -94,7 +96,9 @@ fn main() -> anyhow::Result<()> {
                 commands::daemons::resourcemanager(conf_dir.as_deref()).await
             }
             Command::Nodemanager => commands::daemons::nodemanager(conf_dir.as_deref()).await,
-            Command::Minicluster(args) => commands::minicluster::run(args).await,
+            Command::Minicluster(args) => {
+                commands::minicluster::run(conf_dir.as_deref(), args).await
+            }
             Command::Demo(args) => commands::demo::run(args).await,
             Command::Application { args } => {
                 commands::application::run(conf_dir.as_deref(), &args).await

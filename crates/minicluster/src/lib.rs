@@ -1,6 +1,11 @@
 //! An embedded cluster: one ResourceManager and N NodeManagers in this process, each NM with its
 //! own port, directories and resources, plus a client configuration directory (yarn-site.xml,
 //! core-site.xml with `fs.defaultFS=file:///`) that works as HADOOP_CONF_DIR for Hadoop and Spark.
+//! The RM's scheduler is configured as the RM daemon's: from an RM configuration directory
+//! (`rm-conf/`, written from [`MiniClusterConfig`], or one given in
+//! [`MiniClusterConfig::rm_conf_dir`]), YARN's CapacityScheduler unless it names another.
+
+mod rm_conf;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -9,10 +14,14 @@ use std::time::Duration;
 
 use spindle_nm::container::NmContainerConfig;
 use spindle_nm::service::{NmSettings, NodeManager};
-use spindle_rm::service::{now_ms, ResourceManager, RmBindAddresses, SchedulerSetup};
+use spindle_rm::scheduler_files::{self, SchedulerSource};
+use spindle_rm::service::{now_ms, ResourceManager, RmBindAddresses};
 use spindle_rm::settings::RmSettings;
+pub use spindle_scheduler::{CAPACITY_SCHEDULER_CLASS, FAIR_SCHEDULER_CLASS, FIFO_SCHEDULER_CLASS};
 use spindle_types::resource::GPU;
 use spindle_types::Resource;
+
+use rm_conf::RmConfigurationDirectory;
 
 /// How to build the cluster.
 #[derive(Debug, Clone)]
@@ -27,12 +36,18 @@ pub struct MiniClusterConfig {
     pub nm_heartbeat_interval: Duration,
     /// How often NMs sample container memory.
     pub container_monitor_interval: Duration,
-    /// `yarn.resourcemanager.scheduler.class` (YARN's class names; default FIFO).
+    /// `yarn.resourcemanager.scheduler.class` (YARN's class names; default YARN's, the
+    /// CapacityScheduler, which without a capacity-scheduler.xml has one queue, root.default).
     pub scheduler_class: String,
     /// Scheduler keys for the RM's yarn-site.xml (e.g. `yarn.scheduler.fair.preemption`).
     pub scheduler_site: Vec<(String, String)>,
     /// Files in the RM's configuration directory, e.g. `("capacity-scheduler.xml", text)`.
     pub scheduler_files: Vec<(String, String)>,
+    /// An existing RM configuration directory, read as `spindle resourcemanager --conf-dir`
+    /// reads its own: the scheduler class and files, re-read by `rmadmin -refreshQueues`, and the
+    /// RM keys its yarn-site.xml sets (which replace the settings above). The three scheduler
+    /// fields above are then unused. None: the minicluster writes `rm-conf/` from them.
+    pub rm_conf_dir: Option<PathBuf>,
     /// GPUs (`yarn.io/gpu`, configured devices 0..n) each NM offers.
     pub node_gpus: u32,
     /// Extra properties written to the client yarn-site.xml.
@@ -54,31 +69,12 @@ impl MiniClusterConfig {
             container_monitor_interval: Duration::from_millis(3000),
             extra_client_properties: Vec::new(),
             node_gpus: 0,
-            scheduler_class: spindle_scheduler_fifo_class().to_string(),
+            scheduler_class: CAPACITY_SCHEDULER_CLASS.to_string(),
             scheduler_site: Vec::new(),
             scheduler_files: Vec::new(),
+            rm_conf_dir: None,
         }
     }
-}
-
-fn spindle_scheduler_fifo_class() -> &'static str {
-    "org.apache.hadoop.yarn.server.resourcemanager.scheduler.fifo.FifoScheduler"
-}
-
-/// The RM's own configuration directory (`rm-conf/`): the scheduler class and keys in
-/// yarn-site.xml, and the scheduler's files. Tests rewrite it and call `rmadmin -refreshQueues`.
-fn write_rm_configuration(dir: &Path, config: &MiniClusterConfig) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let mut site = vec![(
-        "yarn.resourcemanager.scheduler.class".to_string(),
-        config.scheduler_class.clone(),
-    )];
-    site.extend(config.scheduler_site.iter().cloned());
-    spindle_conf::write_site_xml(&dir.join("yarn-site.xml"), &site)?;
-    for (name, text) in &config.scheduler_files {
-        std::fs::write(dir.join(name), text)?;
-    }
-    Ok(())
 }
 
 /// A running embedded cluster.
@@ -87,6 +83,8 @@ pub struct MiniCluster {
     pub node_managers: Vec<Option<NodeManager>>,
     config: MiniClusterConfig,
     conf_dir: PathBuf,
+    rm_conf_dir: PathBuf,
+    scheduler_source: SchedulerSource,
 }
 
 /// The current time in ms, but never the same value twice in this process: clusters started in the
@@ -107,23 +105,17 @@ fn loopback(port: u16) -> SocketAddr {
 }
 
 impl MiniCluster {
-    pub async fn start(config: MiniClusterConfig) -> anyhow::Result<Self> {
+    pub async fn start(mut config: MiniClusterConfig) -> anyhow::Result<Self> {
+        let rm_conf = RmConfigurationDirectory::prepare(&mut config)?;
         let mut rm_settings = config.rm.clone();
         rm_settings.cluster_timestamp = unique_cluster_timestamp();
         rm_settings.nm_heartbeat_interval_ms = config.nm_heartbeat_interval.as_millis() as i64;
         if config.node_gpus > 0 && !rm_settings.resource_types.iter().any(|t| t == GPU) {
             rm_settings.resource_types.push(GPU.to_string());
         }
-        let rm_conf_dir = config.base_dir.join("rm-conf");
-        write_rm_configuration(&rm_conf_dir, &config)?;
-        let setup = SchedulerSetup {
-            loader: Some(spindle_rm::scheduler_files::loader(
-                Some(rm_conf_dir.clone()),
-                &rm_settings,
-            )),
-            admins: vec!["*".into()],
-            topology: Default::default(),
-        };
+        let setup = rm_conf.scheduler_setup(&rm_settings)?;
+        let scheduler_source =
+            scheduler_files::source(Some(rm_conf.dir())).map_err(|e| anyhow::anyhow!(e))?;
         let rm = ResourceManager::start_with(
             rm_settings,
             RmBindAddresses {
@@ -141,6 +133,8 @@ impl MiniCluster {
             node_managers: Vec::new(),
             config,
             conf_dir,
+            rm_conf_dir: rm_conf.dir().to_path_buf(),
+            scheduler_source,
         };
         for index in 0..cluster.config.nodes {
             let nm = cluster.start_node(index).await?;
@@ -181,9 +175,15 @@ impl MiniCluster {
         self.config.base_dir.join(format!("nm-{index}"))
     }
 
-    /// The RM's own configuration directory (scheduler class and files).
+    /// The RM's configuration directory (scheduler class and files): `rm-conf/` under the base
+    /// directory, or the one the configuration named.
     pub fn rm_conf_dir(&self) -> PathBuf {
-        self.config.base_dir.join("rm-conf")
+        self.rm_conf_dir.clone()
+    }
+
+    /// Which scheduler the RM runs and which file configured it, as read at start.
+    pub fn scheduler_source(&self) -> &SchedulerSource {
+        &self.scheduler_source
     }
 
     /// The client configuration directory (use it as HADOOP_CONF_DIR).

@@ -7,10 +7,15 @@ use anyhow::Context;
 use spindle_conf::{Configuration, HostPort, NmConfig, RmConfig};
 use spindle_nm::container::NmContainerConfig;
 use spindle_nm::service::{NmSettings, NodeManager};
-use spindle_rm::service::{now_ms, ResourceManager, RmBindAddresses};
+use spindle_rm::service::{now_ms, ResourceManager, RmBindAddresses, SchedulerSetup};
 use spindle_rm::settings::RmSettings;
 
+/// The site files in `conf_dir` (else $HADOOP_CONF_DIR / $YARN_CONF_DIR) over YARN's defaults; a
+/// `conf_dir` that does not exist is an error, as in Hadoop's scripts.
 fn load(conf_dir: Option<&Path>) -> anyhow::Result<Configuration> {
+    if let Some(dir) = conf_dir.filter(|dir| !dir.is_dir()) {
+        anyhow::bail!("Cannot find configuration directory: {}", dir.display());
+    }
     Configuration::load_default_files(conf_dir).context("reading the Hadoop configuration")
 }
 
@@ -52,7 +57,7 @@ pub async fn resourcemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
         )?,
         admin: resolve(&config.admin_address, "yarn.resourcemanager.admin.address")?,
     };
-    let setup = super::rmadmin::scheduler_setup(conf_dir, &conf, &config, &settings)?;
+    let setup = SchedulerSetup::from_configuration(conf_dir, &conf, &config, &settings)?;
     let rm = ResourceManager::start_with(settings, bind, setup).await?;
     println!(
         "ResourceManager running: client {} scheduler {} resource-tracker {}",

@@ -113,6 +113,7 @@ pub async fn run(demo: DemoArgs) -> anyhow::Result<i32> {
         cluster.rm.client_address(),
         cluster.conf_dir().display()
     );
+    println!("   Scheduler       {}", cluster.scheduler_source().class);
     for nm in cluster.node_managers.iter().flatten() {
         println!("   NodeManager     {}", nm.node_id());
     }

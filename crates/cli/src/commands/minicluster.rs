@@ -1,6 +1,8 @@
 //! `spindle minicluster`: an RM and N NMs in one process, with a client configuration directory.
+//! `--conf-dir DIR` configures the RM as `spindle resourcemanager --conf-dir DIR` would be: the
+//! scheduler class and its files, and the RM keys of DIR's yarn-site.xml.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use spindle_minicluster::{MiniCluster, MiniClusterConfig};
 use spindle_types::Resource;
@@ -26,7 +28,9 @@ pub struct MiniclusterArgs {
 }
 
 impl MiniclusterArgs {
-    pub fn config(&self) -> anyhow::Result<MiniClusterConfig> {
+    /// The cluster's configuration; `conf_dir` is the RM's configuration directory (without
+    /// one, YARN's defaults: the CapacityScheduler with one queue, root.default).
+    pub fn config(&self, conf_dir: Option<&Path>) -> anyhow::Result<MiniClusterConfig> {
         let dir = match &self.dir {
             Some(dir) => dir.clone(),
             None => {
@@ -39,12 +43,13 @@ impl MiniclusterArgs {
         config.node_resource = Resource::new(self.node_memory_mb, self.node_vcores);
         config.rm.maximum_allocation = Resource::new(self.node_memory_mb, self.node_vcores);
         config.node_gpus = self.node_gpus;
+        config.rm_conf_dir = conf_dir.map(std::path::absolute).transpose()?;
         Ok(config)
     }
 }
 
-pub async fn run(args: MiniclusterArgs) -> anyhow::Result<i32> {
-    let cluster = MiniCluster::start(args.config()?).await?;
+pub async fn run(conf_dir: Option<&Path>, args: MiniclusterArgs) -> anyhow::Result<i32> {
+    let cluster = MiniCluster::start(args.config(conf_dir)?).await?;
     println!("Spindle minicluster running");
     println!(
         "  ResourceManager client address : {}",
@@ -53,6 +58,18 @@ pub async fn run(args: MiniclusterArgs) -> anyhow::Result<i32> {
     println!(
         "  scheduler address              : {}",
         cluster.rm.scheduler_address()
+    );
+    let scheduler = cluster.scheduler_source();
+    println!("  scheduler                      : {}", scheduler.class);
+    let file = match &scheduler.file {
+        None => "none".to_string(),
+        Some(file) if scheduler.file_exists => file.display().to_string(),
+        Some(file) => format!("{} (absent: YARN's defaults)", file.display()),
+    };
+    println!("  scheduler file                 : {file}");
+    println!(
+        "  RM configuration               : {}",
+        cluster.rm_conf_dir().display()
     );
     for nm in cluster.node_managers.iter().flatten() {
         println!("  NodeManager                    : {}", nm.node_id());

@@ -50,6 +50,46 @@ pub struct SchedulerSetup {
     pub topology: crate::topology::RackResolver,
 }
 
+impl SchedulerSetup {
+    /// How the RM daemon configures its scheduler: from the files in `conf_dir` (else
+    /// $YARN_CONF_DIR, then $HADOOP_CONF_DIR), with `yarn.admin.acl` deciding who may refresh
+    /// them when `yarn.acl.enable` is true, and racks from the topology keys.
+    pub fn from_configuration(
+        conf_dir: Option<&std::path::Path>,
+        conf: &spindle_conf::Configuration,
+        rm: &spindle_conf::RmConfig,
+        settings: &RmSettings,
+    ) -> anyhow::Result<Self> {
+        let admins = if rm.acl_enable {
+            // "user1,user2 group1,group2": the users before the blank (groups are not resolved).
+            let users = rm.admin_acl.trim();
+            if users == "*" {
+                vec!["*".to_string()]
+            } else {
+                users
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .split(',')
+                    .map(|u| u.trim().to_string())
+                    .filter(|u| !u.is_empty())
+                    .collect()
+            }
+        } else {
+            vec!["*".to_string()]
+        };
+        let dir = crate::scheduler_files::configuration_directory(conf_dir);
+        Ok(Self {
+            loader: Some(crate::scheduler_files::loader(dir, settings)),
+            admins,
+            topology: crate::topology::RackResolver::from_keys(
+                conf.get("net.topology.script.file.name"),
+                conf.get("net.topology.table.file.name"),
+            )?,
+        })
+    }
+}
+
 /// The core plus the shell's ability to run the core's effects.
 #[derive(Clone)]
 pub(crate) struct SharedCore {
