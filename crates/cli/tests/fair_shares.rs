@@ -425,7 +425,6 @@ async fn settled_holdings(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 10: fails at 12e18af whenever prod's AM asks before dev.eng is submitted (it then takes the whole cluster)"]
 async fn prod_and_dev_eng_submitted_a_second_apart_share_the_cluster_40_60() {
     let _one = ONE_CLUSTER_AT_A_TIME.lock().await;
     let started = Instant::now();

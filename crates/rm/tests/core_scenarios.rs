@@ -688,17 +688,26 @@ fn fair_share_preemption_is_announced_then_enforced() {
     let (attempt_a, _, _) = c.launch_ams().remove(0);
     c.register(attempt_a);
     let r = c.allocate(attempt_a, 0, vec![ask_any(1024, 3)], vec![]);
-    assert_eq!(
-        r.allocated_containers.len(),
-        3,
-        "queue a fills the idle cluster"
-    );
+    // Its steady share (a third: a, b and default, here no more than its AM holds) at once, the
+    // rest of the idle cluster once its share window (two heartbeat intervals) has passed.
+    let mut filled = r.allocated_containers.len();
+    let mut response_id = 1;
+    for _ in 0..8 {
+        if filled == 3 {
+            break;
+        }
+        c.step(500);
+        c.heartbeat(&node, vec![]);
+        let r = c.allocate(attempt_a, response_id, vec![], vec![]);
+        response_id = r.response_id.unwrap();
+        filled += r.allocated_containers.len();
+    }
+    assert_eq!(filled, 3, "queue a fills the idle cluster");
     let b = submit_to(&mut c, "b");
     assert_eq!(
         c.core.application(b).unwrap().state.yarn_state(),
         YarnApplicationState::Accepted
     );
-    let mut response_id = 1;
     let mut announced = Vec::new();
     let mut preempted = Vec::new();
     for _ in 0..12 {

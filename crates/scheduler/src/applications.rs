@@ -55,10 +55,17 @@ pub(crate) struct SchedulerApplication {
     pub(crate) reservations: BTreeSet<(RequestSlot, NodeIndex)>,
     /// Its current attempt called `allocate` (until then it counts as demanding everything).
     pub(crate) stated_demand: bool,
+    /// When its current attempt first called `allocate` (its share window opens then).
+    pub(crate) stated_at_ms: Option<i64>,
+    /// Its share of the steady division (`entitlements.rs`): it gets at once what is within
+    /// both this and its entitlement.
+    pub(crate) steady_share: crate::entitlements::Entitlement,
     /// What it may hold with immediate grants (`entitlements.rs`).
     pub(crate) entitlement: crate::entitlements::Entitlement,
     /// Its own entitlement held a request back since it was last placed again.
     pub(crate) gated: bool,
+    /// Its user limit holds it back (Capacity): it claims no share beyond what it holds.
+    pub(crate) limited: bool,
     /// The demand the entitlements were last checked against.
     pub(crate) demand_seen: crate::entitlements::Entitlement,
 }

@@ -86,6 +86,10 @@ pub struct SchedulerConfig {
     /// `spindle.scheduler.immediate-allocation`: what is granted the moment a request and room
     /// meet (room beyond goes out on node heartbeats).
     pub immediate_allocation: ImmediateAllocation,
+    /// How long after an application first asks, room beyond its steady share is held for
+    /// applications submitted meanwhile (`spindle.scheduler.share-window-ms`; default two
+    /// NodeManager heartbeat intervals, 2000 ms).
+    pub share_window_ms: i64,
 }
 
 /// What the scheduler grants at once, outside node heartbeats (`spindle.scheduler.immediate-allocation`).
@@ -123,6 +127,7 @@ impl Default for SchedulerConfig {
             user_groups: GroupMapping::default(),
             acls: AclSettings::default(),
             immediate_allocation: ImmediateAllocation::default(),
+            share_window_ms: 2000,
         }
     }
 }

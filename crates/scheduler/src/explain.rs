@@ -60,6 +60,21 @@ pub enum WaitReason {
         available: Resource,
         requested: Resource,
     },
+    /// The application (or its queue, `queue`) holds its share of the cluster among the active
+    /// applications: room beyond it goes out on node heartbeats, in the policy's order.
+    BeyondShare {
+        /// None: the application's own share; Some: the queue whose share is reached.
+        queue: Option<String>,
+        holds: Resource,
+        share: Resource,
+    },
+    /// Within its share, beyond its steady share: held until `until_ms`, so that applications
+    /// submitted meanwhile are counted (`spindle.scheduler.share-window-ms`).
+    ShareWindow {
+        holds: Resource,
+        steady_share: Resource,
+        until_ms: i64,
+    },
     /// No node has the room now; others in the queue or other queues come first.
     WaitingForResources {
         queue: String,
@@ -138,6 +153,30 @@ impl fmt::Display for WaitReason {
                 f,
                 "waiting: node {node} is reserved for this request and has {available} free of the {requested} needed"
             ),
+            Self::BeyondShare {
+                queue: None,
+                holds,
+                share,
+            } => write!(
+                f,
+                "waiting for its share: it holds {holds}, its share among the active applications is {share}; room beyond it goes out on node heartbeats"
+            ),
+            Self::BeyondShare {
+                queue: Some(queue),
+                holds,
+                share,
+            } => write!(
+                f,
+                "waiting for its queue's share: queue {queue} holds {holds}, its share among the active queues is {share}; room beyond it goes out on node heartbeats"
+            ),
+            Self::ShareWindow {
+                holds,
+                steady_share,
+                until_ms,
+            } => write!(
+                f,
+                "waiting for its share window: it holds {holds}, its steady share is {steady_share}; the rest of its share is held until {until_ms} ms for applications submitted meanwhile"
+            ),
             Self::WaitingForResources {
                 queue,
                 requested,
@@ -214,6 +253,17 @@ impl Scheduler {
         }
         if let Some(reason) = self.locality_reason(application, slot) {
             return Some(reason);
+        }
+        // Held back by its share while some node has the room.
+        let room_somewhere = self
+            .nodes
+            .iter()
+            .any(|(_, node)| node.available.fits(&requested));
+        if let Some(level) = self
+            .entitlement_blocker(application, &requested, is_am)
+            .filter(|_| room_somewhere)
+        {
+            return Some(self.share_reason(application, level));
         }
         let queue = self.queues.get(app.queue);
         // By their current keys (a set may list an application under an older one).

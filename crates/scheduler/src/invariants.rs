@@ -75,6 +75,13 @@ impl Scheduler {
         for id in self.application_ids_in_order() {
             let app = &self.applications[&id];
             let computed = fresh.applications.get(&id).copied().unwrap_or_default();
+            let steady = fresh.steady.get(&id).copied().unwrap_or_default();
+            if app.steady_share != steady {
+                return violation(
+                    "application steady shares are up to date",
+                    format!("{id} holds {:?}, computed {steady:?}", app.steady_share),
+                );
+            }
             if app.entitlement != computed {
                 return violation(
                     "application entitlements are up to date",

@@ -115,7 +115,9 @@ pub use capacity::config::{
     CapacityPreemptionConfig, CapacityQueueConfig, CapacitySchedulerConfig, CapacityValue,
     LeafOrderingPolicy, QueueMapping, QueueState,
 };
-pub use config::{AclSettings, AllocationLimits, SchedulerConfig, SchedulingPolicy};
+pub use config::{
+    AclSettings, AllocationLimits, ImmediateAllocation, SchedulerConfig, SchedulingPolicy,
+};
 pub use config_error::{ConfigProblem, SchedulerConfigError};
 pub use error::SchedulerError;
 pub use event::{ResourceRequest, SchedulerEvent, ANY, DEFAULT_RACK};
@@ -132,4 +134,5 @@ pub use selection::{
     scheduler_config_from_files, scheduling_policy_from_files, SchedulerFile, SchedulerKind,
     CAPACITY_SCHEDULER_CLASS, CAPACITY_SCHEDULER_FILE, FAIR_ALLOCATION_FILE_DEFAULT,
     FAIR_ALLOCATION_FILE_KEY, FAIR_SCHEDULER_CLASS, FIFO_SCHEDULER_CLASS, SCHEDULER_CLASS_KEY,
+    SHARE_WINDOW_KEY,
 };

@@ -238,6 +238,7 @@ impl Scheduler {
                     .entry((queue, user))
                     .or_default()
                     .insert(application);
+                self.set_limited(application, true);
             }
             Blocker::AmLimit(queue) => {
                 self.blocked
@@ -269,7 +270,7 @@ impl Scheduler {
         if !self.blocked.users.is_empty() {
             let user = self.applications[&application].user.clone();
             if let Some(apps) = self.blocked.users.remove(&(leaf, user)) {
-                self.work.applications.extend(apps);
+                self.release_limited(apps);
             }
         }
         if is_am {
@@ -293,7 +294,25 @@ impl Scheduler {
             .collect();
         for key in keys {
             if let Some(apps) = self.blocked.users.remove(&key) {
-                self.work.applications.extend(apps);
+                self.release_limited(apps);
+            }
+        }
+    }
+
+    /// Applications their user limit held back are tried again (and claim their share again).
+    fn release_limited(&mut self, applications: BTreeSet<ApplicationId>) {
+        for &application in &applications {
+            self.set_limited(application, false);
+        }
+        self.work.applications.extend(applications);
+    }
+
+    /// Records whether the application's user limit holds it back; entitlements count it.
+    fn set_limited(&mut self, application: ApplicationId, limited: bool) {
+        if let Some(app) = self.applications.get_mut(&application) {
+            if app.limited != limited {
+                app.limited = limited;
+                self.entitlements_stale = true;
             }
         }
     }
@@ -302,7 +321,10 @@ impl Scheduler {
     pub(crate) fn loosen_everything(&mut self) {
         let blocked = std::mem::take(&mut self.blocked);
         self.work.queues.extend(blocked.queues);
-        for apps in blocked.users.into_values().chain(blocked.am.into_values()) {
+        for apps in blocked.users.into_values() {
+            self.release_limited(apps);
+        }
+        for apps in blocked.am.into_values() {
             self.work.applications.extend(apps);
         }
     }

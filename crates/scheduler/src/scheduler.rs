@@ -88,9 +88,8 @@ pub struct Scheduler {
     /// The node pass running is a heartbeat's: requests it passes up for locality count a
     /// missed scheduling opportunity.
     pub(crate) counting_opportunities: bool,
-    /// Runnable applications whose attempt has not called `allocate` (as of the last
-    /// entitlement computation): room they are entitled to is not lent.
-    pub(crate) unstated_applications: Vec<ApplicationId>,
+    /// Applications held back by their share window, by the time it closes.
+    pub(crate) share_windows: BTreeSet<(i64, ApplicationId)>,
     /// While a node heartbeat is handled: what it may still assign beyond entitlements.
     pub(crate) heartbeat_budget: Option<crate::entitlements::HeartbeatBudget>,
 }
@@ -154,7 +153,7 @@ impl Scheduler {
             entitlements_stale: true,
             heartbeat_budget: None,
             counting_opportunities: false,
-            unstated_applications: Vec::new(),
+            share_windows: BTreeSet::new(),
             gated_by_queue: Default::default(),
         };
         scheduler.resolve_queue_limits();
@@ -245,6 +244,7 @@ impl Scheduler {
             }
             SchedulerEvent::TimeAdvanced { now_ms } => {
                 self.now_ms = self.now_ms.max(now_ms);
+                self.close_share_windows();
                 self.run_preemption(&mut actions);
             }
             SchedulerEvent::ConfigurationReplaced { config } => {
@@ -481,7 +481,10 @@ impl Scheduler {
             open_slots: 0,
             reservations: BTreeSet::new(),
             stated_demand: false,
+            stated_at_ms: None,
+            steady_share: crate::entitlements::Entitlement::ZERO,
             gated: false,
+            limited: false,
             entitlement: crate::entitlements::Entitlement::ZERO,
             demand_seen: crate::entitlements::Entitlement::ZERO,
         };
@@ -576,6 +579,7 @@ impl Scheduler {
         app.last_attempt = Some(attempt);
         // Until it calls allocate, the attempt counts as demanding everything.
         app.stated_demand = false;
+        app.stated_at_ms = None;
         self.entitlements_stale = true;
         self.refresh_application(application);
         self.work.applications.push(application);
@@ -612,6 +616,7 @@ impl Scheduler {
             .expect("attempt checked above");
         let mut ended = app.attempt.take().expect("attempt checked above");
         app.stated_demand = false;
+        app.stated_at_ms = None;
         self.entitlements_stale = true;
         ended.asks.clear(&mut self.pending_capabilities);
         let containers: Vec<ContainerId> = app
@@ -674,6 +679,7 @@ impl Scheduler {
             .expect("attempt checked above");
         if !app.stated_demand {
             app.stated_demand = true;
+            app.stated_at_ms = Some(self.now_ms);
             self.entitlements_stale = true;
         }
         let table = &mut app.attempt.as_mut().expect("attempt checked above").asks;

@@ -15,6 +15,12 @@ use crate::fair::config::FairSchedulerConfig;
 use crate::groups::{GroupMapping, STATIC_MAPPING_OVERRIDES_KEY};
 
 pub const SCHEDULER_CLASS_KEY: &str = "yarn.resourcemanager.scheduler.class";
+/// How long room beyond an application's steady share is held after it first asks (see
+/// [`SchedulerConfig::share_window_ms`]); default twice [`NM_HEARTBEAT_INTERVAL_KEY`].
+pub const SHARE_WINDOW_KEY: &str = "spindle.scheduler.share-window-ms";
+/// YARN's NodeManager heartbeat interval (1000 ms).
+pub const NM_HEARTBEAT_INTERVAL_KEY: &str =
+    "yarn.resourcemanager.nodemanagers.heartbeat-interval-ms";
 pub const FIFO_SCHEDULER_CLASS: &str =
     "org.apache.hadoop.yarn.server.resourcemanager.scheduler.fifo.FifoScheduler";
 pub const CAPACITY_SCHEDULER_CLASS: &str =
@@ -164,6 +170,29 @@ pub fn scheduler_config_from_files(
         })?,
         None => ImmediateAllocation::default(),
     };
+    let milliseconds = |key: &str| -> Result<Option<i64>, SchedulerConfigError> {
+        site.get(key)
+            .map(|text| {
+                text.trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|ms| (0..=86_400_000).contains(ms))
+                    .ok_or_else(|| {
+                        site_error(
+                            key,
+                            ConfigProblem::InvalidValue {
+                                value: text.clone(),
+                                expected: "a whole number of milliseconds, 0 to 86400000".into(),
+                            },
+                        )
+                    })
+            })
+            .transpose()
+    };
+    let share_window_ms = match milliseconds(SHARE_WINDOW_KEY)? {
+        Some(window) => window,
+        None => 2 * milliseconds(NM_HEARTBEAT_INTERVAL_KEY)?.unwrap_or(1000),
+    };
     Ok(SchedulerConfig {
         rm_epoch,
         limits,
@@ -171,5 +200,6 @@ pub fn scheduler_config_from_files(
         user_groups,
         acls: AclSettings { enabled, admin },
         immediate_allocation,
+        share_window_ms,
     })
 }

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use spindle_scheduler::{
     scheduler_config_from_files, SchedulerConfig, SchedulerFile, CAPACITY_SCHEDULER_CLASS,
-    FAIR_SCHEDULER_CLASS, FIFO_SCHEDULER_CLASS,
+    FAIR_SCHEDULER_CLASS, FIFO_SCHEDULER_CLASS, SHARE_WINDOW_KEY,
 };
 
 /// A `config`/`reconfigure` block's lines (indentation removed).
@@ -77,6 +77,11 @@ pub fn configure(
         "fair" if !file_lines.is_empty() => Some(file_lines.join("\n")),
         _ => None,
     };
+    // Fixtures advance the clock only where they test time: without a share window, room
+    // beyond an application's steady share goes out as soon as it is entitled to it (the
+    // window's own fixture sets `site spindle.scheduler.share-window-ms`).
+    site.entry(SHARE_WINDOW_KEY.to_string())
+        .or_insert_with(|| "0".to_string());
     let source = format!("{scheduler}-scheduler.xml");
     let file = text.as_deref().map(|text| SchedulerFile {
         source_name: &source,

@@ -45,10 +45,15 @@ impl Driver {
         text: Option<&str>,
         limits: AllocationLimits,
     ) -> Self {
-        let site: BTreeMap<String, String> = site
+        let mut site: BTreeMap<String, String> = site
             .iter()
             .map(|(key, value)| (key.to_string(), value.to_string()))
             .collect();
+        // These drivers never advance the clock: without a share window, room beyond an
+        // application's steady share goes out as soon as it is entitled to it (the window's own
+        // tests set it).
+        site.entry(spindle_scheduler::SHARE_WINDOW_KEY.to_string())
+            .or_insert_with(|| "0".to_string());
         let file = text.map(|text| SchedulerFile {
             source_name: "scheduler.xml",
             text,

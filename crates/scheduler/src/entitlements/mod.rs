@@ -19,15 +19,16 @@
 
 use spindle_types::{ApplicationId, Resource};
 
-use crate::action::Locality;
 use crate::calculator::ResourceCalculator;
-use crate::config::SchedulingPolicy;
 use crate::fair_shares::{distribute, ShareEntry};
 use crate::fast_hash::FastMap;
-use crate::nodes::NodeIndex;
 use crate::queues::settings::{ApplicationOrdering, ChildOrdering};
 use crate::queues::{QueueIndex, ROOT};
 use crate::scheduler::Scheduler;
+
+mod gate;
+
+pub(crate) use gate::HeartbeatBudget;
 
 /// Memory and vcores: the types entitlements divide (other types are never gated).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -54,28 +55,35 @@ impl Entitlement {
         }
     }
 
-    fn plus(self, other: Self) -> Self {
+    pub(crate) fn plus(self, other: Self) -> Self {
         Self {
             memory_mb: self.memory_mb.saturating_add(other.memory_mb),
             vcores: self.vcores.saturating_add(other.vcores),
         }
     }
 
-    fn min(self, other: Self) -> Self {
+    pub(crate) fn max(self, other: Self) -> Self {
+        Self {
+            memory_mb: self.memory_mb.max(other.memory_mb),
+            vcores: self.vcores.max(other.vcores),
+        }
+    }
+
+    pub(crate) fn min(self, other: Self) -> Self {
         Self {
             memory_mb: self.memory_mb.min(other.memory_mb),
             vcores: self.vcores.min(other.vcores),
         }
     }
 
-    fn minus(self, other: Self) -> Self {
+    pub(crate) fn minus(self, other: Self) -> Self {
         Self {
             memory_mb: self.memory_mb.saturating_sub(other.memory_mb).max(0),
             vcores: self.vcores.saturating_sub(other.vcores).max(0),
         }
     }
 
-    fn get(self, gated: GatedType) -> i64 {
+    pub(crate) fn get(self, gated: GatedType) -> i64 {
         match gated {
             GatedType::Memory => self.memory_mb,
             GatedType::Vcores => self.vcores,
@@ -88,13 +96,13 @@ impl Entitlement {
     }
 
     /// Whether `used` stays within this entitlement for the types `gate` compares.
-    fn admits(self, used: Self, gate: Gate) -> bool {
+    pub(crate) fn admits(self, used: Self, gate: Gate) -> bool {
         used.memory_mb <= self.memory_mb && (gate == Gate::Memory || used.vcores <= self.vcores)
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum GatedType {
+pub(crate) enum GatedType {
     Memory,
     Vcores,
 }
@@ -103,14 +111,14 @@ const GATED_TYPES: [GatedType; 2] = [GatedType::Memory, GatedType::Vcores];
 
 /// Which types a level's entitlement is compared on: the policy's measure at that level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Gate {
+pub(crate) enum Gate {
     /// Fair `fair`, FIFO and the DefaultResourceCalculator: memory.
     Memory,
     /// Fair `drf` and the DominantResourceCalculator: memory and vcores.
     All,
 }
 
-fn gate_of(calculator: ResourceCalculator) -> Gate {
+pub(crate) fn gate_of(calculator: ResourceCalculator) -> Gate {
     match calculator {
         ResourceCalculator::Default => Gate::Memory,
         ResourceCalculator::Dominant => Gate::All,
@@ -134,96 +142,14 @@ fn demand_change_matters(
     })
 }
 
-/// The level whose entitlement holds a request back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ShareLevel {
-    /// The application's own entitlement.
-    Application,
-    /// The entitlement of this queue (the leaf or an ancestor).
-    Queue(QueueIndex),
-}
-
-/// Elastic assignments left in the node heartbeat being handled (YARN's per-heartbeat limits:
-/// Fair `assignmultiple`/`max.assign`/`dynamic.max.assign`, Capacity
-/// `per-node-heartbeat.*`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct HeartbeatBudget {
-    pub(crate) node: NodeIndex,
-    /// Containers beyond entitlements this heartbeat may still assign (None: no limit).
-    containers: Option<u32>,
-    /// Off-switch containers beyond entitlements it may still assign (None: no limit).
-    off_switch: Option<u32>,
-    /// Fair `dynamic.max.assign`: stop once this much has been assigned elastically (half the
-    /// node's unallocated room when the heartbeat arrived).
-    resource_cap: Option<Entitlement>,
-    assigned: Entitlement,
-}
-
-/// The per-heartbeat limits of elastic assignments a policy's configuration sets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct HeartbeatLimits {
-    containers: Option<u32>,
-    off_switch: Option<u32>,
-    half_of_unallocated: bool,
-}
-
-impl HeartbeatLimits {
-    pub(crate) fn of(policy: &SchedulingPolicy) -> Self {
-        let count = |value: i64| u32::try_from(value).ok().filter(|&v| v > 0);
-        match policy {
-            // YARN's FifoScheduler fills the node on every heartbeat.
-            SchedulingPolicy::Fifo => Self {
-                containers: None,
-                off_switch: None,
-                half_of_unallocated: false,
-            },
-            SchedulingPolicy::Capacity(config) => {
-                let heartbeat = &config.heartbeat;
-                if heartbeat.multiple_assignments {
-                    Self {
-                        containers: count(heartbeat.maximum_container_assignments),
-                        off_switch: Some(heartbeat.maximum_offswitch_assignments.max(1)),
-                        half_of_unallocated: false,
-                    }
-                } else {
-                    Self {
-                        containers: Some(1),
-                        off_switch: Some(1),
-                        half_of_unallocated: false,
-                    }
-                }
-            }
-            SchedulingPolicy::Fair(config) => {
-                let site = &config.site;
-                if !site.assign_multiple {
-                    Self {
-                        containers: Some(1),
-                        off_switch: None,
-                        half_of_unallocated: false,
-                    }
-                } else if site.dynamic_max_assign {
-                    Self {
-                        containers: None,
-                        off_switch: None,
-                        half_of_unallocated: true,
-                    }
-                } else {
-                    Self {
-                        containers: count(site.max_assign),
-                        off_switch: None,
-                        half_of_unallocated: false,
-                    }
-                }
-            }
-        }
-    }
-}
-
 /// Entitlements of every queue (by slot) and every runnable application.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct Entitlements {
     pub(crate) queues: Vec<Entitlement>,
     pub(crate) applications: FastMap<ApplicationId, Entitlement>,
+    /// Each runnable application's share of the steady division (every configured queue
+    /// counted, as YARN's steady fair share): it gets at once what is within both.
+    pub(crate) steady: FastMap<ApplicationId, Entitlement>,
 }
 
 impl Scheduler {
@@ -236,7 +162,10 @@ impl Scheduler {
     /// has not called `allocate`, else what it holds plus what it asks for.
     pub(crate) fn demand_cap(&self, application: ApplicationId) -> Entitlement {
         let app = &self.applications[&application];
-        if app.attempt.is_some() && !app.stated_demand {
+        if app.limited {
+            // Its user limit lets it have nothing more now: it keeps no room from others.
+            Entitlement::of(&app.allocated)
+        } else if app.attempt.is_some() && !app.stated_demand {
             Entitlement::UNBOUNDED
         } else {
             Entitlement::of(&app.allocated).plus(Entitlement::of(&app.pending))
@@ -257,7 +186,9 @@ impl Scheduler {
         if cap == app.demand_seen {
             return;
         }
-        if app.runnable && demand_change_matters(app.demand_seen, cap, app.entitlement) {
+        // The steady division caps leaves' applications by demand too.
+        let share = app.entitlement.max(app.steady_share);
+        if app.runnable && demand_change_matters(app.demand_seen, cap, share) {
             self.entitlements_stale = true;
         }
         app.demand_seen = cap;
@@ -286,17 +217,26 @@ impl Scheduler {
             }
         }
         let mut grown = Vec::new();
-        self.unstated_applications.clear();
+        let caps: FastMap<ApplicationId, Entitlement> = self
+            .applications
+            .keys()
+            .map(|&id| (id, self.demand_cap(id)))
+            .collect();
         for (id, app) in self.applications.iter_mut() {
-            if app.runnable && app.attempt.is_some() && !app.stated_demand {
-                self.unstated_applications.push(*id);
-            }
+            app.demand_seen = caps[id];
+            let steady = computed
+                .steady
+                .get(id)
+                .copied()
+                .unwrap_or(Entitlement::ZERO);
             let entitlement = computed
                 .applications
                 .get(id)
                 .copied()
                 .unwrap_or(Entitlement::ZERO);
-            if entitlement.grew_from(app.entitlement) && app.is_schedulable() {
+            let grew = entitlement.grew_from(app.entitlement) || steady.grew_from(app.steady_share);
+            app.steady_share = steady;
+            if grew && app.is_schedulable() {
                 grown.push(*id);
                 app.gated = false;
             }
@@ -325,7 +265,9 @@ impl Scheduler {
         let mut result = Entitlements {
             queues: vec![Entitlement::ZERO; slots],
             applications: FastMap::default(),
+            steady: FastMap::default(),
         };
+        result.steady = self.steady_division(&mut members).into_iter().collect();
         result.queues[ROOT] = Entitlement::of(self.nodes.total());
         for &index in self.queues.depth_first() {
             let queue = self.queues.get(index);
@@ -391,6 +333,70 @@ impl Scheduler {
         result
     }
 
+    /// Each runnable application's share of the steady division: every configured queue
+    /// counts, with no demand (Fair: weights with minResources and maxResources; Capacity:
+    /// guarantees up to maximum capacity); leaves divide theirs as for entitlements.
+    fn steady_division(
+        &self,
+        members: &mut FastMap<QueueIndex, Vec<(ApplicationId, Entitlement)>>,
+    ) -> Vec<(ApplicationId, Entitlement)> {
+        let mut shares = vec![Entitlement::ZERO; self.queues.slot_count()];
+        shares[ROOT] = Entitlement::of(self.nodes.total());
+        let mut result = Vec::new();
+        for &index in self.queues.depth_first() {
+            let queue = self.queues.get(index);
+            let total = shares[index];
+            if queue.is_leaf {
+                if let Some(apps) = members.get_mut(&index) {
+                    result.extend(self.divide_leaf(index, total, apps));
+                }
+                continue;
+            }
+            if queue.children.is_empty() {
+                continue;
+            }
+            let mut divided = [Vec::new(), Vec::new()];
+            for (slot, gated) in GATED_TYPES.iter().enumerate() {
+                let value = |resource: &Resource| Entitlement::of(resource).get(*gated) as f64;
+                let all_unguaranteed = queue
+                    .children
+                    .iter()
+                    .all(|&child| value(&self.queues.get(child).guaranteed) <= 0.0);
+                let entries: Vec<ShareEntry> = queue
+                    .children
+                    .iter()
+                    .map(|&child| {
+                        let child_queue = self.queues.get(child);
+                        match queue.settings.child_ordering {
+                            ChildOrdering::Utilization => ShareEntry {
+                                weight: if all_unguaranteed {
+                                    1.0
+                                } else {
+                                    value(&child_queue.guaranteed)
+                                },
+                                min: 0.0,
+                                max: value(&child_queue.maximum),
+                            },
+                            ChildOrdering::Fair | ChildOrdering::Drf => ShareEntry {
+                                weight: child_queue.settings.weight,
+                                min: value(&child_queue.guaranteed),
+                                max: value(&child_queue.maximum),
+                            },
+                        }
+                    })
+                    .collect();
+                divided[slot] = distribute(total.get(*gated) as f64, &entries);
+            }
+            for (position, &child) in queue.children.iter().enumerate() {
+                shares[child] = Entitlement {
+                    memory_mb: round(divided[0][position]),
+                    vcores: round(divided[1][position]),
+                };
+            }
+        }
+        result
+    }
+
     /// A leaf's entitlement divided among its runnable applications (in submission order).
     fn divide_leaf(
         &self,
@@ -437,199 +443,6 @@ impl Scheduler {
                     })
                     .collect()
             }
-        }
-    }
-
-    /// Whether one more container of `capability` keeps the application and each of its queues
-    /// within their entitlements. AM containers are never held back (their queues' AM limits
-    /// bound them).
-    pub(crate) fn within_entitlement(
-        &self,
-        application: ApplicationId,
-        capability: &Resource,
-        is_am: bool,
-    ) -> bool {
-        self.entitlement_blocker(application, capability, is_am)
-            .is_none()
-    }
-
-    /// The entitlement one more container of `capability` would exceed, if any.
-    pub(crate) fn entitlement_blocker(
-        &self,
-        application: ApplicationId,
-        capability: &Resource,
-        is_am: bool,
-    ) -> Option<ShareLevel> {
-        if is_am || !self.share_gated() {
-            return None;
-        }
-        let Some(app) = self.applications.get(&application) else {
-            return Some(ShareLevel::Application);
-        };
-        let add = Entitlement::of(capability);
-        let leaf = self.queues.get(app.queue);
-        let app_gate = match leaf.settings.application_ordering {
-            ApplicationOrdering::Drf => Gate::All,
-            ApplicationOrdering::Fair { .. } => Gate::Memory,
-            ApplicationOrdering::Fifo => self.queue_gate(app.queue),
-        };
-        if !app
-            .entitlement
-            .admits(Entitlement::of(&app.allocated).plus(add), app_gate)
-        {
-            return Some(ShareLevel::Application);
-        }
-        for index in self.queues.chain(app.queue) {
-            if index == ROOT {
-                break;
-            }
-            let queue = self.queues.get(index);
-            if !queue.entitlement.admits(
-                Entitlement::of(&queue.used).plus(add),
-                self.queue_gate(index),
-            ) {
-                return Some(ShareLevel::Queue(index));
-            }
-        }
-        None
-    }
-
-    /// Remembers that `level`'s entitlement held the application back, so that it is placed
-    /// again once that level holds less or is entitled to more.
-    pub(crate) fn register_gated(&mut self, application: ApplicationId, level: ShareLevel) {
-        match level {
-            ShareLevel::Application => {
-                if let Some(app) = self.applications.get_mut(&application) {
-                    app.gated = true;
-                }
-            }
-            ShareLevel::Queue(queue) => {
-                self.gated_by_queue
-                    .entry(queue)
-                    .or_default()
-                    .insert(application);
-            }
-        }
-    }
-
-    /// A container of `application` was freed: it and the applications held back by one of
-    /// its queues' entitlements are placed again.
-    pub(crate) fn retry_gated_after_release(&mut self, application: ApplicationId) {
-        if self.gated_by_queue.is_empty()
-            && !self
-                .applications
-                .get(&application)
-                .is_some_and(|app| app.gated)
-        {
-            return;
-        }
-        let Some(app) = self.applications.get_mut(&application) else {
-            return;
-        };
-        if std::mem::take(&mut app.gated) {
-            self.work.applications.push(application);
-        }
-        let leaf = app.queue;
-        for queue in self.queues.chain_vec(leaf) {
-            if let Some(held) = self.gated_by_queue.remove(&queue) {
-                self.work.applications.extend(held);
-            }
-        }
-    }
-
-    /// Forgets a removed application's holds.
-    pub(crate) fn forget_gated(&mut self, application: ApplicationId) {
-        self.gated_by_queue.retain(|_, held| {
-            held.remove(&application);
-            !held.is_empty()
-        });
-    }
-
-    /// The types a queue's entitlement is compared on: its parent's measure.
-    fn queue_gate(&self, queue: QueueIndex) -> Gate {
-        let parent = self.queues.get(queue).parent.unwrap_or(ROOT);
-        match self.queues.get(parent).settings.child_ordering {
-            ChildOrdering::Utilization => gate_of(self.calculator),
-            ChildOrdering::Fair => Gate::Memory,
-            ChildOrdering::Drf => Gate::All,
-        }
-    }
-
-    /// Opens the elastic budget of a heartbeat of `node`.
-    pub(crate) fn open_heartbeat_budget(&mut self, node: NodeIndex) {
-        let limits = HeartbeatLimits::of(&self.config.policy);
-        let resource_cap = limits.half_of_unallocated.then(|| {
-            let available = Entitlement::of(&self.nodes.get(node).available);
-            Entitlement {
-                memory_mb: available.memory_mb.max(0) / 2,
-                vcores: available.vcores.max(0) / 2,
-            }
-        });
-        self.heartbeat_budget = Some(HeartbeatBudget {
-            node,
-            containers: limits.containers,
-            off_switch: limits.off_switch,
-            resource_cap,
-            assigned: Entitlement::ZERO,
-        });
-    }
-
-    /// Whether the pass over `node` may still grant a container of `locality` beyond
-    /// entitlements: only in a heartbeat of that node, within its budget.
-    pub(crate) fn elastic_allowed(
-        &self,
-        node: NodeIndex,
-        locality: Locality,
-        capability: &Resource,
-    ) -> bool {
-        if !self.share_gated() {
-            return true;
-        }
-        let Some(budget) = &self.heartbeat_budget else {
-            return false;
-        };
-        budget.node == node
-            && self.leaves_protected_room(capability)
-            && budget.containers != Some(0)
-            && (locality != Locality::OffSwitch || budget.off_switch != Some(0))
-            && budget.resource_cap.is_none_or(|cap| {
-                // YARN's dynamic max assign keeps assigning while what was assigned fits in half
-                // the node's unallocated room.
-                cap.admits(budget.assigned, Gate::All)
-            })
-    }
-
-    /// Whether the cluster's free room, less `capability`, still holds what the applications
-    /// that have not called `allocate` yet are entitled to beyond what they hold: their share
-    /// is kept for them, not lent, until they say what they want.
-    fn leaves_protected_room(&self, capability: &Resource) -> bool {
-        if self.unstated_applications.is_empty() {
-            return true;
-        }
-        let mut protected = Entitlement::ZERO;
-        for id in &self.unstated_applications {
-            if let Some(app) = self.applications.get(id) {
-                protected = protected.plus(app.entitlement.minus(Entitlement::of(&app.allocated)));
-            }
-        }
-        let free = Entitlement::of(self.nodes.total())
-            .minus(Entitlement::of(self.nodes.allocated()))
-            .minus(Entitlement::of(capability));
-        protected.memory_mb <= free.memory_mb && protected.vcores <= free.vcores
-    }
-
-    /// An elastic container of `capability` went to `node` in its heartbeat.
-    pub(crate) fn spend_heartbeat_budget(&mut self, capability: &Resource, locality: Locality) {
-        if let Some(budget) = &mut self.heartbeat_budget {
-            if let Some(left) = &mut budget.containers {
-                *left = left.saturating_sub(1);
-            }
-            if locality == Locality::OffSwitch {
-                if let Some(left) = &mut budget.off_switch {
-                    *left = left.saturating_sub(1);
-                }
-            }
-            budget.assigned = budget.assigned.plus(Entitlement::of(capability));
         }
     }
 }
