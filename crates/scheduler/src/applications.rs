@@ -57,10 +57,10 @@ pub(crate) struct SchedulerApplication {
     pub(crate) stated_demand: bool,
     /// When its current attempt first called `allocate` (its share window opens then).
     pub(crate) stated_at_ms: Option<i64>,
-    /// Its share of the steady division (`entitlements.rs`): it gets at once what is within
+    /// Its share of the steady division (`entitlements/`): it gets at once what is within
     /// both this and its entitlement.
     pub(crate) steady_share: crate::entitlements::Entitlement,
-    /// What it may hold with immediate grants (`entitlements.rs`).
+    /// What it may hold with immediate grants (`entitlements/`).
     pub(crate) entitlement: crate::entitlements::Entitlement,
     /// Its own entitlement held a request back since it was last placed again.
     pub(crate) gated: bool,

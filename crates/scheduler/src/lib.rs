@@ -14,8 +14,9 @@
 //!
 //! There is no separate "schedule" call: `handle` places every request that the event made
 //! placeable within its application's entitlement (the share the policy gives it among the
-//! active applications, `entitlements.rs`) before it returns; room beyond entitlements goes out
-//! only on [`SchedulerEvent::NodeHeartbeat`], paced as YARN paces assignments per heartbeat.
+//! active applications, `entitlements/`: its steady share at once, the rest once its share
+//! window has passed) before it returns; room beyond entitlements goes out only on
+//! [`SchedulerEvent::NodeHeartbeat`], paced as YARN paces assignments per heartbeat.
 //! Between events the scheduler keeps the invariant "no request its limits and entitlement allow
 //! fits on a node its locality (and delay scheduling) allows and that is not reserved for
 //! another request" (see `allocation.rs`).
@@ -133,6 +134,6 @@ pub use scheduler::Scheduler;
 pub use selection::{
     scheduler_config_from_files, scheduling_policy_from_files, SchedulerFile, SchedulerKind,
     CAPACITY_SCHEDULER_CLASS, CAPACITY_SCHEDULER_FILE, FAIR_ALLOCATION_FILE_DEFAULT,
-    FAIR_ALLOCATION_FILE_KEY, FAIR_SCHEDULER_CLASS, FIFO_SCHEDULER_CLASS, SCHEDULER_CLASS_KEY,
-    SHARE_WINDOW_KEY,
+    FAIR_ALLOCATION_FILE_KEY, FAIR_SCHEDULER_CLASS, FIFO_SCHEDULER_CLASS,
+    NM_HEARTBEAT_INTERVAL_KEY, SCHEDULER_CLASS_KEY, SHARE_WINDOW_KEY,
 };

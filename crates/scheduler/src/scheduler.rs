@@ -79,7 +79,7 @@ pub struct Scheduler {
     pub(crate) application_charge_rounds: u64,
     /// Emptied candidates of the last node pass, kept for their capacity.
     pub(crate) candidates_buffer: Vec<crate::delayed_walk::DelayedCandidate>,
-    /// An input of the entitlements changed since they were computed (`entitlements.rs`).
+    /// An input of the entitlements changed since they were computed (`entitlements/`).
     pub(crate) entitlements_stale: bool,
     /// Applications a queue's entitlement held back, by that queue: placed again when the queue
     /// holds less or is entitled to more.

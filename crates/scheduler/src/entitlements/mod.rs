@@ -1,8 +1,12 @@
 //! Entitlements: the share of the cluster the policy gives each active queue and application
-//! now. Room within an entitlement is granted the moment a request and room meet; room beyond
-//! it (elastic room) is granted only on node heartbeats, paced as YARN paces assignments per
-//! heartbeat, so that asks arriving a few milliseconds apart share as the policy says rather
-//! than as they arrived.
+//! now. Room within both an application's entitlement and its steady share is granted the
+//! moment a request and room meet; the rest of its entitlement once its share window has passed
+//! (`gate.rs`); room beyond every entitlement (elastic room) only on node heartbeats, paced as
+//! YARN paces assignments per heartbeat. So asks arriving close together share as the policy
+//! says rather than as they arrived.
+//!
+//! The steady division is the same computation with every configured queue counted and no
+//! demand at the queue levels (YARN's steady fair share; Capacity's guarantees).
 //!
 //! Entitlements are computed top-down as YARN computes instantaneous fair shares: each parent's
 //! entitlement is divided among its children with runnable applications (Fair: by weight with

@@ -95,7 +95,7 @@ pub(crate) struct SchedulerQueue {
     pub(crate) active_used: Resource,
     /// Capacity leaves: what the user limit never falls below (see `user_limit_floor`).
     pub(crate) user_limit_floor: Option<Resource>,
-    /// What the subtree may hold with immediate grants (`entitlements.rs`).
+    /// What the subtree may hold with immediate grants (`entitlements/`).
     pub(crate) entitlement: crate::entitlements::Entitlement,
     /// Fair policy: since when the queue has been below its min share with demand.
     pub(crate) min_share_starved_since: Option<i64>,
