@@ -20,9 +20,10 @@ use std::fmt::Write;
 use std::time::Instant;
 
 use spindle_scheduler::{
-    scheduler_config_from_files, AllocationLimits, ResourceRequest, Scheduler, SchedulerAction,
-    SchedulerConfigError, SchedulerError, SchedulerEvent, SchedulerFile, CAPACITY_SCHEDULER_CLASS,
-    DOMINANT_RESOURCE_CALCULATOR_CLASS, FAIR_SCHEDULER_CLASS, FIFO_SCHEDULER_CLASS,
+    scheduler_config_from_files, AllocationLimits, ImmediateAllocation, ResourceRequest, Scheduler,
+    SchedulerAction, SchedulerConfigError, SchedulerError, SchedulerEvent, SchedulerFile,
+    CAPACITY_SCHEDULER_CLASS, DOMINANT_RESOURCE_CALCULATOR_CLASS, FAIR_SCHEDULER_CLASS,
+    FIFO_SCHEDULER_CLASS, SHARE_WINDOW_KEY,
 };
 use spindle_types::{ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Resource};
 
@@ -82,6 +83,9 @@ pub struct CoreBenchmarkSpec {
     /// Node passes visit every application they reach, one by one, instead of stepping over
     /// runs of those waiting for other hosts (the same decisions; for comparing the two).
     pub visit_each: bool,
+    /// `spindle.scheduler.immediate-allocation=all`: everything that fits at once, in arrival
+    /// order (Spindle before issue 10), instead of shares first.
+    pub all_at_once: bool,
 }
 
 impl CoreBenchmarkSpec {
@@ -101,6 +105,9 @@ impl CoreBenchmarkSpec {
         }
         if self.visit_each {
             features.push("walk visits each".to_string());
+        }
+        if self.all_at_once {
+            features.push("all at once (before shares)".to_string());
         }
         if features.is_empty() {
             "-".to_string()
@@ -125,6 +132,7 @@ impl Default for CoreBenchmarkSpec {
             preemption: false,
             pending_per_application: None,
             visit_each: false,
+            all_at_once: false,
         }
     }
 }
@@ -215,6 +223,12 @@ pub fn benchmark_scheduler(spec: &CoreBenchmarkSpec) -> Result<Scheduler, BenchE
     let mut set = |key: &str, value: &str| {
         site.insert(key.to_string(), value.to_string());
     };
+    // The benchmark measures the cost of allocations, and its clock does not move: no share
+    // window (it only delays room an application is entitled to).
+    set(SHARE_WINDOW_KEY, "0");
+    if spec.all_at_once {
+        set(ImmediateAllocation::KEY, "all");
+    }
     let (class_name, file_text) = match spec.policy {
         BenchPolicy::Fifo => (FIFO_SCHEDULER_CLASS, None),
         BenchPolicy::Capacity => {
@@ -362,7 +376,7 @@ pub fn run_core_benchmark(spec: &CoreBenchmarkSpec) -> Result<CoreBenchmarkResul
     };
     let setup_seconds = setup_started.elapsed().as_secs_f64();
 
-    let mut live: VecDeque<ContainerId> = VecDeque::with_capacity(room);
+    let mut live: VecDeque<(ContainerId, NodeId)> = VecDeque::with_capacity(room);
     let mut unacquired: Vec<ContainerId> = Vec::new();
     let fill_started = Instant::now();
     let fill_cpu_started = thread_cpu_seconds();
@@ -429,21 +443,32 @@ pub fn run_core_benchmark(spec: &CoreBenchmarkSpec) -> Result<CoreBenchmarkResul
     let churn_started = Instant::now();
     let churn_cpu_started = thread_cpu_seconds();
     for _ in 0..finishes {
-        let Some(container) = live.pop_front() else {
+        let Some((container, node)) = live.pop_front() else {
             break;
         };
+        // The NodeManager reports the completion in a heartbeat: the RM hands the scheduler
+        // the completion, then the heartbeat (a scheduling opportunity, and the pass that
+        // hands out room beyond shares). Both are one timed call.
         let call_started = Instant::now();
-        let actions = scheduler
+        let mut actions = scheduler
             .handle(SchedulerEvent::ContainerFinished {
                 container,
                 exit_status: 0,
             })
             .map_err(refused("ContainerFinished"))?;
+        actions.extend(
+            scheduler
+                .handle(SchedulerEvent::NodeHeartbeat { node })
+                .map_err(refused("NodeHeartbeat"))?,
+        );
         call_nanoseconds.push(call_started.elapsed().as_nanos() as u64);
         let before = live.len();
         churn_allocations += collect(actions, &mut live, &mut unacquired);
         if spec.pending_per_application.is_some() {
-            reasks.extend(live.range(before..).map(|container| container.attempt_id));
+            reasks.extend(
+                live.range(before..)
+                    .map(|(container, _)| container.attempt_id),
+            );
             churn_allocations += ask_for_backlog(
                 &mut scheduler,
                 spec,
@@ -510,7 +535,7 @@ fn ask_for_backlog(
     attempts: &mut Vec<ApplicationAttemptId>,
     hosts: &[String],
     rack_of: &dyn Fn(usize) -> String,
-    live: &mut VecDeque<ContainerId>,
+    live: &mut VecDeque<(ContainerId, NodeId)>,
     unacquired: &mut Vec<ContainerId>,
 ) -> Result<u64, SchedulerError> {
     let pending = spec.pending_per_application.unwrap_or(0) as i32;
@@ -525,7 +550,10 @@ fn ask_for_backlog(
         })?;
         let before = live.len();
         allocations += collect(actions, live, unacquired);
-        attempts.extend(live.range(before..).map(|container| container.attempt_id));
+        attempts.extend(
+            live.range(before..)
+                .map(|(container, _)| container.attempt_id),
+        );
     }
     Ok(allocations)
 }
@@ -572,13 +600,16 @@ fn application_asks(
 /// Counts the allocations among `actions`, remembering the new containers.
 fn collect(
     actions: Vec<SchedulerAction>,
-    live: &mut VecDeque<ContainerId>,
+    live: &mut VecDeque<(ContainerId, NodeId)>,
     unacquired: &mut Vec<ContainerId>,
 ) -> u64 {
     let mut allocations = 0;
     for action in actions {
-        if let SchedulerAction::Allocated { container, .. } = action {
-            live.push_back(container);
+        if let SchedulerAction::Allocated {
+            container, node, ..
+        } = action
+        {
+            live.push_back((container, node));
             unacquired.push(container);
             allocations += 1;
         }

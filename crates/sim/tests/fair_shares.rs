@@ -2,8 +2,10 @@
 //! different queues, each wanting far more than the cluster with tasks far longer than the run,
 //! submitted at the same virtual time or within one NM heartbeat of each other, hold their
 //! policy's shares (Fair weights, DRF dominant shares, Capacity guarantees) whatever their order
-//! in the trace; and a lone application on an idle cluster still gets every container it asks
-//! for within one allocate interval, beyond its queue's share.
+//! in the trace; a lone application on an idle cluster gets its steady share in the allocate
+//! call that asks and every container it asks for within its share window; and with preemption
+//! a queue submitted after another filled the cluster gets its share back (time to share with
+//! and without preemption printed).
 //!
 //! Each scenario is an SLS trace and nodes file written here and parsed as `spindle sim` parses
 //! them, run against a scheduler configured from a fixture directory (yarn-site.xml and
@@ -156,6 +158,16 @@ fn settings() -> SimulationSettings {
 /// Runs `scenario` with its jobs in trace order `order` (indexes into `scenario.jobs`), the
 /// job at position `i` submitted at `i * stagger_ms`.
 fn simulate(scenario: &Scenario, order: &[usize], stagger_ms: i64) -> Run {
+    simulate_with(scenario, order, stagger_ms, &settings())
+}
+
+/// [`simulate`] with other simulator settings.
+fn simulate_with(
+    scenario: &Scenario,
+    order: &[usize],
+    stagger_ms: i64,
+    settings: &SimulationSettings,
+) -> Run {
     let jobs: Vec<&Job> = order.iter().map(|&index| &scenario.jobs[index]).collect();
     let defaults = ResourceDefaults::default();
     let trace = parse_sls_trace("trace.json", &sls_trace(&jobs, stagger_ms), &defaults)
@@ -178,7 +190,7 @@ fn simulate(scenario: &Scenario, order: &[usize], stagger_ms: i64) -> Run {
         "{} selects the wrong scheduler",
         scenario.conf
     );
-    let report = run_simulation(&workload, &setup, &settings()).expect("the simulation runs");
+    let report = run_simulation(&workload, &setup, settings).expect("the simulation runs");
     assert_eq!(
         report.summary.jobs_rejected, 0,
         "every job is accepted: {:#?}",
@@ -811,5 +823,112 @@ fn a_lone_capacity_application_gets_its_share_at_once_and_everything_within_the_
             alone(capacity_memory(), 0, LONE_TASKS),
             alone(capacity_dominant(), 0, LONE_TASKS),
         ],
+    );
+}
+
+// ---- Preemption: a late application reaches its share ----------------------------------
+
+/// When the late application is submitted: the first has held the whole cluster for a while.
+const LATE_SUBMISSION_MS: i64 = 20_000;
+
+/// How long the preemption runs may go on.
+const PREEMPTION_RUN_MS: i64 = 300_000;
+
+/// The first sample time at or after `from_ms` when `path` holds its policy share of the
+/// cluster's memory (less [`SHARE_TOLERANCE_POINTS`]), from the report's per-queue series.
+fn first_sample_at_share(run: &Run, path: &str, share_percent: f64, from_ms: i64) -> Option<i64> {
+    let series = &run.report.time_series;
+    let total = run.report.workload.total_memory_mb as f64;
+    let queue = series.queues.iter().find(|queue| queue.path == path)?;
+    series
+        .cluster
+        .iter()
+        .zip(&queue.used_memory_mb)
+        .find(|(sample, used)| {
+            sample.time_ms >= from_ms
+                && **used as f64 / total * 100.0 >= share_percent - SHARE_TOLERANCE_POINTS
+        })
+        .map(|(sample, _)| sample.time_ms)
+}
+
+/// Runs `scenario`'s two jobs, the second [`LATE_SUBMISSION_MS`] after the first, with the
+/// configuration `with` (preemption on) and `without`; returns the time from the late
+/// submission to its queue reaching `share_percent` in each (None: never, in the run).
+fn time_to_share(
+    with: &Scenario,
+    without: &Scenario,
+    late_queue: &str,
+    share_percent: f64,
+) -> (Option<i64>, Option<i64>) {
+    let settings = SimulationSettings {
+        end_after_ms: Some(PREEMPTION_RUN_MS),
+        ..settings()
+    };
+    let measure = |scenario: &Scenario| {
+        let run = simulate_with(scenario, &[0, 1], LATE_SUBMISSION_MS, &settings);
+        first_sample_at_share(&run, late_queue, share_percent, LATE_SUBMISSION_MS)
+            .map(|reached| reached - LATE_SUBMISSION_MS)
+    };
+    (measure(with), measure(without))
+}
+
+#[test]
+fn with_fair_share_preemption_a_late_queue_reaches_its_share_within_timeout_and_grace() {
+    // fairSharePreemptionTimeout 5 s, threshold 1.0, waitTimeBeforeKill 2 s; the NMs heartbeat
+    // every second (the simulator's tick). dev.eng's AM waits for the first room taken back (it
+    // counts as wanting its whole share, so one round takes back room for its tasks too); the
+    // part of its share beyond its steady share (dev's 60% split between eng and science) then
+    // waits its 2 s share window: 5 + 2 + 2 s and a heartbeat or two.
+    let without = fair_prod_and_dev_eng();
+    let with = Scenario {
+        conf: "fair-seed-preemption-conf",
+        ..without.clone()
+    };
+    let (with_ms, without_ms) = time_to_share(&with, &without, "root.dev.eng", 60.0);
+    eprintln!(
+        "Fair, seed allocation file, dev.eng submitted {LATE_SUBMISSION_MS} ms after prod filled \
+         the cluster: time to 60% (± {SHARE_TOLERANCE_POINTS} points) with fair-share preemption \
+         {with_ms:?} ms, without {without_ms:?} ms (None: not within {PREEMPTION_RUN_MS} ms)"
+    );
+    assert!(
+        with_ms.is_some_and(|ms| ms <= 5_000 + 2_000 + 2_000 + 2_000),
+        "with preemption dev.eng reaches its share within timeout + grace + its share window \
+         (+ 2 heartbeats): {with_ms:?} ms"
+    );
+    assert_eq!(
+        without_ms, None,
+        "without preemption the late queue waits for prod's hour-long tasks"
+    );
+}
+
+#[test]
+fn with_the_capacity_preemption_monitor_a_late_queue_reaches_its_guarantee() {
+    // YARN's defaults: a round every 3 s taking a fifth of each queue's excess
+    // (natural_termination_factor) and at most 10% of the cluster, containers killed 15 s after
+    // the AM is told: the guarantee comes back over minutes, not seconds.
+    let without = capacity_memory();
+    let with = Scenario {
+        conf: "capacity-guarantees-preemption-conf",
+        ..without.clone()
+    };
+    let late_queue = format!("root.{}", without.jobs[1].queue);
+    let guarantee = if without.jobs[1].queue == "small" {
+        30.0
+    } else {
+        70.0
+    };
+    let (with_ms, without_ms) = time_to_share(&with, &without, &late_queue, guarantee);
+    eprintln!(
+        "Capacity, {late_queue} (guaranteed {guarantee}%) submitted {LATE_SUBMISSION_MS} ms after \
+         the other queue filled the cluster: time to its guarantee (± {SHARE_TOLERANCE_POINTS} \
+         points) with the preemption monitor {with_ms:?} ms, without {without_ms:?} ms"
+    );
+    assert!(
+        with_ms.is_some_and(|ms| ms <= PREEMPTION_RUN_MS - LATE_SUBMISSION_MS),
+        "with the monitor the late queue reaches its guarantee: {with_ms:?} ms"
+    );
+    assert_eq!(
+        without_ms, None,
+        "without preemption it waits for hour-long tasks"
     );
 }

@@ -398,6 +398,11 @@ pub struct SchedulerBenchArgs {
     /// (Spindle's walk) or `visit` each one; both give the same decisions. A list measures each.
     #[arg(long, value_delimiter = ',', default_values_t = ["step".to_string()])]
     pub walk: Vec<String>,
+    /// What the scheduler grants at once: `within-share` (each application up to its share;
+    /// the default) or `all` (everything that fits, in arrival order: Spindle before issue 10).
+    /// A list measures each.
+    #[arg(long, value_delimiter = ',', default_values_t = ["within-share".to_string()])]
+    pub immediate_allocation: Vec<String>,
     /// Node size (memory MB, vcores); containers are 1024 MB / 1 vcore.
     #[arg(long, default_value_t = 65_536)]
     pub node_memory_mb: i64,
@@ -436,6 +441,18 @@ fn bench_scheduler(args: SchedulerBenchArgs) -> anyhow::Result<i32> {
             other => bail!("unknown walk {other:?}: expected step or visit"),
         }
     }
+    let mut modes = Vec::new();
+    for mode in &args.immediate_allocation {
+        match mode.as_str() {
+            "within-share" => modes.push(false),
+            "all" => modes.push(true),
+            other => bail!("unknown immediate allocation {other:?}: expected within-share or all"),
+        }
+    }
+    let walks: Vec<(bool, bool)> = walks
+        .iter()
+        .flat_map(|&walk| modes.iter().map(move |&all| (walk, all)))
+        .collect();
     println!("machine: {}", machine_description());
     println!(
         "command: {}",
@@ -451,7 +468,7 @@ fn bench_scheduler(args: SchedulerBenchArgs) -> anyhow::Result<i32> {
         };
         for &queues in &queue_counts {
             for &nodes in &args.nodes {
-                for (&applications, &visit_each) in args
+                for (&applications, &(visit_each, all_at_once)) in args
                     .applications
                     .iter()
                     .flat_map(|applications| walks.iter().map(move |walk| (applications, walk)))
@@ -469,6 +486,7 @@ fn bench_scheduler(args: SchedulerBenchArgs) -> anyhow::Result<i32> {
                         preemption: args.preemption,
                         pending_per_application: None,
                         visit_each,
+                        all_at_once,
                     };
                     eprintln!(
                         "running: {} scheduler, {nodes} nodes, {queues} queues, {applications} applications",

@@ -176,6 +176,18 @@ impl Scheduler {
         }
     }
 
+    /// Queues with a runnable application (in them or below) whose current attempt has not
+    /// called `allocate` yet: for entitlements and preemption they want everything.
+    pub(crate) fn queues_with_unstated_demand(&self) -> crate::fast_hash::FastSet<QueueIndex> {
+        let mut queues = crate::fast_hash::FastSet::default();
+        for app in self.applications.values() {
+            if app.runnable && app.attempt.is_some() && !app.stated_demand && !app.limited {
+                queues.extend(self.queues.chain(app.queue));
+            }
+        }
+        queues
+    }
+
     /// The application's demand may have changed: entitlements go stale only if the change can
     /// move a share.
     pub(crate) fn note_demand(&mut self, application: ApplicationId) {

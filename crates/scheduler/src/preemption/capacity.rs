@@ -19,6 +19,9 @@ impl Scheduler {
     pub(crate) fn capacity_ideal_assignment(&self) -> HashMap<QueueIndex, Resource> {
         let mut ideal = HashMap::new();
         ideal.insert(ROOT, self.nodes.total().clone());
+        // A queue whose application has not said what it wants yet (its AM waits for room)
+        // wants its share, as for entitlements: one round takes back room for its tasks too.
+        let unstated = self.queues_with_unstated_demand();
         for &parent in self.queues.depth_first() {
             let children = self.queues.get(parent).children.clone();
             if children.is_empty() {
@@ -29,7 +32,11 @@ impl Scheduler {
                 .iter()
                 .map(|&child| {
                     let queue = self.queues.get(child);
-                    queue.demand().min(&queue.maximum)
+                    if unstated.contains(&child) {
+                        queue.maximum.clone()
+                    } else {
+                        queue.demand().min(&queue.maximum)
+                    }
                 })
                 .collect();
             let assigned: Vec<Resource> = children

@@ -74,7 +74,14 @@ impl Scheduler {
         let queue = self.queues.get(leaf);
         let settings = &queue.settings;
         let now = self.now_ms;
-        let demand = queue.demand();
+        // An application whose attempt has not called allocate yet (its AM waits for the room
+        // being taken back) counts as wanting its whole share, as for entitlements: one round
+        // takes back room for its tasks too, not only for its AM.
+        let demand = if self.queues_with_unstated_demand().contains(&leaf) {
+            crate::calculator::unbounded()
+        } else {
+            queue.demand()
+        };
         let timed_out = |since: Option<i64>, timeout: Option<i64>| match (since, timeout) {
             (Some(since), Some(timeout)) => now - since >= timeout,
             _ => false,
