@@ -66,6 +66,8 @@ pub(crate) struct SchedulerApplication {
     pub(crate) gated: bool,
     /// Its user limit holds it back (Capacity): it claims no share beyond what it holds.
     pub(crate) limited: bool,
+    /// The room it keeps from elastic grants, as last added to `Scheduler::protected_room`.
+    pub(crate) protection: crate::entitlements::Entitlement,
     /// The demand the entitlements were last checked against.
     pub(crate) demand_seen: crate::entitlements::Entitlement,
 }

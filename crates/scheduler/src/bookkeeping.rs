@@ -30,6 +30,7 @@ impl Scheduler {
         self.reposition_application_before_chain(application);
         self.reposition_chain(leaf);
         self.note_min_share_starvation(leaf);
+        self.sync_protection(application);
     }
 
     /// Adds the change of the application's pending resources to its queues; returns its leaf.

@@ -60,6 +60,24 @@ impl Scheduler {
         if !self.share_gated() || self.entitlements_stale {
             return Ok(());
         }
+        let mut protected = crate::entitlements::Entitlement::ZERO;
+        for id in self.application_ids_in_order() {
+            let app = &self.applications[&id];
+            let expected = self.protected_room_of(app);
+            if app.protection != expected {
+                return violation(
+                    "protected room is up to date",
+                    format!("{id} keeps {:?}, computed {expected:?}", app.protection),
+                );
+            }
+            protected = protected.plus(expected);
+        }
+        if protected != self.protected_room {
+            return violation(
+                "protected room adds up",
+                format!("total {:?}, sum {protected:?}", self.protected_room),
+            );
+        }
         let fresh = self.compute_entitlements();
         for (index, queue) in self.queues.iter() {
             if queue.entitlement != fresh.queues[index] {

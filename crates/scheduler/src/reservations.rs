@@ -49,6 +49,7 @@ impl Scheduler {
         if let Some(app) = self.applications.get_mut(&application) {
             app.reservations.insert((slot, node));
         }
+        self.sync_protection(application);
     }
 
     /// Releases the node's reservation; `offer_again` queues the node for a placement pass.
@@ -59,6 +60,7 @@ impl Scheduler {
         if let Some(app) = self.applications.get_mut(&reservation.application) {
             app.reservations.remove(&(reservation.slot, node));
         }
+        self.sync_protection(reservation.application);
         if offer_again {
             self.work.nodes.push(node);
         }

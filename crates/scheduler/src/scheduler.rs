@@ -88,6 +88,8 @@ pub struct Scheduler {
     /// The node pass running is a heartbeat's: requests it passes up for locality count a
     /// missed scheduling opportunity.
     pub(crate) counting_opportunities: bool,
+    /// The sum of every application's `protection`: room elastic grants must leave free.
+    pub(crate) protected_room: crate::entitlements::Entitlement,
     /// Applications held back by their share window, by the time it closes.
     pub(crate) share_windows: BTreeSet<(i64, ApplicationId)>,
     /// While a node heartbeat is handled: what it may still assign beyond entitlements.
@@ -154,6 +156,7 @@ impl Scheduler {
             heartbeat_budget: None,
             counting_opportunities: false,
             share_windows: BTreeSet::new(),
+            protected_room: crate::entitlements::Entitlement::ZERO,
             gated_by_queue: Default::default(),
         };
         scheduler.resolve_queue_limits();
@@ -485,6 +488,7 @@ impl Scheduler {
             steady_share: crate::entitlements::Entitlement::ZERO,
             gated: false,
             limited: false,
+            protection: crate::entitlements::Entitlement::ZERO,
             entitlement: crate::entitlements::Entitlement::ZERO,
             demand_seen: crate::entitlements::Entitlement::ZERO,
         };
@@ -525,6 +529,7 @@ impl Scheduler {
                 actions,
             );
         }
+        self.drop_protection(application);
         let app = self
             .applications
             .remove(&application)
@@ -678,9 +683,10 @@ impl Scheduler {
             .get_mut(&application)
             .expect("attempt checked above");
         if !app.stated_demand {
+            // From "everything" to what it asks for: the entitlements move only if that is
+            // less than its share (`note_demand`, through `refresh_application` below).
             app.stated_demand = true;
             app.stated_at_ms = Some(self.now_ms);
-            self.entitlements_stale = true;
         }
         let table = &mut app.attempt.as_mut().expect("attempt checked above").asks;
         for request in &asks {
@@ -721,6 +727,7 @@ impl Scheduler {
         self.queues
             .refund(queue, &app.user, &record.resource, record.is_am);
         self.note_demand(application);
+        self.sync_protection(application);
         self.retry_gated_after_release(application);
         self.container_freed(application, queue, record.is_am);
         actions.push(SchedulerAction::Completed {

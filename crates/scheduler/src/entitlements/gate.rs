@@ -241,7 +241,10 @@ impl Scheduler {
     /// The room an application is entitled to beyond what it holds and could use: whole
     /// containers of its next request, counted on the types its leaf compares (all of its
     /// remaining share while it has not said what it wants).
-    fn protected_room_of(&self, app: &crate::applications::SchedulerApplication) -> Entitlement {
+    pub(crate) fn protected_room_of(
+        &self,
+        app: &crate::applications::SchedulerApplication,
+    ) -> Entitlement {
         if !app.runnable {
             return Entitlement::ZERO;
         }
@@ -273,6 +276,31 @@ impl Scheduler {
             vcores: size.vcores.saturating_mul(containers),
         }
         .min(room)
+    }
+
+    /// Brings the application's share of `protected_room` up to date after its allocation,
+    /// asks, entitlement or reservations changed (to nothing once it is gone).
+    pub(crate) fn sync_protection(&mut self, application: ApplicationId) {
+        if !self.share_gated() {
+            return;
+        }
+        let protection = self
+            .applications
+            .get(&application)
+            .map_or(Entitlement::ZERO, |app| self.protected_room_of(app));
+        let Some(app) = self.applications.get_mut(&application) else {
+            return;
+        };
+        let previous = std::mem::replace(&mut app.protection, protection);
+        self.protected_room = self.protected_room.minus(previous).plus(protection);
+    }
+
+    /// The application leaves: its protection goes with it.
+    pub(crate) fn drop_protection(&mut self, application: ApplicationId) {
+        if let Some(app) = self.applications.get_mut(&application) {
+            let previous = std::mem::take(&mut app.protection);
+            self.protected_room = self.protected_room.minus(previous);
+        }
     }
 
     /// The types a queue's entitlement is compared on: its parent's measure.
@@ -334,10 +362,7 @@ impl Scheduler {
     /// entitled to. (Entitlements are capped by demand, so an application that wants nothing
     /// more keeps nothing back; one that has not said what it wants keeps its share.)
     fn leaves_protected_room(&self, capability: &Resource) -> bool {
-        let mut protected = Entitlement::ZERO;
-        for app in self.applications.values() {
-            protected = protected.plus(self.protected_room_of(app));
-        }
+        let protected = self.protected_room;
         let free = Entitlement::of(self.nodes.total())
             .minus(Entitlement::of(self.nodes.allocated()))
             .minus(Entitlement::of(capability));

@@ -259,6 +259,10 @@ impl Scheduler {
             app.entitlement = entitlement;
         }
         self.work.applications.extend(grown);
+        let ids: Vec<ApplicationId> = self.applications.keys().copied().collect();
+        for id in ids {
+            self.sync_protection(id);
+        }
     }
 
     /// Entitlements for the current state, from scratch.
