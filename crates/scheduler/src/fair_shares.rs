@@ -14,10 +14,6 @@ fn share_at(entry: &ShareEntry, ratio: f64) -> f64 {
     (entry.weight * ratio).max(entry.min).min(entry.max)
 }
 
-fn used_at(entries: &[ShareEntry], ratio: f64) -> f64 {
-    entries.iter().map(|entry| share_at(entry, ratio)).sum()
-}
-
 /// The shares of `entries` in `total`. Minimums are honoured first even when they add up to
 /// more than the total (as YARN does); entries of weight 0 get only their minimum.
 pub(crate) fn distribute(total: f64, entries: &[ShareEntry]) -> Vec<f64> {
@@ -37,22 +33,53 @@ pub(crate) fn distribute(total: f64, entries: &[ShareEntry]) -> Vec<f64> {
             return entries.iter().map(|entry| entry.weight * ratio).collect();
         }
     }
-    let mut high = 1.0;
-    let mut rounds = 0;
-    while used_at(entries, high) < target && rounds < 1100 {
-        high *= 2.0;
-        rounds += 1;
-    }
-    let mut low = 0.0;
-    for _ in 0..64 {
-        let middle = (low + high) / 2.0;
-        if used_at(entries, middle) < target {
-            low = middle;
+    let ratio = crossing_ratio(target, entries);
+    entries.iter().map(|entry| share_at(entry, ratio)).collect()
+}
+
+/// The smallest ratio at which the shares add up to `target` (or the ratio from which none
+/// grows any more): used(r) = sum of clamp(weight x r, min, max) is piecewise linear, so a sweep
+/// over the points where an entry starts or stops growing finds it in O(n log n).
+fn crossing_ratio(target: f64, entries: &[ShareEntry]) -> f64 {
+    // (ratio, change of slope) where an entry starts (+weight) or stops (-weight) growing.
+    let mut events: Vec<(f64, f64)> = Vec::with_capacity(entries.len() * 2);
+    let mut used = 0.0;
+    let mut slope = 0.0;
+    for entry in entries {
+        used += share_at(entry, 0.0);
+        if entry.weight <= 0.0 || entry.min >= entry.max {
+            continue;
+        }
+        let start = entry.min.max(0.0) / entry.weight;
+        let stop = entry.max / entry.weight;
+        if start <= 0.0 {
+            slope += entry.weight;
         } else {
-            high = middle;
+            events.push((start, entry.weight));
+        }
+        if stop.is_finite() {
+            events.push((stop, -entry.weight));
         }
     }
-    entries.iter().map(|entry| share_at(entry, high)).collect()
+    if used >= target {
+        return 0.0;
+    }
+    events.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut ratio = 0.0;
+    for (point, change) in events {
+        let at_point = used + slope * (point - ratio);
+        if at_point >= target && slope > 0.0 {
+            return ratio + (target - used) / slope;
+        }
+        used = at_point;
+        ratio = point;
+        slope += change;
+    }
+    if slope > 0.0 {
+        ratio + (target - used) / slope
+    } else {
+        ratio
+    }
 }
 
 #[cfg(test)]
@@ -97,5 +124,58 @@ mod tests {
         );
         assert!(close(&shares, &[5.0, 95.0]), "{shares:?}");
         assert!(distribute(10.0, &[]).is_empty());
+    }
+
+    #[test]
+    fn the_shares_add_up_to_the_total_whatever_the_bounds() {
+        // A small deterministic generator: weights, minimums and maximums of every kind.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |bound: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % bound) as f64
+        };
+        for _ in 0..2_000 {
+            let count = 1 + next(12) as usize;
+            let entries: Vec<ShareEntry> = (0..count)
+                .map(|_| {
+                    let min = if next(3) == 0.0 { next(50) } else { 0.0 };
+                    let max = if next(4) == 0.0 {
+                        f64::MAX
+                    } else {
+                        min + next(200)
+                    };
+                    entry(next(5), min, max)
+                })
+                .collect();
+            let total = next(1_000);
+            let shares = distribute(total, &entries);
+            let sum: f64 = shares.iter().sum();
+            let mins: f64 = entries.iter().map(|e| e.min.min(e.max)).sum();
+            // Entries of weight 0 never grow past their minimum.
+            let maxes: f64 = entries
+                .iter()
+                .map(|e| {
+                    if e.weight > 0.0 {
+                        e.max
+                    } else {
+                        e.min.min(e.max)
+                    }
+                })
+                .sum();
+            let growable = entries.iter().any(|e| e.weight > 0.0 && e.max > e.min);
+            let expected = total.min(maxes).max(mins);
+            if growable || mins >= total {
+                assert!(
+                    (sum - expected).abs() < 1e-6 * expected.max(1.0)
+                        || (!growable && sum <= expected),
+                    "{entries:?} in {total}: {shares:?} add up to {sum}, not {expected}"
+                );
+            }
+            for (share, entry) in shares.iter().zip(&entries) {
+                assert!(*share <= entry.max && *share >= entry.min.min(entry.max) - 1e-9);
+            }
+        }
     }
 }
