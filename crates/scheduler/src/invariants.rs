@@ -57,7 +57,7 @@ impl Scheduler {
     /// Stored entitlements are what a computation from scratch gives (the rule that skips
     /// recomputing for demand changes far above an entitlement never misses a change).
     fn check_entitlements(&self) -> Result<(), InvariantViolation> {
-        if !self.share_gated() || self.entitlements_stale {
+        if !self.share_gated() || self.entitlements_stale || self.entitlements_deferred {
             return Ok(());
         }
         let mut protected = crate::entitlements::Entitlement::ZERO;

@@ -81,6 +81,9 @@ pub struct Scheduler {
     pub(crate) candidates_buffer: Vec<crate::delayed_walk::DelayedCandidate>,
     /// An input of the entitlements changed since they were computed (`entitlements/`).
     pub(crate) entitlements_stale: bool,
+    /// Demand fell since entitlements were computed: recomputed at the next `TimeAdvanced`
+    /// (or sooner, with any other change).
+    pub(crate) entitlements_deferred: bool,
     /// Applications a queue's entitlement held back, by that queue: placed again when the queue
     /// holds less or is entitled to more.
     pub(crate) gated_by_queue:
@@ -153,6 +156,7 @@ impl Scheduler {
             application_charge_rounds: 1,
             candidates_buffer: Vec::new(),
             entitlements_stale: true,
+            entitlements_deferred: false,
             heartbeat_budget: None,
             counting_opportunities: false,
             share_windows: BTreeSet::new(),
@@ -247,6 +251,9 @@ impl Scheduler {
             }
             SchedulerEvent::TimeAdvanced { now_ms } => {
                 self.now_ms = self.now_ms.max(now_ms);
+                if self.entitlements_deferred {
+                    self.entitlements_stale = true;
+                }
                 self.close_share_windows();
                 self.run_preemption(&mut actions);
             }

@@ -34,6 +34,10 @@ mod gate;
 
 pub(crate) use gate::HeartbeatBudget;
 
+/// Above this many applications a fall in one application's demand is handed on to the others
+/// at the next `TimeAdvanced` rather than at once: recomputing costs O(applications).
+const DEFER_RECOMPUTE_ABOVE_APPLICATIONS: usize = 64;
+
 /// Memory and vcores: the types entitlements divide (other types are never gated).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Entitlement {
@@ -195,6 +199,7 @@ impl Scheduler {
             return;
         }
         let cap = self.demand_cap(application);
+        let busy = self.applications.len() > DEFER_RECOMPUTE_ABOVE_APPLICATIONS;
         let app = self
             .applications
             .get_mut(&application)
@@ -205,7 +210,17 @@ impl Scheduler {
         // The steady division caps leaves' applications by demand too.
         let share = app.entitlement.max(app.steady_share);
         if app.runnable && demand_change_matters(app.demand_seen, cap, share) {
-            self.entitlements_stale = true;
+            let fell =
+                cap.memory_mb <= app.demand_seen.memory_mb && cap.vcores <= app.demand_seen.vcores;
+            if fell && busy {
+                // It wants less (a container finished or was released): on a busy cluster its
+                // share is handed on at the next tick, not at every completion; until then it
+                // may take back only what it asks for, and room nobody is entitled to goes out
+                // on heartbeats.
+                self.entitlements_deferred = true;
+            } else {
+                self.entitlements_stale = true;
+            }
         }
         app.demand_seen = cap;
     }
@@ -219,6 +234,7 @@ impl Scheduler {
             return;
         }
         self.entitlements_stale = false;
+        self.entitlements_deferred = false;
         let computed = self.compute_entitlements();
         for (index, entitlement) in computed.queues.iter().enumerate() {
             if self.queues.is_live(index) {
