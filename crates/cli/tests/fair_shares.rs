@@ -5,7 +5,8 @@
 //! apart and each wanting more than the cluster, share it about 40/60; with fair-share
 //! preemption, a late application reaches its share within the preemption timeout and the kill
 //! grace period; killed, both are still listed with the queue they ran in (an application placed
-//! elsewhere than the queue it asked for: `placement.rs`).
+//! elsewhere than the queue it asked for: `placement.rs`). The same sharing on `spindle
+//! minicluster --conf-dir` holding the seed's file.
 
 mod common;
 
@@ -201,6 +202,100 @@ impl Cluster {
         }
 
         let address = format!("127.0.0.1:{client_port}").parse().unwrap();
+        Cluster::connect(
+            address,
+            conf,
+            node_managers,
+            resource_manager,
+            dir,
+            "rm.log",
+        )
+        .await
+    }
+
+    /// `spindle minicluster --conf-dir` with the seed allocation file (plus
+    /// `allocation_extra`): the RM and its three NMs in one process; clients use the
+    /// configuration directory it writes.
+    async fn start_minicluster(allocation_extra: &str) -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let rm_conf = dir.path().join("rm-conf");
+        std::fs::create_dir_all(&rm_conf).unwrap();
+        spindle_conf::write_site_xml(
+            &rm_conf.join("yarn-site.xml"),
+            &[
+                ("yarn.resourcemanager.scheduler.class", FAIR_SCHEDULER),
+                (
+                    "yarn.scheduler.minimum-allocation-mb",
+                    &CONTAINER_MEMORY_MB.to_string(),
+                ),
+            ],
+        )
+        .unwrap();
+        let allocation_file = SEED_ALLOCATION_FILE.replace(
+            "</allocations>",
+            &format!("{allocation_extra}</allocations>"),
+        );
+        std::fs::write(rm_conf.join("fair-scheduler.xml"), allocation_file).unwrap();
+        let base = dir.path().join("minicluster");
+        let (nodes, memory, vcores) = (
+            NODE_MANAGERS.to_string(),
+            NODE_MEMORY_MB.to_string(),
+            NODE_VCORES.to_string(),
+        );
+        let minicluster = spawn_spindle(
+            &rm_conf,
+            &[
+                "minicluster",
+                "--dir",
+                &base.display().to_string(),
+                "--nodes",
+                &nodes,
+                "--node-memory-mb",
+                &memory,
+                "--node-vcores",
+                &vcores,
+            ],
+            &dir.path().join("minicluster.log"),
+        );
+        let conf = base.join("conf");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let address = loop {
+            let written = conf
+                .join("yarn-site.xml")
+                .exists()
+                .then(|| spindle_conf::Configuration::load_default_files(Some(&conf)).ok())
+                .flatten()
+                .and_then(|site| site.get("yarn.resourcemanager.address").map(str::to_string));
+            if let Some(address) = written {
+                break address.parse().unwrap();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the minicluster wrote no client configuration in 60 s:\n{}",
+                std::fs::read_to_string(dir.path().join("minicluster.log")).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        Cluster::connect(
+            address,
+            conf,
+            Vec::new(),
+            minicluster,
+            dir,
+            "minicluster.log",
+        )
+        .await
+    }
+
+    /// Connects a client to the RM at `address` and waits until every NM has registered.
+    async fn connect(
+        address: std::net::SocketAddr,
+        conf: PathBuf,
+        node_managers: Vec<Process>,
+        resource_manager: Process,
+        dir: tempfile::TempDir,
+        rm_log: &str,
+    ) -> Cluster {
         let deadline = Instant::now() + Duration::from_secs(30);
         let client = loop {
             match YarnClient::connect(address, "tester").await {
@@ -209,7 +304,7 @@ impl Cluster {
                     assert!(
                         Instant::now() < deadline,
                         "the RM never answered on {address}: {error}\nRM log:\n{}",
-                        std::fs::read_to_string(dir.path().join("rm.log")).unwrap_or_default()
+                        std::fs::read_to_string(dir.path().join(rm_log)).unwrap_or_default()
                     );
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
@@ -237,7 +332,7 @@ impl Cluster {
             assert!(
                 Instant::now() < deadline,
                 "only {registered} of {NODE_MANAGERS} NMs registered in 30 s\nRM log:\n{}",
-                cluster.log("rm.log")
+                cluster.log(rm_log)
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -428,7 +523,21 @@ async fn settled_holdings(
 async fn prod_and_dev_eng_submitted_a_second_apart_share_the_cluster_40_60() {
     let _one = ONE_CLUSTER_AT_A_TIME.lock().await;
     let started = Instant::now();
-    let mut cluster = Cluster::start("", &[]).await;
+    let cluster = Cluster::start("", &[]).await;
+    a_second_apart_share_40_60(cluster, started).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_minicluster_with_the_seed_file_in_its_conf_dir_shares_prod_and_dev_eng_40_60() {
+    let _one = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let started = Instant::now();
+    let cluster = Cluster::start_minicluster("").await;
+    a_second_apart_share_40_60(cluster, started).await;
+}
+
+/// prod, then a second later dev.eng, each asking for far more than the cluster: they settle
+/// at about 40/60 and are listed with the queues they ran in once killed.
+async fn a_second_apart_share_40_60(mut cluster: Cluster, started: Instant) {
     let sleep = "sleep 600";
     let prod = cluster
         .submit("issue10-prod", "prod", CONTAINERS_ASKED, sleep)
