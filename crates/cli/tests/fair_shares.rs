@@ -23,29 +23,6 @@ use spindle_types::ApplicationId;
 const FAIR_SCHEDULER: &str =
     "org.apache.hadoop.yarn.server.resourcemanager.scheduler.fair.FairScheduler";
 
-/// The seed document's allocation file, as printed there.
-const SEED_ALLOCATION_FILE: &str = r#"<?xml version="1.0"?>
-<allocations>
-	<defaultQueueSchedulingPolicy>fair</defaultQueueSchedulingPolicy>
-
-	<queue name="prod">
-		<weight>40</weight>
-		<schedulingPolicy>fifo</schedulingPolicy>
-	</queue>
-
-	<queue name="dev">
-		<weight>60</weight>
-		<queue name="eng" />
-		<queue name="science" />
-	</queue>
-	
-	<queuePlacementPolicy>
-		<rule name="specified" create="false" />
-		<rule name="primaryGroup" create="false" />
-		<rule name="default" create="dev.eng" />
-	</queuePlacementPolicy>
-</allocations>"#;
-
 const NODE_MANAGERS: usize = 3;
 const NODE_MEMORY_MB: i64 = 2048;
 const NODE_VCORES: i64 = 16;

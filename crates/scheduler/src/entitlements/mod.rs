@@ -326,44 +326,10 @@ impl Scheduler {
             if active.is_empty() {
                 continue;
             }
-            let ordering = queue.settings.child_ordering;
-            let mut shares = [Vec::new(), Vec::new()];
-            for (slot, gated) in GATED_TYPES.iter().enumerate() {
-                let value = |resource: &Resource| Entitlement::of(resource).get(*gated) as f64;
-                let all_unguaranteed = active
-                    .iter()
-                    .all(|&child| value(&self.queues.get(child).guaranteed) <= 0.0);
-                let entries: Vec<ShareEntry> = active
-                    .iter()
-                    .map(|&child| {
-                        let child_queue = self.queues.get(child);
-                        let cap = demand[child].get(*gated) as f64;
-                        let maximum = value(&child_queue.maximum).min(cap);
-                        match ordering {
-                            ChildOrdering::Utilization => ShareEntry {
-                                weight: if all_unguaranteed {
-                                    1.0
-                                } else {
-                                    value(&child_queue.guaranteed)
-                                },
-                                min: 0.0,
-                                max: maximum,
-                            },
-                            ChildOrdering::Fair | ChildOrdering::Drf => ShareEntry {
-                                weight: child_queue.settings.weight,
-                                min: value(&child_queue.guaranteed).min(cap),
-                                max: maximum,
-                            },
-                        }
-                    })
-                    .collect();
-                shares[slot] = distribute(total.get(*gated) as f64, &entries);
-            }
-            for (position, &child) in active.iter().enumerate() {
-                result.queues[child] = Entitlement {
-                    memory_mb: round(shares[0][position]),
-                    vcores: round(shares[1][position]),
-                };
+            let caps: Vec<Entitlement> = active.iter().map(|&child| demand[child]).collect();
+            let shares = self.divide_among_children(index, total, &active, &caps);
+            for (&child, share) in active.iter().zip(shares) {
+                result.queues[child] = share;
             }
         }
         result
@@ -391,46 +357,65 @@ impl Scheduler {
             if queue.children.is_empty() {
                 continue;
             }
-            let mut divided = [Vec::new(), Vec::new()];
-            for (slot, gated) in GATED_TYPES.iter().enumerate() {
-                let value = |resource: &Resource| Entitlement::of(resource).get(*gated) as f64;
-                let all_unguaranteed = queue
-                    .children
-                    .iter()
-                    .all(|&child| value(&self.queues.get(child).guaranteed) <= 0.0);
-                let entries: Vec<ShareEntry> = queue
-                    .children
-                    .iter()
-                    .map(|&child| {
-                        let child_queue = self.queues.get(child);
-                        match queue.settings.child_ordering {
-                            ChildOrdering::Utilization => ShareEntry {
-                                weight: if all_unguaranteed {
-                                    1.0
-                                } else {
-                                    value(&child_queue.guaranteed)
-                                },
-                                min: 0.0,
-                                max: value(&child_queue.maximum),
-                            },
-                            ChildOrdering::Fair | ChildOrdering::Drf => ShareEntry {
-                                weight: child_queue.settings.weight,
-                                min: value(&child_queue.guaranteed),
-                                max: value(&child_queue.maximum),
-                            },
-                        }
-                    })
-                    .collect();
-                divided[slot] = distribute(total.get(*gated) as f64, &entries);
-            }
-            for (position, &child) in queue.children.iter().enumerate() {
-                shares[child] = Entitlement {
-                    memory_mb: round(divided[0][position]),
-                    vcores: round(divided[1][position]),
-                };
+            let caps = vec![Entitlement::UNBOUNDED; queue.children.len()];
+            let divided = self.divide_among_children(index, total, &queue.children, &caps);
+            for (&child, share) in queue.children.iter().zip(divided) {
+                shares[child] = share;
             }
         }
         result
+    }
+
+    /// `total` divided among `children` of `parent` by its ordering, each capped by its `caps`
+    /// entry (Fair: weights, with minResources and maxResources; Capacity: in proportion to the
+    /// guarantees, up to maximum capacity), memory and vcores separately.
+    fn divide_among_children(
+        &self,
+        parent: QueueIndex,
+        total: Entitlement,
+        children: &[QueueIndex],
+        caps: &[Entitlement],
+    ) -> Vec<Entitlement> {
+        let ordering = self.queues.get(parent).settings.child_ordering;
+        let mut divided = [Vec::new(), Vec::new()];
+        for (slot, gated) in GATED_TYPES.iter().enumerate() {
+            let value = |resource: &Resource| Entitlement::of(resource).get(*gated) as f64;
+            let all_unguaranteed = children
+                .iter()
+                .all(|&child| value(&self.queues.get(child).guaranteed) <= 0.0);
+            let entries: Vec<ShareEntry> = children
+                .iter()
+                .zip(caps)
+                .map(|(&child, cap)| {
+                    let child_queue = self.queues.get(child);
+                    let cap = cap.get(*gated) as f64;
+                    let maximum = value(&child_queue.maximum).min(cap);
+                    match ordering {
+                        ChildOrdering::Utilization => ShareEntry {
+                            weight: if all_unguaranteed {
+                                1.0
+                            } else {
+                                value(&child_queue.guaranteed)
+                            },
+                            min: 0.0,
+                            max: maximum,
+                        },
+                        ChildOrdering::Fair | ChildOrdering::Drf => ShareEntry {
+                            weight: child_queue.settings.weight,
+                            min: value(&child_queue.guaranteed).min(cap),
+                            max: maximum,
+                        },
+                    }
+                })
+                .collect();
+            divided[slot] = distribute(total.get(*gated) as f64, &entries);
+        }
+        (0..children.len())
+            .map(|position| Entitlement {
+                memory_mb: round(divided[0][position]),
+                vcores: round(divided[1][position]),
+            })
+            .collect()
     }
 
     /// A leaf's entitlement divided among its runnable applications (in submission order).
