@@ -134,6 +134,16 @@ impl Scheduler {
         }
     }
 
+    /// Whether a heartbeat of `node` could place anything: some pending request is no larger
+    /// than its free room (a heartbeat of a node without room changes nothing, its missed
+    /// opportunities included). False for unknown nodes.
+    pub fn node_may_take_a_request(&self, node: &NodeId) -> bool {
+        self.nodes.lookup(node).is_some_and(|index| {
+            self.pending_capabilities
+                .may_fit(&self.nodes.get(index).available)
+        })
+    }
+
     pub fn node_report(&self, node: &NodeId) -> Option<NodeReport> {
         let node = self.nodes.get(self.nodes.lookup(node)?);
         Some(NodeReport {

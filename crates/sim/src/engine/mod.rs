@@ -343,7 +343,10 @@ impl<'a> Engine<'a> {
             for index in 0..self.workload.nodes.len() {
                 let node =
                     NodeId::new(self.workload.nodes[index].host.clone(), SIMULATED_NODE_PORT);
-                self.node_heartbeat(node)?;
+                // A heartbeat of a node no pending request fits on changes nothing: skipped.
+                if self.scheduler.node_may_take_a_request(&node) {
+                    self.node_heartbeat(node)?;
+                }
             }
             self.ensure_ticking();
         }
