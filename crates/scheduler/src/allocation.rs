@@ -304,6 +304,7 @@ impl Scheduler {
         let is_am = slot == RequestSlot::ApplicationMaster;
         if is_am {
             attempt.am_container = Some(container);
+            self.am_pending.remove(&application);
         }
         let attempt_id = attempt.id;
         app.containers.insert(container);

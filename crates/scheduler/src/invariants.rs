@@ -57,6 +57,21 @@ impl Scheduler {
     /// Stored entitlements are what a computation from scratch gives (the rule that skips
     /// recomputing for demand changes far above an entitlement never misses a change).
     fn check_entitlements(&self) -> Result<(), InvariantViolation> {
+        for id in self.application_ids_in_order() {
+            let app = &self.applications[&id];
+            let asks_am = app.attempt.as_ref().is_some_and(|attempt| {
+                attempt
+                    .asks
+                    .pending_capability(crate::asks::RequestSlot::ApplicationMaster)
+                    .is_some()
+            });
+            if asks_am != self.am_pending.contains(&id) {
+                return violation(
+                    "applications waiting for their AM container are listed",
+                    format!("{id} asks for its AM: {asks_am}, listed: {}", !asks_am),
+                );
+            }
+        }
         if !self.share_gated() || self.entitlements_stale || self.entitlements_deferred {
             return Ok(());
         }

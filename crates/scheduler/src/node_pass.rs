@@ -155,6 +155,12 @@ impl Scheduler {
             } else if self.queue_at_maximum(key.index) {
                 self.blocked.queues.insert(key.index);
                 continue;
+            } else if self.queue_at_entitlement(key.index, node) {
+                // Nothing below it may grow past its share in this pass (and no AM container
+                // waits below it): not visited, tried again when it frees room or is entitled
+                // to more.
+                self.blocked.queues.insert(key.index);
+                continue;
             }
             let choice = self.walk_queue(key.index, node, candidates);
             if (visiting_delayed || self.queues.get(key.index).delayed_in_parent.is_some())

@@ -93,6 +93,8 @@ pub struct Scheduler {
     pub(crate) counting_opportunities: bool,
     /// The sum of every application's `protection`: room elastic grants must leave free.
     pub(crate) protected_room: crate::entitlements::Entitlement,
+    /// Applications whose AM container is asked for and not yet allocated.
+    pub(crate) am_pending: BTreeSet<ApplicationId>,
     /// Applications held back by their share window, by the time it closes.
     pub(crate) share_windows: BTreeSet<(i64, ApplicationId)>,
     /// While a node heartbeat is handled: what it may still assign beyond entitlements.
@@ -160,6 +162,7 @@ impl Scheduler {
             heartbeat_budget: None,
             counting_opportunities: false,
             share_windows: BTreeSet::new(),
+            am_pending: BTreeSet::new(),
             protected_room: crate::entitlements::Entitlement::ZERO,
             gated_by_queue: Default::default(),
         };
@@ -542,6 +545,7 @@ impl Scheduler {
             .remove(&application)
             .expect("application checked above");
         self.non_runnable.remove(&(app.submission, application));
+        self.am_pending.remove(&application);
         self.forget_gated(application);
         if app.runnable {
             self.queues.set_runnable(app.queue, &app.user, false);
@@ -581,6 +585,9 @@ impl Scheduler {
             if let Some(record) = self.containers.get_mut(container) {
                 record.owner = attempt;
             }
+        }
+        if am_resource.is_some() {
+            self.am_pending.insert(application);
         }
         app.attempt = Some(SchedulerAttempt {
             id: attempt,
@@ -627,6 +634,7 @@ impl Scheduler {
             .get_mut(&application)
             .expect("attempt checked above");
         let mut ended = app.attempt.take().expect("attempt checked above");
+        self.am_pending.remove(&application);
         app.stated_demand = false;
         app.stated_at_ms = None;
         self.entitlements_stale = true;

@@ -303,6 +303,36 @@ impl Scheduler {
         }
     }
 
+    /// Whether `queue` has no room within its entitlement for even the smallest container, the
+    /// pass over `node` may not hand out elastic room, and no AM container waits below it (AM
+    /// containers are never held back): nothing below it can be served by this pass.
+    pub(crate) fn queue_at_entitlement(&self, queue: QueueIndex, node: NodeIndex) -> bool {
+        if !self.share_gated()
+            || self
+                .heartbeat_budget
+                .as_ref()
+                .is_some_and(|budget| budget.node == node)
+        {
+            return false;
+        }
+        let q = self.queues.get(queue);
+        let smallest = Entitlement {
+            memory_mb: self.config.limits.minimum.memory_mb,
+            vcores: 0,
+        };
+        if q.entitlement.admits(
+            Entitlement::of(&q.used).plus(smallest),
+            self.queue_gate(queue),
+        ) {
+            return false;
+        }
+        !self.am_pending.iter().any(|application| {
+            self.applications
+                .get(application)
+                .is_some_and(|app| self.queues.chain(app.queue).any(|index| index == queue))
+        })
+    }
+
     /// The types a queue's entitlement is compared on: its parent's measure.
     fn queue_gate(&self, queue: QueueIndex) -> Gate {
         let parent = self.queues.get(queue).parent.unwrap_or(ROOT);

@@ -245,6 +245,9 @@ impl Scheduler {
                     if let Some(held) = self.gated_by_queue.remove(&index) {
                         self.work.applications.extend(held);
                     }
+                    if self.blocked.queues.remove(&index) {
+                        self.work.queues.push(index);
+                    }
                 }
             }
         }
