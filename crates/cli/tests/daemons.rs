@@ -1,6 +1,7 @@
 //! The daemons as an operator runs them: `spindle resourcemanager` and `spindle nodemanager`
 //! processes configured only through yarn-site.xml with YARN's keys; killing the NM process makes
-//! the RM mark it LOST after the configured expiry.
+//! the RM mark it LOST after the configured expiry; SIGTERM (systemd, docker, `kill`) stops each
+//! daemon cleanly, the NM's containers with it.
 
 mod common;
 
@@ -17,6 +18,9 @@ fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// One RM and NM pair at a time: both NMs would run on localhost.
+static ONE_PAIR_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 struct Daemon(Child);
 
@@ -41,10 +45,10 @@ fn start(conf: &std::path::Path, role: &str, log: &std::path::Path) -> Daemon {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn daemons_configured_from_yarn_site_run_an_application_and_detect_a_dead_node() {
-    let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("conf");
+/// yarn-site.xml for an RM and one NM on loopback (3 GB, 3 vcores, 200 ms heartbeats, a 3 s
+/// liveness expiry, a topology table placing localhost on /rack-a), in `dir/conf`.
+fn daemon_conf(dir: &std::path::Path) -> std::path::PathBuf {
+    let conf = dir.join("conf");
     std::fs::create_dir_all(&conf).unwrap();
     let (client, scheduler, tracker) = (free_port(), free_port(), free_port());
     let properties = [
@@ -66,11 +70,11 @@ async fn daemons_configured_from_yarn_site_run_an_application_and_detect_a_dead_
         ("yarn.nodemanager.resource.cpu-vcores", "3".to_string()),
         (
             "yarn.nodemanager.local-dirs",
-            dir.path().join("nm/local").display().to_string(),
+            dir.join("nm/local").display().to_string(),
         ),
         (
             "yarn.nodemanager.log-dirs",
-            dir.path().join("nm/logs").display().to_string(),
+            dir.join("nm/logs").display().to_string(),
         ),
         (
             "yarn.nm.liveness-monitor.expiry-interval-ms",
@@ -83,11 +87,19 @@ async fn daemons_configured_from_yarn_site_run_an_application_and_detect_a_dead_
         ("yarn.scheduler.minimum-allocation-mb", "256".to_string()),
         (
             "net.topology.table.file.name",
-            dir.path().join("topology.table").display().to_string(),
+            dir.join("topology.table").display().to_string(),
         ),
     ];
-    std::fs::write(dir.path().join("topology.table"), "localhost /rack-a\n").unwrap();
+    std::fs::write(dir.join("topology.table"), "localhost /rack-a\n").unwrap();
     spindle_conf::write_site_xml(&conf.join("yarn-site.xml"), &properties).unwrap();
+    conf
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemons_configured_from_yarn_site_run_an_application_and_detect_a_dead_node() {
+    let _one = ONE_PAIR_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let conf = daemon_conf(dir.path());
     let _rm = start(&conf, "resourcemanager", &dir.path().join("rm.log"));
     let nm = start(&conf, "nodemanager", &dir.path().join("nm.log"));
     wait_until(20, "the NM to register", || {
@@ -145,4 +157,98 @@ async fn daemons_configured_from_yarn_site_run_an_application_and_detect_a_dead_
         "LOST before the expiry: {:?}",
         killed.elapsed()
     );
+}
+
+/// Sends `signal` (`TERM`, `INT`) to the process with `kill`, as an operator or systemd would.
+fn send_signal(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} {}", child.id());
+}
+
+/// Waits up to `seconds` for the process to exit; its exit status.
+async fn exit_within(child: &mut Child, seconds: u64, what: &str) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} still running {seconds} s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_daemons_cleanly_and_the_node_manager_stops_its_containers() {
+    let _one = ONE_PAIR_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let conf = daemon_conf(dir.path());
+    let mut rm = start(&conf, "resourcemanager", &dir.path().join("rm.log"));
+    let mut nm = start(&conf, "nodemanager", &dir.path().join("nm.log"));
+    wait_until(20, "the NM to register", || {
+        text(&spindle(&conf, &["node", "-list"])).contains("Total Nodes:1")
+    })
+    .await;
+    // A distributed shell whose two containers would sleep for five minutes.
+    let client_log = std::fs::File::create(dir.path().join("dshell.log")).unwrap();
+    let _client = Daemon(
+        Command::new(env!("CARGO_BIN_EXE_spindle"))
+            .arg("--conf-dir")
+            .arg(&conf)
+            .args([
+                "dshell",
+                "--num-containers",
+                "2",
+                "--container-memory",
+                "256",
+                "--shell-command",
+                "sleep 300",
+            ])
+            .stdout(Stdio::from(client_log.try_clone().unwrap()))
+            .stderr(Stdio::from(client_log))
+            .spawn()
+            .unwrap(),
+    );
+    let mut prefix = String::new();
+    wait_until(30, "the AM and both shell containers to run", || {
+        let listing = text(&spindle(&conf, &["application", "-list"]));
+        let Some(application) = listing
+            .split_whitespace()
+            .find(|word| word.starts_with("application_"))
+        else {
+            return false;
+        };
+        prefix = application.replace("application_", "container_");
+        container_processes(&prefix).len() >= 3
+    })
+    .await;
+
+    send_signal(&nm.0, "TERM");
+    let status = exit_within(&mut nm.0, 20, "the NodeManager").await;
+    let nm_log = std::fs::read_to_string(dir.path().join("nm.log")).unwrap_or_default();
+    assert!(
+        status.success(),
+        "the NM exits cleanly on SIGTERM: {status}\n{nm_log}"
+    );
+    assert!(nm_log.contains("stopping on SIGTERM"), "{nm_log}");
+    let left = container_processes(&prefix);
+    assert!(
+        left.is_empty(),
+        "SIGTERM to the NM leaves no container process behind: {left:?}"
+    );
+
+    send_signal(&rm.0, "TERM");
+    let status = exit_within(&mut rm.0, 20, "the ResourceManager").await;
+    let rm_log = std::fs::read_to_string(dir.path().join("rm.log")).unwrap_or_default();
+    assert!(
+        status.success(),
+        "the RM exits cleanly on SIGTERM: {status}\n{rm_log}"
+    );
+    assert!(rm_log.contains("stopping on SIGTERM"), "{rm_log}");
 }

@@ -65,7 +65,8 @@ pub async fn resourcemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
         rm.scheduler_address(),
         rm.tracker_address()
     );
-    tokio::signal::ctrl_c().await?;
+    let signal = super::stop_signal::stop_requested().await?;
+    println!("ResourceManager stopping on {signal}");
     rm.shutdown().await;
     Ok(0)
 }
@@ -154,7 +155,8 @@ pub async fn nodemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
         nm.node_id(),
         config.resource
     );
-    tokio::signal::ctrl_c().await?;
+    let signal = super::stop_signal::stop_requested().await?;
+    println!("NodeManager stopping on {signal}: stopping its containers");
     nm.shutdown().await;
     Ok(0)
 }

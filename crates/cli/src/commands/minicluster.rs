@@ -81,7 +81,8 @@ pub async fn run(conf_dir: Option<&Path>, args: MiniclusterArgs) -> anyhow::Resu
     println!();
     println!("  export HADOOP_CONF_DIR={}", cluster.conf_dir().display());
     println!("Press Ctrl-C to stop.");
-    tokio::signal::ctrl_c().await?;
+    let signal = super::stop_signal::stop_requested().await?;
+    println!("minicluster stopping on {signal}");
     cluster.shutdown().await;
     Ok(0)
 }

@@ -10,6 +10,7 @@ pub mod node;
 pub mod rmadmin;
 pub mod scaling;
 pub mod sim;
+pub mod stop_signal;
 
 /// Logs to stderr, filtered by `SPINDLE_LOG` (default `default_level`).
 pub fn init_logging(default_level: &str) {
