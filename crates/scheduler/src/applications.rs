@@ -90,6 +90,12 @@ impl SchedulerApplication {
         self.open_slots > 0 && self.is_schedulable()
     }
 
+    /// Its current attempt has not called `allocate` yet (its AM is pending, starting or
+    /// registering): for shares and preemption it wants everything.
+    pub(crate) fn awaits_first_allocate(&self) -> bool {
+        self.attempt.is_some() && !self.stated_demand
+    }
+
     pub(crate) fn demand(&self) -> Resource {
         self.allocated.add(&self.pending)
     }

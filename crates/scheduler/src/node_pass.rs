@@ -39,10 +39,7 @@ impl Scheduler {
     pub(crate) fn fill_node(&mut self, node: NodeIndex, actions: &mut Vec<SchedulerAction>) {
         // Only the node's heartbeat is a scheduling opportunity (YARN's): passes for room
         // freed by a completion, a release or a new node count none.
-        self.counting_opportunities = self
-            .heartbeat_budget
-            .as_ref()
-            .is_some_and(|budget| budget.node == node);
+        self.counting_opportunities = self.in_heartbeat_of(node);
         self.fill_node_counted(node, actions);
         self.counting_opportunities = false;
     }

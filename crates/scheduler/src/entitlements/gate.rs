@@ -253,7 +253,7 @@ impl Scheduler {
             return Entitlement::ZERO;
         }
         let room = app.entitlement.minus(Entitlement::of(&app.allocated));
-        if app.attempt.is_some() && !app.stated_demand {
+        if app.awaits_first_allocate() {
             return room;
         }
         let Some(capability) = app.attempt.as_ref().and_then(|attempt| {
@@ -307,12 +307,7 @@ impl Scheduler {
     /// pass over `node` may not hand out elastic room, and no AM container waits below it (AM
     /// containers are never held back): nothing below it can be served by this pass.
     pub(crate) fn queue_at_entitlement(&self, queue: QueueIndex, node: NodeIndex) -> bool {
-        if !self.share_gated()
-            || self
-                .heartbeat_budget
-                .as_ref()
-                .is_some_and(|budget| budget.node == node)
-        {
+        if !self.share_gated() || self.in_heartbeat_of(node) {
             return false;
         }
         let q = self.queues.get(queue);
@@ -341,6 +336,13 @@ impl Scheduler {
             ChildOrdering::Fair => Gate::Memory,
             ChildOrdering::Drf => Gate::All,
         }
+    }
+
+    /// Whether the event being handled is `node`'s heartbeat.
+    pub(crate) fn in_heartbeat_of(&self, node: NodeIndex) -> bool {
+        self.heartbeat_budget
+            .as_ref()
+            .is_some_and(|budget| budget.node == node)
     }
 
     /// Opens the elastic budget of a heartbeat of `node`.
@@ -373,11 +375,14 @@ impl Scheduler {
         if !self.share_gated() {
             return true;
         }
-        let Some(budget) = &self.heartbeat_budget else {
+        let Some(budget) = self
+            .heartbeat_budget
+            .as_ref()
+            .filter(|_| self.in_heartbeat_of(node))
+        else {
             return false;
         };
-        budget.node == node
-            && self.leaves_protected_room(capability)
+        self.leaves_protected_room(capability)
             && budget.containers != Some(0)
             && (locality != Locality::OffSwitch || budget.off_switch != Some(0))
             && budget.resource_cap.is_none_or(|cap| {

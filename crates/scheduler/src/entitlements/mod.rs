@@ -173,7 +173,7 @@ impl Scheduler {
         if app.limited {
             // Its user limit lets it have nothing more now: it keeps no room from others.
             Entitlement::of(&app.allocated)
-        } else if app.attempt.is_some() && !app.stated_demand {
+        } else if app.awaits_first_allocate() {
             Entitlement::UNBOUNDED
         } else {
             Entitlement::of(&app.allocated).plus(Entitlement::of(&app.pending))
@@ -185,7 +185,7 @@ impl Scheduler {
     pub(crate) fn queues_with_unstated_demand(&self) -> crate::fast_hash::FastSet<QueueIndex> {
         let mut queues = crate::fast_hash::FastSet::default();
         for app in self.applications.values() {
-            if app.runnable && app.attempt.is_some() && !app.stated_demand && !app.limited {
+            if app.runnable && app.awaits_first_allocate() && !app.limited {
                 queues.extend(self.queues.chain(app.queue));
             }
         }

@@ -70,14 +70,19 @@ impl Scheduler {
     }
 
     /// How much a starved leaf needs back now (zero when it is not starved past a timeout).
-    pub(crate) fn fair_starvation(&self, leaf: QueueIndex, shares: &FairShares) -> Resource {
+    pub(crate) fn fair_starvation(
+        &self,
+        leaf: QueueIndex,
+        shares: &FairShares,
+        unstated: &crate::fast_hash::FastSet<QueueIndex>,
+    ) -> Resource {
         let queue = self.queues.get(leaf);
         let settings = &queue.settings;
         let now = self.now_ms;
         // An application whose attempt has not called allocate yet (its AM waits for the room
         // being taken back) counts as wanting its whole share, as for entitlements: one round
         // takes back room for its tasks too, not only for its AM.
-        let demand = if self.queues_with_unstated_demand().contains(&leaf) {
+        let demand = if unstated.contains(&leaf) {
             crate::calculator::unbounded()
         } else {
             queue.demand()
@@ -171,9 +176,10 @@ impl Scheduler {
         // container too large to take now (it would put the victim below its share) stays too
         // large as the victim gives more.
         let mut victim_lists: FastMap<QueueIndex, VictimList> = FastMap::default();
+        let unstated = self.queues_with_unstated_demand();
         for &leaf in &leaves {
             let starved_ordering = self.queues.get(leaf).settings.application_ordering;
-            let mut need = self.fair_starvation(leaf, shares);
+            let mut need = self.fair_starvation(leaf, shares, &unstated);
             if let Some(flight) = in_flight.get(&leaf) {
                 need = need.sub(flight);
             }
