@@ -5,44 +5,16 @@
 
 mod common;
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::*;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// One RM and NM pair at a time: both NMs would run on localhost.
 static ONE_PAIR_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(conf: &std::path::Path, role: &str, log: &std::path::Path) -> Daemon {
-    let file = std::fs::File::create(log).unwrap();
-    Daemon(
-        Command::new(env!("CARGO_BIN_EXE_spindle"))
-            .arg("--conf-dir")
-            .arg(conf)
-            .arg(role)
-            .stdout(Stdio::from(file.try_clone().unwrap()))
-            .stderr(Stdio::from(file))
-            .spawn()
-            .unwrap(),
-    )
+/// `spindle --conf-dir CONF ROLE` in the background.
+fn start(conf: &std::path::Path, role: &str, log: &std::path::Path) -> Process {
+    spawn_spindle(conf, &[role], log)
 }
 
 /// yarn-site.xml for an RM and one NM on loopback (3 GB, 3 vcores, 200 ms heartbeats, a 3 s
@@ -159,31 +131,6 @@ async fn daemons_configured_from_yarn_site_run_an_application_and_detect_a_dead_
     );
 }
 
-/// Sends `signal` (`TERM`, `INT`) to the process with `kill`, as an operator or systemd would.
-fn send_signal(child: &Child, signal: &str) {
-    let status = Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
-    assert!(status.success(), "kill -{signal} {}", child.id());
-}
-
-/// Waits up to `seconds` for the process to exit; its exit status.
-async fn exit_within(child: &mut Child, seconds: u64, what: &str) -> std::process::ExitStatus {
-    let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{what} still running {seconds} s after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_the_daemons_cleanly_and_the_node_manager_stops_its_containers() {
     let _one = ONE_PAIR_AT_A_TIME.lock().await;
@@ -196,24 +143,18 @@ async fn sigterm_stops_the_daemons_cleanly_and_the_node_manager_stops_its_contai
     })
     .await;
     // A distributed shell whose two containers would sleep for five minutes.
-    let client_log = std::fs::File::create(dir.path().join("dshell.log")).unwrap();
-    let _client = Daemon(
-        Command::new(env!("CARGO_BIN_EXE_spindle"))
-            .arg("--conf-dir")
-            .arg(&conf)
-            .args([
-                "dshell",
-                "--num-containers",
-                "2",
-                "--container-memory",
-                "256",
-                "--shell-command",
-                "sleep 300",
-            ])
-            .stdout(Stdio::from(client_log.try_clone().unwrap()))
-            .stderr(Stdio::from(client_log))
-            .spawn()
-            .unwrap(),
+    let _client = spawn_spindle(
+        &conf,
+        &[
+            "dshell",
+            "--num-containers",
+            "2",
+            "--container-memory",
+            "256",
+            "--shell-command",
+            "sleep 300",
+        ],
+        &dir.path().join("dshell.log"),
     );
     let mut prefix = String::new();
     wait_until(30, "the AM and both shell containers to run", || {

@@ -10,9 +10,8 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -48,39 +47,6 @@ const HEARTBEAT_SLACK: Duration = Duration::from_secs(4);
 
 /// One test's daemons at a time: the figures are timings and the machine is small.
 static ONE_CLUSTER_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A child process killed (and reaped) when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn_spindle(conf: &Path, args: &[&str], log: &Path) -> Process {
-    let file = std::fs::File::create(log).unwrap();
-    Process(
-        Command::new(env!("CARGO_BIN_EXE_spindle"))
-            .arg("--conf-dir")
-            .arg(conf)
-            .args(args)
-            .env("SPINDLE_LOG", "warn")
-            .stdout(Stdio::from(file.try_clone().unwrap()))
-            .stderr(Stdio::from(file))
-            .spawn()
-            .unwrap(),
-    )
-}
 
 /// An RM and three NMs as separate processes on loopback, the distributed-shell clients
 /// started on it, and whatever their containers run; all of it stopped when dropped.

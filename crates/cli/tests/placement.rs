@@ -276,23 +276,8 @@ async fn the_minicluster_defaults_to_the_capacity_scheduler_and_refuses_a_missin
         .unwrap();
     assert!(out.starts_with("application_"));
     // SIGTERM (systemd, docker, `kill`) stops it cleanly, as Ctrl-C does.
-    let pid = minicluster.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = minicluster.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the minicluster still runs 20 s after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    send_signal(&minicluster.child, "TERM");
+    let status = exit_within(&mut minicluster.child, 20, "the minicluster").await;
     assert!(
         status.success() && minicluster.output().contains("stopping on SIGTERM"),
         "{status}: {}",

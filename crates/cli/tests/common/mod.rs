@@ -229,3 +229,67 @@ pub const SEED_ALLOCATION_FILE: &str = r#"<?xml version="1.0"?>
   </queuePlacementPolicy>
 </allocations>
 "#;
+
+/// A loopback port free now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process killed (and reaped) when dropped.
+pub struct Process(pub std::process::Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `spindle --conf-dir CONF ARGS...` in the background, its output in `log`.
+pub fn spawn_spindle(conf: &Path, args: &[&str], log: &Path) -> Process {
+    let file = std::fs::File::create(log).unwrap();
+    Process(
+        Command::new(env!("CARGO_BIN_EXE_spindle"))
+            .arg("--conf-dir")
+            .arg(conf)
+            .args(args)
+            .env("SPINDLE_LOG", "warn")
+            .stdout(std::process::Stdio::from(file.try_clone().unwrap()))
+            .stderr(std::process::Stdio::from(file))
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// Sends `signal` (`TERM`, `INT`) to the process with `kill`, as an operator or systemd would.
+pub fn send_signal(child: &std::process::Child, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} {}", child.id());
+}
+
+/// Waits up to `seconds` for the process to exit; its exit status.
+pub async fn exit_within(
+    child: &mut std::process::Child,
+    seconds: u64,
+    what: &str,
+) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} still running {seconds} s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
