@@ -165,6 +165,8 @@ struct Engine<'a> {
     active_jobs: BTreeSet<usize>,
     heartbeat_in_progress: Option<usize>,
     tick_scheduled: bool,
+    /// The simulated NodeManagers' ids, in the workload's order (their heartbeats' order).
+    node_ids: Vec<NodeId>,
     last_progress_ms: i64,
     stalled: bool,
     cluster_total: Resource,
@@ -208,6 +210,7 @@ impl<'a> Engine<'a> {
             active_jobs: BTreeSet::new(),
             heartbeat_in_progress: None,
             tick_scheduled: false,
+            node_ids: Vec::new(),
             last_progress_ms: 0,
             stalled: false,
             cluster_total: Resource::ZERO,
@@ -223,8 +226,10 @@ impl<'a> Engine<'a> {
             return Err(SimulationError::NoNodes);
         }
         for node in &self.workload.nodes {
+            let id = NodeId::new(node.host.clone(), SIMULATED_NODE_PORT);
+            self.node_ids.push(id.clone());
             let event = SchedulerEvent::NodeAdded {
-                node: NodeId::new(node.host.clone(), SIMULATED_NODE_PORT),
+                node: id,
                 rack: node.rack.clone(),
                 capability: node.capability.clone(),
             };
@@ -340,12 +345,13 @@ impl<'a> Engine<'a> {
             return Ok(());
         }
         if !self.active_jobs.is_empty() {
-            for index in 0..self.workload.nodes.len() {
-                let node =
-                    NodeId::new(self.workload.nodes[index].host.clone(), SIMULATED_NODE_PORT);
+            for index in 0..self.node_ids.len() {
                 // A heartbeat of a node no pending request fits on changes nothing: skipped.
-                if self.scheduler.node_may_take_a_request(&node) {
-                    self.node_heartbeat(node)?;
+                if self
+                    .scheduler
+                    .node_may_take_a_request(&self.node_ids[index])
+                {
+                    self.node_heartbeat(self.node_ids[index].clone())?;
                 }
             }
             self.ensure_ticking();
