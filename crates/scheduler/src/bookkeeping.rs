@@ -133,7 +133,7 @@ impl Scheduler {
         app.runnable = true;
         let (leaf, user) = (app.queue, app.user.clone());
         self.queues.set_runnable(leaf, &user, true);
-        self.entitlements_stale = true;
+        self.entitlements_changed();
         self.refresh_application(application);
         self.work.applications.push(application);
     }

@@ -312,7 +312,7 @@ impl Scheduler {
         if let Some(app) = self.applications.get_mut(&application) {
             if app.limited != limited {
                 app.limited = limited;
-                self.entitlements_stale = true;
+                self.entitlements_changed();
             }
         }
     }

@@ -57,10 +57,16 @@ impl Scheduler {
             {
                 return;
             }
-            let mut candidates = std::mem::take(&mut self.candidates_buffer);
-            self.delayed_candidates(node, &mut candidates);
-            let choice = self.walk_queue(ROOT, node, &candidates);
-            self.candidates_buffer = candidates;
+            let mut choice = self.walk_for_room(node);
+            if choice.is_none() && self.elastic_possible(node) {
+                // Nobody took the node within their share: on its heartbeat, the room goes to
+                // the first in line beyond their share. Opportunities were counted already.
+                let counting = std::mem::replace(&mut self.counting_opportunities, false);
+                self.elastic_walk = true;
+                choice = self.walk_for_room(node);
+                self.elastic_walk = false;
+                self.counting_opportunities = counting;
+            }
             let Some(choice) = choice else {
                 return;
             };
@@ -79,6 +85,15 @@ impl Scheduler {
                 actions,
             );
         }
+    }
+
+    /// One walk of the queue tree for the node's room.
+    fn walk_for_room(&mut self, node: NodeIndex) -> Option<Choice> {
+        let mut candidates = std::mem::take(&mut self.candidates_buffer);
+        self.delayed_candidates(node, &mut candidates);
+        let choice = self.walk_queue(ROOT, node, &candidates);
+        self.candidates_buffer = candidates;
+        choice
     }
 
     /// Whether the queue itself (not its ancestors) has no room below its maximum for even the
@@ -152,7 +167,7 @@ impl Scheduler {
             } else if self.queue_at_maximum(key.index) {
                 self.blocked.queues.insert(key.index);
                 continue;
-            } else if self.queue_at_entitlement(key.index, node) {
+            } else if self.queue_at_entitlement(key.index) {
                 // Nothing below it may grow past its share in this pass (and no AM container
                 // waits below it): not visited, tried again when it frees room or is entitled
                 // to more.

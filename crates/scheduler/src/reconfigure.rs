@@ -120,7 +120,7 @@ impl Scheduler {
         self.queues.application_added(leaf, &user);
         if runnable {
             self.queues.set_runnable(leaf, &user, true);
-            self.entitlements_stale = true;
+            self.entitlements_changed();
         }
         for container in containers {
             let record = &self.containers[&container];

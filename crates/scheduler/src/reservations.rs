@@ -159,7 +159,7 @@ impl Scheduler {
             return Some(ReservationOutcome::Released);
         }
         if !self.within_entitlement(application, &reservation.capability, is_am) {
-            if !self.elastic_allowed(node, locality, &reservation.capability) {
+            if !self.reservation_may_grow(node, locality, &reservation.capability) {
                 // Beyond its share outside a heartbeat: the node is free for others again.
                 self.unreserve_node(node, false);
                 return Some(ReservationOutcome::Released);

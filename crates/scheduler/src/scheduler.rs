@@ -81,8 +81,8 @@ pub struct Scheduler {
     pub(crate) candidates_buffer: Vec<crate::delayed_walk::DelayedCandidate>,
     /// An input of the entitlements changed since they were computed (`entitlements/`).
     pub(crate) entitlements_stale: bool,
-    /// Demand fell since entitlements were computed: recomputed at the next `TimeAdvanced`
-    /// (or sooner, with any other change).
+    /// An input changed while many applications run: recomputed at the next `TimeAdvanced`
+    /// (see `Scheduler::entitlements_changed`).
     pub(crate) entitlements_deferred: bool,
     /// Applications a queue's entitlement held back, by that queue: placed again when the queue
     /// holds less or is entitled to more.
@@ -97,6 +97,11 @@ pub struct Scheduler {
     pub(crate) am_pending: BTreeSet<ApplicationId>,
     /// Applications held back by their share window, by the time it closes.
     pub(crate) share_windows: BTreeSet<(i64, ApplicationId)>,
+    /// Applications whose room is protected until their share window closes, by that time.
+    pub(crate) protection_windows: BTreeSet<(i64, ApplicationId)>,
+    /// The node pass is walking for room beyond entitlements (its second walk, see
+    /// `fill_node`).
+    pub(crate) elastic_walk: bool,
     /// While a node heartbeat is handled: what it may still assign beyond entitlements.
     pub(crate) heartbeat_budget: Option<crate::entitlements::HeartbeatBudget>,
 }
@@ -162,6 +167,8 @@ impl Scheduler {
             heartbeat_budget: None,
             counting_opportunities: false,
             share_windows: BTreeSet::new(),
+            protection_windows: BTreeSet::new(),
+            elastic_walk: false,
             am_pending: BTreeSet::new(),
             protected_room: crate::entitlements::Entitlement::ZERO,
             gated_by_queue: Default::default(),
@@ -256,13 +263,14 @@ impl Scheduler {
                 self.now_ms = self.now_ms.max(now_ms);
                 if self.entitlements_deferred {
                     self.entitlements_stale = true;
+                    self.refresh_entitlements();
                 }
                 self.close_share_windows();
                 self.run_preemption(&mut actions);
             }
             SchedulerEvent::ConfigurationReplaced { config } => {
                 self.replace_configuration(*config)?;
-                self.entitlements_stale = true;
+                self.entitlements_changed();
             }
             SchedulerEvent::UserGroupsUpdated { user, groups } => {
                 self.groups.set(user, groups);
@@ -279,6 +287,12 @@ impl Scheduler {
         self.nodes.flush_free_index();
         self.apply_moved_keys();
         Ok(actions)
+    }
+
+    /// How long room beyond an application's steady share waits after its first ask
+    /// ([`SchedulerConfig::share_window_ms`]).
+    pub fn share_window_ms(&self) -> i64 {
+        self.config.share_window_ms
     }
 
     /// The limits asks are normalized against: the configured ones, with the maximum lowered to
@@ -321,7 +335,7 @@ impl Scheduler {
             self.queues.get_mut(index).user_limit_floor = floor;
         }
         self.keys_stale = true;
-        self.entitlements_stale = true;
+        self.entitlements_changed();
         self.loosen_everything();
     }
 
@@ -352,7 +366,7 @@ impl Scheduler {
         let index = self.nodes.add(node, rack, capability);
         self.node_changes += 1;
         self.limits_stale = true;
-        self.entitlements_stale = true;
+        self.entitlements_changed();
         self.sync_all_waits();
         self.work.nodes.push(index);
         Ok(())
@@ -373,7 +387,7 @@ impl Scheduler {
         }
         let _ = actions;
         self.nodes.set_capability(index, capability);
-        self.entitlements_stale = true;
+        self.entitlements_changed();
         if let Some(reservation) = &self.nodes.get(index).reservation {
             if !self
                 .nodes
@@ -415,7 +429,7 @@ impl Scheduler {
         self.node_changes += 1;
         self.work.nodes.retain(|&dirty| dirty != index);
         self.limits_stale = true;
-        self.entitlements_stale = true;
+        self.entitlements_changed();
         self.sync_all_waits();
         Ok(())
     }
@@ -549,7 +563,7 @@ impl Scheduler {
         self.forget_gated(application);
         if app.runnable {
             self.queues.set_runnable(app.queue, &app.user, false);
-            self.entitlements_stale = true;
+            self.entitlements_changed();
         }
         self.queues.application_removed(app.queue, &app.user);
         self.remove_empty_dynamic_queues(app.queue);
@@ -599,7 +613,7 @@ impl Scheduler {
         // Until it calls allocate, the attempt counts as demanding everything.
         app.stated_demand = false;
         app.stated_at_ms = None;
-        self.entitlements_stale = true;
+        self.entitlements_changed();
         self.refresh_application(application);
         self.work.applications.push(application);
         Ok(())
@@ -637,7 +651,6 @@ impl Scheduler {
         self.am_pending.remove(&application);
         app.stated_demand = false;
         app.stated_at_ms = None;
-        self.entitlements_stale = true;
         ended.asks.clear(&mut self.pending_capabilities);
         let containers: Vec<ContainerId> = app
             .containers
@@ -648,6 +661,7 @@ impl Scheduler {
                 !keep_containers || record.is_am || !record.acquired
             })
             .collect();
+        self.entitlements_changed();
         self.refresh_application(application);
         for container in containers {
             self.complete_container(
@@ -702,6 +716,10 @@ impl Scheduler {
             // less than its share (`note_demand`, through `refresh_application` below).
             app.stated_demand = true;
             app.stated_at_ms = Some(self.now_ms);
+            if self.config.share_window_ms > 0 {
+                let until_ms = self.now_ms.saturating_add(self.config.share_window_ms);
+                self.protection_windows.insert((until_ms, application));
+            }
         }
         let table = &mut app.attempt.as_mut().expect("attempt checked above").asks;
         for request in &asks {

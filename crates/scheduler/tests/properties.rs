@@ -668,8 +668,10 @@ fn random_scenarios_list_delayed_applications() {
     for policy in [Policy::Capacity, Policy::Fair] {
         let mut runner = TestRunner::deterministic();
         let mut most = 0;
-        for _ in 0..100 {
-            let operations = scenario(150).new_tree(&mut runner).unwrap().current();
+        // Fair lists fewer: a node its share-holders pass up goes to the next in line on the
+        // heartbeat, so fewer applications stay waiting. Longer scenarios, more of them.
+        for _ in 0..200 {
+            let operations = scenario(300).new_tree(&mut runner).unwrap().current();
             let mut driver = Driver::new(policy);
             for operation in &operations {
                 driver.step(operation).unwrap();

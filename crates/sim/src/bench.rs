@@ -23,7 +23,7 @@ use spindle_scheduler::{
     scheduler_config_from_files, AllocationLimits, ImmediateAllocation, ResourceRequest, Scheduler,
     SchedulerAction, SchedulerConfigError, SchedulerError, SchedulerEvent, SchedulerFile,
     CAPACITY_SCHEDULER_CLASS, DOMINANT_RESOURCE_CALCULATOR_CLASS, FAIR_SCHEDULER_CLASS,
-    FIFO_SCHEDULER_CLASS, SHARE_WINDOW_KEY,
+    FIFO_SCHEDULER_CLASS,
 };
 use spindle_types::{ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Resource};
 
@@ -223,9 +223,6 @@ pub fn benchmark_scheduler(spec: &CoreBenchmarkSpec) -> Result<Scheduler, BenchE
     let mut set = |key: &str, value: &str| {
         site.insert(key.to_string(), value.to_string());
     };
-    // The benchmark measures the cost of allocations, and its clock does not move: no share
-    // window (it only delays room an application is entitled to).
-    set(SHARE_WINDOW_KEY, "0");
     if spec.all_at_once {
         set(ImmediateAllocation::KEY, "all");
     }
@@ -381,7 +378,15 @@ pub fn run_core_benchmark(spec: &CoreBenchmarkSpec) -> Result<CoreBenchmarkResul
     let fill_started = Instant::now();
     let fill_cpu_started = thread_cpu_seconds();
     let mut fill_allocations = 0u64;
+    let mut clock = VirtualClock::default();
     for index in 0..spec.applications {
+        fill_allocations += collect(
+            clock
+                .advance(&mut scheduler, ARRIVAL_SPACING_US)
+                .map_err(refused("TimeAdvanced"))?,
+            &mut live,
+            &mut unacquired,
+        );
         let application = ApplicationId::new(1, index as i32 + 1);
         let attempt = ApplicationAttemptId::new(application, 1);
         scheduler
@@ -408,14 +413,19 @@ pub fn run_core_benchmark(spec: &CoreBenchmarkSpec) -> Result<CoreBenchmarkResul
             })
             .map_err(refused("Asks"))?;
         fill_allocations += collect(actions, &mut live, &mut unacquired);
-        if !unacquired.is_empty() {
-            scheduler
-                .handle(SchedulerEvent::ContainersAcquired {
-                    containers: std::mem::take(&mut unacquired),
-                })
-                .map_err(refused("ContainersAcquired"))?;
-        }
+        acquire(&mut scheduler, &mut unacquired).map_err(refused("ContainersAcquired"))?;
     }
+    // The last applications' share windows close and the RM ticks: what they are entitled to
+    // beyond their steady share goes out.
+    let window_us = (scheduler.share_window_ms().max(0) as u64 + RM_TICK_MS) * 1000;
+    fill_allocations += collect(
+        clock
+            .advance(&mut scheduler, window_us)
+            .map_err(refused("TimeAdvanced"))?,
+        &mut live,
+        &mut unacquired,
+    );
+    acquire(&mut scheduler, &mut unacquired).map_err(refused("ContainersAcquired"))?;
     let fill_seconds = fill_started.elapsed().as_secs_f64();
     let fill_cpu_seconds = cpu_seconds_since(fill_cpu_started).unwrap_or(fill_seconds);
     // The backlog: with the cluster full, each application asks for its pending containers.
@@ -461,6 +471,11 @@ pub fn run_core_benchmark(spec: &CoreBenchmarkSpec) -> Result<CoreBenchmarkResul
                 .handle(SchedulerEvent::NodeHeartbeat { node })
                 .map_err(refused("NodeHeartbeat"))?,
         );
+        actions.extend(
+            clock
+                .advance(&mut scheduler, COMPLETION_SPACING_US)
+                .map_err(refused("TimeAdvanced"))?,
+        );
         call_nanoseconds.push(call_started.elapsed().as_nanos() as u64);
         let before = live.len();
         churn_allocations += collect(actions, &mut live, &mut unacquired);
@@ -481,11 +496,7 @@ pub fn run_core_benchmark(spec: &CoreBenchmarkSpec) -> Result<CoreBenchmarkResul
             .map_err(refused("Asks"))?;
         }
         if unacquired.len() >= 1000 {
-            scheduler
-                .handle(SchedulerEvent::ContainersAcquired {
-                    containers: std::mem::take(&mut unacquired),
-                })
-                .map_err(refused("ContainersAcquired"))?;
+            acquire(&mut scheduler, &mut unacquired).map_err(refused("ContainersAcquired"))?;
         }
     }
     let churn_seconds = churn_started.elapsed().as_secs_f64();
@@ -504,6 +515,56 @@ pub fn run_core_benchmark(spec: &CoreBenchmarkSpec) -> Result<CoreBenchmarkResul
         churn_allocations_per_cpu_second: rate(churn_allocations, churn_cpu_seconds),
         churn_call_nanoseconds: NanosecondPercentiles::of(&mut call_nanoseconds),
     })
+}
+
+/// Virtual time between two applications' arrivals in the fill.
+const ARRIVAL_SPACING_US: u64 = 1_000;
+/// Virtual time between two container completions in the churn (5,000 a second).
+const COMPLETION_SPACING_US: u64 = 200;
+/// The RM hands the scheduler `TimeAdvanced` every quarter second.
+const RM_TICK_MS: u64 = 250;
+
+/// The benchmark's virtual clock: it ticks as the RM does, every [`RM_TICK_MS`], so that what
+/// the scheduler does on ticks (entitlements recomputed, share windows closed, preemption) is
+/// measured too.
+#[derive(Debug, Default)]
+struct VirtualClock {
+    now_us: u64,
+    ticked_ms: u64,
+}
+
+impl VirtualClock {
+    /// Moves the clock on by `us`, handing the scheduler every tick it passes.
+    fn advance(
+        &mut self,
+        scheduler: &mut Scheduler,
+        us: u64,
+    ) -> Result<Vec<SchedulerAction>, SchedulerError> {
+        self.now_us += us;
+        let mut actions = Vec::new();
+        while self.ticked_ms + RM_TICK_MS <= self.now_us / 1000 {
+            self.ticked_ms += RM_TICK_MS;
+            actions.extend(scheduler.handle(SchedulerEvent::TimeAdvanced {
+                now_ms: self.ticked_ms as i64,
+            })?);
+        }
+        Ok(actions)
+    }
+}
+
+/// Tells the scheduler the AMs took their new containers, as allocate responses would.
+fn acquire(
+    scheduler: &mut Scheduler,
+    unacquired: &mut Vec<ContainerId>,
+) -> Result<(), SchedulerError> {
+    if unacquired.is_empty() {
+        return Ok(());
+    }
+    scheduler
+        .handle(SchedulerEvent::ContainersAcquired {
+            containers: std::mem::take(unacquired),
+        })
+        .map(drop)
 }
 
 /// This thread's CPU time so far, from Linux's `/proc/thread-self/schedstat` (None elsewhere).

@@ -193,6 +193,13 @@ impl Scheduler {
             self.share_windows.pop_first();
             self.work.applications.push(application);
         }
+        while let Some(&(until_ms, application)) = self.protection_windows.first() {
+            if until_ms > self.now_ms {
+                break;
+            }
+            self.protection_windows.pop_first();
+            self.sync_protection(application);
+        }
     }
 
     /// A container of `application` was freed: it and the applications held back by one of
@@ -223,6 +230,8 @@ impl Scheduler {
     /// Forgets a removed application's holds.
     pub(crate) fn forget_gated(&mut self, application: ApplicationId) {
         self.share_windows.retain(|(_, held)| *held != application);
+        self.protection_windows
+            .retain(|(_, held)| *held != application);
         self.gated_by_queue.retain(|_, held| {
             held.remove(&application);
             !held.is_empty()
@@ -238,24 +247,32 @@ impl Scheduler {
         }
     }
 
-    /// The room an application is entitled to beyond what it holds and could use: whole
-    /// containers of its next request, counted on the types its leaf compares (all of its
-    /// remaining share while it has not said what it wants).
+    /// The room kept for an application that elastic grants must leave free: what it is
+    /// entitled to beyond what it holds, while it has not said what it wants or its share
+    /// window is open (applications that arrive within a heartbeat interval of each other are
+    /// divided by the policy, not by who asked first). Once it has asked and its window has
+    /// closed, nothing is kept for it: on a heartbeat it is offered the node before anyone beyond
+    /// their share (`fill_node`), and a node it passes up for locality goes to the next in line,
+    /// as in YARN.
     pub(crate) fn protected_room_of(
         &self,
         app: &crate::applications::SchedulerApplication,
     ) -> Entitlement {
-        if !app.runnable {
-            return Entitlement::ZERO;
-        }
-        if !app.reservations.is_empty() {
-            // Its waiting request holds a node already; it keeps no other room from others.
+        if !app.runnable || !app.reservations.is_empty() {
+            // A waiting request that holds a node keeps no other room from others.
             return Entitlement::ZERO;
         }
         let room = app.entitlement.minus(Entitlement::of(&app.allocated));
         if app.awaits_first_allocate() {
             return room;
         }
+        let window_open = app
+            .stated_at_ms
+            .is_some_and(|stated| self.now_ms < stated.saturating_add(self.config.share_window_ms));
+        if !window_open {
+            return Entitlement::ZERO;
+        }
+        // Whole containers of its next request: room it could not use is kept from nobody.
         let Some(capability) = app.attempt.as_ref().and_then(|attempt| {
             let slot = attempt.asks.next_pending_slot(None)?;
             attempt.asks.pending_capability(slot)
@@ -304,17 +321,17 @@ impl Scheduler {
     }
 
     /// Whether `queue` has no room within its entitlement for even the smallest container, the
-    /// pass over `node` may not hand out elastic room, and no AM container waits below it (AM
-    /// containers are never held back): nothing below it can be served by this pass.
-    pub(crate) fn queue_at_entitlement(&self, queue: QueueIndex, node: NodeIndex) -> bool {
-        if !self.share_gated() || self.in_heartbeat_of(node) {
+    /// walk is not for elastic room, and no AM container waits below it (AM containers are never
+    /// held back): nothing below it can be served by this walk, so it is not walked. Its
+    /// applications are not offered the node, so they miss no scheduling opportunity on it (as
+    /// in YARN, where a heartbeat charges only the applications it offers the node to).
+    pub(crate) fn queue_at_entitlement(&self, queue: QueueIndex) -> bool {
+        if !self.share_gated() || self.elastic_walk {
             return false;
         }
         let q = self.queues.get(queue);
-        let smallest = Entitlement {
-            memory_mb: self.config.limits.minimum.memory_mb,
-            vcores: 0,
-        };
+        // Every request is normalized to at least the minimum allocation.
+        let smallest = Entitlement::of(&self.config.limits.minimum);
         if q.entitlement.admits(
             Entitlement::of(&q.used).plus(smallest),
             self.queue_gate(queue),
@@ -364,21 +381,54 @@ impl Scheduler {
         });
     }
 
-    /// Whether the pass over `node` may still grant a container of `locality` beyond
-    /// entitlements: only in a heartbeat of that node, within its budget.
+    /// Whether a walk for elastic room over `node` could grant anything: a container of the
+    /// smallest size would pass [`Scheduler::elastic_allowed`].
+    pub(crate) fn elastic_possible(&self, node: NodeIndex) -> bool {
+        if !self.share_gated() || !self.in_heartbeat_of(node) {
+            return false;
+        }
+        let smallest = &self.config.limits.minimum;
+        self.elastic_budget_allows(node, Locality::NodeLocal, smallest)
+    }
+
+    /// Whether the walk over `node` may grant a container of `locality` beyond entitlements:
+    /// only in the elastic walk of that node's heartbeat, within its budget.
     pub(crate) fn elastic_allowed(
         &self,
         node: NodeIndex,
         locality: Locality,
         capability: &Resource,
     ) -> bool {
-        if !self.share_gated() {
-            return true;
-        }
+        !self.share_gated()
+            || (self.elastic_walk && self.elastic_budget_allows(node, locality, capability))
+    }
+
+    /// Whether a reservation on `node` beyond its application's entitlement may be served: in
+    /// the node's heartbeat, within its elastic budget (a reserved node is served before any
+    /// walk, as YARN serves reservations first).
+    pub(crate) fn reservation_may_grow(
+        &self,
+        node: NodeIndex,
+        locality: Locality,
+        capability: &Resource,
+    ) -> bool {
+        !self.share_gated()
+            || (self.in_heartbeat_of(node)
+                && self.elastic_budget_allows(node, locality, capability))
+    }
+
+    /// Whether the heartbeat of `node` has budget and unprotected room left for an elastic
+    /// container of `capability` at `locality`.
+    fn elastic_budget_allows(
+        &self,
+        node: NodeIndex,
+        locality: Locality,
+        capability: &Resource,
+    ) -> bool {
         let Some(budget) = self
             .heartbeat_budget
             .as_ref()
-            .filter(|_| self.in_heartbeat_of(node))
+            .filter(|budget| budget.node == node)
         else {
             return false;
         };
@@ -392,10 +442,9 @@ impl Scheduler {
             })
     }
 
-    /// Whether the cluster's free room, less `capability`, still holds what every runnable
-    /// application is entitled to beyond what it holds: elastic room is only room nobody is
-    /// entitled to. (Entitlements are capped by demand, so an application that wants nothing
-    /// more keeps nothing back; one that has not said what it wants keeps its share.)
+    /// Whether the cluster's free room, less `capability`, still holds the room protected for
+    /// applications that have not said what they want or whose share window is open
+    /// ([`Scheduler::protected_room_of`]).
     fn leaves_protected_room(&self, capability: &Resource) -> bool {
         let protected = self.protected_room;
         let free = Entitlement::of(self.nodes.total())

@@ -19,7 +19,10 @@
 //!
 //! Entitlements are recomputed only when an input that can change them changed (see
 //! [`Scheduler::note_demand`]): a change of demand that stays above the entitlement by at least
-//! one unit changes no share, so a busy cluster's completions and asks cost nothing here.
+//! one unit changes no share, so a busy cluster's completions and asks cost nothing here. Above
+//! 64 applications a change waits for the next `TimeAdvanced` (the RM ticks every 250 ms; YARN's
+//! Fair Scheduler recomputes fair shares every 500 ms): arrivals within a tick are then divided
+//! in one computation, and an arrival costs O(1) here.
 
 use spindle_types::{ApplicationId, Resource};
 
@@ -34,8 +37,8 @@ mod gate;
 
 pub(crate) use gate::HeartbeatBudget;
 
-/// Above this many applications a fall in one application's demand is handed on to the others
-/// at the next `TimeAdvanced` rather than at once: recomputing costs O(applications).
+/// Above this many applications a change reaches the entitlements at the next `TimeAdvanced`
+/// rather than at once: recomputing costs O(applications).
 const DEFER_RECOMPUTE_ABOVE_APPLICATIONS: usize = 64;
 
 /// Memory and vcores: the types entitlements divide (other types are never gated).
@@ -199,7 +202,6 @@ impl Scheduler {
             return;
         }
         let cap = self.demand_cap(application);
-        let busy = self.applications.len() > DEFER_RECOMPUTE_ABOVE_APPLICATIONS;
         let app = self
             .applications
             .get_mut(&application)
@@ -209,20 +211,25 @@ impl Scheduler {
         }
         // The steady division caps leaves' applications by demand too.
         let share = app.entitlement.max(app.steady_share);
-        if app.runnable && demand_change_matters(app.demand_seen, cap, share) {
-            let fell =
-                cap.memory_mb <= app.demand_seen.memory_mb && cap.vcores <= app.demand_seen.vcores;
-            if fell && busy {
-                // It wants less (a container finished or was released): on a busy cluster its
-                // share is handed on at the next tick, not at every completion; until then it
-                // may take back only what it asks for, and room nobody is entitled to goes out
-                // on heartbeats.
-                self.entitlements_deferred = true;
-            } else {
-                self.entitlements_stale = true;
-            }
-        }
+        let matters = app.runnable && demand_change_matters(app.demand_seen, cap, share);
         app.demand_seen = cap;
+        if matters {
+            self.entitlements_changed();
+        }
+    }
+
+    /// An input of the entitlements changed. With few applications they are recomputed before
+    /// the event's placement; above [`DEFER_RECOMPUTE_ABOVE_APPLICATIONS`] at the next
+    /// `TimeAdvanced` (the RM's tick, a quarter second), as YARN's Fair Scheduler recomputes
+    /// fair shares on its update interval: a recomputation costs O(applications), and an
+    /// arrival or completion must not. Until then every application keeps its entitlement (a
+    /// new one has none: it gets its AM container, and elastic room on heartbeats).
+    pub(crate) fn entitlements_changed(&mut self) {
+        if self.applications.len() > DEFER_RECOMPUTE_ABOVE_APPLICATIONS {
+            self.entitlements_deferred = true;
+        } else {
+            self.entitlements_stale = true;
+        }
     }
 
     /// Recomputes entitlements if an input changed; applications whose entitlement grew and
