@@ -88,7 +88,8 @@ impl Scheduler {
             QueueListing::Walked
         } else if !queue.has_delayed_members() {
             QueueListing::Unlisted
-        } else if self.skip_delayed && !self.queue_at_maximum(index) {
+        } else if self.skip_delayed && !self.queue_at_maximum(index) && !self.queue_at_share(index)
+        {
             QueueListing::Delayed {
                 slack: queue.least_delayed_slack(),
             }

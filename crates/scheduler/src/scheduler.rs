@@ -84,6 +84,8 @@ pub struct Scheduler {
     /// An input changed while many applications run: recomputed at the next `TimeAdvanced`
     /// (see `Scheduler::entitlements_changed`).
     pub(crate) entitlements_deferred: bool,
+    /// When entitlements were last computed (scheduler time).
+    pub(crate) entitlements_computed_ms: i64,
     /// Applications a queue's entitlement held back, by that queue: placed again when the queue
     /// holds less or is entitled to more.
     pub(crate) gated_by_queue:
@@ -164,6 +166,7 @@ impl Scheduler {
             candidates_buffer: Vec::new(),
             entitlements_stale: true,
             entitlements_deferred: false,
+            entitlements_computed_ms: i64::MIN,
             heartbeat_budget: None,
             counting_opportunities: false,
             share_windows: BTreeSet::new(),
@@ -261,7 +264,7 @@ impl Scheduler {
             }
             SchedulerEvent::TimeAdvanced { now_ms } => {
                 self.now_ms = self.now_ms.max(now_ms);
-                if self.entitlements_deferred {
+                if self.entitlements_deferred && self.entitlement_interval_passed() {
                     self.entitlements_stale = true;
                     self.refresh_entitlements();
                 }

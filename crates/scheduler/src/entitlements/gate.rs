@@ -324,18 +324,11 @@ impl Scheduler {
     /// walk is not for elastic room, and no AM container waits below it (AM containers are never
     /// held back): nothing below it can be served by this walk, so it is not walked. Its
     /// applications are not offered the node, so they miss no scheduling opportunity on it (as
-    /// in YARN, where a heartbeat charges only the applications it offers the node to).
+    /// in YARN, where a heartbeat charges only the applications it offers the node to). Such a
+    /// queue is never listed as delayed (`queue_listing`), so the walk that steps over delayed
+    /// runs charges it nothing either.
     pub(crate) fn queue_at_entitlement(&self, queue: QueueIndex) -> bool {
-        if !self.share_gated() || self.elastic_walk {
-            return false;
-        }
-        let q = self.queues.get(queue);
-        // Every request is normalized to at least the minimum allocation.
-        let smallest = Entitlement::of(&self.config.limits.minimum);
-        if q.entitlement.admits(
-            Entitlement::of(&q.used).plus(smallest),
-            self.queue_gate(queue),
-        ) {
+        if self.elastic_walk || !self.queue_at_share(queue) {
             return false;
         }
         !self.am_pending.iter().any(|application| {
@@ -343,6 +336,20 @@ impl Scheduler {
                 .get(application)
                 .is_some_and(|app| self.queues.chain(app.queue).any(|index| index == queue))
         })
+    }
+
+    /// Whether `queue` holds its whole entitlement: not even the smallest container fits in it.
+    pub(crate) fn queue_at_share(&self, queue: QueueIndex) -> bool {
+        if !self.share_gated() || queue == ROOT {
+            return false;
+        }
+        let q = self.queues.get(queue);
+        // Every request is normalized to at least the minimum allocation.
+        let smallest = Entitlement::of(&self.config.limits.minimum);
+        !q.entitlement.admits(
+            Entitlement::of(&q.used).plus(smallest),
+            self.queue_gate(queue),
+        )
     }
 
     /// The types a queue's entitlement is compared on: its parent's measure.

@@ -20,9 +20,10 @@
 //! Entitlements are recomputed only when an input that can change them changed (see
 //! [`Scheduler::note_demand`]): a change of demand that stays above the entitlement by at least
 //! one unit changes no share, so a busy cluster's completions and asks cost nothing here. Above
-//! 64 applications a change waits for the next `TimeAdvanced` (the RM ticks every 250 ms; YARN's
-//! Fair Scheduler recomputes fair shares every 500 ms): arrivals within a tick are then divided
-//! in one computation, and an arrival costs O(1) here.
+//! 64 applications a change waits for the first `TimeAdvanced` 250 ms or more after the last
+//! computation (the RM ticks every 250 ms; YARN's Fair Scheduler recomputes fair shares every
+//! 500 ms): arrivals within that time are divided in one computation, and an arrival costs O(1)
+//! here.
 
 use spindle_types::{ApplicationId, Resource};
 
@@ -37,9 +38,14 @@ mod gate;
 
 pub(crate) use gate::HeartbeatBudget;
 
-/// Above this many applications a change reaches the entitlements at the next `TimeAdvanced`
-/// rather than at once: recomputing costs O(applications).
+/// Above this many applications a change reaches the entitlements at a `TimeAdvanced` rather
+/// than at once: recomputing costs O(applications).
 const DEFER_RECOMPUTE_ABOVE_APPLICATIONS: usize = 64;
+
+/// Deferred changes are computed at the first `TimeAdvanced` at least this long after the last
+/// computation (the RM ticks every 250 ms; a host that sends time more often, as the simulator
+/// does at every event, gets the same pace).
+const RECOMPUTE_INTERVAL_MS: i64 = 250;
 
 /// Memory and vcores: the types entitlements divide (other types are never gated).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -219,8 +225,9 @@ impl Scheduler {
     }
 
     /// An input of the entitlements changed. With few applications they are recomputed before
-    /// the event's placement; above [`DEFER_RECOMPUTE_ABOVE_APPLICATIONS`] at the next
-    /// `TimeAdvanced` (the RM's tick, a quarter second), as YARN's Fair Scheduler recomputes
+    /// the event's placement; above [`DEFER_RECOMPUTE_ABOVE_APPLICATIONS`] at the first
+    /// `TimeAdvanced` [`RECOMPUTE_INTERVAL_MS`] after the last computation (the RM ticks every
+    /// quarter second), as YARN's Fair Scheduler recomputes
     /// fair shares on its update interval: a recomputation costs O(applications), and an
     /// arrival or completion must not. Until then every application keeps its entitlement (a
     /// new one has none: it gets its AM container, and elastic room on heartbeats).
@@ -230,6 +237,15 @@ impl Scheduler {
         } else {
             self.entitlements_stale = true;
         }
+    }
+
+    /// Whether deferred changes are due: [`RECOMPUTE_INTERVAL_MS`] passed since the last
+    /// computation.
+    pub(crate) fn entitlement_interval_passed(&self) -> bool {
+        self.now_ms
+            >= self
+                .entitlements_computed_ms
+                .saturating_add(RECOMPUTE_INTERVAL_MS)
     }
 
     /// Recomputes entitlements if an input changed; applications whose entitlement grew and
@@ -242,12 +258,18 @@ impl Scheduler {
         }
         self.entitlements_stale = false;
         self.entitlements_deferred = false;
+        self.entitlements_computed_ms = self.now_ms;
         let computed = self.compute_entitlements();
         for (index, entitlement) in computed.queues.iter().enumerate() {
             if self.queues.is_live(index) {
+                let was_at_share = self.queue_at_share(index);
                 let queue = self.queues.get_mut(index);
                 let grew = entitlement.grew_from(queue.entitlement);
                 queue.entitlement = *entitlement;
+                if self.queue_at_share(index) != was_at_share {
+                    // A queue at its share is walked, not listed as delayed (`queue_listing`).
+                    self.keys_stale = true;
+                }
                 if grew {
                     if let Some(held) = self.gated_by_queue.remove(&index) {
                         self.work.applications.extend(held);
