@@ -521,6 +521,18 @@ impl Scheduler {
                     queue.path.clone(),
                 );
             }
+            let open: BTreeSet<_> = queue
+                .children
+                .iter()
+                .filter(|&&child| !self.queue_closed_to_shares(child))
+                .filter_map(|&child| self.queues.get(child).key_in_parent)
+                .collect();
+            if open != queue.open_children {
+                return violation(
+                    "parents list apart exactly the children open to walks within shares",
+                    queue.path.clone(),
+                );
+            }
             if let Some(parent) = queue.parent {
                 let schedulable = queue.is_schedulable();
                 if schedulable

@@ -155,7 +155,12 @@ impl Scheduler {
         let mut matched = self.matched_children(queue, candidates);
         let mut after = None;
         loop {
-            let walked = self.next_walked_child(queue, after);
+            let walked = if self.share_gated() && !self.elastic_walk {
+                // Children holding their share have nothing for this walk: not even visited.
+                self.next_open_child(queue, after)
+            } else {
+                self.next_walked_child(queue, after)
+            };
             let delayed = self.next_delayed_child(queue, after, &mut matched);
             let next = earliest(walked, delayed);
             self.charge_delayed_children(queue, after.as_ref(), next.as_ref());

@@ -222,7 +222,9 @@ impl Scheduler {
                     }
                 }
             }
+            let open = !self.queue_closed_to_shares(index);
             let queue = self.queues.get_mut(index);
+            let previous_listed = queue.key_in_parent;
             let new_key = (listing == QueueListing::Walked).then_some(key);
             match (queue.key_in_parent, new_key) {
                 (Some(listed), Some(new)) => {
@@ -255,6 +257,17 @@ impl Scheduler {
                 }
                 (None, None) => {}
             }
+            let listed = self.queues.get(index).key_in_parent;
+            let open_children = &mut self.queues.get_mut(parent).open_children;
+            let was_open = previous_listed.is_some_and(|previous| open_children.remove(&previous));
+            if let Some(listed) = listed.filter(|_| open) {
+                open_children.insert(listed);
+                if previous_listed.is_some() && !was_open {
+                    // It held its share and walks within shares passed it by: what waits below
+                    // it is tried again now that it holds less.
+                    self.work.queues.push(index);
+                }
+            }
             index = parent;
         }
     }
@@ -279,9 +292,12 @@ impl Scheduler {
             };
             if listed != key {
                 queue.key_in_parent = Some(key);
-                let children = &mut self.queues.get_mut(parent).schedulable_children;
-                children.remove(&listed);
-                children.insert(key);
+                let parent = self.queues.get_mut(parent);
+                parent.schedulable_children.remove(&listed);
+                parent.schedulable_children.insert(key);
+                if parent.open_children.remove(&listed) {
+                    parent.open_children.insert(key);
+                }
             }
         }
         queues.clear();
@@ -357,6 +373,7 @@ impl Scheduler {
             queue.waiting_applications.clear();
             queue.delayed_applications.clear();
             queue.schedulable_children.clear();
+            queue.open_children.clear();
             queue.delayed_children.clear();
             queue.key_in_parent = None;
             self.queues.set_delayed_in_parent(index, None);
@@ -368,12 +385,17 @@ impl Scheduler {
             if let Some(parent) = self.queues.get(index).parent {
                 let key = self.fresh_queue_key(index, parent);
                 let listing = self.queue_listing(index);
+                let open = !self.queue_closed_to_shares(index);
                 let queue = self.queues.get_mut(index);
                 queue.order_key = Some(key);
                 match listing {
                     QueueListing::Walked => {
                         queue.key_in_parent = Some(key);
-                        self.queues.get_mut(parent).schedulable_children.insert(key);
+                        let parent = self.queues.get_mut(parent);
+                        parent.schedulable_children.insert(key);
+                        if open {
+                            parent.open_children.insert(key);
+                        }
                     }
                     QueueListing::Delayed { slack } => {
                         self.queues.set_delayed_in_parent(index, Some(key));
@@ -413,13 +435,52 @@ impl Scheduler {
         next
     }
 
+    /// As [`Self::next_walked_child`], among the children open to a walk within shares (those
+    /// not holding their share, or with an AM container waiting below).
+    pub(crate) fn next_open_child(
+        &self,
+        parent: QueueIndex,
+        after: Option<QueueSortKey>,
+    ) -> Option<QueueSortKey> {
+        let next = self.merge_next_child_of(parent, after, true);
+        debug_assert_eq!(
+            next,
+            self.queues
+                .get(parent)
+                .children
+                .iter()
+                .filter(|&&child| !self.queue_closed_to_shares(child))
+                .map(|&child| self.queues.get(child))
+                .filter(|child| child.key_in_parent.is_some())
+                .filter_map(|child| child.order_key)
+                .filter(|key| after.is_none_or(|after| *key > after))
+                .min(),
+            "the walk within shares follows the current keys"
+        );
+        next
+    }
+
     fn merge_next_child(
         &self,
         parent: QueueIndex,
         after: Option<QueueSortKey>,
     ) -> Option<QueueSortKey> {
+        self.merge_next_child_of(parent, after, false)
+    }
+
+    fn merge_next_child_of(
+        &self,
+        parent: QueueIndex,
+        after: Option<QueueSortKey>,
+        open_only: bool,
+    ) -> Option<QueueSortKey> {
         use std::ops::Bound::{Excluded, Unbounded};
-        let children = &self.queues.get(parent).schedulable_children;
+        let queue = self.queues.get(parent);
+        let children = if open_only {
+            &queue.open_children
+        } else {
+            &queue.schedulable_children
+        };
         let mut range = match after {
             None => children.range(..),
             Some(after) => children.range((Excluded(after), Unbounded)),
@@ -433,6 +494,7 @@ impl Scheduler {
             .queues
             .iter()
             .filter(|&&index| self.queues.is_live(index))
+            .filter(|&&index| !open_only || !self.queue_closed_to_shares(index))
             .map(|&index| self.queues.get(index))
             .filter(|queue| queue.parent == Some(parent) && queue.key_in_parent.is_some())
             .filter_map(|queue| queue.order_key)

@@ -562,13 +562,17 @@ impl Scheduler {
             .remove(&application)
             .expect("application checked above");
         self.non_runnable.remove(&(app.submission, application));
-        self.am_pending.remove(&application);
+        let am_was_pending = self.am_pending.remove(&application);
         self.forget_gated(application);
         if app.runnable {
             self.queues.set_runnable(app.queue, &app.user, false);
             self.entitlements_changed();
         }
         self.queues.application_removed(app.queue, &app.user);
+        if am_was_pending && self.queues.is_live(app.queue) {
+            // Its queues may now hold their share with no AM container waiting below.
+            self.reposition_chain(app.queue);
+        }
         self.remove_empty_dynamic_queues(app.queue);
         self.promote_runnable();
         Ok(())

@@ -328,7 +328,13 @@ impl Scheduler {
     /// queue is never listed as delayed (`queue_listing`), so the walk that steps over delayed
     /// runs charges it nothing either.
     pub(crate) fn queue_at_entitlement(&self, queue: QueueIndex) -> bool {
-        if self.elastic_walk || !self.queue_at_share(queue) {
+        !self.elastic_walk && self.queue_closed_to_shares(queue)
+    }
+
+    /// Whether a walk within shares has nothing to do below `queue`: it holds its share and no
+    /// AM container waits below it. Parents list the other children apart (`open_children`).
+    pub(crate) fn queue_closed_to_shares(&self, queue: QueueIndex) -> bool {
+        if !self.queue_at_share(queue) {
             return false;
         }
         !self.am_pending.iter().any(|application| {

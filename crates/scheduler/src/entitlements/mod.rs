@@ -263,6 +263,8 @@ impl Scheduler {
         for (index, entitlement) in computed.queues.iter().enumerate() {
             if self.queues.is_live(index) {
                 let was_at_share = self.queue_at_share(index);
+                // Walks within shares do not visit such a queue (nor mark it blocked).
+                let was_closed = was_at_share && self.queue_closed_to_shares(index);
                 let queue = self.queues.get_mut(index);
                 let grew = entitlement.grew_from(queue.entitlement);
                 queue.entitlement = *entitlement;
@@ -274,7 +276,7 @@ impl Scheduler {
                     if let Some(held) = self.gated_by_queue.remove(&index) {
                         self.work.applications.extend(held);
                     }
-                    if self.blocked.queues.remove(&index) {
+                    if self.blocked.queues.remove(&index) || was_closed {
                         self.work.queues.push(index);
                     }
                 }

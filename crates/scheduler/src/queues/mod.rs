@@ -64,6 +64,9 @@ pub(crate) struct SchedulerQueue {
     pub(crate) num_runnable: usize,
     /// Parents: children with a schedulable application below them, in offer order.
     pub(crate) schedulable_children: BTreeSet<QueueSortKey>,
+    /// Parents: the entries of `schedulable_children` (same keys) whose queue is open to a walk
+    /// within shares (`Scheduler::queue_closed_to_shares`): what such a walk visits.
+    pub(crate) open_children: BTreeSet<QueueSortKey>,
     /// Leaves: applications with a placeable request, in offer order (the walk).
     pub(crate) schedulable_applications: BTreeSet<AppSortKey>,
     /// Leaves: schedulable applications none of whose requests is placeable yet, in the same
@@ -129,6 +132,7 @@ impl SchedulerQueue {
             num_applications: 0,
             num_runnable: 0,
             schedulable_children: BTreeSet::new(),
+            open_children: BTreeSet::new(),
             schedulable_applications: BTreeSet::new(),
             waiting_applications: BTreeSet::new(),
             delayed_children: ChargeSet::default(),
