@@ -418,21 +418,7 @@ impl Scheduler {
         parent: QueueIndex,
         after: Option<QueueSortKey>,
     ) -> Option<QueueSortKey> {
-        let next = self.merge_next_child(parent, after);
-        debug_assert_eq!(
-            next,
-            self.queues
-                .get(parent)
-                .children
-                .iter()
-                .map(|&child| self.queues.get(child))
-                .filter(|child| child.key_in_parent.is_some())
-                .filter_map(|child| child.order_key)
-                .filter(|key| after.is_none_or(|after| *key > after))
-                .min(),
-            "the walk follows the current keys"
-        );
-        next
+        self.next_child(parent, after, false)
     }
 
     /// As [`Self::next_walked_child`], among the children open to a walk within shares (those
@@ -442,30 +428,31 @@ impl Scheduler {
         parent: QueueIndex,
         after: Option<QueueSortKey>,
     ) -> Option<QueueSortKey> {
-        let next = self.merge_next_child_of(parent, after, true);
+        self.next_child(parent, after, true)
+    }
+
+    fn next_child(
+        &self,
+        parent: QueueIndex,
+        after: Option<QueueSortKey>,
+        open_only: bool,
+    ) -> Option<QueueSortKey> {
+        let next = self.merge_next_child_of(parent, after, open_only);
         debug_assert_eq!(
             next,
             self.queues
                 .get(parent)
                 .children
                 .iter()
-                .filter(|&&child| !self.queue_closed_to_shares(child))
+                .filter(|&&child| !open_only || !self.queue_closed_to_shares(child))
                 .map(|&child| self.queues.get(child))
                 .filter(|child| child.key_in_parent.is_some())
                 .filter_map(|child| child.order_key)
                 .filter(|key| after.is_none_or(|after| *key > after))
                 .min(),
-            "the walk within shares follows the current keys"
+            "the walk follows the current keys"
         );
         next
-    }
-
-    fn merge_next_child(
-        &self,
-        parent: QueueIndex,
-        after: Option<QueueSortKey>,
-    ) -> Option<QueueSortKey> {
-        self.merge_next_child_of(parent, after, false)
     }
 
     fn merge_next_child_of(
