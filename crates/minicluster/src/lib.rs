@@ -165,6 +165,7 @@ impl MiniCluster {
             rm_tracker: self.rm.tracker_address(),
             resource: self.config.node_resource.clone(),
             heartbeat_interval: self.config.nm_heartbeat_interval,
+            rpc_timeout: spindle_ipc::client::DEFAULT_RPC_TIMEOUT,
             gpu_devices: (0..self.config.node_gpus).collect(),
             containers,
         })

@@ -146,6 +146,9 @@ pub async fn nodemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
         )?,
         resource,
         heartbeat_interval: config.heartbeat_interval,
+        rpc_timeout: spindle_ipc::client::rpc_timeout(
+            conf.get_i64(spindle_ipc::client::RPC_TIMEOUT_KEY)?,
+        ),
         gpu_devices,
         containers,
     })

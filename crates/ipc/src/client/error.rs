@@ -34,6 +34,15 @@ pub enum IpcClientError {
         /// What happened.
         reason: String,
     },
+    /// No reply within the call's deadline (`ipc.client.rpc-timeout.ms`); the connection is
+    /// closed, and the call may or may not have run.
+    #[error("call {method} got no reply within {after:?} (ipc.client.rpc-timeout.ms); connection closed")]
+    Timeout {
+        /// The method called.
+        method: String,
+        /// The deadline that passed.
+        after: std::time::Duration,
+    },
     /// SASL could not complete on the client side (no usable method, bad server proof).
     #[error("authentication failed: {message}")]
     Authentication {

@@ -74,7 +74,19 @@ pub struct ClientOptions {
     pub max_response_len: usize,
     /// Limit on TCP connect plus handshake.
     pub connect_timeout: Duration,
+    /// Deadline of every call (`ipc.client.rpc-timeout.ms`; see [`DEFAULT_RPC_TIMEOUT`]). A call
+    /// without a reply by then fails with [`IpcClientError::Timeout`] and closes the connection:
+    /// a server that stopped answering, or a half-open TCP connection, cannot hang the caller.
+    pub rpc_timeout: Duration,
 }
+
+/// Hadoop's key for the deadline of a call.
+pub const RPC_TIMEOUT_KEY: &str = "ipc.client.rpc-timeout.ms";
+
+/// The call deadline when `ipc.client.rpc-timeout.ms` is not set: 60 s. Hadoop's default is 0
+/// (wait for ever, pinging the server every `ipc.ping.interval`); no YARN call is meant to block
+/// that long, and a dead connection must not hang a heartbeat or a launch.
+pub const DEFAULT_RPC_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl ClientOptions {
     /// SIMPLE auth as `user`, protocol version 1, default limits.
@@ -86,7 +98,17 @@ impl ClientOptions {
             auth: ClientAuth::Simple,
             max_response_len: DEFAULT_MAX_FRAME_LEN,
             connect_timeout: Duration::from_secs(20),
+            rpc_timeout: DEFAULT_RPC_TIMEOUT,
         }
+    }
+}
+
+/// The call deadline for a value of `ipc.client.rpc-timeout.ms` (milliseconds; unset, 0 or less,
+/// Hadoop's "no timeout", give [`DEFAULT_RPC_TIMEOUT`]).
+pub fn rpc_timeout(milliseconds: Option<i64>) -> Duration {
+    match milliseconds {
+        Some(milliseconds) if milliseconds > 0 => Duration::from_millis(milliseconds as u64),
+        _ => DEFAULT_RPC_TIMEOUT,
     }
 }
 
@@ -151,6 +173,7 @@ struct ClientInner {
     protocol: String,
     protocol_version: u64,
     next_call_id: AtomicI32,
+    rpc_timeout: Duration,
     pending: SharedPending,
     outbound: mpsc::UnboundedSender<Bytes>,
     reader_task: JoinHandle<()>,
@@ -251,6 +274,7 @@ impl IpcClient {
                 protocol: options.protocol,
                 protocol_version: options.protocol_version,
                 next_call_id: AtomicI32::new(0),
+                rpc_timeout: options.rpc_timeout,
                 pending,
                 outbound,
                 reader_task,
@@ -320,7 +344,23 @@ impl IpcClient {
                 reason: "connection writer stopped".into(),
             });
         }
-        receiver.await.unwrap_or_else(|_| {
+        let Ok(reply) = tokio::time::timeout(inner.rpc_timeout, receiver).await else {
+            // No reply in time: the server or the path to it is gone. Calls after this one fail
+            // at once, so the caller reconnects instead of queueing behind a dead connection.
+            inner.reader_task.abort();
+            close_all(
+                &inner.pending,
+                ClosedReason::Closed(format!(
+                    "call {method} got no reply within {:?}",
+                    inner.rpc_timeout
+                )),
+            );
+            return Err(IpcClientError::Timeout {
+                method: method.to_string(),
+                after: inner.rpc_timeout,
+            });
+        };
+        reply.unwrap_or_else(|_| {
             Err(lock(&inner.pending)
                 .closed
                 .clone()

@@ -30,6 +30,9 @@ pub struct NmSettings {
     pub resource: Resource,
     /// Heartbeat interval until the RM says otherwise.
     pub heartbeat_interval: Duration,
+    /// Deadline of each call to the RM (`ipc.client.rpc-timeout.ms`): a heartbeat without an
+    /// answer by then ends the connection, and the NM connects and registers again.
+    pub rpc_timeout: Duration,
     /// GPU device indices this node offers as `yarn.io/gpu` (empty: none).
     pub gpu_devices: Vec<u32>,
     /// Directories and container behaviour; `nm_host`/`nm_port` are filled in at start.
@@ -100,6 +103,7 @@ impl NodeManager {
             resource,
             rm_tracker: settings.rm_tracker,
             default_interval: settings.heartbeat_interval,
+            rpc_timeout: settings.rpc_timeout,
             manager: manager.clone(),
             keys,
             registered: registered_sender,

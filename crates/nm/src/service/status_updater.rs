@@ -24,6 +24,7 @@ pub(crate) struct StatusUpdater {
     pub(crate) resource: Resource,
     pub(crate) rm_tracker: SocketAddr,
     pub(crate) default_interval: Duration,
+    pub(crate) rpc_timeout: Duration,
     pub(crate) manager: Arc<ContainerManager>,
     pub(crate) keys: NmKeys,
     pub(crate) registered: watch::Sender<bool>,
@@ -95,7 +96,8 @@ impl StatusUpdater {
     }
 
     async fn connect_and_register(&self) -> Result<(IpcClient, Duration), String> {
-        let options = ClientOptions::new(protocols::RESOURCE_TRACKER, "nodemanager");
+        let mut options = ClientOptions::new(protocols::RESOURCE_TRACKER, "nodemanager");
+        options.rpc_timeout = self.rpc_timeout;
         let client = IpcClient::connect(self.rm_tracker, options)
             .await
             .map_err(|e| e.to_string())?;
