@@ -395,3 +395,96 @@ async fn connections_beyond_the_limit_are_closed() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_server_healthy(server.local_addr()).await;
 }
+
+#[tokio::test]
+async fn frames_before_authentication_are_limited_to_a_small_size() {
+    let server = start_default_server().await;
+    // SASL preamble, then a frame declaring 1 MiB (the full limit is 128 MiB): refused from its
+    // length alone, before the server buffers any of it.
+    let mut connection = RawConnection::open(server.local_addr()).await;
+    connection.send(b"hrpc\x09\x00\xdf").await;
+    connection.send(&(1u32 << 20).to_be_bytes()).await;
+    let message = expect_fatal(
+        &mut connection,
+        -1,
+        RpcErrorCodeProto::FatalInvalidRpcHeader,
+        java_class::RPC_SERVER_EXCEPTION,
+    )
+    .await;
+    assert!(
+        message.contains("before authentication") && message.contains("1048576"),
+        "{message}"
+    );
+    // The same before the connection context of a SIMPLE connection.
+    let mut connection = RawConnection::open(server.local_addr()).await;
+    connection.send(b"hrpc\x09\x00\x00").await;
+    connection.send(&(1u32 << 20).to_be_bytes()).await;
+    expect_fatal(
+        &mut connection,
+        -1,
+        RpcErrorCodeProto::FatalInvalidRpcHeader,
+        java_class::RPC_SERVER_EXCEPTION,
+    )
+    .await;
+    // Once authenticated, a call of 1 MiB is framed and answered.
+    let mut connection = RawConnection::open_simple(server.local_addr(), ECHO_PROTOCOL).await;
+    let body = EchoRequest {
+        text: "x".repeat(1 << 20),
+        delay_ms: 0,
+    }
+    .encode_to_vec();
+    connection
+        .send(&call_frame(7, ECHO_PROTOCOL, "echo", &body))
+        .await;
+    let (header, _) = connection.read_reply_up_to(4 << 20).await;
+    assert_eq!(
+        (header.status(), header.call_id),
+        (RpcStatusProto::Success, 7)
+    );
+    assert_server_healthy(server.local_addr()).await;
+}
+
+#[tokio::test]
+async fn a_connection_that_does_not_authenticate_in_time_is_closed() {
+    let server = start_server(ServerConfig {
+        auth_timeout: Duration::from_millis(500),
+        ..ServerConfig::default()
+    })
+    .await;
+    // The SASL preamble and a ping now and then, never a SASL step: it holds a slot until its
+    // authentication deadline.
+    let mut connection = RawConnection::open(server.local_addr()).await;
+    connection.send(b"hrpc\x09\x00\xdf").await;
+    let ping = frame(&request_header(-4, &CLIENT_ID, -1).encode_length_delimited_to_vec());
+    let opened = Instant::now();
+    let closed = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if connection.stream.write_all(&ping).await.is_err() {
+                return;
+            }
+            let mut byte = [0u8; 1];
+            match tokio::time::timeout(
+                Duration::from_millis(10),
+                tokio::io::AsyncReadExt::read(&mut connection.stream, &mut byte),
+            )
+            .await
+            {
+                Ok(Ok(0)) | Ok(Err(_)) => return,
+                _ => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the server never closed the connection");
+    assert!(
+        opened.elapsed() >= Duration::from_millis(400),
+        "closed before its deadline: {:?}",
+        opened.elapsed()
+    );
+    // An authenticated connection that idles as long stays open.
+    let client = echo_client(server.local_addr(), "patient").await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(client.is_connected());
+    assert_server_healthy(server.local_addr()).await;
+}

@@ -51,6 +51,8 @@ enum Phase {
 pub struct ConnectionState {
     policy: AuthPolicy,
     decoder: ServerStreamDecoder,
+    /// The frame limit once authenticated (before: [`PRE_AUTH_MAX_FRAME_LEN`]).
+    max_frame_len: usize,
     phase: Phase,
 }
 
@@ -86,7 +88,8 @@ impl ConnectionState {
     pub fn new(policy: AuthPolicy, max_frame_len: usize) -> Self {
         Self {
             policy,
-            decoder: ServerStreamDecoder::new(max_frame_len),
+            decoder: ServerStreamDecoder::new(max_frame_len.min(PRE_AUTH_MAX_FRAME_LEN)),
+            max_frame_len,
             phase: Phase::AwaitPreamble,
         }
     }
@@ -110,7 +113,17 @@ impl ConnectionState {
             let item = match self.decoder.decode(buffer) {
                 Ok(Some(item)) => item,
                 Ok(None) => return None,
-                Err(error) => return Some(self.close_with(stream_error_action(error))),
+                Err(error) => {
+                    let action = match error {
+                        StreamDecodeError::FrameTooLarge { declared, max }
+                            if self.identity().is_none() =>
+                        {
+                            pre_auth_frame_too_large(declared, max)
+                        }
+                        error => stream_error_action(error),
+                    };
+                    return Some(self.close_with(action));
+                }
             };
             if let Some(action) = self.handle_item(item) {
                 if matches!(action, ConnectionAction::Close { .. }) {
@@ -193,6 +206,8 @@ impl ConnectionState {
             },
             (Phase::AwaitContext(auth), ClientMessage::ConnectionContext { context, .. }) => {
                 self.phase = Phase::Ready(identity_from(auth, context));
+                // Authenticated: calls may be as large as the server allows.
+                self.decoder.set_max_frame_len(self.max_frame_len);
                 None
             }
             (Phase::Ready(identity), ClientMessage::Call(call)) => {
@@ -242,6 +257,23 @@ fn out_of_order_action(phase: &Phase, message: &ClientMessage) -> ConnectionActi
             message,
         ),
     }
+}
+
+/// The largest frame a connection may send before its connection context (SASL negotiation and
+/// the context itself take a few hundred bytes): an unauthenticated peer cannot make the server
+/// buffer the full `ipc.maximum.data.length` (128 MiB).
+pub const PRE_AUTH_MAX_FRAME_LEN: usize = 64 * 1024;
+
+fn pre_auth_frame_too_large(declared: u64, max: usize) -> ConnectionAction {
+    fatal(
+        &ReplyTo::connection_level(),
+        RpcErrorCodeProto::FatalInvalidRpcHeader,
+        java_class::RPC_SERVER_EXCEPTION,
+        format!(
+            "frame of {declared} bytes before authentication is longer than the {max} bytes \
+             allowed until the connection context"
+        ),
+    )
 }
 
 fn rejection_action(rejection: FrameRejection) -> ConnectionAction {

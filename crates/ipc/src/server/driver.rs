@@ -57,6 +57,7 @@ pub(crate) async fn serve_connection<S>(
     let mut buffer = BytesMut::with_capacity(READ_CHUNK);
     let mut calls = JoinSet::new();
     let mut last_activity = Instant::now();
+    let auth_deadline = Instant::now() + shared.config.auth_timeout;
     let max_in_flight = shared.config.max_in_flight_calls_per_connection.max(1);
 
     let ending = 'connection: loop {
@@ -111,6 +112,10 @@ pub(crate) async fn serve_connection<S>(
             _ = sleep_until(last_activity + shared.config.idle_timeout), if calls.is_empty() => {
                 debug!(idle_timeout = ?shared.config.idle_timeout, "closing idle IPC connection");
                 break Ending::Graceful;
+            }
+            _ = sleep_until(auth_deadline), if state.identity().is_none() => {
+                debug!(auth_timeout = ?shared.config.auth_timeout, "closing IPC connection that did not authenticate in time");
+                break Ending::Abrupt(None);
             }
             _ = shutdown.changed() => break Ending::Graceful,
             _ = &mut writer_task => {

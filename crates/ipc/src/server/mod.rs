@@ -38,6 +38,9 @@ pub struct ServerConfig {
     pub auth: AuthPolicy,
     /// On shutdown, how long in-flight calls may run before their connection is closed anyway.
     pub shutdown_grace: Duration,
+    /// A connection that has not sent its connection context (finished authenticating) this
+    /// long after it was accepted is closed: unauthenticated peers cannot hold connection slots.
+    pub auth_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -49,6 +52,7 @@ impl Default for ServerConfig {
             max_in_flight_calls_per_connection: 256,
             auth: AuthPolicy::Simple,
             shutdown_grace: Duration::from_secs(5),
+            auth_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -125,6 +125,12 @@ impl ServerStreamDecoder {
         }
     }
 
+    /// Changes the largest frame accepted from now on (the server raises it once the
+    /// connection is authenticated).
+    pub fn set_max_frame_len(&mut self, max_frame_len: usize) {
+        self.max_frame_len = max_frame_len;
+    }
+
     /// Removes the next complete item from `buffer`; `Ok(None)` means more bytes are needed.
     /// After an HTTP request or an error the decoder is finished and always returns `Ok(None)`.
     pub fn decode(

@@ -208,8 +208,13 @@ impl RawConnection {
 
     /// Reads one frame payload; `None` when the server closed the connection first.
     pub async fn read_frame(&mut self) -> Option<Bytes> {
+        self.read_frame_up_to(1 << 20).await
+    }
+
+    /// As [`Self::read_frame`], accepting frames up to `max` bytes.
+    pub async fn read_frame_up_to(&mut self, max: usize) -> Option<Bytes> {
         loop {
-            if let Some(frame) = split_frame(&mut self.buffer, 1 << 20).expect("frame too large") {
+            if let Some(frame) = split_frame(&mut self.buffer, max).expect("frame too large") {
                 return Some(frame);
             }
             let read = tokio::time::timeout(
@@ -227,8 +232,13 @@ impl RawConnection {
 
     /// Reads one reply: its header and the rest of the payload.
     pub async fn read_reply(&mut self) -> (RpcResponseHeaderProto, Bytes) {
+        self.read_reply_up_to(1 << 20).await
+    }
+
+    /// As [`Self::read_reply`], accepting replies up to `max` bytes.
+    pub async fn read_reply_up_to(&mut self, max: usize) -> (RpcResponseHeaderProto, Bytes) {
         let mut payload = self
-            .read_frame()
+            .read_frame_up_to(max)
             .await
             .expect("expected a reply, got a close");
         let header =
