@@ -4,8 +4,8 @@ use spindle_ipc::{ClientAuth, ClientOptions, IpcClient, TokenCredentials};
 use spindle_minicluster::{MiniCluster, MiniClusterConfig};
 use spindle_proto::yarn::*;
 use spindle_proto::Message;
-use spindle_security::MasterKey;
-use spindle_types::{ApplicationAttemptId, ApplicationId};
+use spindle_security::{Credentials, MasterKey};
+use spindle_types::{ApplicationAttemptId, ApplicationId, Resource};
 
 const AM_PROTOCOL: &str = "org.apache.hadoop.yarn.api.ApplicationMasterProtocolPB";
 
@@ -71,5 +71,121 @@ async fn the_scheduler_port_refuses_callers_without_a_valid_amrm_token() {
         .await
         .unwrap();
     assert_eq!(m.cluster_metrics.unwrap().num_node_managers(), 1);
+    cluster.shutdown().await;
+}
+
+/// The AM's own AMRMToken, as its container got it: the AM command copies its credentials file.
+async fn run_am_that_keeps_its_token(
+    cluster: &MiniCluster,
+    token_file: &std::path::Path,
+) -> (IpcClient, ApplicationId, TokenCredentials) {
+    let client = IpcClient::connect(
+        cluster.rm.client_address(),
+        ClientOptions::new(
+            "org.apache.hadoop.yarn.api.ApplicationClientProtocolPB",
+            "root",
+        ),
+    )
+    .await
+    .unwrap();
+    let new: GetNewApplicationResponseProto = client
+        .call("getNewApplication", &GetNewApplicationRequestProto {})
+        .await
+        .unwrap();
+    let id = ApplicationId::try_from(new.application_id.as_ref().unwrap()).unwrap();
+    let command = format!(
+        "cp \"$HADOOP_TOKEN_FILE_LOCATION\" {}.part && mv {0}.part {0}; sleep 2",
+        token_file.display()
+    );
+    let submission = ApplicationSubmissionContextProto {
+        application_id: Some(id.into()),
+        application_name: Some("token-keeper".into()),
+        am_container_spec: Some(ContainerLaunchContextProto {
+            command: vec![command],
+            ..Default::default()
+        }),
+        resource: Some((&Resource::new(256, 1)).into()),
+        max_app_attempts: Some(1),
+        ..Default::default()
+    };
+    let _: SubmitApplicationResponseProto = client
+        .call(
+            "submitApplication",
+            &SubmitApplicationRequestProto {
+                application_submission_context: Some(submission),
+            },
+        )
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !token_file.exists() {
+        assert!(std::time::Instant::now() < deadline, "the AM never started");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let credentials = Credentials::decode(&std::fs::read(token_file).unwrap()).unwrap();
+    let token = credentials
+        .find_kind("YARN_AM_RM_TOKEN")
+        .expect("the AM container holds its AMRMToken")
+        .clone();
+    (
+        client,
+        id,
+        TokenCredentials {
+            kind: token.kind,
+            identifier: token.identifier,
+            password: token.password,
+        },
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_amrm_token_of_a_finished_attempt_is_refused_at_authentication() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = MiniClusterConfig::new(dir.path());
+    config.nodes = 1;
+    let cluster = MiniCluster::start(config).await.unwrap();
+    let address = cluster.rm.scheduler_address();
+    let (client, id, token) =
+        run_am_that_keeps_its_token(&cluster, &dir.path().join("am-tokens")).await;
+    let mut options = ClientOptions::new(AM_PROTOCOL, "root");
+    options.auth = ClientAuth::Token(token);
+
+    // While the attempt runs, its token authenticates.
+    IpcClient::connect(address, options.clone())
+        .await
+        .expect("the live attempt's token connects");
+
+    // The AM exits without registering; with one attempt allowed the application fails.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let report: GetApplicationReportResponseProto = client
+            .call(
+                "getApplicationReport",
+                &GetApplicationReportRequestProto {
+                    application_id: Some(id.into()),
+                },
+            )
+            .await
+            .unwrap();
+        if report.application_report.unwrap().yarn_application_state()
+            == YarnApplicationStateProto::Failed
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the application never failed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let refused = IpcClient::connect(address, options)
+        .await
+        .expect_err("the finished attempt's token is refused at SASL")
+        .to_string();
+    assert!(
+        refused.contains("Password not found for ApplicationAttempt")
+            && refused.contains("finished"),
+        "{refused}"
+    );
     cluster.shutdown().await;
 }

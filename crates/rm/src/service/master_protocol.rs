@@ -14,14 +14,16 @@ use spindle_types::ApplicationAttemptId;
 use super::protocols;
 use super::runtime::SharedCore;
 
-/// Answers DIGEST-MD5 password lookups for AMRMTokens.
+/// Answers DIGEST-MD5 password lookups for AMRMTokens: only for attempts that have not ended, as
+/// Hadoop's AMRMTokenSecretManager forgets an attempt's password once it finishes.
 pub(crate) struct AmrmSecretManager {
     key: MasterKey,
+    core: SharedCore,
 }
 
 impl AmrmSecretManager {
-    pub(crate) fn new(key: MasterKey) -> Self {
-        Self { key }
+    pub(crate) fn new(key: MasterKey, core: SharedCore) -> Self {
+        Self { key, core }
     }
 }
 
@@ -37,6 +39,21 @@ impl TokenSecretManager for AmrmSecretManager {
             return Err(InvalidToken::new(format!(
                 "AMRMToken key {} is not known to this ResourceManager",
                 proto.key_id()
+            )));
+        }
+        let attempt = proto
+            .app_attempt_id
+            .as_ref()
+            .and_then(|attempt| ApplicationAttemptId::try_from(attempt).ok())
+            .ok_or_else(|| InvalidToken::new("AMRMToken names no application attempt"))?;
+        let live = self.core.read(|core| {
+            core.attempt(attempt)
+                .is_some_and(|record| !record.state.is_final())
+        });
+        if !live {
+            return Err(InvalidToken::new(format!(
+                "Password not found for ApplicationAttempt {attempt}: it has finished or is not \
+                 known to this ResourceManager"
             )));
         }
         Ok(self.key.password(identifier))

@@ -98,6 +98,12 @@ pub(crate) struct SharedCore {
 }
 
 impl SharedCore {
+    /// Reads the core without changing it (no effects are queued or started).
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&RmCore) -> R) -> R {
+        let core = self.core.lock().unwrap_or_else(|p| p.into_inner());
+        f(&core)
+    }
+
     /// Runs `f` on the core at the current time, then starts the effects it queued.
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut RmCore, i64) -> R) -> R {
         let (result, effects) = {
@@ -175,7 +181,7 @@ impl ResourceManager {
         )
         .await?;
         let token_config = ServerConfig {
-            auth: AuthPolicy::Token(Arc::new(AmrmSecretManager::new(amrm_key))),
+            auth: AuthPolicy::Token(Arc::new(AmrmSecretManager::new(amrm_key, shared.clone()))),
             ..server_config()
         };
         let master = Server::bind(
