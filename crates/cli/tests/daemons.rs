@@ -171,7 +171,7 @@ async fn sigterm_stops_the_daemons_cleanly_and_the_node_manager_stops_its_contai
     .await;
 
     send_signal(&nm.0, "TERM");
-    let status = exit_within(&mut nm.0, 20, "the NodeManager").await;
+    let status = exit_within(&mut nm.0, 20, "the NodeManager after SIGTERM").await;
     let nm_log = std::fs::read_to_string(dir.path().join("nm.log")).unwrap_or_default();
     assert!(
         status.success(),
@@ -185,11 +185,46 @@ async fn sigterm_stops_the_daemons_cleanly_and_the_node_manager_stops_its_contai
     );
 
     send_signal(&rm.0, "TERM");
-    let status = exit_within(&mut rm.0, 20, "the ResourceManager").await;
+    let status = exit_within(&mut rm.0, 20, "the ResourceManager after SIGTERM").await;
     let rm_log = std::fs::read_to_string(dir.path().join("rm.log")).unwrap_or_default();
     assert!(
         status.success(),
         "the RM exits cleanly on SIGTERM: {status}\n{rm_log}"
     );
     assert!(rm_log.contains("stopping on SIGTERM"), "{rm_log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_inside_the_rm_core_stops_the_resourcemanager_with_the_panic_in_its_log() {
+    let _one = ONE_PAIR_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let conf = daemon_conf(dir.path());
+    let log = dir.path().join("rm.log");
+    let file = std::fs::File::create(&log).unwrap();
+    // The test-only fault: the next getClusterNodes call panics while it holds the RM core.
+    let mut rm = Process(
+        std::process::Command::new(env!("CARGO_BIN_EXE_spindle"))
+            .arg("--conf-dir")
+            .arg(&conf)
+            .arg("resourcemanager")
+            .env("SPINDLE_TEST_PANIC_IN_CORE", "1")
+            .stdout(std::process::Stdio::from(file.try_clone().unwrap()))
+            .stderr(std::process::Stdio::from(file))
+            .spawn()
+            .unwrap(),
+    );
+    wait_until(20, "the RM to serve", || {
+        spindle(&conf, &["application", "-list"]).status.success()
+    })
+    .await;
+    // `node -list` asks for the cluster's nodes: the call panics inside the core.
+    let _ = spindle(&conf, &["node", "-list"]);
+    let status = exit_within(&mut rm.0, 20, "the ResourceManager after a panic").await;
+    assert_eq!(status.code(), Some(70), "exit status after a panic");
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        log.contains("injected panic inside the RM core")
+            && log.contains("ResourceManager: stopping after a panic"),
+        "{log}"
+    );
 }

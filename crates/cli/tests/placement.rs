@@ -277,7 +277,7 @@ async fn the_minicluster_defaults_to_the_capacity_scheduler_and_refuses_a_missin
     assert!(out.starts_with("application_"));
     // SIGTERM (systemd, docker, `kill`) stops it cleanly, as Ctrl-C does.
     send_signal(&minicluster.child, "TERM");
-    let status = exit_within(&mut minicluster.child, 20, "the minicluster").await;
+    let status = exit_within(&mut minicluster.child, 20, "the minicluster after SIGTERM").await;
     assert!(
         status.success() && minicluster.output().contains("stopping on SIGTERM"),
         "{status}: {}",

@@ -41,6 +41,7 @@ fn advertised_host(address: &HostPort) -> String {
 }
 
 pub async fn resourcemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
+    super::fatal_panics::install("ResourceManager");
     let config = RmConfig::from_configuration(&load(conf_dir)?)?;
     let mut settings = RmSettings::from_config(&config, now_ms());
     let conf = load(conf_dir)?;
@@ -112,6 +113,7 @@ fn gpu_devices(conf: &Configuration) -> anyhow::Result<Vec<u32>> {
 }
 
 pub async fn nodemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
+    super::fatal_panics::install("NodeManager");
     let conf = load(conf_dir)?;
     let config = NmConfig::from_configuration(&conf)?;
     let gpu_devices = gpu_devices(&conf)?;

@@ -49,6 +49,7 @@ impl MiniclusterArgs {
 }
 
 pub async fn run(conf_dir: Option<&Path>, args: MiniclusterArgs) -> anyhow::Result<i32> {
+    super::fatal_panics::install("minicluster");
     let cluster = MiniCluster::start(args.config(conf_dir)?).await?;
     println!("Spindle minicluster running");
     println!(

@@ -4,6 +4,7 @@ pub mod application;
 pub mod daemons;
 pub mod demo;
 pub mod dshell;
+pub mod fatal_panics;
 pub mod logs;
 pub mod minicluster;
 pub mod node;

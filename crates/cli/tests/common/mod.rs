@@ -288,7 +288,7 @@ pub async fn exit_within(
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "{what} still running {seconds} s after SIGTERM"
+            "{what} still running after {seconds} s"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

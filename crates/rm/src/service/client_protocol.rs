@@ -121,7 +121,10 @@ impl RpcService for ClientProtocol {
                             .collect();
                         // An empty filter means every state, as in YARN's ClientRMService.
                         Ok(GetClusterNodesResponseProto {
-                            node_reports: core.with(|c, _| c.node_reports(&states)),
+                            node_reports: core.with(|c, _| {
+                                super::fault_injection::panic_in_core_if_asked();
+                                c.node_reports(&states)
+                            }),
                         })
                     })
                     .await

@@ -4,6 +4,7 @@
 mod admin_protocol;
 mod am_launcher;
 mod client_protocol;
+pub mod fault_injection;
 mod master_protocol;
 mod runtime;
 mod tracker_protocol;

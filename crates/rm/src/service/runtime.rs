@@ -98,16 +98,25 @@ pub(crate) struct SharedCore {
 }
 
 impl SharedCore {
+    /// The core, never re-entered after a panic inside it: a transition cut short leaves it half
+    /// updated, so every later access panics too (the daemons exit on any panic, see
+    /// `spindle::commands::fatal_panics`).
+    fn lock_core(&self) -> std::sync::MutexGuard<'_, RmCore> {
+        match self.core.lock() {
+            Ok(core) => core,
+            Err(_) => panic!("the RM core was left half-updated by an earlier panic"),
+        }
+    }
+
     /// Reads the core without changing it (no effects are queued or started).
     pub(crate) fn read<R>(&self, f: impl FnOnce(&RmCore) -> R) -> R {
-        let core = self.core.lock().unwrap_or_else(|p| p.into_inner());
-        f(&core)
+        f(&self.lock_core())
     }
 
     /// Runs `f` on the core at the current time, then starts the effects it queued.
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut RmCore, i64) -> R) -> R {
         let (result, effects) = {
-            let mut core = self.core.lock().unwrap_or_else(|p| p.into_inner());
+            let mut core = self.lock_core();
             let result = f(&mut core, super::now_ms());
             (result, core.take_effects())
         };
