@@ -51,6 +51,7 @@ pub fn spawn_in_new_session(
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+    #[allow(unsafe_code)]
     unsafe {
         command.pre_exec(|| nix::unistd::setsid().map(|_| ()).map_err(io::Error::from));
     }
