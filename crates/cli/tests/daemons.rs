@@ -23,45 +23,17 @@ fn daemon_conf(dir: &std::path::Path) -> std::path::PathBuf {
     let conf = dir.join("conf");
     std::fs::create_dir_all(&conf).unwrap();
     let (client, scheduler, tracker) = (free_port(), free_port(), free_port());
-    let properties = [
-        ("yarn.resourcemanager.hostname", "127.0.0.1".to_string()),
-        (
-            "yarn.resourcemanager.address",
-            format!("127.0.0.1:{client}"),
-        ),
-        (
-            "yarn.resourcemanager.scheduler.address",
-            format!("127.0.0.1:{scheduler}"),
-        ),
-        (
-            "yarn.resourcemanager.resource-tracker.address",
-            format!("127.0.0.1:{tracker}"),
-        ),
-        ("yarn.nodemanager.address", "localhost:0".to_string()),
-        ("yarn.nodemanager.resource.memory-mb", "3072".to_string()),
-        ("yarn.nodemanager.resource.cpu-vcores", "3".to_string()),
-        (
-            "yarn.nodemanager.local-dirs",
-            dir.join("nm/local").display().to_string(),
-        ),
-        (
-            "yarn.nodemanager.log-dirs",
-            dir.join("nm/logs").display().to_string(),
-        ),
+    let mut properties = daemon_properties(dir, client, scheduler, tracker);
+    properties.extend([
         (
             "yarn.nm.liveness-monitor.expiry-interval-ms",
             "3000".to_string(),
         ),
         (
-            "yarn.resourcemanager.nodemanagers.heartbeat-interval-ms",
-            "200".to_string(),
-        ),
-        ("yarn.scheduler.minimum-allocation-mb", "256".to_string()),
-        (
             "net.topology.table.file.name",
             dir.join("topology.table").display().to_string(),
         ),
-    ];
+    ]);
     std::fs::write(dir.join("topology.table"), "localhost /rack-a\n").unwrap();
     spindle_conf::write_site_xml(&conf.join("yarn-site.xml"), &properties).unwrap();
     conf
@@ -200,18 +172,12 @@ async fn a_panic_inside_the_rm_core_stops_the_resourcemanager_with_the_panic_in_
     let dir = tempfile::tempdir().unwrap();
     let conf = daemon_conf(dir.path());
     let log = dir.path().join("rm.log");
-    let file = std::fs::File::create(&log).unwrap();
     // The test-only fault: the next getClusterNodes call panics while it holds the RM core.
-    let mut rm = Process(
-        std::process::Command::new(env!("CARGO_BIN_EXE_spindle"))
-            .arg("--conf-dir")
-            .arg(&conf)
-            .arg("resourcemanager")
-            .env("SPINDLE_TEST_PANIC_IN_CORE", "1")
-            .stdout(std::process::Stdio::from(file.try_clone().unwrap()))
-            .stderr(std::process::Stdio::from(file))
-            .spawn()
-            .unwrap(),
+    let mut rm = spawn_spindle_with_env(
+        &conf,
+        &["resourcemanager"],
+        &log,
+        &[("SPINDLE_TEST_PANIC_IN_CORE", "1")],
     );
     wait_until(20, "the RM to serve", || {
         spindle(&conf, &["application", "-list"]).status.success()

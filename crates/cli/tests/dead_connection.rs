@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,8 +66,8 @@ async fn pump(
     }
 }
 
-/// yarn-site.xml in `dir/NAME` for an RM on `tracker` (the NM reaching it at `nm_tracker`), 1 s
-/// call deadline, 200 ms heartbeats, a liveness expiry long enough that the RM never notices.
+/// yarn-site.xml in `dir/NAME` for the RM on `ports` (the NM reaching it at `nm_tracker`), with a
+/// 1 s call deadline; the RM's default liveness expiry (10 min) never notices the cut.
 fn conf(
     dir: &std::path::Path,
     name: &str,
@@ -77,55 +76,14 @@ fn conf(
 ) -> std::path::PathBuf {
     let conf = dir.join(name);
     std::fs::create_dir_all(&conf).unwrap();
-    let (client, scheduler, _) = ports;
-    let properties = [
-        ("yarn.resourcemanager.hostname", "127.0.0.1".to_string()),
-        (
-            "yarn.resourcemanager.address",
-            format!("127.0.0.1:{client}"),
-        ),
-        (
-            "yarn.resourcemanager.scheduler.address",
-            format!("127.0.0.1:{scheduler}"),
-        ),
-        (
-            "yarn.resourcemanager.resource-tracker.address",
-            format!("127.0.0.1:{nm_tracker}"),
-        ),
-        ("yarn.nodemanager.address", "localhost:0".to_string()),
-        ("yarn.nodemanager.resource.memory-mb", "2048".to_string()),
-        ("yarn.nodemanager.resource.cpu-vcores", "2".to_string()),
-        (
-            "yarn.nodemanager.local-dirs",
-            dir.join("nm/local").display().to_string(),
-        ),
-        (
-            "yarn.nodemanager.log-dirs",
-            dir.join("nm/logs").display().to_string(),
-        ),
-        (
-            "yarn.resourcemanager.nodemanagers.heartbeat-interval-ms",
-            "200".to_string(),
-        ),
-        ("ipc.client.rpc-timeout.ms", "1000".to_string()),
-    ];
+    let mut properties = daemon_properties(dir, ports.0, ports.1, nm_tracker);
+    properties.push(("ipc.client.rpc-timeout.ms", "1000".to_string()));
     spindle_conf::write_site_xml(&conf.join("yarn-site.xml"), &properties).unwrap();
     conf
 }
 
 fn start(conf: &std::path::Path, role: &str, log: &std::path::Path) -> Process {
-    let file = std::fs::File::create(log).unwrap();
-    Process(
-        Command::new(env!("CARGO_BIN_EXE_spindle"))
-            .arg("--conf-dir")
-            .arg(conf)
-            .arg(role)
-            .env("SPINDLE_LOG", "info")
-            .stdout(std::process::Stdio::from(file.try_clone().unwrap()))
-            .stderr(std::process::Stdio::from(file))
-            .spawn()
-            .unwrap(),
-    )
+    spawn_spindle_with_env(conf, &[role], log, &[("SPINDLE_LOG", "info")])
 }
 
 fn registrations(log: &str) -> usize {

@@ -251,6 +251,16 @@ impl Drop for Process {
 
 /// `spindle --conf-dir CONF ARGS...` in the background, its output in `log`.
 pub fn spawn_spindle(conf: &Path, args: &[&str], log: &Path) -> Process {
+    spawn_spindle_with_env(conf, args, log, &[])
+}
+
+/// As [`spawn_spindle`], with extra environment variables (`SPINDLE_LOG` defaults to `warn`).
+pub fn spawn_spindle_with_env(
+    conf: &Path,
+    args: &[&str],
+    log: &Path,
+    environment: &[(&str, &str)],
+) -> Process {
     let file = std::fs::File::create(log).unwrap();
     Process(
         Command::new(env!("CARGO_BIN_EXE_spindle"))
@@ -258,11 +268,54 @@ pub fn spawn_spindle(conf: &Path, args: &[&str], log: &Path) -> Process {
             .arg(conf)
             .args(args)
             .env("SPINDLE_LOG", "warn")
+            .envs(environment.iter().copied())
             .stdout(std::process::Stdio::from(file.try_clone().unwrap()))
             .stderr(std::process::Stdio::from(file))
             .spawn()
             .unwrap(),
     )
+}
+
+/// yarn-site.xml keys for an RM and one NM on loopback: the RM's client, scheduler and
+/// resource-tracker ports (`tracker` is where the NM reaches the RM), an NM of 3 GB and 3
+/// vcores with its directories under `dir/nm`, 200 ms heartbeats, 256 MB minimum allocation.
+pub fn daemon_properties(
+    dir: &Path,
+    client: u16,
+    scheduler: u16,
+    tracker: u16,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("yarn.resourcemanager.hostname", "127.0.0.1".to_string()),
+        (
+            "yarn.resourcemanager.address",
+            format!("127.0.0.1:{client}"),
+        ),
+        (
+            "yarn.resourcemanager.scheduler.address",
+            format!("127.0.0.1:{scheduler}"),
+        ),
+        (
+            "yarn.resourcemanager.resource-tracker.address",
+            format!("127.0.0.1:{tracker}"),
+        ),
+        ("yarn.nodemanager.address", "localhost:0".to_string()),
+        ("yarn.nodemanager.resource.memory-mb", "3072".to_string()),
+        ("yarn.nodemanager.resource.cpu-vcores", "3".to_string()),
+        (
+            "yarn.nodemanager.local-dirs",
+            dir.join("nm/local").display().to_string(),
+        ),
+        (
+            "yarn.nodemanager.log-dirs",
+            dir.join("nm/logs").display().to_string(),
+        ),
+        (
+            "yarn.resourcemanager.nodemanagers.heartbeat-interval-ms",
+            "200".to_string(),
+        ),
+        ("yarn.scheduler.minimum-allocation-mb", "256".to_string()),
+    ]
 }
 
 /// Sends `signal` (`TERM`, `INT`) to the process with `kill`, as an operator or systemd would.
