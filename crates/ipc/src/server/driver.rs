@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use futures::FutureExt;
 use spindle_proto::common::rpc_response_header_proto::RpcStatusProto;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::{sleep_until, timeout, Instant};
 use tracing::{debug, Instrument};
@@ -30,6 +30,8 @@ const FINAL_WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 
 enum Outbound {
     Frame(Bytes),
+    /// A call's reply; its slot is given back once the reply is written.
+    Reply(Bytes, OwnedSemaphorePermit),
     Close(Option<Bytes>),
 }
 
@@ -56,6 +58,9 @@ pub(crate) async fn serve_connection<S>(
     let mut state = ConnectionState::new(shared.config.auth.clone(), shared.config.max_frame_len);
     let mut buffer = BytesMut::with_capacity(READ_CHUNK);
     let mut calls = JoinSet::new();
+    let reply_slots = Arc::new(Semaphore::new(
+        shared.config.max_unwritten_replies_per_connection.max(1),
+    ));
     let mut last_activity = Instant::now();
     let auth_deadline = Instant::now() + shared.config.auth_timeout;
     let max_in_flight = shared.config.max_in_flight_calls_per_connection.max(1);
@@ -75,6 +80,7 @@ pub(crate) async fn serve_connection<S>(
                         &shared,
                         &mut calls,
                         &outbound_sender,
+                        &reply_slots,
                         call,
                         identity,
                         peer_addr,
@@ -159,6 +165,7 @@ fn dispatch(
     shared: &Arc<ServerShared>,
     calls: &mut JoinSet<()>,
     outbound: &mpsc::UnboundedSender<Outbound>,
+    reply_slots: &Arc<Semaphore>,
     call: CallFrame,
     identity: CallerIdentity,
     peer_addr: SocketAddr,
@@ -172,6 +179,7 @@ fn dispatch(
         return;
     };
     let outbound = outbound.clone();
+    let reply_slots = reply_slots.clone();
     let context = CallContext {
         identity,
         protocol: call.protocol_name.clone(),
@@ -186,6 +194,11 @@ fn dispatch(
                 request,
                 ..
             } = &call;
+            // Wait until the client has taken enough earlier replies (never closed while the
+            // connection lives).
+            let Ok(slot) = reply_slots.acquire_owned().await else {
+                return;
+            };
             debug!("call started");
             let future = service.call(context, method_name.clone(), request.clone());
             let result = AssertUnwindSafe(future)
@@ -207,7 +220,7 @@ fn dispatch(
                     error_reply(&call, &error)
                 }
             };
-            let _ = outbound.send(Outbound::Frame(frame));
+            let _ = outbound.send(Outbound::Reply(frame, slot));
         }
         .instrument(span),
     );
@@ -232,6 +245,14 @@ async fn write_loop<W: AsyncWrite>(writer: W, mut outbound: mpsc::UnboundedRecei
                     debug!(%error, "write failed");
                     return;
                 }
+            }
+            Outbound::Reply(frame, slot) => {
+                if let Err(error) = writer.write_all(&frame).await {
+                    debug!(%error, "write failed");
+                    return;
+                }
+                // Written: the next call may run.
+                drop(slot);
             }
             Outbound::Close(last_words) => {
                 if let Some(last_words) = last_words {

@@ -34,6 +34,11 @@ pub struct ServerConfig {
     /// Calls of one connection running at once; beyond this the server stops reading that
     /// connection until one finishes (back-pressure against clients that never read replies).
     pub max_in_flight_calls_per_connection: usize,
+    /// Replies of one connection computed but not yet written to it; a call waits for a slot
+    /// before it runs, so a client that never reads its replies makes the server stop
+    /// computing them (and, at the in-flight limit, stop reading its calls) instead of
+    /// queueing them without bound.
+    pub max_unwritten_replies_per_connection: usize,
     /// How clients authenticate.
     pub auth: AuthPolicy,
     /// On shutdown, how long in-flight calls may run before their connection is closed anyway.
@@ -50,6 +55,7 @@ impl Default for ServerConfig {
             idle_timeout: Duration::from_secs(20),
             max_connections: 1024,
             max_in_flight_calls_per_connection: 256,
+            max_unwritten_replies_per_connection: 16,
             auth: AuthPolicy::Simple,
             shutdown_grace: Duration::from_secs(5),
             auth_timeout: Duration::from_secs(10),
