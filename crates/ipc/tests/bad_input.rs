@@ -488,3 +488,61 @@ async fn a_connection_that_does_not_authenticate_in_time_is_closed() {
     assert!(client.is_connected());
     assert_server_healthy(server.local_addr()).await;
 }
+
+/// A connection from `source` (another loopback address) to `address`.
+async fn connect_from(source: &str, address: std::net::SocketAddr) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+    socket.connect(address).await.unwrap()
+}
+
+/// Whether the server closes `stream` within a second.
+async fn closed_soon(stream: &mut tokio::net::TcpStream) -> bool {
+    let mut byte = [0u8; 1];
+    matches!(
+        tokio::time::timeout(
+            Duration::from_secs(1),
+            tokio::io::AsyncReadExt::read(stream, &mut byte)
+        )
+        .await,
+        Ok(Ok(0)) | Ok(Err(_))
+    )
+}
+
+#[tokio::test]
+async fn one_address_cannot_take_every_unauthenticated_slot() {
+    let server = start_server(ServerConfig {
+        max_unauthenticated_per_address: 3,
+        ..ServerConfig::default()
+    })
+    .await;
+    let address = server.local_addr();
+    // 127.0.0.2 opens SASL connections and never authenticates: three are kept, the next is
+    // closed at once.
+    let mut holders = Vec::new();
+    for _ in 0..3 {
+        let mut stream = connect_from("127.0.0.2", address).await;
+        stream.write_all(b"hrpc\x09\x00\xdf").await.unwrap();
+        holders.push(stream);
+    }
+    let mut fourth = connect_from("127.0.0.2", address).await;
+    let _ = fourth.write_all(b"hrpc\x09\x00\xdf").await;
+    assert!(closed_soon(&mut fourth).await, "a fourth is refused");
+    assert!(!closed_soon(&mut holders[0]).await, "the first three stay");
+    // Clients from other addresses are served meanwhile, and authenticated connections do not
+    // count: three authenticated clients from 127.0.0.1 and more.
+    let mut clients = Vec::new();
+    for index in 0..5 {
+        clients.push(echo_client(address, &format!("user{index}")).await);
+    }
+    assert_server_healthy(address).await;
+    // When one of 127.0.0.2's connections closes, its slot is free again.
+    drop(holders.pop());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut again = connect_from("127.0.0.2", address).await;
+    again.write_all(b"hrpc\x09\x00\xdf").await.unwrap();
+    assert!(
+        !closed_soon(&mut again).await,
+        "a freed slot is taken again"
+    );
+}

@@ -15,7 +15,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 use tracing::{debug, Instrument};
 
 use super::connection_state::{ConnectionAction, ConnectionState};
-use super::ServerShared;
+use super::{ServerShared, UnauthenticatedSlot};
 use crate::error::RpcError;
 use crate::service::{CallContext, CallerIdentity};
 use crate::wire::request::CallFrame;
@@ -48,6 +48,7 @@ pub(crate) async fn serve_connection<S>(
     peer_addr: SocketAddr,
     shared: Arc<ServerShared>,
     mut shutdown: watch::Receiver<bool>,
+    mut unauthenticated: UnauthenticatedSlot,
 ) where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
@@ -91,6 +92,9 @@ pub(crate) async fn serve_connection<S>(
                     break 'connection Ending::Abrupt(last_words);
                 }
             }
+        }
+        if state.identity().is_some() {
+            unauthenticated.release();
         }
         if *shutdown.borrow() {
             break Ending::Graceful;

@@ -5,7 +5,7 @@ mod driver;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +31,9 @@ pub struct ServerConfig {
     pub idle_timeout: Duration,
     /// Connections beyond this many are closed right after accept.
     pub max_connections: usize,
+    /// Connections from one IP address that have not authenticated yet, at most: more are closed
+    /// right after accept, so one host cannot take every slot and lock the others out.
+    pub max_unauthenticated_per_address: usize,
     /// Calls of one connection running at once; beyond this the server stops reading that
     /// connection until one finishes (back-pressure against clients that never read replies).
     pub max_in_flight_calls_per_connection: usize,
@@ -54,6 +57,7 @@ impl Default for ServerConfig {
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             idle_timeout: Duration::from_secs(20),
             max_connections: 1024,
+            max_unauthenticated_per_address: 64,
             max_in_flight_calls_per_connection: 256,
             max_unwritten_replies_per_connection: 16,
             auth: AuthPolicy::Simple,
@@ -102,6 +106,65 @@ impl ServiceRegistry {
 pub(crate) struct ServerShared {
     pub(crate) config: ServerConfig,
     pub(crate) services: ServiceRegistry,
+    /// Connections not authenticated yet, by peer address (an entry only while its count is
+    /// above zero: at most `max_connections` entries).
+    unauthenticated: std::sync::Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// A connection's place among its address's unauthenticated connections, given back when it
+/// authenticates or closes.
+pub(crate) struct UnauthenticatedSlot {
+    shared: Arc<ServerShared>,
+    address: IpAddr,
+    held: bool,
+}
+
+impl UnauthenticatedSlot {
+    /// Takes a slot for `address`, or None when it holds its maximum already.
+    fn take(shared: &Arc<ServerShared>, address: IpAddr) -> Option<Self> {
+        let mut counts = lock_counts(shared);
+        let count = counts.entry(address).or_insert(0);
+        if *count >= shared.config.max_unauthenticated_per_address {
+            if *count == 0 {
+                counts.remove(&address);
+            }
+            return None;
+        }
+        *count += 1;
+        Some(Self {
+            shared: shared.clone(),
+            address,
+            held: true,
+        })
+    }
+
+    /// The connection authenticated (or closed): its slot is free for another.
+    pub(crate) fn release(&mut self) {
+        if !std::mem::take(&mut self.held) {
+            return;
+        }
+        let mut counts = lock_counts(&self.shared);
+        if let Some(count) = counts.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.address);
+            }
+        }
+    }
+}
+
+impl Drop for UnauthenticatedSlot {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+fn lock_counts(shared: &ServerShared) -> std::sync::MutexGuard<'_, HashMap<IpAddr, usize>> {
+    // Counting only: a panic elsewhere cannot leave a count half-written.
+    shared
+        .unauthenticated
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A running IPC server. `shutdown()` stops gracefully; dropping it stops at once.
@@ -128,7 +191,11 @@ impl Server {
         let local_addr = listener.local_addr().map_err(bind_error)?;
         info!(%local_addr, protocols = ?services, auth = ?config.auth, "IPC server listening");
         let (shutdown_sender, shutdown_receiver) = watch::channel(false);
-        let shared = Arc::new(ServerShared { config, services });
+        let shared = Arc::new(ServerShared {
+            config,
+            services,
+            unauthenticated: std::sync::Mutex::default(),
+        });
         let accept_task = tokio::spawn(
             accept_loop(listener, shared, shutdown_receiver)
                 .instrument(tracing::debug_span!("ipc_server", %local_addr)),
@@ -191,12 +258,21 @@ async fn accept_loop(
                     drop(stream);
                     continue;
                 };
+                let Some(slot) = UnauthenticatedSlot::take(&shared, peer_addr.ip()) else {
+                    warn!(
+                        %peer_addr,
+                        max = shared.config.max_unauthenticated_per_address,
+                        "too many unauthenticated IPC connections from one address, closing the new one"
+                    );
+                    drop(stream);
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
                 let shared = shared.clone();
                 let shutdown = shutdown.clone();
                 connections.spawn(
                     async move {
-                        driver::serve_connection(stream, peer_addr, shared, shutdown).await;
+                        driver::serve_connection(stream, peer_addr, shared, shutdown, slot).await;
                         drop(permit);
                     }
                     .instrument(tracing::debug_span!("ipc_connection", %peer_addr)),
