@@ -57,7 +57,7 @@ impl Default for ServerConfig {
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             idle_timeout: Duration::from_secs(20),
             max_connections: 1024,
-            max_unauthenticated_per_address: 64,
+            max_unauthenticated_per_address: 256,
             max_in_flight_calls_per_connection: 256,
             max_unwritten_replies_per_connection: 16,
             auth: AuthPolicy::Simple,
