@@ -299,6 +299,11 @@ pub fn daemon_properties(
             "yarn.resourcemanager.resource-tracker.address",
             format!("127.0.0.1:{tracker}"),
         ),
+        // Not the default 8033: RMs of tests running at once must not share it.
+        (
+            "yarn.resourcemanager.admin.address",
+            format!("127.0.0.1:{}", free_port()),
+        ),
         ("yarn.nodemanager.address", "localhost:0".to_string()),
         ("yarn.nodemanager.resource.memory-mb", "3072".to_string()),
         ("yarn.nodemanager.resource.cpu-vcores", "3".to_string()),
