@@ -185,3 +185,31 @@ async fn cluster_metrics_count_the_node_managers() {
     assert!(cluster.conf_dir().join("yarn-site.xml").exists());
     cluster.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_managers_forget_containers_once_the_rm_has_their_completion() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = MiniCluster::start(config(dir.path())).await.unwrap();
+    let client = client(&cluster).await;
+    // Two attempts, each an AM container that exits at once.
+    let id = submit(&client, "exit 0").await;
+    wait_for_final(&client, id, Duration::from_secs(30)).await;
+    let listed = || -> usize {
+        cluster
+            .node_managers
+            .iter()
+            .flatten()
+            .map(|nm| nm.container_manager().list().len())
+            .sum()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while listed() > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} finished containers still listed by the NMs",
+            listed()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    cluster.shutdown().await;
+}

@@ -281,3 +281,23 @@ async fn finishing_an_application_stops_its_containers_and_deletes_its_appcache(
         exit_status::ABORTED
     );
 }
+
+#[tokio::test]
+async fn a_forgotten_container_is_not_listed_and_its_id_cannot_start_again() {
+    let node = node();
+    let id = container_id(10, 1);
+    node.manager.start(spec(id, &["exit 0"])).unwrap();
+    node.manager.wait_for_completion(id).await.unwrap();
+    assert!(node.manager.forget(id), "a DONE container is forgotten");
+    assert!(node.manager.list().is_empty());
+    assert!(node.manager.status(id).is_none());
+    let again = node.manager.start(spec(id, &["exit 0"])).unwrap_err();
+    assert!(again.to_string().contains("recently stopped"), "{again}");
+    // A running container is not forgotten.
+    let running = container_id(10, 2);
+    node.manager.start(spec(running, &["sleep 1000"])).unwrap();
+    assert!(!node.manager.forget(running));
+    node.manager
+        .finish_application(running.application_id())
+        .await;
+}

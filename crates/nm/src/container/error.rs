@@ -10,6 +10,9 @@ use spindle_types::ContainerId;
 pub enum StartError {
     #[error("Container {0} already is running on this node!!")]
     ContainerAlreadyExists(ContainerId),
+    /// The container ran here and finished recently: its token cannot start it again.
+    #[error("Container {0} was recently stopped on node manager.")]
+    ContainerRecentlyStopped(ContainerId),
     #[error("Invalid user name '{0}' for a container")]
     InvalidUser(String),
     #[error("Invalid local resource link name '{link_name}': {reason}")]

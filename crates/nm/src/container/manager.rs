@@ -26,9 +26,63 @@ pub(crate) struct ManagerInner {
     application_users: Mutex<HashMap<ApplicationId, BTreeSet<String>>>,
     completions: mpsc::UnboundedSender<ContainerId>,
     completions_receiver: Mutex<Option<mpsc::UnboundedReceiver<ContainerId>>>,
+    /// Containers forgotten after their completion was reported, for as long as their tokens
+    /// could still be presented (`RECENTLY_STOPPED_RETENTION`, at most
+    /// `RECENTLY_STOPPED_LIMIT` ids): a token can never start its container twice.
+    recently_stopped: Mutex<RecentlyStopped>,
+}
+
+/// How long a forgotten container's id is remembered (YARN's
+/// `yarn.nodemanager.duration-to-track-stopped-containers`, and the container tokens' default
+/// lifetime `yarn.resourcemanager.rm.container-allocation.expiry-interval-ms`: 10 minutes).
+pub const RECENTLY_STOPPED_RETENTION: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The most forgotten ids remembered at once (the oldest go first beyond it).
+pub const RECENTLY_STOPPED_LIMIT: usize = 100_000;
+
+/// Ids of forgotten containers, oldest first.
+#[derive(Default)]
+struct RecentlyStopped {
+    order: std::collections::VecDeque<(std::time::Instant, ContainerId)>,
+    ids: std::collections::HashSet<ContainerId>,
+}
+
+impl RecentlyStopped {
+    fn remember(&mut self, container_id: ContainerId, now: std::time::Instant) {
+        self.prune(now);
+        if self.ids.insert(container_id) {
+            self.order.push_back((now, container_id));
+        }
+        while self.order.len() > RECENTLY_STOPPED_LIMIT {
+            if let Some((_, oldest)) = self.order.pop_front() {
+                self.ids.remove(&oldest);
+            }
+        }
+    }
+
+    fn prune(&mut self, now: std::time::Instant) {
+        while let Some(&(at, oldest)) = self.order.front() {
+            if now.duration_since(at) < RECENTLY_STOPPED_RETENTION {
+                break;
+            }
+            self.order.pop_front();
+            self.ids.remove(&oldest);
+        }
+    }
+
+    fn contains(&mut self, container_id: ContainerId, now: std::time::Instant) -> bool {
+        self.prune(now);
+        self.ids.contains(&container_id)
+    }
 }
 
 impl ManagerInner {
+    fn recently_stopped(&self) -> MutexGuard<'_, RecentlyStopped> {
+        self.recently_stopped
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     fn containers(&self) -> MutexGuard<'_, HashMap<ContainerId, Arc<ContainerRuntime>>> {
         self.containers
             .lock()
@@ -94,6 +148,7 @@ impl ContainerManager {
             application_users: Mutex::new(HashMap::new()),
             completions,
             completions_receiver: Mutex::new(Some(completions_receiver)),
+            recently_stopped: Mutex::default(),
         });
         if inner.config.pmem_check {
             tokio::spawn(run_memory_monitor(Arc::downgrade(&inner)));
@@ -134,6 +189,13 @@ impl ContainerManager {
             let mut containers = self.inner.containers();
             if containers.contains_key(&spec.container_id) {
                 return Err(StartError::ContainerAlreadyExists(spec.container_id));
+            }
+            if self
+                .inner
+                .recently_stopped()
+                .contains(spec.container_id, std::time::Instant::now())
+            {
+                return Err(StartError::ContainerRecentlyStopped(spec.container_id));
             }
             let runtime = ContainerRuntime::new(spec, paths, self.inner.completions.clone());
             containers.insert(runtime.container_id(), runtime.clone());
@@ -221,11 +283,16 @@ impl ContainerManager {
     }
 
     /// Forgets a DONE container (after the RM has seen its completion); false if it is not DONE.
+    /// Its id is remembered for [`RECENTLY_STOPPED_RETENTION`], so its token cannot start it
+    /// again.
     pub fn forget(&self, container_id: ContainerId) -> bool {
         let mut containers = self.inner.containers();
         match containers.get(&container_id) {
             Some(runtime) if runtime.lifecycle() == ContainerLifecycleState::Done => {
                 containers.remove(&container_id);
+                self.inner
+                    .recently_stopped()
+                    .remember(container_id, std::time::Instant::now());
                 true
             }
             _ => false,

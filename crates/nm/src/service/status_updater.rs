@@ -192,8 +192,12 @@ impl StatusUpdater {
                 };
             for id in &sent_completed {
                 self.gpus.release(*id);
+                // The RM has its completion: the NM keeps nothing of it but its id (for a
+                // while), so a node that runs containers for months lists only the live ones.
+                if !self.manager.forget(*id) {
+                    acknowledged.insert(*id);
+                }
             }
-            acknowledged.extend(sent_completed);
             response_id = response.response_id();
             match response.node_action() {
                 NodeActionProto::Resync => {
