@@ -40,7 +40,9 @@ pub struct ServerConfig {
     /// Replies of one connection computed but not yet written to it; a call waits for a slot
     /// before it runs, so a client that never reads its replies makes the server stop
     /// computing them (and, at the in-flight limit, stop reading its calls) instead of
-    /// queueing them without bound.
+    /// queueing them without bound. 128 by default: with 16, a connection multiplexing many
+    /// calls (the RM benchmark's 100 NMs per connection) queued behind calls waiting for the
+    /// RM core, and heartbeat p99 went from 22 ms to 543 ms.
     pub max_unwritten_replies_per_connection: usize,
     /// How clients authenticate.
     pub auth: AuthPolicy,
@@ -59,7 +61,7 @@ impl Default for ServerConfig {
             max_connections: 1024,
             max_unauthenticated_per_address: 256,
             max_in_flight_calls_per_connection: 256,
-            max_unwritten_replies_per_connection: 16,
+            max_unwritten_replies_per_connection: 128,
             auth: AuthPolicy::Simple,
             shutdown_grace: Duration::from_secs(5),
             auth_timeout: Duration::from_secs(10),
