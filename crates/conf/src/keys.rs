@@ -63,6 +63,7 @@ pub const NM_PMEM_CHECK_ENABLED: &str = "yarn.nodemanager.pmem-check-enabled";
 pub const NM_VMEM_CHECK_ENABLED: &str = "yarn.nodemanager.vmem-check-enabled";
 pub const NM_VMEM_PMEM_RATIO: &str = "yarn.nodemanager.vmem-pmem-ratio";
 pub const NM_DELETE_DEBUG_DELAY_SEC: &str = "yarn.nodemanager.delete.debug-delay-sec";
+pub const NM_LOG_RETAIN_SECONDS: &str = "yarn.nodemanager.log.retain-seconds";
 pub const NM_AUX_SERVICES: &str = "yarn.nodemanager.aux-services";
 
 // --- Clients (written into client configuration directories) ---
@@ -134,6 +135,7 @@ pub const YARN_DEFAULTS: &[(&str, &str)] = &[
     (NM_VMEM_CHECK_ENABLED, "true"),
     (NM_VMEM_PMEM_RATIO, "2.1"),
     (NM_DELETE_DEBUG_DELAY_SEC, "0"),
+    (NM_LOG_RETAIN_SECONDS, "10800"),
     (CLIENT_RM_CONNECT_MAX_WAIT_MS, "900000"),
     (CLIENT_RM_CONNECT_RETRY_INTERVAL_MS, "30000"),
     (CLIENT_NM_CONNECT_MAX_WAIT_MS, "180000"),

@@ -51,6 +51,9 @@ pub struct NmConfig {
     pub vmem_pmem_ratio: f64,
     /// `yarn.nodemanager.delete.debug-delay-sec` (default 0): keep finished containers' dirs this long.
     pub delete_debug_delay: Duration,
+    /// `yarn.nodemanager.log.retain-seconds` (default 10800): a finished application's container
+    /// logs stay on the node this long.
+    pub log_retain: Duration,
     /// `yarn.nodemanager.aux-services` (default none).
     pub aux_services: Vec<String>,
     /// `yarn.resourcemanager.nodemanagers.heartbeat-interval-ms`: the interval until the RM says otherwise.
@@ -110,6 +113,10 @@ impl NmConfig {
             delete_debug_delay: Duration::from_secs(required_u64(
                 configuration,
                 keys::NM_DELETE_DEBUG_DELAY_SEC,
+            )?),
+            log_retain: Duration::from_secs(required_u64(
+                configuration,
+                keys::NM_LOG_RETAIN_SECONDS,
             )?),
             aux_services: configuration.get_strings(keys::NM_AUX_SERVICES),
             heartbeat_interval: required_duration_ms(

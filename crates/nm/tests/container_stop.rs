@@ -301,3 +301,28 @@ async fn a_forgotten_container_is_not_listed_and_its_id_cannot_start_again() {
         .finish_application(running.application_id())
         .await;
 }
+
+#[tokio::test]
+async fn a_finished_applications_logs_are_deleted_after_their_retention() {
+    let node = node_with(|config| config.log_retain = Duration::from_millis(300));
+    let id = container_id(11, 1);
+    node.manager
+        .start(spec(id, &["echo kept-for-a-while"]))
+        .unwrap();
+    node.manager.wait_for_completion(id).await.unwrap();
+    let application_logs = node.log_dir().join(id.application_id().to_string());
+    node.manager.finish_application(id.application_id()).await;
+    assert!(
+        application_logs.join(id.to_string()).is_dir(),
+        "logs stay right after the application finishes"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while application_logs.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} still there",
+            application_logs.display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

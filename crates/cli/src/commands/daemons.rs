@@ -138,6 +138,7 @@ pub async fn nodemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
     containers.monitor_interval = config.container_monitor_interval;
     containers.pmem_check = config.pmem_check_enabled;
     containers.vmem_pmem_ratio = config.vmem_pmem_ratio as f32;
+    containers.log_retain = config.log_retain;
     let nm = NodeManager::start(NmSettings {
         host,
         bind: resolve(&config.address, "yarn.nodemanager.address")?,

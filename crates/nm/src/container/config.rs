@@ -65,6 +65,9 @@ pub struct NmContainerConfig {
     pub vmem_pmem_ratio: f32,
     /// Bytes of `prelaunch.err` and `stderr` quoted in failure diagnostics.
     pub stderr_tail_bytes: u64,
+    /// How long a finished application's container logs stay on this node
+    /// (`yarn.nodemanager.log.retain-seconds`, 3 hours): then `<log-dir>/<app>` is deleted.
+    pub log_retain: Duration,
 }
 
 impl NmContainerConfig {
@@ -99,6 +102,7 @@ impl NmContainerConfig {
             pmem_check: true,
             vmem_pmem_ratio: 2.1,
             stderr_tail_bytes: 4096,
+            log_retain: Duration::from_secs(10_800),
         }
     }
 }

@@ -301,7 +301,8 @@ impl ContainerManager {
 
     /// Application cleanup: stops its containers (KILLED_AFTER_APP_COMPLETION), waits for them,
     /// forgets its APPLICATION resources and deletes its appcache dirs on every local dir.
-    /// Completed containers stay listed until `forget`. Logs are kept.
+    /// Completed containers stay listed until `forget`. Its logs are deleted `log_retain` later
+    /// (YARN's NonAggregatingLogHandler; a daemon that stops before then leaves them).
     pub async fn finish_application(&self, application_id: ApplicationId) {
         let runtimes: Vec<Arc<ContainerRuntime>> = self
             .inner
@@ -342,14 +343,19 @@ impl ContainerManager {
                     .map(move |user| layout::application_dir(local_dir, user, application_id))
             })
             .collect();
-        let removal = tokio::task::spawn_blocking(move || {
-            for directory in directories {
-                if let Err(error) = remove_tree(&directory) {
-                    tracing::warn!("cannot delete {}: {error}", directory.display());
-                }
-            }
+        remove_directories(directories).await;
+        let logs: Vec<_> = self
+            .inner
+            .config
+            .log_dirs
+            .iter()
+            .map(|log_dir| log_dir.join(application_id.to_string()))
+            .collect();
+        let retain = self.inner.config.log_retain;
+        tokio::spawn(async move {
+            tokio::time::sleep(retain).await;
+            remove_directories(logs).await;
         });
-        let _ = removal.await;
     }
 
     /// Stops every container with `exit_status_if_killed` and waits until all are DONE.
@@ -373,4 +379,18 @@ impl ContainerManager {
     fn runtime(&self, container_id: ContainerId) -> Option<Arc<ContainerRuntime>> {
         self.inner.containers().get(&container_id).cloned()
     }
+}
+
+/// Deletes each directory tree, off the async workers; a failure is logged.
+async fn remove_directories(directories: Vec<std::path::PathBuf>) {
+    let removal = tokio::task::spawn_blocking(move || {
+        for directory in directories {
+            if directory.exists() {
+                if let Err(error) = remove_tree(&directory) {
+                    tracing::warn!("cannot delete {}: {error}", directory.display());
+                }
+            }
+        }
+    });
+    let _ = removal.await;
 }
