@@ -156,7 +156,10 @@ impl Scheduler {
         let mut after = None;
         loop {
             let walked = if self.share_gated() && !self.elastic_walk {
-                // Children holding their share have nothing for this walk: not even visited.
+                // Children holding their share have nothing for this walk: not even visited, so
+                // they miss no scheduling opportunity (as in YARN, where a heartbeat charges
+                // only the applications it offers the node to). They are tried again when they
+                // free room or are entitled to more (`refresh_entitlements`, `reposition_chain`).
                 self.next_open_child(queue, after)
             } else {
                 self.next_walked_child(queue, after)
@@ -170,12 +173,6 @@ impl Scheduler {
             if visiting_delayed {
                 self.open_chain(key.index);
             } else if self.queue_at_maximum(key.index) {
-                self.blocked.queues.insert(key.index);
-                continue;
-            } else if self.queue_at_entitlement(key.index) {
-                // Nothing below it may grow past its share in this pass (and no AM container
-                // waits below it): not visited, tried again when it frees room or is entitled
-                // to more.
                 self.blocked.queues.insert(key.index);
                 continue;
             }

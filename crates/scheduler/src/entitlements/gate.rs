@@ -2,6 +2,8 @@
 //! window, or only as elastic room on a node heartbeat; the requests it holds back and when they
 //! are tried again; the per-heartbeat budget of elastic containers.
 
+use std::collections::BTreeSet;
+
 use spindle_types::{ApplicationId, Resource};
 
 use super::{gate_of, Entitlement, Gate};
@@ -184,20 +186,12 @@ impl Scheduler {
         }
     }
 
-    /// The clock moved: applications whose share window closed are placed again.
+    /// The clock moved: applications whose share window closed are placed again, and the room
+    /// kept for them while it was open is kept no longer.
     pub(crate) fn close_share_windows(&mut self) {
-        while let Some(&(until_ms, application)) = self.share_windows.first() {
-            if until_ms > self.now_ms {
-                break;
-            }
-            self.share_windows.pop_first();
-            self.work.applications.push(application);
-        }
-        while let Some(&(until_ms, application)) = self.protection_windows.first() {
-            if until_ms > self.now_ms {
-                break;
-            }
-            self.protection_windows.pop_first();
+        let placed = take_closed(&mut self.share_windows, self.now_ms);
+        self.work.applications.extend(placed);
+        for application in take_closed(&mut self.protection_windows, self.now_ms) {
             self.sync_protection(application);
         }
     }
@@ -320,19 +314,10 @@ impl Scheduler {
         }
     }
 
-    /// Whether `queue` has no room within its entitlement for even the smallest container, the
-    /// walk is not for elastic room, and no AM container waits below it (AM containers are never
-    /// held back): nothing below it can be served by this walk, so it is not walked. Its
-    /// applications are not offered the node, so they miss no scheduling opportunity on it (as
-    /// in YARN, where a heartbeat charges only the applications it offers the node to). Such a
-    /// queue is never listed as delayed (`queue_listing`), so the walk that steps over delayed
-    /// runs charges it nothing either.
-    pub(crate) fn queue_at_entitlement(&self, queue: QueueIndex) -> bool {
-        !self.elastic_walk && self.queue_closed_to_shares(queue)
-    }
-
     /// Whether a walk within shares has nothing to do below `queue`: it holds its share and no
-    /// AM container waits below it. Parents list the other children apart (`open_children`).
+    /// AM container waits below it (AM containers are never held back). Parents list the other
+    /// children apart (`open_children`), and such a queue is never listed as delayed
+    /// (`queue_listing`), so the walk that steps over delayed runs charges it nothing either.
     pub(crate) fn queue_closed_to_shares(&self, queue: QueueIndex) -> bool {
         if !self.queue_at_share(queue) {
             return false;
@@ -397,11 +382,8 @@ impl Scheduler {
     /// Whether a walk for elastic room over `node` could grant anything: a container of the
     /// smallest size would pass [`Scheduler::elastic_allowed`].
     pub(crate) fn elastic_possible(&self, node: NodeIndex) -> bool {
-        if !self.share_gated() || !self.in_heartbeat_of(node) {
-            return false;
-        }
         let smallest = &self.config.limits.minimum;
-        self.elastic_budget_allows(node, Locality::NodeLocal, smallest)
+        self.share_gated() && self.elastic_budget_allows(node, Locality::NodeLocal, smallest)
     }
 
     /// Whether the walk over `node` may grant a container of `locality` beyond entitlements:
@@ -425,13 +407,11 @@ impl Scheduler {
         locality: Locality,
         capability: &Resource,
     ) -> bool {
-        !self.share_gated()
-            || (self.in_heartbeat_of(node)
-                && self.elastic_budget_allows(node, locality, capability))
+        !self.share_gated() || self.elastic_budget_allows(node, locality, capability)
     }
 
-    /// Whether the heartbeat of `node` has budget and unprotected room left for an elastic
-    /// container of `capability` at `locality`.
+    /// Whether the event is `node`'s heartbeat and it has budget and unprotected room left for
+    /// an elastic container of `capability` at `locality`.
     fn elastic_budget_allows(
         &self,
         node: NodeIndex,
@@ -513,4 +493,18 @@ impl Scheduler {
             },
         }
     }
+}
+
+/// Removes and returns the applications whose window, in `windows` by closing time, has closed
+/// at `now_ms`.
+fn take_closed(windows: &mut BTreeSet<(i64, ApplicationId)>, now_ms: i64) -> Vec<ApplicationId> {
+    let mut closed = Vec::new();
+    while let Some(&(until_ms, application)) = windows.first() {
+        if until_ms > now_ms {
+            break;
+        }
+        windows.pop_first();
+        closed.push(application);
+    }
+    closed
 }
