@@ -8,22 +8,22 @@ use spindle_ipc::{
     typed_call, CallContext, CallerIdentity, InvalidToken, RpcError, RpcService, TokenSecretManager,
 };
 use spindle_proto::yarn::*;
-use spindle_security::{MasterKey, AMRM_TOKEN_KIND};
+use spindle_security::AMRM_TOKEN_KIND;
 use spindle_types::ApplicationAttemptId;
 
 use super::protocols;
 use super::runtime::SharedCore;
 
-/// Answers DIGEST-MD5 password lookups for AMRMTokens: only for attempts that have not ended, as
-/// Hadoop's AMRMTokenSecretManager forgets an attempt's password once it finishes.
+/// Answers DIGEST-MD5 password lookups for AMRMTokens from the RM core's current key: only for
+/// attempts that have not ended, as Hadoop's AMRMTokenSecretManager forgets an attempt's password
+/// once it finishes.
 pub(crate) struct AmrmSecretManager {
-    key: MasterKey,
     core: SharedCore,
 }
 
 impl AmrmSecretManager {
-    pub(crate) fn new(key: MasterKey, core: SharedCore) -> Self {
-        Self { key, core }
+    pub(crate) fn new(core: SharedCore) -> Self {
+        Self { core }
     }
 }
 
@@ -35,28 +35,31 @@ impl TokenSecretManager for AmrmSecretManager {
     fn retrieve_password(&self, identifier: &[u8]) -> Result<Vec<u8>, InvalidToken> {
         let proto = AmrmTokenIdentifierProto::decode(identifier)
             .map_err(|e| InvalidToken::new(format!("AMRMToken identifier does not decode: {e}")))?;
-        if proto.key_id() != self.key.key_id {
-            return Err(InvalidToken::new(format!(
-                "AMRMToken key {} is not known to this ResourceManager",
-                proto.key_id()
-            )));
-        }
         let attempt = proto
             .app_attempt_id
             .as_ref()
-            .and_then(|attempt| ApplicationAttemptId::try_from(attempt).ok())
-            .ok_or_else(|| InvalidToken::new("AMRMToken names no application attempt"))?;
-        let live = self.core.read(|core| {
-            core.attempt(attempt)
-                .is_some_and(|record| !record.state.is_final())
-        });
-        if !live {
-            return Err(InvalidToken::new(format!(
-                "Password not found for ApplicationAttempt {attempt}: it has finished or is not \
-                 known to this ResourceManager"
-            )));
-        }
-        Ok(self.key.password(identifier))
+            .and_then(|attempt| ApplicationAttemptId::try_from(attempt).ok());
+        self.core.read(|core| {
+            let key = &core.keys.amrm;
+            if proto.key_id() != key.key_id {
+                return Err(InvalidToken::new(format!(
+                    "AMRMToken key {} is not known to this ResourceManager",
+                    proto.key_id()
+                )));
+            }
+            let attempt = attempt
+                .ok_or_else(|| InvalidToken::new("AMRMToken names no application attempt"))?;
+            let live = core
+                .attempt(attempt)
+                .is_some_and(|record| !record.state.is_final());
+            if !live {
+                return Err(InvalidToken::new(format!(
+                    "Password not found for ApplicationAttempt {attempt}: it has finished or is \
+                     not known to this ResourceManager"
+                )));
+            }
+            Ok(key.password(identifier))
+        })
     }
 }
 

@@ -177,7 +177,6 @@ impl ResourceManager {
         };
         let core = RmCore::with_scheduler(settings, initial)
             .map_err(|e| anyhow::anyhow!("scheduler configuration: {e}"))?;
-        let amrm_key = core.keys.amrm.clone();
         let nm_token_key = core.keys.nm_token.clone();
         let shared = SharedCore {
             core: Arc::new(Mutex::new(core)),
@@ -190,7 +189,7 @@ impl ResourceManager {
         )
         .await?;
         let token_config = ServerConfig {
-            auth: AuthPolicy::Token(Arc::new(AmrmSecretManager::new(amrm_key, shared.clone()))),
+            auth: AuthPolicy::Token(Arc::new(AmrmSecretManager::new(shared.clone()))),
             ..server_config()
         };
         let master = Server::bind(
