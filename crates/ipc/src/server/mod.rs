@@ -125,14 +125,12 @@ impl UnauthenticatedSlot {
     /// Takes a slot for `address`, or None when it holds its maximum already.
     fn take(shared: &Arc<ServerShared>, address: IpAddr) -> Option<Self> {
         let mut counts = lock_counts(shared);
-        let count = counts.entry(address).or_insert(0);
-        if *count >= shared.config.max_unauthenticated_per_address {
-            if *count == 0 {
-                counts.remove(&address);
-            }
+        if counts.get(&address).copied().unwrap_or(0)
+            >= shared.config.max_unauthenticated_per_address
+        {
             return None;
         }
-        *count += 1;
+        *counts.entry(address).or_insert(0) += 1;
         Some(Self {
             shared: shared.clone(),
             address,
