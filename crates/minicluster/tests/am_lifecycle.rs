@@ -3,79 +3,11 @@
 
 use std::time::Duration;
 
-use spindle_ipc::{ClientOptions, IpcClient};
+mod common;
+
+use common::{client, report, submit, wait_for_final};
 use spindle_minicluster::{MiniCluster, MiniClusterConfig};
 use spindle_proto::yarn::*;
-use spindle_types::states::YarnApplicationState;
-use spindle_types::{ApplicationId, Resource};
-
-const CLIENT_PROTOCOL: &str = "org.apache.hadoop.yarn.api.ApplicationClientProtocolPB";
-
-async fn client(cluster: &MiniCluster) -> IpcClient {
-    IpcClient::connect(
-        cluster.rm.client_address(),
-        ClientOptions::new(CLIENT_PROTOCOL, "tester"),
-    )
-    .await
-    .unwrap()
-}
-
-async fn submit(client: &IpcClient, command: &str) -> ApplicationId {
-    let new: GetNewApplicationResponseProto = client
-        .call("getNewApplication", &GetNewApplicationRequestProto {})
-        .await
-        .unwrap();
-    let id = ApplicationId::try_from(new.application_id.as_ref().unwrap()).unwrap();
-    let submission = ApplicationSubmissionContextProto {
-        application_id: Some(id.into()),
-        application_name: Some("am-lifecycle".into()),
-        am_container_spec: Some(ContainerLaunchContextProto {
-            command: vec![command.to_string()],
-            ..Default::default()
-        }),
-        resource: Some((&Resource::new(256, 1)).into()),
-        ..Default::default()
-    };
-    let _: SubmitApplicationResponseProto = client
-        .call(
-            "submitApplication",
-            &SubmitApplicationRequestProto {
-                application_submission_context: Some(submission),
-            },
-        )
-        .await
-        .unwrap();
-    id
-}
-
-async fn report(client: &IpcClient, id: ApplicationId) -> ApplicationReportProto {
-    let r: GetApplicationReportResponseProto = client
-        .call(
-            "getApplicationReport",
-            &GetApplicationReportRequestProto {
-                application_id: Some(id.into()),
-            },
-        )
-        .await
-        .unwrap();
-    r.application_report.unwrap()
-}
-
-async fn wait_for_final(
-    client: &IpcClient,
-    id: ApplicationId,
-    within: Duration,
-) -> ApplicationReportProto {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        let r = report(client, id).await;
-        let state = YarnApplicationState::from(r.yarn_application_state());
-        if state.is_final() || tokio::time::Instant::now() > deadline {
-            return r;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 fn config(dir: &std::path::Path) -> MiniClusterConfig {
     let mut c = MiniClusterConfig::new(dir);
@@ -88,8 +20,14 @@ fn config(dir: &std::path::Path) -> MiniClusterConfig {
 async fn an_am_that_exits_without_registering_fails_after_max_attempts() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = MiniCluster::start(config(dir.path())).await.unwrap();
-    let client = client(&cluster).await;
-    let id = submit(&client, "echo started-on-$NM_HOST; exit 3").await;
+    let client = client(&cluster, "tester").await;
+    let id = submit(
+        &client,
+        "am-lifecycle",
+        "echo started-on-$NM_HOST; exit 3",
+        None,
+    )
+    .await;
     let r = wait_for_final(&client, id, Duration::from_secs(30)).await;
     assert_eq!(
         r.yarn_application_state(),
@@ -117,11 +55,13 @@ async fn an_am_that_exits_without_registering_fails_after_max_attempts() {
 async fn a_killed_application_ends_killed_with_its_am_process_gone() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = MiniCluster::start(config(dir.path())).await.unwrap();
-    let client = client(&cluster).await;
+    let client = client(&cluster, "tester").await;
     let marker = dir.path().join("am.pid");
     let id = submit(
         &client,
+        "am-lifecycle",
         &format!("echo $$ > {}; exec sleep 300", marker.display()),
+        None,
     )
     .await;
     // Wait until the AM process runs.
@@ -176,7 +116,7 @@ fn is_zombie(pid: i32) -> bool {
 async fn cluster_metrics_count_the_node_managers() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = MiniCluster::start(config(dir.path())).await.unwrap();
-    let client = client(&cluster).await;
+    let client = client(&cluster, "tester").await;
     let m: GetClusterMetricsResponseProto = client
         .call("getClusterMetrics", &GetClusterMetricsRequestProto {})
         .await
@@ -190,9 +130,9 @@ async fn cluster_metrics_count_the_node_managers() {
 async fn node_managers_forget_containers_once_the_rm_has_their_completion() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = MiniCluster::start(config(dir.path())).await.unwrap();
-    let client = client(&cluster).await;
+    let client = client(&cluster, "tester").await;
     // Two attempts, each an AM container that exits at once.
-    let id = submit(&client, "exit 0").await;
+    let id = submit(&client, "am-lifecycle", "exit 0", None).await;
     wait_for_final(&client, id, Duration::from_secs(30)).await;
     let listed = || -> usize {
         cluster

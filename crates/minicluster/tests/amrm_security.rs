@@ -1,11 +1,14 @@
 //! The ApplicationMasterProtocol accepts only callers holding a valid AMRMToken of a live attempt.
 
+mod common;
+
+use common::{client, submit, wait_for_final};
 use spindle_ipc::{ClientAuth, ClientOptions, IpcClient, TokenCredentials};
 use spindle_minicluster::{MiniCluster, MiniClusterConfig};
 use spindle_proto::yarn::*;
 use spindle_proto::Message;
 use spindle_security::{Credentials, MasterKey};
-use spindle_types::{ApplicationAttemptId, ApplicationId, Resource};
+use spindle_types::{ApplicationAttemptId, ApplicationId};
 
 const AM_PROTOCOL: &str = "org.apache.hadoop.yarn.api.ApplicationMasterProtocolPB";
 
@@ -57,15 +60,7 @@ async fn the_scheduler_port_refuses_callers_without_a_valid_amrm_token() {
     );
 
     // The RM still serves its clients.
-    let client = IpcClient::connect(
-        cluster.rm.client_address(),
-        ClientOptions::new(
-            "org.apache.hadoop.yarn.api.ApplicationClientProtocolPB",
-            "root",
-        ),
-    )
-    .await
-    .unwrap();
+    let client = client(&cluster, "root").await;
     let m: GetClusterMetricsResponseProto = client
         .call("getClusterMetrics", &GetClusterMetricsRequestProto {})
         .await
@@ -79,44 +74,12 @@ async fn run_am_that_keeps_its_token(
     cluster: &MiniCluster,
     token_file: &std::path::Path,
 ) -> (IpcClient, ApplicationId, TokenCredentials) {
-    let client = IpcClient::connect(
-        cluster.rm.client_address(),
-        ClientOptions::new(
-            "org.apache.hadoop.yarn.api.ApplicationClientProtocolPB",
-            "root",
-        ),
-    )
-    .await
-    .unwrap();
-    let new: GetNewApplicationResponseProto = client
-        .call("getNewApplication", &GetNewApplicationRequestProto {})
-        .await
-        .unwrap();
-    let id = ApplicationId::try_from(new.application_id.as_ref().unwrap()).unwrap();
+    let client = client(cluster, "root").await;
     let command = format!(
         "cp \"$HADOOP_TOKEN_FILE_LOCATION\" {}.part && mv {0}.part {0}; sleep 2",
         token_file.display()
     );
-    let submission = ApplicationSubmissionContextProto {
-        application_id: Some(id.into()),
-        application_name: Some("token-keeper".into()),
-        am_container_spec: Some(ContainerLaunchContextProto {
-            command: vec![command],
-            ..Default::default()
-        }),
-        resource: Some((&Resource::new(256, 1)).into()),
-        max_app_attempts: Some(1),
-        ..Default::default()
-    };
-    let _: SubmitApplicationResponseProto = client
-        .call(
-            "submitApplication",
-            &SubmitApplicationRequestProto {
-                application_submission_context: Some(submission),
-            },
-        )
-        .await
-        .unwrap();
+    let id = submit(&client, "token-keeper", &command, Some(1)).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while !token_file.exists() {
         assert!(std::time::Instant::now() < deadline, "the AM never started");
@@ -156,28 +119,12 @@ async fn the_amrm_token_of_a_finished_attempt_is_refused_at_authentication() {
         .expect("the live attempt's token connects");
 
     // The AM exits without registering; with one attempt allowed the application fails.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let report: GetApplicationReportResponseProto = client
-            .call(
-                "getApplicationReport",
-                &GetApplicationReportRequestProto {
-                    application_id: Some(id.into()),
-                },
-            )
-            .await
-            .unwrap();
-        if report.application_report.unwrap().yarn_application_state()
-            == YarnApplicationStateProto::Failed
-        {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the application never failed"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let report = wait_for_final(&client, id, std::time::Duration::from_secs(30)).await;
+    assert_eq!(
+        report.yarn_application_state(),
+        YarnApplicationStateProto::Failed,
+        "the application never failed"
+    );
     let refused = IpcClient::connect(address, options)
         .await
         .expect_err("the finished attempt's token is refused at SASL")
