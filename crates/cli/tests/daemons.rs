@@ -69,18 +69,7 @@ async fn daemons_configured_from_yarn_site_run_an_application_and_detect_a_dead_
         "the topology table placed the node: {report}"
     );
 
-    let out = spindle(
-        &conf,
-        &[
-            "dshell",
-            "--num-containers",
-            "2",
-            "--container-memory",
-            "256",
-            "--shell-command",
-            "echo ran-on-a-daemon",
-        ],
-    );
+    let out = spindle(&conf, &dshell_two_containers("echo ran-on-a-daemon"));
     assert!(
         out.status.success(),
         "{}\nRM: {}\nNM: {}",
@@ -117,15 +106,7 @@ async fn sigterm_stops_the_daemons_cleanly_and_the_node_manager_stops_its_contai
     // A distributed shell whose two containers would sleep for five minutes.
     let _client = spawn_spindle(
         &conf,
-        &[
-            "dshell",
-            "--num-containers",
-            "2",
-            "--container-memory",
-            "256",
-            "--shell-command",
-            "sleep 300",
-        ],
+        &dshell_two_containers("sleep 300"),
         &dir.path().join("dshell.log"),
     );
     let mut prefix = String::new();

@@ -61,18 +61,7 @@ async fn a_node_manager_flooded_with_unauthenticated_connections_still_starts_co
         }
     }
 
-    let out = spindle(
-        &conf,
-        &[
-            "dshell",
-            "--num-containers",
-            "2",
-            "--container-memory",
-            "256",
-            "--shell-command",
-            "echo served-while-flooded",
-        ],
-    );
+    let out = spindle(&conf, &dshell_two_containers("echo served-while-flooded"));
     assert!(
         out.status.success(),
         "{}\nNM: {}",

@@ -230,6 +230,19 @@ pub const SEED_ALLOCATION_FILE: &str = r#"<?xml version="1.0"?>
 </allocations>
 "#;
 
+/// `dshell` arguments for two 256 MB containers running `command`.
+pub fn dshell_two_containers(command: &str) -> [&str; 7] {
+    [
+        "dshell",
+        "--num-containers",
+        "2",
+        "--container-memory",
+        "256",
+        "--shell-command",
+        command,
+    ]
+}
+
 /// A loopback port free now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
