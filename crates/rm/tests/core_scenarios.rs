@@ -749,19 +749,11 @@ fn fair_share_preemption_is_announced_then_enforced() {
     let _ = a;
 }
 
-/// The seed document's allocation file (Hadoop: The Definitive Guide): prod (weight 40), dev
-/// (weight 60) with eng and science, and placement rules ending in dev.eng.
-const SEED_ALLOCATION_FILE: &str = r#"<?xml version="1.0"?>
-<allocations>
-  <defaultQueueSchedulingPolicy>fair</defaultQueueSchedulingPolicy>
-  <queue name="prod"><weight>40</weight><schedulingPolicy>fifo</schedulingPolicy></queue>
-  <queue name="dev"><weight>60</weight><queue name="eng" /><queue name="science" /></queue>
-  <queuePlacementPolicy>
-    <rule name="specified" create="false" />
-    <rule name="primaryGroup" create="false" />
-    <rule name="default" queue="dev.eng" />
-  </queuePlacementPolicy>
-</allocations>"#;
+/// The seed document's allocation file (Hadoop: The Definitive Guide): prod (weight 40, fifo),
+/// dev (weight 60) with eng and science, and placement rules that end in dev.eng (one copy for
+/// the scheduler, RM and CLI tests).
+const SEED_ALLOCATION_FILE: &str =
+    include_str!("../../scheduler/tests/fixtures/seed-fair-scheduler.xml");
 
 /// An application asked for a queue that does not exist; the placement rules put it in
 /// root.dev.eng. Every report says root.dev.eng — while it waits, while it runs (also the AM's

@@ -11,25 +11,10 @@ use spindle_scheduler::{
 use spindle_types::{ContainerId, Resource};
 use support::{application, Driver, Random, GB};
 
-/// The seed document's allocation file, as Hadoop: The Definitive Guide prints it.
-const SEED_ALLOCATION_FILE: &str = r#"<?xml version="1.0"?>
-<allocations>
-  <defaultQueueSchedulingPolicy>fair</defaultQueueSchedulingPolicy>
-  <queue name="prod">
-    <weight>40</weight>
-    <schedulingPolicy>fifo</schedulingPolicy>
-  </queue>
-  <queue name="dev">
-    <weight>60</weight>
-    <queue name="eng" />
-    <queue name="science" />
-  </queue>
-  <queuePlacementPolicy>
-    <rule name="specified" create="false" />
-    <rule name="primaryGroup" create="false" />
-    <rule name="default" queue="dev.eng" />
-  </queuePlacementPolicy>
-</allocations>"#;
+/// The seed document's allocation file (Hadoop: The Definitive Guide): prod (weight 40, fifo),
+/// dev (weight 60) with eng and science, and placement rules that end in dev.eng (one copy for
+/// the scheduler, RM and CLI tests).
+const SEED_ALLOCATION_FILE: &str = include_str!("fixtures/seed-fair-scheduler.xml");
 
 #[test]
 fn queues_weighted_40_60_receive_40_60_of_a_saturated_cluster() {

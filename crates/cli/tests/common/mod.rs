@@ -209,26 +209,10 @@ pub fn spawn_spark_submit(conf_dir: &Path, args: &[&str], log: &Path) -> std::pr
 
 /// The seed document's allocation file (Hadoop: The Definitive Guide): prod (weight 40, fifo),
 /// dev (weight 60) with eng and science, and placement rules that end in dev.eng. The Korean
-/// article's copy writes the last rule as `create="dev.eng"`, a typo for the book's `queue=`.
-pub const SEED_ALLOCATION_FILE: &str = r#"<?xml version="1.0"?>
-<allocations>
-  <defaultQueueSchedulingPolicy>fair</defaultQueueSchedulingPolicy>
-  <queue name="prod">
-    <weight>40</weight>
-    <schedulingPolicy>fifo</schedulingPolicy>
-  </queue>
-  <queue name="dev">
-    <weight>60</weight>
-    <queue name="eng" />
-    <queue name="science" />
-  </queue>
-  <queuePlacementPolicy>
-    <rule name="specified" create="false" />
-    <rule name="primaryGroup" create="false" />
-    <rule name="default" queue="dev.eng" />
-  </queuePlacementPolicy>
-</allocations>
-"#;
+/// article's copy writes the last rule as `create="dev.eng"`, a typo for the book's `queue=`
+/// (the scheduler's configuration tests load that copy as written).
+pub const SEED_ALLOCATION_FILE: &str =
+    include_str!("../../../scheduler/tests/fixtures/seed-fair-scheduler.xml");
 
 /// `dshell` arguments for two 256 MB containers running `command`.
 pub fn dshell_two_containers(command: &str) -> [&str; 7] {
