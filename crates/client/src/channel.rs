@@ -1,5 +1,8 @@
 //! One protocol's IPC connection to one server, re-opened when the server has closed it (idle
 //! timeout, restart). A call is never repeated: only a connection already known dead is replaced.
+//! Re-opening rides out a server that is down for a while (an RM restart), as Hadoop's RMProxy
+//! does: connecting is retried every second for up to [`DEFAULT_OUTAGE_TOLERANCE`] (YARN's
+//! `yarn.resourcemanager.connect.max-wait.ms`, 15 minutes). The first connection fails at once.
 
 use std::net::SocketAddr;
 
@@ -17,11 +20,18 @@ pub mod protocols {
         "org.apache.hadoop.yarn.api.ContainerManagementProtocolPB";
 }
 
+/// How long re-connecting to a server that went away is retried (YARN's default
+/// `yarn.resourcemanager.connect.max-wait.ms`).
+pub const DEFAULT_OUTAGE_TOLERANCE: std::time::Duration = std::time::Duration::from_secs(900);
+/// Pause between attempts to re-connect (Hadoop's IPC retries connecting every second).
+const RECONNECT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A lazily (re)connected IPC client.
 #[derive(Debug)]
 pub(crate) struct Channel {
     address: SocketAddr,
     state: Mutex<ChannelState>,
+    outage_tolerance: std::time::Duration,
 }
 
 #[derive(Debug)]
@@ -43,6 +53,7 @@ impl Channel {
                 options,
                 connection: Some(connection),
             }),
+            outage_tolerance: DEFAULT_OUTAGE_TOLERANCE,
         })
     }
 
@@ -62,9 +73,27 @@ impl Channel {
             return Ok(connection.clone());
         }
         tracing::debug!(address = %self.address, protocol = %state.options.protocol, "reconnecting");
-        let connection = IpcClient::connect(self.address, state.options.clone()).await?;
-        state.connection = Some(connection.clone());
-        Ok(connection)
+        let tolerance = self.outage_tolerance;
+        let started = tokio::time::Instant::now();
+        loop {
+            match IpcClient::connect(self.address, state.options.clone()).await {
+                Ok(connection) => {
+                    state.connection = Some(connection.clone());
+                    return Ok(connection);
+                }
+                Err(error @ spindle_ipc::IpcClientError::Connect { .. })
+                    if started.elapsed() + RECONNECT_INTERVAL <= tolerance =>
+                {
+                    tracing::info!(
+                        "cannot reach {} ({error}); retrying for up to {} s",
+                        self.address,
+                        tolerance.saturating_sub(started.elapsed()).as_secs()
+                    );
+                    tokio::time::sleep(RECONNECT_INTERVAL).await;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
     }
 
     /// Calls `method`; a remote exception becomes [`ClientError::Remote`].

@@ -30,6 +30,9 @@ pub const RM_SCHEDULER_CLASS: &str = "yarn.resourcemanager.scheduler.class";
 pub const RM_MAX_COMPLETED_APPLICATIONS: &str = "yarn.resourcemanager.max-completed-applications";
 pub const RM_CLUSTER_ID: &str = "yarn.resourcemanager.cluster-id";
 pub const RM_RECOVERY_ENABLED: &str = "yarn.resourcemanager.recovery.enabled";
+pub const RM_STORE_CLASS: &str = "yarn.resourcemanager.store.class";
+pub const RM_FS_STATE_STORE_URI: &str = "yarn.resourcemanager.fs.state-store.uri";
+pub const RM_LEVELDB_STATE_STORE_PATH: &str = "yarn.resourcemanager.leveldb-state-store.path";
 pub const RM_AM_RM_TOKEN_ROLLING_INTERVAL_SECS: &str =
     "yarn.resourcemanager.am-rm-tokens.master-key-rolling-interval-secs";
 pub const RM_CONTAINER_TOKEN_ROLLING_INTERVAL_SECS: &str =
@@ -110,6 +113,12 @@ pub const YARN_DEFAULTS: &[(&str, &str)] = &[
     (RM_SCHEDULER_CLASS, "org.apache.hadoop.yarn.server.resourcemanager.scheduler.capacity.CapacityScheduler"),
     (RM_MAX_COMPLETED_APPLICATIONS, "1000"),
     (RM_RECOVERY_ENABLED, "false"),
+    (
+        RM_STORE_CLASS,
+        "org.apache.hadoop.yarn.server.resourcemanager.recovery.FileSystemRMStateStore",
+    ),
+    (RM_FS_STATE_STORE_URI, "${hadoop.tmp.dir}/yarn/system/rmstore"),
+    (RM_LEVELDB_STATE_STORE_PATH, "${hadoop.tmp.dir}/yarn/system/rmstore"),
     (RM_AM_RM_TOKEN_ROLLING_INTERVAL_SECS, "86400"),
     (RM_CONTAINER_TOKEN_ROLLING_INTERVAL_SECS, "86400"),
     (RM_NM_TOKEN_ROLLING_INTERVAL_SECS, "86400"),

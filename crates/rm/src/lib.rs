@@ -8,4 +8,5 @@ pub mod retry;
 pub mod scheduler_files;
 pub mod service;
 pub mod settings;
+pub mod store;
 pub mod topology;

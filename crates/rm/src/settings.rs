@@ -28,6 +28,10 @@ pub struct RmSettings {
     pub resource_types: Vec<String>,
     /// The scheduler address AMs use: the service of their AMRMTokens (`host:port`).
     pub scheduler_service: String,
+    /// Whether a state store records what must survive a restart
+    /// (`yarn.resourcemanager.recovery.enabled`): the core then waits for the store where YARN
+    /// does (see `core/durability.rs`).
+    pub durable: bool,
 }
 
 impl Default for RmSettings {
@@ -45,6 +49,7 @@ impl Default for RmSettings {
             max_completed_applications: 1000,
             scheduler_service: String::new(),
             resource_types: Vec::new(),
+            durable: false,
         }
     }
 }

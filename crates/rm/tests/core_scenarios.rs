@@ -126,13 +126,15 @@ impl Cluster {
             .core
             .take_effects()
             .into_iter()
-            .map(
-                |Effect::LaunchAm {
-                     attempt,
-                     container,
-                     launch_context,
-                 }| (attempt, container, launch_context),
-            )
+            .filter_map(|effect| match effect {
+                Effect::LaunchAm {
+                    attempt,
+                    container,
+                    launch_context,
+                } => Some((attempt, *container, *launch_context)),
+                // No state store here: the core queues no writes.
+                Effect::Persist { .. } => None,
+            })
             .collect();
         for (attempt, _, _) in &launched {
             self.core.am_launched(*attempt, Ok(()), self.now);

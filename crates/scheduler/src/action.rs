@@ -1,4 +1,5 @@
-//! Every output of the scheduling core: allocations, completions, and (later policies) preemption.
+//! Every output of the scheduling core: allocations, completions, preemption, and containers a
+//! NodeManager reported after an RM restart that the scheduler did not take.
 
 use spindle_types::{exit_status, ApplicationAttemptId, ContainerId, NodeId, Resource};
 
@@ -79,6 +80,38 @@ impl CompletionReason {
     }
 }
 
+/// Why a container a NodeManager reported after an RM restart
+/// ([`crate::SchedulerEvent::ContainerRecovered`]) was not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecoveryRefusal {
+    /// Its application is not known (never recovered, or already removed).
+    UnknownApplication,
+    /// Its attempt (the one in its id) is not its application's current attempt.
+    NotCurrentAttempt,
+    /// The node it was reported on is not registered.
+    UnknownNode,
+    /// A container with the same id is live on another node.
+    AlreadyLive,
+    /// Reported as the AM container of an attempt that already has one, or that asks for one.
+    SecondAmContainer,
+    /// Its resource has a negative value.
+    NegativeResource,
+}
+
+impl RecoveryRefusal {
+    /// A diagnostics text for the RM's log.
+    pub fn diagnostics(self) -> &'static str {
+        match self {
+            Self::UnknownApplication => "Container of an unknown application",
+            Self::NotCurrentAttempt => "Container of an attempt that is not current",
+            Self::UnknownNode => "Container on an unknown node",
+            Self::AlreadyLive => "Container id already live on another node",
+            Self::SecondAmContainer => "AM container of an attempt that already has one",
+            Self::NegativeResource => "Container with a negative resource",
+        }
+    }
+}
+
 /// What the RM must do after an event, in the order the scheduler decided it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SchedulerAction {
@@ -115,5 +148,17 @@ pub enum SchedulerAction {
     PreemptionRequested {
         container: ContainerId,
         attempt: ApplicationAttemptId,
+    },
+    /// The container a NodeManager reported running
+    /// ([`crate::SchedulerEvent::ContainerRecovered`]) was not taken: the scheduler counts
+    /// nothing for it (the event changed nothing). The RM must stop it on `node`, the node that
+    /// reported it (YARN's `killOrphanContainerOnNode`: list it among the containers to clean up
+    /// in that node's next heartbeat response), and do nothing else: it is not a completion, no
+    /// AM hears of it, and the RM's record of a live container with the same id, if any (see
+    /// [`RecoveryRefusal::AlreadyLive`]), stays as it is.
+    RecoveryRefused {
+        container: ContainerId,
+        node: NodeId,
+        reason: RecoveryRefusal,
     },
 }

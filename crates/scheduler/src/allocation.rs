@@ -307,11 +307,7 @@ impl Scheduler {
             self.am_pending.remove(&application);
         }
         let attempt_id = attempt.id;
-        app.containers.insert(container);
-        app.allocated.add_inline(&resource);
-        self.queues.charge(queue, &app.user, &resource, is_am);
-        let node_id = self.nodes.allocate(node, &resource, container).id.clone();
-        self.containers.insert(
+        let node_id = self.charge_container(
             container,
             ContainerRecord {
                 owner: attempt_id,
@@ -340,10 +336,7 @@ impl Scheduler {
         if !still_relaxed {
             self.sync_slot(application, slot);
         }
-        self.refresh_position(application);
-        if self.limits_apply() {
-            self.loosen_user_limits(queue);
-        }
+        self.container_charged(application, queue);
         self.trim_reservations(application);
         self.unindex_satisfied(application, node);
         actions.push(SchedulerAction::Allocated {
@@ -356,5 +349,44 @@ impl Scheduler {
             is_am,
             locality,
         });
+    }
+
+    /// Counts a new live container everywhere a container is counted: its application's
+    /// containers and usage, its queue chain and user (and AM usage for an AM container), its
+    /// node's used and free resources (the free-resource indexes follow at the next flush), and
+    /// the live container table. Returns the node's id. The caller then calls
+    /// [`Scheduler::container_charged`]. Both allocation and recovery (`recovery.rs`) come
+    /// through here; `complete_container` undoes it.
+    pub(crate) fn charge_container(
+        &mut self,
+        container: ContainerId,
+        record: ContainerRecord,
+    ) -> spindle_types::NodeId {
+        let app = self
+            .applications
+            .get_mut(&container.application_id())
+            .expect("charging a container of a known application");
+        app.containers.insert(container);
+        app.allocated.add_inline(&record.resource);
+        self.queues
+            .charge(app.queue, &app.user, &record.resource, record.is_am);
+        let node_id = self
+            .nodes
+            .allocate(record.node, &record.resource, container)
+            .id
+            .clone();
+        self.containers.insert(container, record);
+        node_id
+    }
+
+    /// One of the application's containers was charged: its pending totals, sort keys (its own
+    /// and its queues', with the parents' open-children sets), min-share starvation clock and
+    /// protected room follow, and user limits that grow with the leaf's usage loosen. The
+    /// counterpart of `container_freed`.
+    pub(crate) fn container_charged(&mut self, application: ApplicationId, leaf: QueueIndex) {
+        self.refresh_position(application);
+        if self.limits_apply() {
+            self.loosen_user_limits(leaf);
+        }
     }
 }

@@ -91,6 +91,67 @@ pub enum SchedulerEvent {
         attempt: ApplicationAttemptId,
         am_resource: Option<Resource>,
     },
+    /// After an RM restart (YARN's work-preserving RM restart): the current attempt of an
+    /// application recovered from the RM's store, whose AM container is already running. As
+    /// [`SchedulerEvent::AttemptAdded`] (the application must have been added with
+    /// `ApplicationAdded` and have no current attempt; the same refusals), except that nothing
+    /// is asked for or allocated: the attempt starts with no request at all, not even its AM
+    /// container's. It is active at once: like any attempt whose AM runs and has not called
+    /// `allocate` yet, it counts as demanding everything for shares until its AM re-registers
+    /// and sends its asks again.
+    ///
+    /// Its running containers are charged as their NodeManagers report them
+    /// ([`SchedulerEvent::ContainerRecovered`]). Containers allocated to it later are numbered
+    /// with the configuration's `rm_epoch`, from sequence 1 (the epoch tells them apart from the
+    /// ids issued before the restart; recovered ids with the current epoch are skipped).
+    ///
+    /// `am_resource` is what its AM container uses (zero for an unmanaged AM, which has no
+    /// container). It is charged to the leaf's AM resource
+    /// (Capacity's maximum-am-resource-percent, Fair's maxAMShare) with the AM container itself,
+    /// once that is recovered with `is_am` (as the container's reported resource, normally this
+    /// one), never before: if no NodeManager ever reports the AM container (it died, or its
+    /// node never came back), nothing is charged for it, its queue's AM usage does not count it,
+    /// and the attempt's other containers are charged as usual until the RM removes the attempt.
+    /// It is not checked against the allocation limits (the container already runs).
+    AttemptRecovered {
+        attempt: ApplicationAttemptId,
+        am_resource: Resource,
+    },
+    /// After an RM restart: a re-registering NodeManager (already added with `NodeAdded`)
+    /// reported this container running. It is charged exactly as an allocated container its AM
+    /// acquired: the node's used and free resources, the application, its user, its leaf queue
+    /// and every parent (and the AM usage when `is_am`), with every order, index and share
+    /// that follows usage. From then on it is a live container like any other: it completes on
+    /// `ContainerFinished`, `NodeRemoved`, `AttemptRemoved` (kept with `keep_containers` unless
+    /// it is the AM container), `ApplicationRemoved`, a release in `Asks`, or preemption. Its
+    /// id keeps the epoch it has. It is recorded as acquired, with `priority` and
+    /// `allocation_request_id` as reported and locality [`crate::Locality::OffSwitch`] (where
+    /// it was asked for is not known). A container larger than the node's remaining room is
+    /// still taken: the node is overcommitted until it drains, as after `NodeUpdated`.
+    ///
+    /// Recovery schedules nothing by itself: no request is created or restored, no node pass
+    /// runs for the node, and no locality-delay opportunity is counted. (Usage it adds can
+    /// loosen a limit of another application, a Capacity user limit shared among a leaf's
+    /// active users or an entitlement that grows with a sibling's demand, and what that makes
+    /// placeable is placed as after any event; with no asks outstanding, as while AMs have not
+    /// re-registered, nothing is.)
+    ///
+    /// The container is not taken, and the event changes nothing and returns
+    /// [`crate::SchedulerAction::RecoveryRefused`] (the RM kills it on `node`), when its
+    /// application is unknown, its attempt (the one in its id) is not the application's
+    /// current attempt, `node` is not registered, a container with the same id is live on
+    /// another node, it is reported as the AM container of an attempt that already has one or
+    /// asks for one, or its resource is negative. The same id reported again by the node it is
+    /// counted on (whatever its attempt: it may have been kept from an earlier one) is the same
+    /// process, already counted: nothing changes and nothing is returned.
+    ContainerRecovered {
+        container: ContainerId,
+        node: NodeId,
+        resource: Resource,
+        priority: i32,
+        allocation_request_id: i64,
+        is_am: bool,
+    },
     /// The current attempt ended. Its asks are dropped. Without `keep_containers` all the
     /// application's containers complete; with it (work-preserving AM restart) the AM container
     /// and containers never acquired complete, the rest pass to the next attempt.

@@ -31,7 +31,8 @@ impl Scheduler {
     /// - node capacity = allocated + available, allocated = sum of its containers, no negative
     ///   allocation (available is negative only where capacity was lowered below allocated);
     /// - every live container is on exactly one node and in exactly one application, whose
-    ///   current or last attempt owns it;
+    ///   current or last attempt owns it; container ids of the current epoch are below their
+    ///   attempt's next sequence; a live AM container is its current attempt's only one;
     /// - application usage = sum of its containers; queue usage, AM usage, pending resources,
     ///   application counts and per-user accounts = sums over its applications (leaves) or
     ///   children (parents);
@@ -242,14 +243,35 @@ impl Scheduler {
                 if let Err(detail) = attempt.asks.check() {
                     return violation("ask table consistent", format!("{}: {detail}", attempt.id));
                 }
+                // Ids of other epochs (recovered after an RM restart) cannot collide with the
+                // ones this scheduler issues.
                 let too_new = app.containers.iter().find(|container| {
                     container.attempt_id == attempt.id
+                        && container.epoch() == self.config.rm_epoch
                         && container.sequence() >= attempt.next_sequence
                 });
                 if let Some(container) = too_new {
                     return violation(
                         "container ids are issued once",
                         format!("{container} not below the next sequence"),
+                    );
+                }
+            }
+            // An application's live AM container (allocated or recovered) is its current
+            // attempt's, and there is at most one.
+            let mut am_containers = app
+                .containers
+                .iter()
+                .filter(|container| self.containers[*container].is_am);
+            if let Some(am) = am_containers.next() {
+                let current = app
+                    .attempt
+                    .as_ref()
+                    .is_some_and(|attempt| attempt.am_container == Some(*am));
+                if !current || am_containers.next().is_some() {
+                    return violation(
+                        "a live AM container is its current attempt's only one",
+                        format!("{id}: {am}"),
                     );
                 }
             }

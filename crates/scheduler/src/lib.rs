@@ -5,12 +5,21 @@
 //! The scheduler is a state machine over nodes, queues, applications, their requests and
 //! containers. Every stimulus is one [`SchedulerEvent`] (node added/updated/removed/heartbeat,
 //! application and attempt added/removed, an attempt's asks and releases, containers
-//! acquired/finished/expired, time advanced, configuration replaced, a user's groups);
+//! acquired/finished/expired, time advanced, configuration replaced, a user's groups, and after
+//! an RM restart attempts and containers recovered);
 //! [`Scheduler::handle`] applies it and returns the [`SchedulerAction`]s the RM must carry out,
 //! in decision order: [`SchedulerAction::Allocated`], [`SchedulerAction::Completed`] (including
-//! preempted containers, exit status PREEMPTED) and [`SchedulerAction::PreemptionRequested`]
-//! (announce to the AM before the kill). A refused event returns a typed [`SchedulerError`]
-//! (YARN's texts for refused submissions) and changes nothing.
+//! preempted containers, exit status PREEMPTED), [`SchedulerAction::PreemptionRequested`]
+//! (announce to the AM before the kill) and [`SchedulerAction::RecoveryRefused`] (kill a
+//! reported container the scheduler did not take). A refused event returns a typed
+//! [`SchedulerError`] (YARN's texts for refused submissions) and changes nothing.
+//!
+//! # RM restart
+//!
+//! Work-preserving RM restart (`recovery.rs`): [`SchedulerEvent::AttemptRecovered`] makes an
+//! attempt whose AM already runs current without asking for anything, and
+//! [`SchedulerEvent::ContainerRecovered`] charges a container a NodeManager reports exactly as
+//! an allocation would have; from then on it is a live container like any other.
 //!
 //! There is no separate "schedule" call: `handle` places every request that the event made
 //! placeable within its application's entitlement (the share the policy gives it among the
@@ -99,6 +108,7 @@ mod placement;
 mod preemption;
 mod queues;
 mod reconfigure;
+mod recovery;
 mod reports;
 mod reservations;
 mod resource_ops;
@@ -107,7 +117,7 @@ mod selection;
 mod slot_state;
 
 pub use acl::AccessControlList;
-pub use action::{CompletionReason, Locality, SchedulerAction};
+pub use action::{CompletionReason, Locality, RecoveryRefusal, SchedulerAction};
 pub use asks::SchedulerKey;
 pub use calculator::{
     ResourceCalculator, DEFAULT_RESOURCE_CALCULATOR_CLASS, DOMINANT_RESOURCE_CALCULATOR_CLASS,

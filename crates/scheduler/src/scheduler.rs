@@ -227,6 +227,35 @@ impl Scheduler {
                 attempt,
                 am_resource,
             } => self.add_attempt(attempt, am_resource)?,
+            // The AM resource is charged with the AM container, once a NodeManager reports it.
+            SchedulerEvent::AttemptRecovered {
+                attempt,
+                am_resource: _,
+            } => self.recover_attempt(attempt)?,
+            SchedulerEvent::ContainerRecovered {
+                container,
+                node,
+                resource,
+                priority,
+                allocation_request_id,
+                is_am,
+            } => {
+                let recovered = crate::recovery::RecoveredContainer {
+                    container,
+                    resource,
+                    priority,
+                    allocation_request_id,
+                    is_am,
+                };
+                if let Err(reason) = self.recover_container(recovered, &node) {
+                    // Checked before anything changed: nothing to place or bring up to date.
+                    return Ok(vec![SchedulerAction::RecoveryRefused {
+                        container,
+                        node,
+                        reason,
+                    }]);
+                }
+            }
             SchedulerEvent::AttemptRemoved {
                 attempt,
                 keep_containers,
@@ -583,18 +612,8 @@ impl Scheduler {
         attempt: ApplicationAttemptId,
         am_resource: Option<Resource>,
     ) -> Result<(), SchedulerError> {
-        let application = attempt.application_id;
+        self.check_new_attempt(attempt)?;
         let limits = self.effective_limits();
-        let app = self
-            .applications
-            .get_mut(&application)
-            .ok_or(SchedulerError::UnknownApplication(application))?;
-        if let Some(existing) = &app.attempt {
-            return Err(SchedulerError::AttemptAlreadyActive {
-                existing: existing.id,
-                added: attempt,
-            });
-        }
         let am_resource = am_resource
             .map(|resource| normalize(&resource, &limits))
             .transpose()
@@ -602,17 +621,54 @@ impl Scheduler {
                 attempt,
                 reason: Box::new(reason),
             })?;
+        self.begin_attempt(attempt, am_resource);
+        self.work.applications.push(attempt.application_id);
+        Ok(())
+    }
+
+    /// Refuses a new attempt of an unknown application, or of one whose attempt is current.
+    pub(crate) fn check_new_attempt(
+        &self,
+        attempt: ApplicationAttemptId,
+    ) -> Result<(), SchedulerError> {
+        let application = attempt.application_id;
+        let app = self
+            .applications
+            .get(&application)
+            .ok_or(SchedulerError::UnknownApplication(application))?;
+        match &app.attempt {
+            Some(existing) => Err(SchedulerError::AttemptAlreadyActive {
+                existing: existing.id,
+                added: attempt,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Makes `attempt` (checked with [`Self::check_new_attempt`]) its application's current
+    /// attempt, asking for its AM container (`am_request`, normalized) if any; the
+    /// application's live containers pass to it.
+    pub(crate) fn begin_attempt(
+        &mut self,
+        attempt: ApplicationAttemptId,
+        am_request: Option<Resource>,
+    ) {
+        let application = attempt.application_id;
+        let app = self
+            .applications
+            .get_mut(&application)
+            .expect("a new attempt of a known application");
         for container in app.containers.iter() {
             if let Some(record) = self.containers.get_mut(container) {
                 record.owner = attempt;
             }
         }
-        if am_resource.is_some() {
+        if am_request.is_some() {
             self.am_pending.insert(application);
         }
         app.attempt = Some(SchedulerAttempt {
             id: attempt,
-            asks: AskTable::new(am_resource, &mut self.pending_capabilities),
+            asks: AskTable::new(am_request, &mut self.pending_capabilities),
             next_sequence: 1,
             am_container: None,
         });
@@ -622,8 +678,6 @@ impl Scheduler {
         app.stated_at_ms = None;
         self.entitlements_changed();
         self.refresh_application(application);
-        self.work.applications.push(application);
-        Ok(())
     }
 
     fn current_attempt_of(

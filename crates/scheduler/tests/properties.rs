@@ -195,6 +195,23 @@ enum Operation {
     Reconfigure {
         variant: u8,
     },
+    /// The application's next attempt, recovered after an RM restart (its AM runs already).
+    RecoverAttempt {
+        app: u8,
+    },
+    /// A NodeManager reports a running container of the application's current attempt (or,
+    /// `stale`, of the attempt before it), with an id of the epoch before the restart or
+    /// (`same_epoch`) of the current one.
+    RecoverContainer {
+        app: u8,
+        node: u8,
+        sequence: u8,
+        memory_mb: u16,
+        vcores: u8,
+        is_am: bool,
+        same_epoch: bool,
+        stale: bool,
+    },
 }
 
 fn operation() -> impl Strategy<Value = Operation> {
@@ -233,6 +250,34 @@ fn operation() -> impl Strategy<Value = Operation> {
         2 => (0..NODES).prop_map(|node| Operation::Heartbeat { node }),
         2 => (0..APPLICATIONS).prop_map(|app| Operation::Flood { app }),
         1 => (0u8..2).prop_map(|variant| Operation::Reconfigure { variant }),
+    ]
+}
+
+/// The operations of [`operation`] with RM-restart recovery mixed in: attempts recovered and
+/// containers reported by NodeManagers (valid or not) at any point.
+fn operation_with_recovery() -> impl Strategy<Value = Operation> {
+    prop_oneof![
+        8 => operation(),
+        1 => (0..APPLICATIONS).prop_map(|app| Operation::RecoverAttempt { app }),
+        3 => (
+            (0..APPLICATIONS, 0..NODES + 1, 1u8..12),
+            (0u16..3000, 0u8..3),
+            (any::<bool>(), any::<bool>(), proptest::bool::weighted(0.1)),
+        )
+            .prop_map(
+                |((app, node, sequence), (memory_mb, vcores), (is_am, same_epoch, stale))| {
+                    Operation::RecoverContainer {
+                        app,
+                        node,
+                        sequence,
+                        memory_mb,
+                        vcores,
+                        is_am,
+                        same_epoch,
+                        stale,
+                    }
+                }
+            ),
     ]
 }
 
@@ -277,6 +322,8 @@ struct Driver {
     ever_allocated: BTreeSet<ContainerId>,
     capability: BTreeMap<NodeId, Resource>,
     transcript: Vec<String>,
+    /// What recovery did, by kind (see `random_recovery_scenarios_exercise_recovery`).
+    recovery: BTreeMap<String, usize>,
 }
 
 impl Driver {
@@ -293,6 +340,7 @@ impl Driver {
             ever_allocated: BTreeSet::new(),
             capability: BTreeMap::new(),
             transcript: Vec::new(),
+            recovery: BTreeMap::new(),
         }
     }
 
@@ -420,6 +468,39 @@ impl Driver {
             Operation::Reconfigure { variant } => SchedulerEvent::ConfigurationReplaced {
                 config: Box::new(configuration(self.policy, variant as usize)),
             },
+            Operation::RecoverAttempt { app } => {
+                let id = application_id(app);
+                let next = self.attempts.get(&id).map_or(1, |n| n + 1);
+                SchedulerEvent::AttemptRecovered {
+                    attempt: ApplicationAttemptId::new(id, next),
+                    am_resource: Resource::new(1024, 1),
+                }
+            }
+            Operation::RecoverContainer {
+                app,
+                node,
+                sequence,
+                memory_mb,
+                vcores,
+                is_am,
+                same_epoch,
+                stale,
+            } => {
+                let mut attempt = self.current_attempt(app);
+                if stale {
+                    attempt.attempt_id -= 1;
+                }
+                let epoch = if same_epoch { 2 } else { 1 };
+                SchedulerEvent::ContainerRecovered {
+                    container: ContainerId::new(attempt, epoch, sequence as i64),
+                    // Node NODES is never registered.
+                    node: node_id(node),
+                    resource: Resource::new(memory_mb as i64, vcores as i64),
+                    priority: if is_am { 0 } else { 1 },
+                    allocation_request_id: if is_am { -1 } else { 0 },
+                    is_am,
+                }
+            }
         })
     }
 
@@ -431,12 +512,36 @@ impl Driver {
         let before = format!("{:?}", self.scheduler);
         let result = self.scheduler.handle(event.clone());
         self.transcript.push(format!("{event:?} -> {result:?}"));
-        if result.is_err() {
+        let recovery_refused = result.as_ref().is_ok_and(|actions| {
+            actions
+                .iter()
+                .any(|action| matches!(action, SchedulerAction::RecoveryRefused { .. }))
+        });
+        if result.is_err() || recovery_refused {
             prop_assert_eq!(
                 before,
                 format!("{:?}", self.scheduler),
                 "refused {:?} changed the scheduler",
                 event
+            );
+        }
+        if let (Ok(actions), SchedulerEvent::ContainerRecovered { container, .. }) =
+            (&result, &event)
+        {
+            if recovery_refused {
+                prop_assert_eq!(actions.len(), 1, "a refusal is alone: {:?}", actions);
+            } else if self.scheduler.container_report(*container).is_some() {
+                *self.recovery.entry("recovered".into()).or_default() += 1;
+            }
+            prop_assert!(
+                !actions.iter().any(|action| matches!(
+                    action,
+                    SchedulerAction::Allocated { attempt, .. }
+                        if *attempt == container.attempt_id
+                )),
+                "recovering {} allocated: {:?}",
+                container,
+                actions
             );
         }
         if let Err(violation) = self.scheduler.check_invariants() {
@@ -503,9 +608,23 @@ impl Driver {
             SchedulerEvent::NodeRemoved { node } => {
                 self.capability.remove(node);
             }
-            SchedulerEvent::AttemptAdded { attempt, .. } => {
+            SchedulerEvent::AttemptAdded { attempt, .. }
+            | SchedulerEvent::AttemptRecovered { attempt, .. } => {
                 self.attempts
                     .insert(attempt.application_id, attempt.attempt_id);
+            }
+            // Taken unless refused (the refusal is checked apart); a repeat changes nothing.
+            SchedulerEvent::ContainerRecovered {
+                container,
+                node,
+                resource,
+                ..
+            } if self.scheduler.container_report(*container).is_some() => {
+                self.live
+                    .entry(*container)
+                    .or_insert_with(|| (node.clone(), resource.clone()));
+                // New ids must never take a recovered one.
+                self.ever_allocated.insert(*container);
             }
             _ => {}
         }
@@ -551,6 +670,13 @@ impl Driver {
             } => {
                 let removed = self.live.remove(container);
                 prop_assert!(removed.is_some(), "completed {} was not live", container);
+                if container.epoch() == 1 {
+                    // Only recovered containers have the epoch before the restart.
+                    *self
+                        .recovery
+                        .entry(format!("recovered {reason:?}"))
+                        .or_default() += 1;
+                }
                 prop_assert_eq!(&removed.unwrap().0, node);
                 if *reason == CompletionReason::Preempted {
                     prop_assert_eq!(*status, exit_status::PREEMPTED);
@@ -571,6 +697,20 @@ impl Driver {
                     container
                 );
             }
+            SchedulerAction::RecoveryRefused {
+                container,
+                node,
+                reason,
+            } => {
+                *self.recovery.entry(format!("{reason:?}")).or_default() += 1;
+                let live = self.scheduler.container_report(*container);
+                prop_assert!(
+                    live.is_none_or(|report| report.node != *node),
+                    "refused {} which is live on {}",
+                    container,
+                    node
+                );
+            }
         }
         Ok(())
     }
@@ -587,11 +727,18 @@ fn policy() -> impl Strategy<Value = Policy> {
 /// A busy start: every node registered, every application submitted with an attempt; then
 /// random operations.
 fn scenario(length: usize) -> impl Strategy<Value = Vec<Operation>> {
+    scenario_of(length, operation().boxed())
+}
+
+fn scenario_of(
+    length: usize,
+    operation: BoxedStrategy<Operation>,
+) -> impl Strategy<Value = Vec<Operation>> {
     let setup = proptest::collection::vec(
         (-1i8..3, 0u8..5, 0u8..3, any::<bool>()),
         APPLICATIONS as usize,
     );
-    (setup, proptest::collection::vec(operation(), 1..length)).prop_map(|(apps, operations)| {
+    (setup, proptest::collection::vec(operation, 1..length)).prop_map(|(apps, operations)| {
         let mut all: Vec<Operation> = (0..NODES).map(|node| Operation::AddNode { node }).collect();
         for (app, (priority, queue, user, with_am)) in apps.into_iter().enumerate() {
             let app = app as u8;
@@ -620,6 +767,23 @@ proptest! {
         for operation in &operations {
             driver.step(operation)?;
         }
+    }
+
+    /// RM-restart recovery at any point, valid or not: the same properties hold, a refused
+    /// report changes nothing, recovering a container never allocates to its attempt, and the
+    /// same events give the same decisions.
+    #[test]
+    fn invariants_hold_with_recovery_interleaved(
+        policy in policy(),
+        operations in scenario_of(150, operation_with_recovery().boxed()),
+    ) {
+        let mut first = Driver::new(policy);
+        let mut second = Driver::new(policy);
+        for operation in &operations {
+            first.step(operation)?;
+            second.step(operation)?;
+        }
+        prop_assert_eq!(first.transcript, second.transcript);
     }
 
     #[test]
@@ -728,5 +892,46 @@ fn random_scenarios_exercise_preemption_and_reconfiguration() {
                 "{policy:?}: no '{kind}' in 200 runs: {seen:?}"
             );
         }
+    }
+}
+
+/// The recovery scenarios reach what they are about: containers recovered and then finished,
+/// released, lost with their node, ended with their attempt or application, and preempted;
+/// and every kind of refusal.
+#[test]
+fn random_recovery_scenarios_exercise_recovery() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut seen = BTreeMap::<String, usize>::new();
+    for policy in [Policy::Fifo, Policy::Capacity, Policy::Fair] {
+        let mut runner = TestRunner::deterministic();
+        for _ in 0..100 {
+            let operations = scenario_of(150, operation_with_recovery().boxed())
+                .new_tree(&mut runner)
+                .unwrap()
+                .current();
+            let mut driver = Driver::new(policy);
+            for operation in &operations {
+                driver.step(operation).unwrap();
+            }
+            for (kind, count) in driver.recovery {
+                *seen.entry(kind).or_default() += count;
+            }
+        }
+    }
+    for kind in [
+        "recovered",
+        "recovered Finished",
+        "recovered ReleasedByApplication",
+        "recovered NodeLost",
+        "recovered ApplicationCompleted",
+        "recovered Preempted",
+        "UnknownApplication",
+        "NotCurrentAttempt",
+        "UnknownNode",
+        "AlreadyLive",
+        "SecondAmContainer",
+    ] {
+        assert!(seen.contains_key(kind), "no '{kind}' in 300 runs: {seen:?}");
     }
 }

@@ -43,6 +43,7 @@ scenarios!(
     explanations,
     fair_share_preemption,
     delay_scheduling_charges_reached_requests,
+    recovery,
 );
 
 #[test]

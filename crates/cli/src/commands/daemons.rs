@@ -7,7 +7,7 @@ use anyhow::Context;
 use spindle_conf::{Configuration, HostPort, NmConfig, RmConfig};
 use spindle_nm::container::NmContainerConfig;
 use spindle_nm::service::{NmSettings, NodeManager};
-use spindle_rm::service::{now_ms, ResourceManager, RmBindAddresses, SchedulerSetup};
+use spindle_rm::service::{now_ms, Recovery, ResourceManager, RmBindAddresses, SchedulerSetup};
 use spindle_rm::settings::RmSettings;
 
 /// The site files in `conf_dir` (else $HADOOP_CONF_DIR / $YARN_CONF_DIR) over YARN's defaults; a
@@ -59,7 +59,10 @@ pub async fn resourcemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
         admin: resolve(&config.admin_address, "yarn.resourcemanager.admin.address")?,
     };
     let setup = SchedulerSetup::from_configuration(conf_dir, &conf, &config, &settings)?;
-    let rm = ResourceManager::start_with(settings, bind, setup).await?;
+    let recovery = spindle_rm::store::from_configuration(&conf)
+        .map_err(|e| anyhow::anyhow!("state store: {e}"))?
+        .map(|store| Recovery { store });
+    let rm = ResourceManager::start_recovering(settings, bind, setup, recovery).await?;
     println!(
         "ResourceManager running: client {} scheduler {} resource-tracker {}",
         rm.client_address(),

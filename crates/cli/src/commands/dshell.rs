@@ -294,7 +294,16 @@ async fn monitor(
     let started = Instant::now();
     let mut last_line = String::new();
     loop {
-        let report = client.get_application_report(application_id).await?;
+        let report = match client.get_application_report(application_id).await {
+            Ok(report) => report,
+            // The RM went away mid-call (a restart): ask again; re-connecting waits for it.
+            Err(spindle_client::ClientError::Ipc(error)) if started.elapsed() < timeout => {
+                eprintln!("Lost the ResourceManager ({error}); asking again");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            Err(error) => return Err(error.into()),
+        };
         let line = describe_report(&report);
         if line != last_line {
             println!("{line}");

@@ -320,6 +320,28 @@ pub fn daemon_properties(
     ]
 }
 
+/// yarn-site.xml in `dir/conf` for an RM with recovery on (its store under `dir/rmstore`) and
+/// one NM ([`daemon_properties`] plus `extra`).
+pub fn recovery_daemon_conf(dir: &Path, extra: &[(&'static str, &str)]) -> PathBuf {
+    let conf = dir.join("conf");
+    std::fs::create_dir_all(&conf).unwrap();
+    let (client, scheduler, tracker) = (free_port(), free_port(), free_port());
+    let mut properties = daemon_properties(dir, client, scheduler, tracker);
+    properties.extend([
+        ("yarn.resourcemanager.recovery.enabled", "true".to_string()),
+        (
+            "yarn.resourcemanager.fs.state-store.uri",
+            format!("file://{}", dir.join("rmstore").display()),
+        ),
+    ]);
+    for (key, value) in extra {
+        properties.retain(|(k, _)| k != key);
+        properties.push((key, value.to_string()));
+    }
+    spindle_conf::write_site_xml(&conf.join("yarn-site.xml"), &properties).unwrap();
+    conf
+}
+
 /// Sends `signal` (`TERM`, `INT`) to the process with `kill`, as an operator or systemd would.
 pub fn send_signal(child: &std::process::Child, signal: &str) {
     let status = Command::new("kill")

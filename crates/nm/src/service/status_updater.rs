@@ -49,7 +49,7 @@ impl StatusUpdater {
             if *shutdown.borrow() {
                 return;
             }
-            let client = match self.connect_and_register().await {
+            let client = match self.connect_and_register(&acknowledged).await {
                 Ok((client, interval)) => {
                     backoff = Duration::from_millis(100);
                     let _ = self.registered.send(true);
@@ -95,22 +95,38 @@ impl StatusUpdater {
         }
     }
 
-    async fn connect_and_register(&self) -> Result<(IpcClient, Duration), String> {
+    async fn connect_and_register(
+        &self,
+        acknowledged: &HashSet<ContainerId>,
+    ) -> Result<(IpcClient, Duration), String> {
         let mut options = ClientOptions::new(protocols::RESOURCE_TRACKER, "nodemanager");
         options.rpc_timeout = self.rpc_timeout;
         let client = IpcClient::connect(self.rm_tracker, options)
             .await
             .map_err(|e| e.to_string())?;
-        let running: Vec<NmContainerStatusProto> = self
+        // Every container still here: running ones, and completed ones whose completion the RM
+        // has not received (it may have restarted since), so that it reaches their AM.
+        let containers: Vec<NmContainerStatusProto> = self
             .manager
             .list()
             .iter()
-            .filter(|r| r.state != ContainerLifecycleState::Done)
-            .map(|r| NmContainerStatusProto {
-                container_id: Some(r.container_id.into()),
-                container_state: Some(ContainerStateProto::CRunning as i32),
-                resource: Some((&r.resource).into()),
-                ..Default::default()
+            .filter(|r| {
+                r.state != ContainerLifecycleState::Done || !acknowledged.contains(&r.container_id)
+            })
+            .map(|r| {
+                let done = r.state == ContainerLifecycleState::Done;
+                NmContainerStatusProto {
+                    container_id: Some(r.container_id.into()),
+                    container_state: Some(if done {
+                        ContainerStateProto::CComplete
+                    } else {
+                        ContainerStateProto::CRunning
+                    } as i32),
+                    resource: Some((&r.resource).into()),
+                    diagnostics: Some(r.diagnostics.clone()),
+                    container_exit_status: Some(r.exit_status),
+                    ..Default::default()
+                }
             })
             .collect();
         let request = RegisterNodeManagerRequestProto {
@@ -118,7 +134,7 @@ impl StatusUpdater {
             http_port: Some(self.http_port as i32),
             resource: Some((&self.resource).into()),
             nm_version: Some(env!("CARGO_PKG_VERSION").to_string()),
-            container_statuses: running,
+            container_statuses: containers,
             ..Default::default()
         };
         let response: RegisterNodeManagerResponseProto = client

@@ -63,6 +63,8 @@ impl RmCore {
         attempt.tracking_url = request.tracking_url().to_string();
         attempt.last_response_id = Some(0);
         self.am_liveness.touch(&attempt_id, now_ms);
+        // Host, port and tracking URL survive a restart in reports.
+        self.save_attempt(attempt_id, None, now_ms);
         self.app_event(attempt_id.application_id, AppEvent::AttemptRegistered);
         let maximum = self.maximum_allocation();
         let app = self
@@ -248,7 +250,11 @@ impl RmCore {
     ) -> Result<bool, RmError> {
         if let Some(a) = self.attempts.get(&attempt_id) {
             if a.state == AttemptState::Finished {
-                return Ok(true);
+                // Confirmed once the final state is stored; the AM asks again until then.
+                return Ok(self
+                    .apps
+                    .get(&attempt_id.application_id)
+                    .is_none_or(|app| app.final_saved));
             }
         }
         let attempt = self.live_attempt(attempt_id)?;
@@ -290,7 +296,10 @@ impl RmCore {
             .update_asks(attempt_id, Vec::new(), others, now_ms);
         self.apply_decisions(decisions, now_ms);
         self.finish_app(attempt_id.application_id, now_ms);
-        Ok(true)
+        Ok(self
+            .apps
+            .get(&attempt_id.application_id)
+            .is_none_or(|app| app.final_saved))
     }
 
     /// The AM container of `attempt_id` completed with `exit_code`.

@@ -58,7 +58,7 @@ impl RmCore {
         }
         let am_resource = self.validate_am_resource(id, &submission)?;
         let queue = submission.queue().to_string();
-        let mut app = RmApp {
+        let app = RmApp {
             id,
             user: user.to_string(),
             name: submission.application_name().to_string(),
@@ -87,29 +87,45 @@ impl RmCore {
             attempts: Vec::new(),
             counted_failures: 0,
             cleaned_up: false,
+            final_saved: false,
         };
-        app.state = app::transition(app.state, AppEvent::Submitted).expect("NEW accepts SUBMITTED");
-        let placement = self
-            .scheduler
-            .add_application(id, &queue, user, app.priority);
-        if let Ok(placed) = &placement {
-            app.placed_queue = Some(placed.clone());
-        }
+        self.check_record_size(&app)?;
         self.apps.insert(id, app);
-        if let Err(reason) = placement {
-            self.app_event(id, AppEvent::Rejected);
-            let app = self.apps.get_mut(&id).expect("just inserted");
-            app.final_status = FinalApplicationStatus::Failed;
-            app.diagnostics = reason;
-            self.finish_app(id, now_ms);
-            return Ok(id);
-        }
-        self.app_event(id, AppEvent::Accepted);
-        self.start_attempt(id, now_ms);
+        // Accepted once the record is stored (YARN's NEW_SAVING; at once without a store).
+        self.save_app(id, Some(super::durability::Persisted::App(id)), now_ms);
         Ok(id)
     }
 
-    fn validate_am_resource(
+    /// A new application's record is stored: the scheduler places it and its first attempt
+    /// starts, or it fails with the scheduler's reason.
+    pub(crate) fn accept_saved_application(&mut self, id: ApplicationId, now_ms: i64) {
+        let Some(app) = self.apps.get_mut(&id) else {
+            return;
+        };
+        if app.state != AppState::New {
+            // Killed while its record was being stored.
+            return;
+        }
+        app.state = app::transition(app.state, AppEvent::Submitted).expect("NEW accepts SUBMITTED");
+        let (queue, user, priority) = (app.queue.clone(), app.user.clone(), app.priority);
+        let placement = self.scheduler.add_application(id, &queue, &user, priority);
+        if let Err(reason) = placement {
+            self.app_event(id, AppEvent::Rejected);
+            let app = self.apps.get_mut(&id).expect("present");
+            app.final_status = FinalApplicationStatus::Failed;
+            app.diagnostics = reason;
+            self.finish_app(id, now_ms);
+            return;
+        }
+        let app = self.apps.get_mut(&id).expect("present");
+        app.placed_queue = placement.ok();
+        self.app_event(id, AppEvent::Accepted);
+        // The placed queue survives a restart.
+        self.save_app(id, None, now_ms);
+        self.start_attempt(id, now_ms);
+    }
+
+    pub(crate) fn validate_am_resource(
         &self,
         id: ApplicationId,
         submission: &ApplicationSubmissionContextProto,
@@ -221,6 +237,7 @@ impl RmCore {
         }
         if retry::counts_as_failure(exit_status) {
             app.counted_failures += 1;
+            self.save_app(app_id, None, now_ms);
         }
         let attempt_diagnostics = self
             .attempts
@@ -310,19 +327,34 @@ impl RmCore {
             .saturating_sub(self.settings.max_completed_applications);
         for id in finished.into_iter().take(excess) {
             if let Some(app) = self.apps.remove(&id) {
-                for attempt in app.attempts {
-                    self.attempts.remove(&attempt);
+                for attempt in &app.attempts {
+                    self.attempts.remove(attempt);
                 }
+                self.unsave_app(id, app.attempts);
             }
         }
     }
 
+    /// Applies an application event; a final state is stored (with its diagnostics and final
+    /// status, which callers set before or right after: the record is encoded when the shell
+    /// runs the effects, see [`RmCore::take_effects`]).
     pub(crate) fn app_event(&mut self, id: ApplicationId, event: AppEvent) {
-        if let Some(app) = self.apps.get_mut(&id) {
-            match app::transition(app.state, event) {
-                Ok(next) => app.state = next,
-                Err(e) => tracing::warn!("{id}: {e}"),
+        let Some(app) = self.apps.get_mut(&id) else {
+            return;
+        };
+        match app::transition(app.state, event) {
+            Ok(next) => {
+                let became_final = next.is_final() && !app.state.is_final();
+                app.state = next;
+                if became_final {
+                    if self.settings.durable {
+                        self.final_pending.push(id);
+                    } else {
+                        app.final_saved = true;
+                    }
+                }
             }
+            Err(e) => tracing::warn!("{id}: {e}"),
         }
     }
 
@@ -338,9 +370,13 @@ impl RmCore {
         };
         match attempt_lc::transition(attempt.state, event) {
             Ok(next) => {
+                let became_final = next.is_final() && !attempt.state.is_final();
                 attempt.state = next;
                 if next.is_final() && attempt.finish_time == 0 {
                     attempt.finish_time = now_ms;
+                }
+                if became_final {
+                    self.save_attempt(id, None, now_ms);
                 }
                 true
             }

@@ -5,6 +5,7 @@
 mod allocate_reply;
 mod am;
 mod apps;
+mod durability;
 mod node_table;
 mod nodes;
 pub mod records;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use spindle_types::{ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Resource};
 
 pub use allocate_reply::{AllocateReply, AllocatedContainer, CompletedContainer};
+pub use durability::{Persisted, RecoverySummary};
 pub use records::{RmApp, RmAttempt, RmContainer, RmNode};
 pub use scheduling::Decision;
 pub use tokens::RmKeys;
@@ -31,8 +33,14 @@ pub enum Effect {
     /// Start the AM container of `attempt` on its node (ContainerManagementProtocol.startContainers).
     LaunchAm {
         attempt: ApplicationAttemptId,
-        container: spindle_proto::yarn::ContainerProto,
-        launch_context: spindle_proto::yarn::ContainerLaunchContextProto,
+        container: Box<spindle_proto::yarn::ContainerProto>,
+        launch_context: Box<spindle_proto::yarn::ContainerLaunchContextProto>,
+    },
+    /// Make `write` durable (writes are committed in the order the core queued them), then call
+    /// [`RmCore::persisted`] with `then`, if any.
+    Persist {
+        write: crate::store::StoreWrite,
+        then: Option<Persisted>,
     },
 }
 
@@ -88,6 +96,9 @@ pub struct RmCore {
     pub(crate) scheduler: scheduling::SchedulerBridge,
     pub(crate) am_liveness: LivenessMonitor<ApplicationAttemptId>,
     effects: Vec<Effect>,
+    /// Applications that reached a final state in this call: their records are stored when the
+    /// call's effects are taken, once the callers have set the final status and diagnostics.
+    final_pending: Vec<ApplicationId>,
     /// Strings many nodes share (racks, NM versions), one copy each.
     shared_strings: std::collections::HashSet<Arc<str>>,
     node_summary: std::cell::OnceCell<NodeSummary>,
@@ -129,6 +140,7 @@ impl RmCore {
             scheduler,
             am_liveness: LivenessMonitor::new(settings.am_expiry_ms),
             effects: Vec::new(),
+            final_pending: Vec::new(),
             shared_strings: Default::default(),
             node_summary: std::cell::OnceCell::new(),
             settings,
@@ -156,7 +168,21 @@ impl RmCore {
 
     /// Takes the queued effects for the shell to run.
     pub fn take_effects(&mut self) -> Vec<Effect> {
+        for id in std::mem::take(&mut self.final_pending) {
+            if self.apps.contains_key(&id) {
+                self.save_app(id, Some(Persisted::AppFinal(id)), 0);
+            }
+        }
         std::mem::take(&mut self.effects)
+    }
+
+    /// Uses the master keys a state store kept (before the RM serves anyone).
+    pub fn set_keys(&mut self, keys: RmKeys) {
+        self.keys = Arc::new(keys);
+    }
+
+    pub fn keys(&self) -> &Arc<RmKeys> {
+        &self.keys
     }
 
     pub(crate) fn push_effect(&mut self, effect: Effect) {

@@ -48,6 +48,10 @@ impl RmNodes {
         self.find(id).is_some()
     }
 
+    pub(crate) fn get(&self, id: &NodeId) -> Option<&RmNode> {
+        self.find(id).map(|slot| self.slot(slot))
+    }
+
     pub(crate) fn get_mut(&mut self, id: &NodeId) -> Option<&mut RmNode> {
         self.find(id).map(|slot| self.slot_mut(slot))
     }

@@ -1,15 +1,16 @@
 //! NodeManagers: registration, heartbeats with container statuses, loss and shutdown.
 
 use spindle_proto::yarn::{
-    ContainerStateProto, NodeActionProto, NodeHeartbeatRequestProto, NodeHeartbeatResponseProto,
-    RegisterNodeManagerRequestProto, RegisterNodeManagerResponseProto,
+    ContainerStateProto, NmContainerStatusProto, NodeActionProto, NodeHeartbeatRequestProto,
+    NodeHeartbeatResponseProto, RegisterNodeManagerRequestProto, RegisterNodeManagerResponseProto,
 };
 use spindle_types::states::NodeState;
-use spindle_types::{exit_status, ContainerId, NodeId, Resource};
+use spindle_types::{exit_status, ApplicationAttemptId, ContainerId, NodeId, Resource};
 
 use super::exceptions as ex;
-use super::{RmCore, RmError, RmNode};
-use crate::lifecycle::container::{self as container_lc, RmContainerEvent};
+use super::scheduling::RecoveredContainer;
+use super::{RmContainer, RmCore, RmError, RmNode};
+use crate::lifecycle::container::{self as container_lc, RmContainerEvent, RmContainerState};
 use crate::lifecycle::node::{self as node_lc, NodeEvent};
 
 pub use crate::topology::DEFAULT_RACK;
@@ -52,7 +53,8 @@ impl RmCore {
                 "node {node_id} advertises a negative resource {capability}"
             )));
         }
-        if self.nodes.contains_key(&node_id) {
+        let known = self.nodes.contains_key(&node_id);
+        if known {
             self.remove_node(
                 &node_id,
                 NodeEvent::Registered,
@@ -75,10 +77,33 @@ impl RmCore {
         ));
         self.nodes_changed();
         tracing::info!("NodeManager {node_id} registered with {capability}");
-        let decisions = self
-            .scheduler
-            .add_node(&node_id, rack, capability.clone(), now_ms);
+        let recovering = !known && !request.container_statuses.is_empty();
+        // A node that brings running containers joins with no room, takes them back, and only
+        // then offers its capability: nothing pending is placed where they already run.
+        let joining = if recovering {
+            Resource::ZERO
+        } else {
+            capability.clone()
+        };
+        let decisions = self.scheduler.add_node(&node_id, rack, joining, now_ms);
         self.apply_decisions(decisions, now_ms);
+        if known {
+            // The RM already reported this node's containers ABORTED: whatever still runs there
+            // is stopped.
+            for status in &request.container_statuses {
+                let running = status.container_state != Some(ContainerStateProto::CComplete as i32);
+                if let (true, Some(id)) = (running, reported_id(status)) {
+                    self.nodes
+                        .get_mut(&node_id)
+                        .expect("registered")
+                        .cleanup_container(id);
+                }
+            }
+        } else if recovering {
+            self.recover_reported_containers(&node_id, &request.container_statuses, now_ms);
+            let decisions = self.scheduler.update_node(&node_id, capability.clone());
+            self.apply_decisions(decisions, now_ms);
+        }
         Ok(RegisterNodeManagerResponseProto {
             container_token_master_key: Some(self.keys.container_key_proto()),
             nm_token_master_key: Some(self.keys.nm_token_key_proto()),
@@ -88,6 +113,123 @@ impl RmCore {
             resource: Some((&capability).into()),
             ..Default::default()
         })
+    }
+
+    /// The containers a node this RM did not know reports at registration (after an RM restart,
+    /// YARN's work-preserving recovery): those of a running attempt of an application the RM
+    /// recovered are taken back as they were; completions that happened while the RM was away
+    /// reach their AM; anything else still running is stopped.
+    fn recover_reported_containers(
+        &mut self,
+        node_id: &NodeId,
+        statuses: &[NmContainerStatusProto],
+        now_ms: i64,
+    ) {
+        for status in statuses {
+            let Some(id) = reported_id(status) else {
+                continue;
+            };
+            let complete = status.container_state == Some(ContainerStateProto::CComplete as i32);
+            let attempt_id = id.attempt_id;
+            let current = self
+                .apps
+                .get(&attempt_id.application_id)
+                .filter(|app| !app.state.is_final())
+                .and_then(|app| app.current_attempt());
+            let live = current == Some(attempt_id)
+                && self
+                    .attempts
+                    .get(&attempt_id)
+                    .is_some_and(|a| !a.state.is_final());
+            if !live || self.containers.contains_key(&id) {
+                if !complete && !self.containers.contains_key(&id) {
+                    tracing::info!(
+                        "Skip recovering container {id} on {node_id}: its application attempt is not running; it is stopped"
+                    );
+                    self.nodes
+                        .get_mut(node_id)
+                        .expect("registered")
+                        .cleanup_container(id);
+                }
+                continue;
+            }
+            let attempt = self.attempts.get_mut(&attempt_id).expect("live");
+            let is_am = attempt.am_container == Some(id);
+            if complete {
+                if is_am {
+                    self.am_container_finished(
+                        attempt_id,
+                        status.container_exit_status(),
+                        status.diagnostics(),
+                        now_ms,
+                    );
+                } else if !attempt.newly_completed.iter().any(|c| c.id == id) {
+                    attempt.newly_completed.push(Self::completed_status(
+                        id,
+                        status.container_exit_status(),
+                        status.diagnostics(),
+                    ));
+                }
+                continue;
+            }
+            let Some(resource) = status
+                .resource
+                .as_ref()
+                .and_then(|r| Resource::try_from(r).ok())
+            else {
+                self.nodes
+                    .get_mut(node_id)
+                    .expect("registered")
+                    .cleanup_container(id);
+                continue;
+            };
+            let recovered = RecoveredContainer {
+                id,
+                node: node_id.clone(),
+                resource,
+                priority: status.priority.as_ref().map(|p| p.priority()).unwrap_or(0),
+                allocation_request_id: status.allocation_request_id(),
+                is_am,
+                creation_time: status.creation_time.unwrap_or(now_ms),
+            };
+            let decisions = self.scheduler.recover_container(&recovered);
+            let refused = decisions.iter().any(
+                |d| matches!(d, super::Decision::RecoveryRefused { container, .. } if *container == id),
+            );
+            if !refused {
+                self.container_recovered(attempt_id, recovered);
+            }
+            // Refusals stop the container; a recovery may also let the scheduler place what
+            // another application waited for.
+            self.apply_decisions(decisions, now_ms);
+        }
+    }
+
+    /// Records a container the scheduler took back: on its node, in its attempt, running.
+    fn container_recovered(&mut self, attempt_id: ApplicationAttemptId, c: RecoveredContainer) {
+        if let Some(node) = self.nodes.get_mut(&c.node) {
+            node.num_containers += 1;
+            node.used.add_assign(&c.resource);
+        }
+        if let Some(attempt) = self.attempts.get_mut(&attempt_id) {
+            attempt.live_containers.insert(c.id);
+            if c.is_am {
+                attempt.am_node = Some(c.node.clone());
+            }
+        }
+        tracing::info!("Recovered container {} on {}", c.id, c.node);
+        self.containers.insert(
+            c.id,
+            RmContainer {
+                node: c.node,
+                resource: c.resource,
+                priority: c.priority,
+                allocation_request_id: c.allocation_request_id,
+                is_am: c.is_am,
+                state: RmContainerState::Running,
+                creation_time: c.creation_time,
+            },
+        );
     }
 
     /// `nodeHeartbeat`: container statuses in; containers and applications to clean up out.
@@ -254,4 +396,11 @@ impl RmCore {
     pub(crate) fn running_node_count(&self) -> i32 {
         self.node_summary().running
     }
+}
+
+fn reported_id(status: &NmContainerStatusProto) -> Option<ContainerId> {
+    status
+        .container_id
+        .as_ref()
+        .and_then(|p| ContainerId::try_from(p).ok())
 }

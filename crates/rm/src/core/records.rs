@@ -46,6 +46,9 @@ pub struct RmApp {
     pub counted_failures: i32,
     /// Whether its containers were released and its NMs told to clean up.
     pub cleaned_up: bool,
+    /// Whether its final state is durable (always, without a state store): only then does an
+    /// unregistering AM hear that its unregistration is complete.
+    pub final_saved: bool,
 }
 
 impl RmApp {

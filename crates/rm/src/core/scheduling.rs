@@ -9,7 +9,7 @@ use spindle_types::{ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Re
 
 use super::allocate_reply::AllocatedContainer;
 use super::records::RmContainer;
-use super::{Effect, RmCore};
+use super::RmCore;
 use crate::lifecycle::attempt::AttemptEvent;
 use crate::lifecycle::container::RmContainerState;
 use crate::settings::RmSettings;
@@ -53,6 +53,24 @@ pub enum Decision {
         container: ContainerId,
         attempt: ApplicationAttemptId,
     },
+    /// A container an NM reported after an RM restart cannot be taken back: stop it there.
+    RecoveryRefused {
+        container: ContainerId,
+        node: NodeId,
+        reason: &'static str,
+    },
+}
+
+/// A running container an NM reported at registration, to be taken back after an RM restart.
+#[derive(Debug, Clone)]
+pub struct RecoveredContainer {
+    pub id: ContainerId,
+    pub node: NodeId,
+    pub resource: Resource,
+    pub priority: i32,
+    pub allocation_request_id: i64,
+    pub is_am: bool,
+    pub creation_time: i64,
 }
 
 pub struct SchedulerBridge {
@@ -133,6 +151,18 @@ impl SchedulerBridge {
         )
     }
 
+    /// The node's capability changed (a recovering node offers its room once its containers
+    /// are back).
+    pub fn update_node(&mut self, node: &NodeId, capability: Resource) -> Vec<Decision> {
+        self.run(
+            SchedulerEvent::NodeUpdated {
+                node: node.clone(),
+                capability,
+            },
+            "",
+        )
+    }
+
     pub fn remove_node(
         &mut self,
         node: &NodeId,
@@ -197,6 +227,40 @@ impl SchedulerBridge {
                 am_resource: Some(am_resource),
             },
             "",
+        )
+    }
+
+    /// An attempt that was running before an RM restart: its AM container already runs, so
+    /// none is asked for.
+    pub fn recover_attempt(
+        &mut self,
+        attempt: ApplicationAttemptId,
+        am_resource: Resource,
+        _now_ms: i64,
+    ) -> Vec<Decision> {
+        self.run(
+            SchedulerEvent::AttemptRecovered {
+                attempt,
+                am_resource,
+            },
+            "",
+        )
+    }
+
+    /// A container an NM reported running when it re-registered after an RM restart: charged
+    /// as the allocation it was. A container the scheduler cannot take back comes out as a
+    /// completion to kill on its node.
+    pub fn recover_container(&mut self, container: &RecoveredContainer) -> Vec<Decision> {
+        self.run(
+            SchedulerEvent::ContainerRecovered {
+                container: container.id,
+                node: container.node.clone(),
+                resource: container.resource.clone(),
+                priority: container.priority,
+                allocation_request_id: container.allocation_request_id,
+                is_am: container.is_am,
+            },
+            "Container of an application that could not be recovered",
         )
     }
 
@@ -370,6 +434,15 @@ fn decision(action: SchedulerAction, finished_diagnostics: &str) -> Option<Decis
         SchedulerAction::PreemptionRequested { container, attempt } => {
             Decision::PreemptionRequested { container, attempt }
         }
+        SchedulerAction::RecoveryRefused {
+            container,
+            node,
+            reason,
+        } => Decision::RecoveryRefused {
+            container,
+            node,
+            reason: reason.diagnostics(),
+        },
     })
 }
 
@@ -418,6 +491,18 @@ impl RmCore {
                 Decision::PreemptionRequested { container, attempt } => {
                     if let Some(a) = self.attempts.get_mut(&attempt) {
                         a.to_preempt.insert(container);
+                    }
+                }
+                Decision::RecoveryRefused {
+                    container,
+                    node,
+                    reason,
+                } => {
+                    tracing::info!(
+                        "Skip recovering container {container} on {node}: {reason}; it is stopped"
+                    );
+                    if let Some(n) = self.nodes.get_mut(&node) {
+                        n.cleanup_container(container);
                     }
                 }
             }
@@ -478,14 +563,12 @@ impl RmCore {
             if let Some(c) = self.containers.get_mut(&id) {
                 c.state = RmContainerState::Acquired;
             }
-            let user = &self.apps[&attempt_id.application_id].user;
-            let proto = allocated.to_proto(&self.keys, user, self.settings.cluster_timestamp);
-            let launch_context = self.am_launch_context(attempt_id);
-            self.push_effect(Effect::LaunchAm {
-                attempt: attempt_id,
-                container: proto,
-                launch_context,
-            });
+            // The AM container is started once the attempt is stored (ALLOCATED_SAVING).
+            self.save_attempt(
+                attempt_id,
+                Some(super::durability::Persisted::Attempt(attempt_id)),
+                now_ms,
+            );
         } else {
             attempt.newly_allocated.push(allocated);
         }
@@ -529,7 +612,7 @@ impl RmCore {
 
     /// The AM's launch context as the NM must receive it: the client's, plus the AMRMToken in
     /// its credentials and the variables YARN's AM launcher adds.
-    fn am_launch_context(
+    pub(crate) fn am_launch_context(
         &self,
         attempt_id: ApplicationAttemptId,
     ) -> spindle_proto::yarn::ContainerLaunchContextProto {

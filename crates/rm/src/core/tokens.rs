@@ -63,15 +63,47 @@ pub struct ContainerGrant<'a> {
 
 impl RmKeys {
     pub fn generate() -> Self {
-        let container = MasterKey::generate(1);
-        let nm_token = MasterKey::generate(1);
+        Self::from_keys(
+            MasterKey::generate(1),
+            MasterKey::generate(1),
+            MasterKey::generate(1),
+        )
+    }
+
+    /// The RM's keys as a state store kept them (tokens issued before a restart stay valid).
+    pub fn from_keys(container: MasterKey, nm_token: MasterKey, amrm: MasterKey) -> Self {
         Self {
             container_mac: keyed_mac(&container),
             nm_token_mac: keyed_mac(&nm_token),
             container,
             nm_token,
-            amrm: MasterKey::generate(1),
+            amrm,
         }
+    }
+
+    /// The keys as the state store records them.
+    pub fn to_stored(&self) -> spindle_proto::yarn::RmMasterKeysStateProto {
+        spindle_proto::yarn::RmMasterKeysStateProto {
+            amrm_current_master_key: Some(key_proto(&self.amrm)),
+            amrm_next_master_key: None,
+            container_master_key: Some(key_proto(&self.container)),
+            nm_token_master_key: Some(key_proto(&self.nm_token)),
+        }
+    }
+
+    /// Keys from the state store's record ([`crate::store::records::decode`] checked them).
+    pub fn from_stored(stored: &spindle_proto::yarn::RmMasterKeysStateProto) -> Option<Self> {
+        let key = |k: &Option<MasterKeyProto>| {
+            k.as_ref().map(|k| MasterKey {
+                key_id: k.key_id(),
+                bytes: k.bytes().to_vec(),
+            })
+        };
+        Some(Self::from_keys(
+            key(&stored.container_master_key)?,
+            key(&stored.nm_token_master_key)?,
+            key(&stored.amrm_current_master_key)?,
+        ))
     }
 
     pub fn container_key_proto(&self) -> MasterKeyProto {

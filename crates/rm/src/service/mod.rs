@@ -10,7 +10,7 @@ mod runtime;
 mod tracker_protocol;
 
 pub use admin_protocol::SchedulerConfigLoader;
-pub use runtime::{ResourceManager, RmBindAddresses, SchedulerSetup};
+pub use runtime::{Recovery, ResourceManager, RmBindAddresses, SchedulerSetup};
 
 use spindle_ipc::RpcError;
 

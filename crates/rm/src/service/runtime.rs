@@ -22,8 +22,10 @@ fn server_config() -> ServerConfig {
 use super::client_protocol::ClientProtocol;
 use super::master_protocol::{AmrmSecretManager, MasterProtocol};
 use super::tracker_protocol::TrackerProtocol;
-use crate::core::{Effect, RmCore};
+use crate::core::{Effect, Persisted, RmCore};
 use crate::settings::RmSettings;
+use crate::store::{StateStore, StoreWrite};
+use tokio::sync::mpsc;
 
 /// Where the RM listens.
 #[derive(Debug, Clone)]
@@ -90,11 +92,16 @@ impl SchedulerSetup {
     }
 }
 
+/// Store writes of one core call, with what the core waits for once each is durable.
+type StoreBatch = Vec<(StoreWrite, Option<Persisted>)>;
+
 /// The core plus the shell's ability to run the core's effects.
 #[derive(Clone)]
 pub(crate) struct SharedCore {
     core: Arc<Mutex<RmCore>>,
     launcher: AmLauncher,
+    /// The state store writer (None without recovery: the core then queues no writes).
+    store: Option<mpsc::UnboundedSender<StoreBatch>>,
 }
 
 impl SharedCore {
@@ -113,26 +120,118 @@ impl SharedCore {
         f(&self.lock_core())
     }
 
-    /// Runs `f` on the core at the current time, then starts the effects it queued.
+    /// Runs `f` on the core at the current time, then starts the effects it queued. Store
+    /// writes go to the writer before the core is unlocked, so they are committed in the
+    /// order the core made them.
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut RmCore, i64) -> R) -> R {
-        let (result, effects) = {
+        let (result, launches) = {
             let mut core = self.lock_core();
             let result = f(&mut core, super::now_ms());
-            (result, core.take_effects())
+            let mut writes = StoreBatch::new();
+            let mut launches = Vec::new();
+            for effect in core.take_effects() {
+                match effect {
+                    Effect::Persist { write, then } => writes.push((write, then)),
+                    launch @ Effect::LaunchAm { .. } => launches.push(launch),
+                }
+            }
+            if !writes.is_empty() {
+                match &self.store {
+                    Some(store) => {
+                        if store.send(writes).is_err() {
+                            tracing::error!("the state store writer has stopped; a write is lost");
+                        }
+                    }
+                    None => tracing::error!("the core queued store writes without a store"),
+                }
+            }
+            (result, launches)
         };
-        for effect in effects {
-            match effect {
-                Effect::LaunchAm {
-                    attempt,
-                    container,
-                    launch_context,
-                } => self
-                    .launcher
-                    .launch(self.clone(), attempt, container, launch_context),
+        for effect in launches {
+            if let Effect::LaunchAm {
+                attempt,
+                container,
+                launch_context,
+            } = effect
+            {
+                self.launcher
+                    .launch(self.clone(), attempt, *container, *launch_context);
             }
         }
         result
     }
+}
+
+/// Commits the core's writes in order, batching what queued up during the previous commit into
+/// one transaction, then tells the core. A failing store (a full disk) is retried every second:
+/// nothing waiting on it is acknowledged meanwhile, and nothing is dropped.
+async fn run_store_writer(
+    store: Box<dyn StateStore>,
+    mut batches: mpsc::UnboundedReceiver<StoreBatch>,
+    shared: SharedCore,
+) {
+    let store = Arc::new(Mutex::new(store));
+    let mut writes: Vec<StoreWrite> = Vec::new();
+    let mut waiting: Vec<Persisted> = Vec::new();
+    let take = |batch: StoreBatch, writes: &mut Vec<StoreWrite>, waiting: &mut Vec<Persisted>| {
+        for (write, then) in batch {
+            writes.push(write);
+            waiting.extend(then);
+        }
+    };
+    loop {
+        if writes.is_empty() {
+            match batches.recv().await {
+                Some(batch) => take(batch, &mut writes, &mut waiting),
+                None => return,
+            }
+        }
+        while let Ok(batch) = batches.try_recv() {
+            take(batch, &mut writes, &mut waiting);
+        }
+        let store_now = store.clone();
+        let batch = std::mem::take(&mut writes);
+        let committed = tokio::task::spawn_blocking(move || {
+            let result = match store_now.lock() {
+                Ok(mut store) => store.apply(&batch),
+                Err(_) => Err(crate::store::StoreError::Backend {
+                    path: String::new(),
+                    message: "an earlier write panicked".into(),
+                }),
+            };
+            (batch, result)
+        })
+        .await;
+        match committed {
+            Ok((_, Ok(()))) => {
+                let done = std::mem::take(&mut waiting);
+                if !done.is_empty() {
+                    shared.with(|core, now| {
+                        for what in done {
+                            core.persisted(what, now);
+                        }
+                    });
+                }
+            }
+            Ok((batch, Err(e))) => {
+                tracing::error!(
+                    "state store write failed ({} changes wait; retrying in 1 s): {e}",
+                    batch.len()
+                );
+                writes = batch;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => {
+                tracing::error!("state store writer failed: {e}");
+                return;
+            }
+        }
+    }
+}
+
+/// The state store an RM starts from (`yarn.resourcemanager.recovery.enabled`).
+pub struct Recovery {
+    pub store: Box<dyn StateStore>,
 }
 
 /// A running ResourceManager.
@@ -140,6 +239,7 @@ pub struct ResourceManager {
     shared: SharedCore,
     servers: Vec<Server>,
     ticker: JoinHandle<()>,
+    writer: Option<JoinHandle<()>>,
 }
 
 impl ResourceManager {
@@ -159,10 +259,39 @@ impl ResourceManager {
 
     /// Starts with a scheduler configured from files (re-read by `rmadmin -refreshQueues`).
     pub async fn start_with(
-        mut settings: RmSettings,
+        settings: RmSettings,
         bind: RmBindAddresses,
         setup: SchedulerSetup,
     ) -> anyhow::Result<Self> {
+        Self::start_recovering(settings, bind, setup, None).await
+    }
+
+    /// Starts from a state store: everything it kept is recovered before any port is bound
+    /// (YARN's invariant: an AM or NM that reaches the RM finds its application), the epoch
+    /// grows by one, and from then on the core waits for the store where YARN does.
+    pub async fn start_recovering(
+        mut settings: RmSettings,
+        bind: RmBindAddresses,
+        mut setup: SchedulerSetup,
+        recovery: Option<Recovery>,
+    ) -> anyhow::Result<Self> {
+        let mut recovered = None;
+        if let Some(Recovery { mut store }) = recovery {
+            let stored = crate::store::records::decode(store.load()?)?;
+            // The stored epoch is this run's; the next start gets one more.
+            settings.epoch = stored.epoch.unwrap_or(settings.epoch);
+            settings.durable = true;
+            recovered = Some((store, stored));
+        }
+        if let Some(load) = setup.loader.take() {
+            let epoch = settings.epoch;
+            setup.loader = Some(Arc::new(move || {
+                load().map(|mut config| {
+                    config.rm_epoch = epoch;
+                    config
+                })
+            }));
+        }
         let scheduler_listener = std::net::TcpListener::bind(bind.scheduler)?;
         let scheduler_addr = scheduler_listener.local_addr()?;
         drop(scheduler_listener);
@@ -175,13 +304,51 @@ impl ResourceManager {
             }
             None => None,
         };
-        let core = RmCore::with_scheduler(settings, initial)
+        let mut core = RmCore::with_scheduler(settings, initial)
             .map_err(|e| anyhow::anyhow!("scheduler configuration: {e}"))?;
+        let mut store_channel = None;
+        if let Some((mut store, stored)) = recovered {
+            if let Some(keys) = stored
+                .keys
+                .as_ref()
+                .and_then(crate::core::RmKeys::from_stored)
+            {
+                core.set_keys(keys);
+            }
+            let epoch = core.settings().epoch;
+            let was_empty = stored.is_empty();
+            let summary = core.recover(stored, super::now_ms());
+            store.apply(&[
+                crate::store::records::version_write(),
+                crate::store::records::epoch_write(epoch + 1),
+                crate::store::records::meta_write(
+                    crate::store::records::meta::MASTER_KEYS,
+                    &core.keys().to_stored(),
+                ),
+            ])?;
+            if was_empty {
+                tracing::info!("state store {}: empty; epoch {epoch}", store.class_name());
+            } else {
+                tracing::info!(
+                    "state store {}: recovered {} finished, {} running and {} restarted applications; epoch {epoch}",
+                    store.class_name(),
+                    summary.finished,
+                    summary.running,
+                    summary.restarted
+                );
+            }
+            store_channel = Some((store, mpsc::unbounded_channel()));
+        }
         let nm_token_key = core.keys.nm_token.clone();
         let shared = SharedCore {
             core: Arc::new(Mutex::new(core)),
             launcher: AmLauncher::new(nm_token_key),
+            store: store_channel.as_ref().map(|(_, (tx, _))| tx.clone()),
         };
+        let writer = store_channel
+            .map(|(store, (_, rx))| tokio::spawn(run_store_writer(store, rx, shared.clone())));
+        // Writes recovery queued (applications failed or restarted) go to the writer now.
+        shared.with(|_, _| ());
         let client = Server::bind(
             bind.client,
             server_config(),
@@ -234,6 +401,7 @@ impl ResourceManager {
             shared,
             servers: vec![client, master, tracker, admin],
             ticker,
+            writer,
         })
     }
 
@@ -260,6 +428,9 @@ impl ResourceManager {
 
     pub async fn shutdown(self) {
         self.ticker.abort();
+        if let Some(writer) = self.writer {
+            writer.abort();
+        }
         for server in self.servers {
             server.shutdown().await;
         }

@@ -17,6 +17,7 @@
 //! ask 1 prio=1 cap=1024,1 *=4 h1=2 /r1=2! id=0 release=c1.1.2    (`!`: relax_locality=false)
 //! release 1 c1.1.2 c1.1.3             acquire c1.1.2 c1.1.3
 //! finish c1.1.2 exit=0                expire c1.1.2                     time 1000
+//! recover-attempt 1 am=1024,1         recover e0:c1.1.1 on=h1 cap=1024,1 prio=0 id=-1 am
 //! show cluster | show node h1 | show app 1 | show queue default
 //! heartbeat h1                        groups alice=eng,dev
 //! show queue-detail root.a | show explain 1
@@ -30,8 +31,8 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use spindle_scheduler::{
-    AllocationLimits, CompletionReason, ResourceRequest, Scheduler, SchedulerAction,
-    SchedulerConfig, SchedulerEvent,
+    AllocationLimits, CompletionReason, RecoveryRefusal, ResourceRequest, Scheduler,
+    SchedulerAction, SchedulerConfig, SchedulerEvent,
 };
 use spindle_types::{ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Resource};
 
@@ -151,6 +152,27 @@ pub fn render_action(action: &SchedulerAction) -> String {
                 render_attempt(attempt)
             )
         }
+        SchedulerAction::RecoveryRefused {
+            container,
+            node,
+            reason,
+        } => format!(
+            "recovery-refused {} on {} {}",
+            render_container(container),
+            render_node(node),
+            render_refusal(*reason)
+        ),
+    }
+}
+
+fn render_refusal(reason: RecoveryRefusal) -> &'static str {
+    match reason {
+        RecoveryRefusal::UnknownApplication => "unknown-application",
+        RecoveryRefusal::NotCurrentAttempt => "not-current-attempt",
+        RecoveryRefusal::UnknownNode => "unknown-node",
+        RecoveryRefusal::AlreadyLive => "already-live",
+        RecoveryRefusal::SecondAmContainer => "second-am-container",
+        RecoveryRefusal::NegativeResource => "negative-resource",
     }
 }
 
@@ -323,6 +345,18 @@ pub fn parse_step(line: &str, epoch: i64) -> Parsed<Step> {
         "attempt" => SchedulerEvent::AttemptAdded {
             attempt: parse_attempt(first()?)?,
             am_resource: options.get("am").map(parse_resource).transpose()?,
+        },
+        "recover-attempt" => SchedulerEvent::AttemptRecovered {
+            attempt: parse_attempt(first()?)?,
+            am_resource: parse_resource(required("am")?)?,
+        },
+        "recover" => SchedulerEvent::ContainerRecovered {
+            container: parse_container(first()?, epoch)?,
+            node: parse_node(required("on")?)?,
+            resource: parse_resource(required("cap")?)?,
+            priority: parse_number(options.get("prio").unwrap_or("1"), "priority")?,
+            allocation_request_id: parse_number(options.get("id").unwrap_or("0"), "allocation id")?,
+            is_am: options.words.contains(&"am"),
         },
         "remove-attempt" => SchedulerEvent::AttemptRemoved {
             attempt: parse_attempt(first()?)?,

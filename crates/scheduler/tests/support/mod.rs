@@ -45,6 +45,17 @@ impl Driver {
         text: Option<&str>,
         limits: AllocationLimits,
     ) -> Self {
+        Self::with_epoch(class_name, site, text, limits, 0)
+    }
+
+    /// As [`Driver::new`], for an RM whose epoch is `rm_epoch` (after `rm_epoch` restarts).
+    pub fn with_epoch(
+        class_name: &str,
+        site: &[(&str, &str)],
+        text: Option<&str>,
+        limits: AllocationLimits,
+        rm_epoch: i64,
+    ) -> Self {
         let mut site: BTreeMap<String, String> = site
             .iter()
             .map(|(key, value)| (key.to_string(), value.to_string()))
@@ -58,7 +69,7 @@ impl Driver {
             source_name: "scheduler.xml",
             text,
         });
-        let config = scheduler_config_from_files(class_name, &site, file, 0, limits)
+        let config = scheduler_config_from_files(class_name, &site, file, rm_epoch, limits)
             .unwrap_or_else(|error| panic!("{error}"));
         Self {
             scheduler: Scheduler::new(config).expect("valid configuration"),
@@ -71,6 +82,23 @@ impl Driver {
     /// Handles an event that must be accepted; returns its actions.
     pub fn handle(&mut self, event: SchedulerEvent) -> Vec<SchedulerAction> {
         let description = format!("{event:?}");
+        // A recovered container is live once taken (no action says so; a refusal does).
+        let recovered = match &event {
+            SchedulerEvent::ContainerRecovered {
+                container,
+                node,
+                resource,
+                ..
+            } => Some((
+                *container,
+                Live {
+                    node: node.clone(),
+                    resource: resource.clone(),
+                    locality: Locality::OffSwitch,
+                },
+            )),
+            _ => None,
+        };
         let actions = self
             .scheduler
             .handle(event)
@@ -103,7 +131,14 @@ impl Driver {
                 SchedulerAction::PreemptionRequested { container, .. } => {
                     self.preemption_requests.push(*container)
                 }
+                SchedulerAction::RecoveryRefused { .. } => {}
             }
+        }
+        let refused = actions
+            .iter()
+            .any(|action| matches!(action, SchedulerAction::RecoveryRefused { .. }));
+        if let Some((container, live)) = recovered.filter(|_| !refused) {
+            self.live.entry(container).or_insert(live);
         }
         actions
     }

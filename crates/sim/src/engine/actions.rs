@@ -54,6 +54,8 @@ impl Engine<'_> {
                     // scheduler takes them when its grace period ends.
                     self.recorder.preemption_requests += 1;
                 }
+                // The simulator never restarts its RM, so it recovers no containers.
+                SchedulerAction::RecoveryRefused { .. } => {}
             }
         }
     }

@@ -1,0 +1,165 @@
+//! Real Spark across a work-preserving ResourceManager restart: `spindle resourcemanager` with
+//! recovery on is killed with SIGKILL while a Spark job runs, in cluster and in client mode, and
+//! started again. Spark's own ApplicationMaster (Hadoop's AMRMClient) re-registers when told to,
+//! the NodeManager keeps the executors and reports them, and the job finishes with no executor
+//! lost and no second attempt.
+
+mod common;
+
+use common::*;
+
+/// Eight tasks of a few seconds each on two executors: the job outlives the RM's restart.
+const SLOW_JOB: &str = r#"
+import time
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.appName("spindle-rm-restart").getOrCreate()
+n = spark.sparkContext.parallelize(range(8), 8).map(lambda x: time.sleep(4) or x).sum()
+print("RESULT", n)
+spark.stop()
+"#;
+
+/// The running application's id, from `application -list`.
+fn running_application(conf: &std::path::Path) -> Option<String> {
+    let list = text(&spindle(conf, &["application", "-list"]));
+    list.lines()
+        .find(|l| l.trim_start().starts_with("application_") && l.contains("RUNNING"))
+        .map(application_id)
+}
+
+/// The containers the NM ran for `app` (one log directory each).
+fn containers_run(dir: &std::path::Path, app: &str) -> Vec<String> {
+    let mut found: Vec<String> = std::fs::read_dir(dir.join("nm/logs").join(app))
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+/// One Spark job at a time: two cores.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn spark_job_survives_an_rm_restart(deploy_mode: &str) {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let conf = recovery_daemon_conf(
+        dir.path(),
+        &[
+            ("yarn.nodemanager.resource.memory-mb", "6144"),
+            ("yarn.nodemanager.resource.cpu-vcores", "6"),
+        ],
+    );
+    let rm_log = dir.path().join("rm.log");
+    let mut rm = spawn_spindle_with_env(
+        &conf,
+        &["resourcemanager"],
+        &rm_log,
+        &[("SPINDLE_LOG", "info")],
+    );
+    let _nm = spawn_spindle(&conf, &["nodemanager"], &dir.path().join("nm.log"));
+    wait_until(20, "the NM to register", || {
+        text(&spindle(&conf, &["node", "-list"])).contains("Total Nodes:1")
+    })
+    .await;
+    let job = script(dir.path(), "slow.py", SLOW_JOB);
+    let jars = local_jars();
+    let submit_log = dir.path().join("submit.log");
+    let mut submit = spawn_spark_submit(
+        &conf,
+        &[
+            "--deploy-mode",
+            deploy_mode,
+            "--num-executors",
+            "2",
+            "--executor-memory",
+            "512m",
+            "--conf",
+            &jars,
+            job.to_str().unwrap(),
+        ],
+        &submit_log,
+    );
+    let mut app = String::new();
+    wait_until(150, "the job to run on both executors", || {
+        if let Some(id) = running_application(&conf) {
+            app = id;
+        }
+        !app.is_empty()
+            && container_processes(&app.replace("application_", "container_")).len() >= 3
+    })
+    .await;
+    // Let tasks start, then take the RM away.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let before = containers_run(dir.path(), &app);
+    rm.0.kill().unwrap();
+    rm.0.wait().unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let second_log = dir.path().join("rm-2.log");
+    let _rm = spawn_spindle_with_env(
+        &conf,
+        &["resourcemanager"],
+        &second_log,
+        &[("SPINDLE_LOG", "info")],
+    );
+
+    let status = tokio::task::spawn_blocking(move || submit.wait().unwrap())
+        .await
+        .unwrap();
+    let logs = || {
+        format!(
+            "spark-submit:\n{}\nRM after restart:\n{}",
+            std::fs::read_to_string(&submit_log).unwrap_or_default(),
+            std::fs::read_to_string(&second_log).unwrap_or_default()
+        )
+    };
+    assert!(status.success(), "{}", logs());
+    let report = text(&spindle(&conf, &["application", "-status", &app]));
+    assert!(
+        report.contains("Final-State : SUCCEEDED"),
+        "{report}\n{}",
+        logs()
+    );
+    // No executor was lost or replaced: the containers that ran are those running before.
+    let after = containers_run(dir.path(), &app);
+    assert_eq!(after, before, "{}", logs());
+    assert_eq!(after.len(), 3, "the AM and two executors: {after:?}");
+    assert!(
+        after.iter().all(|c| c.contains("_01_")),
+        "one attempt only: {after:?}"
+    );
+    let restarted = std::fs::read_to_string(&second_log).unwrap_or_default();
+    assert!(restarted.contains("1 running"), "{restarted}");
+    assert_eq!(
+        restarted.matches("Recovered container").count(),
+        3,
+        "the NM reported the AM and both executors, the RM took them back: {restarted}"
+    );
+    // The driver's output: spark-submit's in client mode, the AM container's in cluster mode.
+    let driver_out = if deploy_mode == "client" {
+        std::fs::read_to_string(dir.path().join("submit.log")).unwrap()
+    } else {
+        std::fs::read_to_string(
+            dir.path()
+                .join("nm/logs")
+                .join(&app)
+                .join(&after[0])
+                .join("stdout"),
+        )
+        .unwrap_or_default()
+    };
+    assert!(driver_out.contains("RESULT 28"), "{driver_out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spark_job_in_cluster_mode_survives_a_sigkilled_resourcemanager() {
+    spark_job_survives_an_rm_restart("cluster").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spark_job_in_client_mode_survives_a_sigkilled_resourcemanager() {
+    spark_job_survives_an_rm_restart("client").await;
+}
