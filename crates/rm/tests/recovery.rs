@@ -113,11 +113,20 @@ impl Rm {
     }
 
     fn heartbeat(&mut self, node: &NodeId) -> NodeHeartbeatResponseProto {
+        self.heartbeat_with(node, vec![])
+    }
+
+    fn heartbeat_with(
+        &mut self,
+        node: &NodeId,
+        statuses: Vec<ContainerStatusProto>,
+    ) -> NodeHeartbeatResponseProto {
         self.core
             .node_heartbeat(
                 &NodeHeartbeatRequestProto {
                     node_status: Some(NodeStatusProto {
                         node_id: Some(node.into()),
+                        containers_statuses: statuses,
                         node_health_status: Some(NodeHealthStatusProto {
                             is_node_healthy: Some(true),
                             ..Default::default()
@@ -443,4 +452,67 @@ fn a_failing_store_holds_back_only_what_waits_for_it() {
     store.fail_writes(None);
     rm.settle();
     assert_eq!(rm.state(app), YarnApplicationState::Accepted);
+}
+
+fn completed(id: ContainerId, exit: i32) -> ContainerStatusProto {
+    ContainerStatusProto {
+        container_id: Some(id.into()),
+        state: Some(ContainerStateProto::CComplete as i32),
+        exit_status: Some(exit),
+        ..Default::default()
+    }
+}
+
+fn forgotten(response: &NodeHeartbeatResponseProto) -> Vec<ContainerId> {
+    response
+        .containers_to_be_removed_from_nm
+        .iter()
+        .map(|c| ContainerId::try_from(c).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_node_forgets_a_completion_only_after_the_am_has_it_so_a_restart_cannot_lose_it() {
+    let store = MemoryStore::new();
+    let mut rm = Rm::start(&store, TS);
+    let node = rm.add_node("n1", vec![]);
+    rm.submit("acks");
+    rm.settle();
+    let (attempt, _) = rm.launches[0].clone();
+    rm.core.am_launched(attempt, Ok(()), rm.now);
+    rm.register(attempt).unwrap();
+    let r = rm.allocate(attempt, 0, vec![ask(2)]).unwrap();
+    let executors: Vec<ContainerId> = r.allocated_containers.iter().map(cid).collect();
+
+    // Executor 0 exits: the RM has it, the AM not yet, so the node keeps it.
+    assert!(forgotten(&rm.heartbeat_with(&node, vec![completed(executors[0], 3)])).is_empty());
+    let r = rm.allocate(attempt, 1, vec![]).unwrap();
+    assert_eq!(r.completed_container_statuses.len(), 1);
+    // The response could still be lost: only the AM's next call proves it arrived.
+    assert!(forgotten(&rm.heartbeat(&node)).is_empty());
+    rm.allocate(attempt, 2, vec![]).unwrap();
+    assert_eq!(forgotten(&rm.heartbeat(&node)), vec![executors[0]]);
+
+    // Executor 1 exits and the RM hears of it, then crashes before the AM pulls it.
+    assert!(forgotten(&rm.heartbeat_with(&node, vec![completed(executors[1], 5)])).is_empty());
+    drop(rm);
+    let mut rm = Rm::start(&store, TS + 50_000);
+    // The node still has it and reports it at re-registration; the AM gets it after resyncing.
+    rm.add_node(
+        "n1",
+        vec![report(executors[1], ContainerStateProto::CComplete, 5)],
+    );
+    rm.register(attempt).unwrap();
+    let r = rm.allocate(attempt, 0, vec![]).unwrap();
+    let got: Vec<(ContainerId, i32)> = r
+        .completed_container_statuses
+        .iter()
+        .map(|c| {
+            (
+                ContainerId::try_from(c.container_id.as_ref().unwrap()).unwrap(),
+                c.exit_status(),
+            )
+        })
+        .collect();
+    assert_eq!(got, vec![(executors[1], 5)]);
 }

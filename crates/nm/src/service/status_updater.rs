@@ -49,7 +49,7 @@ impl StatusUpdater {
             if *shutdown.borrow() {
                 return;
             }
-            let client = match self.connect_and_register(&acknowledged).await {
+            let client = match self.connect_and_register().await {
                 Ok((client, interval)) => {
                     backoff = Duration::from_millis(100);
                     let _ = self.registered.send(true);
@@ -95,24 +95,18 @@ impl StatusUpdater {
         }
     }
 
-    async fn connect_and_register(
-        &self,
-        acknowledged: &HashSet<ContainerId>,
-    ) -> Result<(IpcClient, Duration), String> {
+    async fn connect_and_register(&self) -> Result<(IpcClient, Duration), String> {
         let mut options = ClientOptions::new(protocols::RESOURCE_TRACKER, "nodemanager");
         options.rpc_timeout = self.rpc_timeout;
         let client = IpcClient::connect(self.rm_tracker, options)
             .await
             .map_err(|e| e.to_string())?;
-        // Every container still here: running ones, and completed ones whose completion the RM
-        // has not received (it may have restarted since), so that it reaches their AM.
+        // Every container still here: running ones, and completed ones the RM has not told this
+        // NM to forget (it may have restarted since), so that their completion reaches the AM.
         let containers: Vec<NmContainerStatusProto> = self
             .manager
             .list()
             .iter()
-            .filter(|r| {
-                r.state != ContainerLifecycleState::Done || !acknowledged.contains(&r.container_id)
-            })
             .map(|r| {
                 let done = r.state == ContainerLifecycleState::Done;
                 NmContainerStatusProto {
@@ -208,11 +202,24 @@ impl StatusUpdater {
                 };
             for id in &sent_completed {
                 self.gpus.release(*id);
-                // The RM has its completion: the NM keeps nothing of it but its id (for a
-                // while), so a node that runs containers for months lists only the live ones.
-                if !self.manager.forget(*id) {
-                    acknowledged.insert(*id);
+                // The RM has the completion: it is not sent again, but kept (and reported at a
+                // re-registration, should the RM restart) until the RM says its AM has it.
+                acknowledged.insert(*id);
+            }
+            for c in &response.containers_to_be_removed_from_nm {
+                if let Ok(id) = ContainerId::try_from(c) {
+                    // From now on the NM keeps nothing of it but its id (for a while), so a node
+                    // that runs containers for months lists only the live ones.
+                    self.manager.forget(id);
+                    acknowledged.remove(&id);
                 }
+            }
+            // Containers forgotten otherwise (their application was cleaned up) are no longer
+            // tracked.
+            if !acknowledged.is_empty() {
+                let present: HashSet<ContainerId> =
+                    reports.iter().map(|r| r.container_id).collect();
+                acknowledged.retain(|id| present.contains(id));
             }
             response_id = response.response_id();
             match response.node_action() {

@@ -86,6 +86,8 @@ pub struct CompletedContainer {
     pub id: ContainerId,
     pub exit_status: i32,
     pub diagnostics: String,
+    /// The node that ran it: told to forget it once the AM has the completion.
+    pub node: Option<NodeId>,
 }
 
 impl CompletedContainer {

@@ -130,6 +130,9 @@ impl RmCore {
         }
         let asks = self.validate_asks(attempt_id, request)?;
         let releases = self.validate_releases(attempt_id, request)?;
+        // The AM asks again past its last response: it has the completions that response
+        // carried, so their nodes may forget them (YARN's containers_to_be_removed_from_nm).
+        self.forget_pulled_completions(attempt_id);
         self.am_liveness.touch(&attempt_id, now_ms);
         let attempt = self.attempts.get_mut(&attempt_id).expect("live");
         attempt.progress = request.progress().clamp(0.0, 1.0);
@@ -146,6 +149,10 @@ impl RmCore {
         let attempt = self.attempts.get_mut(&attempt_id).expect("live");
         let allocated = std::mem::take(&mut attempt.newly_allocated);
         let completed = std::mem::take(&mut attempt.newly_completed);
+        attempt.pulled_completions = completed
+            .iter()
+            .filter_map(|c| Some((c.id, c.node.clone()?)))
+            .collect();
         let mut new_nodes: Vec<NodeId> = Vec::new();
         for c in &allocated {
             if !attempt.nm_tokens_sent.contains(&c.node) {
@@ -302,6 +309,33 @@ impl RmCore {
             .is_none_or(|app| app.final_saved))
     }
 
+    /// Tells the nodes of the completions the attempt's AM has pulled to forget them.
+    pub(crate) fn forget_pulled_completions(&mut self, attempt_id: ApplicationAttemptId) {
+        let Some(attempt) = self.attempts.get_mut(&attempt_id) else {
+            return;
+        };
+        let pulled = std::mem::take(&mut attempt.pulled_completions);
+        for (id, node) in pulled {
+            if let Some(n) = self.nodes.get_mut(&node) {
+                n.remove_completed(id);
+            }
+        }
+    }
+
+    /// The attempt ended: its AM will pull no more completions, so their nodes forget them all.
+    pub(crate) fn forget_all_completions(&mut self, attempt_id: ApplicationAttemptId) {
+        self.forget_pulled_completions(attempt_id);
+        let Some(attempt) = self.attempts.get_mut(&attempt_id) else {
+            return;
+        };
+        let pending = std::mem::take(&mut attempt.newly_completed);
+        for c in pending {
+            if let Some(n) = c.node.and_then(|node| self.nodes.get_mut(&node)) {
+                n.remove_completed(c.id);
+            }
+        }
+    }
+
     /// The AM container of `attempt_id` completed with `exit_code`.
     pub(crate) fn am_container_finished(
         &mut self,
@@ -391,6 +425,7 @@ impl RmCore {
 
     pub(crate) fn completed_status(
         id: ContainerId,
+        node: &NodeId,
         exit_status: i32,
         diagnostics: &str,
     ) -> CompletedContainer {
@@ -398,6 +433,7 @@ impl RmCore {
             id,
             exit_status,
             diagnostics: diagnostics.to_string(),
+            node: Some(node.clone()),
         }
     }
 }

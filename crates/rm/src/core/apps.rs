@@ -263,6 +263,7 @@ impl RmCore {
     /// Releases everything an attempt holds (its containers are killed on their nodes).
     pub(crate) fn end_attempt(&mut self, attempt_id: ApplicationAttemptId, now_ms: i64) {
         self.am_liveness.remove(&attempt_id);
+        self.forget_all_completions(attempt_id);
         if let Some(attempt) = self.attempts.get_mut(&attempt_id) {
             if attempt.finish_time == 0 {
                 attempt.finish_time = now_ms;

@@ -177,14 +177,20 @@ mod tests {
         let mut n = node("h", 1, 8);
         let attempt = ApplicationAttemptId::new(ApplicationId::new(1, 1), 1);
         let container = ContainerId::new(attempt, 0, 1);
-        assert_eq!(n.take_cleanup(), (vec![], vec![]));
+        assert_eq!(n.take_cleanup(), (vec![], vec![], vec![]));
         n.cleanup_container(container);
         n.cleanup_container(container);
         n.cleanup_application(attempt.application_id);
+        n.remove_completed(container);
+        n.remove_completed(container);
         assert_eq!(n.containers_to_cleanup(), &[container]);
         assert_eq!(
             n.take_cleanup(),
-            (vec![container], vec![attempt.application_id])
+            (
+                vec![container],
+                vec![attempt.application_id],
+                vec![container]
+            )
         );
         assert!(n.messages.is_none());
         n.set_health_report("disk full");

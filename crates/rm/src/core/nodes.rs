@@ -142,7 +142,12 @@ impl RmCore {
                     .get(&attempt_id)
                     .is_some_and(|a| !a.state.is_final());
             if !live || self.containers.contains_key(&id) {
-                if !complete && !self.containers.contains_key(&id) {
+                if complete {
+                    self.nodes
+                        .get_mut(node_id)
+                        .expect("registered")
+                        .remove_completed(id);
+                } else if !self.containers.contains_key(&id) {
                     tracing::info!(
                         "Skip recovering container {id} on {node_id}: its application attempt is not running; it is stopped"
                     );
@@ -166,6 +171,7 @@ impl RmCore {
                 } else if !attempt.newly_completed.iter().any(|c| c.id == id) {
                     attempt.newly_completed.push(Self::completed_status(
                         id,
+                        node_id,
                         status.container_exit_status(),
                         status.diagnostics(),
                     ));
@@ -297,9 +303,13 @@ impl RmCore {
             };
             let complete = c.state == Some(ContainerStateProto::CComplete as i32);
             let Some(known) = self.containers.get_mut(&id) else {
-                if !complete {
+                let node = self.nodes.get_mut(&node_id).expect("present");
+                if complete {
+                    // Its completion is already the RM's (released, lost, or of an ended
+                    // attempt): the NM need not keep it.
+                    node.remove_completed(id);
+                } else {
                     // A container the RM does not know (released or of a finished app): stop it.
-                    let node = self.nodes.get_mut(&node_id).expect("present");
                     node.cleanup_container(id);
                 }
                 continue;
@@ -320,12 +330,13 @@ impl RmCore {
         self.apply_decisions(decisions, now_ms);
         let node = self.nodes.get_mut(&node_id).expect("present");
         node.last_heartbeat_response_id += 1;
-        let (containers, applications) = node.take_cleanup();
+        let (containers, applications, forget) = node.take_cleanup();
         Ok(NodeHeartbeatResponseProto {
             response_id: Some(node.last_heartbeat_response_id),
             node_action: Some(NodeActionProto::Normal as i32),
             containers_to_cleanup: containers.iter().map(Into::into).collect(),
             applications_to_cleanup: applications.iter().map(Into::into).collect(),
+            containers_to_be_removed_from_nm: forget.iter().map(Into::into).collect(),
             next_heart_beat_interval: interval,
             ..Default::default()
         })

@@ -86,6 +86,9 @@ pub struct RmAttempt {
     pub newly_allocated: Vec<AllocatedContainer>,
     /// Completed containers not yet reported to the AM.
     pub newly_completed: Vec<CompletedContainer>,
+    /// Completions the last allocate response carried, with their nodes: once the AM asks
+    /// again, it has them, and the nodes are told to forget them.
+    pub pulled_completions: Vec<(ContainerId, NodeId)>,
     /// Nodes for which the AM already holds an NMToken.
     pub nm_tokens_sent: FastSet<NodeId>,
     /// Live containers of this attempt (including the AM container).
@@ -116,6 +119,7 @@ impl RmAttempt {
             last_response: None,
             newly_allocated: Vec::new(),
             newly_completed: Vec::new(),
+            pulled_completions: Vec::new(),
             nm_tokens_sent: FastSet::default(),
             live_containers: BTreeSet::new(),
             to_preempt: BTreeSet::new(),
@@ -158,6 +162,8 @@ pub(super) struct NodeMessages {
     containers_to_cleanup: Vec<ContainerId>,
     /// Applications whose leftovers the NM must clean up.
     applications_to_cleanup: Vec<ApplicationId>,
+    /// Completed containers the NM may forget: their AM has the completion.
+    containers_to_remove: Vec<ContainerId>,
 }
 
 impl NodeMessages {
@@ -165,6 +171,7 @@ impl NodeMessages {
         self.health_report.is_empty()
             && self.containers_to_cleanup.is_empty()
             && self.applications_to_cleanup.is_empty()
+            && self.containers_to_remove.is_empty()
     }
 }
 
@@ -245,6 +252,14 @@ impl RmNode {
         }
     }
 
+    /// Queues a completed container for the NM to forget (once).
+    pub fn remove_completed(&mut self, container: ContainerId) {
+        let messages = self.messages_mut();
+        if !messages.containers_to_remove.contains(&container) {
+            messages.containers_to_remove.push(container);
+        }
+    }
+
     /// Queues `application` for the NM to clean up after.
     pub fn cleanup_application(&mut self, application: ApplicationId) {
         self.messages_mut()
@@ -260,14 +275,16 @@ impl RmNode {
         self.compact();
     }
 
-    /// Takes what the next heartbeat tells the NM to clean up: (containers, applications).
-    pub fn take_cleanup(&mut self) -> (Vec<ContainerId>, Vec<ApplicationId>) {
+    /// Takes what the next heartbeat tells the NM: (containers to kill, applications to clean
+    /// up, completed containers to forget).
+    pub fn take_cleanup(&mut self) -> (Vec<ContainerId>, Vec<ApplicationId>, Vec<ContainerId>) {
         let Some(messages) = &mut self.messages else {
-            return (Vec::new(), Vec::new());
+            return (Vec::new(), Vec::new(), Vec::new());
         };
         let taken = (
             std::mem::take(&mut messages.containers_to_cleanup),
             std::mem::take(&mut messages.applications_to_cleanup),
+            std::mem::take(&mut messages.containers_to_remove),
         );
         self.compact();
         taken

@@ -602,11 +602,20 @@ impl RmCore {
         attempt.live_containers.remove(&id);
         attempt.to_preempt.remove(&id);
         if record.as_ref().is_some_and(|c| c.is_am) || attempt.am_container == Some(id) {
+            // The RM itself is the AM container's consumer: its node may forget it at once.
+            if let Some(n) = self.nodes.get_mut(node) {
+                n.remove_completed(id);
+            }
             self.am_container_finished(attempt_id, exit_status, diagnostics, now_ms);
         } else if report_to_am && !attempt.state.is_final() {
-            attempt
-                .newly_completed
-                .push(Self::completed_status(id, exit_status, diagnostics));
+            attempt.newly_completed.push(Self::completed_status(
+                id,
+                node,
+                exit_status,
+                diagnostics,
+            ));
+        } else if let Some(n) = self.nodes.get_mut(node) {
+            n.remove_completed(id);
         }
     }
 
