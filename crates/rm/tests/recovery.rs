@@ -516,3 +516,57 @@ fn a_node_forgets_a_completion_only_after_the_am_has_it_so_a_restart_cannot_lose
         .collect();
     assert_eq!(got, vec![(executors[1], 5)]);
 }
+
+#[test]
+fn a_restarted_nm_keeps_the_containers_it_reports_and_loses_the_others() {
+    let store = MemoryStore::new();
+    let mut rm = Rm::start(&store, TS);
+    let node = rm.add_node("n1", vec![]);
+    rm.submit("nm restart");
+    rm.settle();
+    let (attempt, am) = rm.launches[0].clone();
+    rm.core.am_launched(attempt, Ok(()), rm.now);
+    rm.register(attempt).unwrap();
+    let r = rm.allocate(attempt, 0, vec![ask(3)]).unwrap();
+    let executors: Vec<ContainerId> = r.allocated_containers.iter().map(cid).collect();
+    // The NM restarts with recovery: it still runs the AM and executor 0, executor 1 ended with
+    // 9 while it was down, executor 2 is gone.
+    rm.add_node(
+        "n1",
+        vec![
+            report(cid(&am), ContainerStateProto::CRunning, -1000),
+            report(executors[0], ContainerStateProto::CRunning, -1000),
+            report(executors[1], ContainerStateProto::CComplete, 9),
+        ],
+    );
+    rm.settle();
+    let r = rm.allocate(attempt, 1, vec![]).unwrap();
+    let mut got: Vec<(ContainerId, i32)> = r
+        .completed_container_statuses
+        .iter()
+        .map(|c| {
+            (
+                ContainerId::try_from(c.container_id.as_ref().unwrap()).unwrap(),
+                c.exit_status(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            (executors[1], 9),
+            (executors[2], spindle_types::exit_status::ABORTED)
+        ]
+    );
+    let n = rm.core.nodes().next().unwrap().clone();
+    assert_eq!(n.num_containers, 2, "the AM and executor 0 still run");
+    assert_eq!(
+        rm.state(attempt.application_id),
+        YarnApplicationState::Running
+    );
+    assert_eq!(
+        rm.heartbeat(&node).node_action,
+        Some(NodeActionProto::Normal as i32)
+    );
+}

@@ -16,8 +16,8 @@ use crate::lifecycle::node::{self as node_lc, NodeEvent};
 pub use crate::topology::DEFAULT_RACK;
 
 impl RmCore {
-    /// `registerNodeManager`. A node that registers again (an NM restart) starts afresh: the
-    /// containers the RM believed it ran are completed as ABORTED.
+    /// `registerNodeManager`. A live node that registers again (its NM restarted) keeps the
+    /// containers it reports running; those it does not report are completed as ABORTED.
     pub fn register_node(
         &mut self,
         request: &RegisterNodeManagerRequestProto,
@@ -52,6 +52,15 @@ impl RmCore {
             return Err(invalid(&format!(
                 "node {node_id} advertises a negative resource {capability}"
             )));
+        }
+        let live = self
+            .nodes
+            .get(&node_id)
+            .is_some_and(|n| matches!(n.state, NodeState::Running | NodeState::Unhealthy));
+        if live {
+            // An NM that restarted on the same address (with recovery, its containers still run).
+            self.reconnect_node(&node_id, request, capability.clone(), now_ms);
+            return Ok(self.registration_response(capability));
         }
         let known = self.nodes.contains_key(&node_id);
         if known {
@@ -104,7 +113,11 @@ impl RmCore {
             let decisions = self.scheduler.update_node(&node_id, capability.clone());
             self.apply_decisions(decisions, now_ms);
         }
-        Ok(RegisterNodeManagerResponseProto {
+        Ok(self.registration_response(capability))
+    }
+
+    fn registration_response(&self, capability: Resource) -> RegisterNodeManagerResponseProto {
+        RegisterNodeManagerResponseProto {
             container_token_master_key: Some(self.keys.container_key_proto()),
             nm_token_master_key: Some(self.keys.nm_token_key_proto()),
             node_action: Some(NodeActionProto::Normal as i32),
@@ -112,7 +125,72 @@ impl RmCore {
             rm_version: Some(env!("CARGO_PKG_VERSION").to_string()),
             resource: Some((&capability).into()),
             ..Default::default()
-        })
+        }
+    }
+
+    /// YARN's "Reconnect from the node": a live node registers again (its NM restarted, with
+    /// recovery keeping its containers). Containers it still runs stay as they are; those it
+    /// reports completed complete; those it no longer knows are lost (ABORTED); running ones the
+    /// RM does not know are stopped.
+    fn reconnect_node(
+        &mut self,
+        node_id: &NodeId,
+        request: &RegisterNodeManagerRequestProto,
+        capability: Resource,
+        now_ms: i64,
+    ) {
+        tracing::info!("Reconnect from the node at: {}", node_id.host);
+        let reported: std::collections::HashMap<ContainerId, &NmContainerStatusProto> = request
+            .container_statuses
+            .iter()
+            .filter_map(|s| Some((reported_id(s)?, s)))
+            .collect();
+        let mut on_node: Vec<ContainerId> = self
+            .containers
+            .iter()
+            .filter(|(_, c)| c.node == *node_id)
+            .map(|(id, _)| *id)
+            .collect();
+        on_node.sort_unstable();
+        for id in &on_node {
+            let (exit, diagnostics) = match reported.get(id) {
+                Some(s) if s.container_state != Some(ContainerStateProto::CComplete as i32) => {
+                    continue
+                }
+                Some(s) => (s.container_exit_status(), s.diagnostics().to_string()),
+                None => (
+                    exit_status::ABORTED,
+                    "Container released on a node that re-registered without it".to_string(),
+                ),
+            };
+            let decisions = self
+                .scheduler
+                .container_finished(*id, exit, &diagnostics, now_ms);
+            self.apply_decisions(decisions, now_ms);
+        }
+        let node = self.nodes.get_mut(node_id).expect("live node");
+        for (id, status) in &reported {
+            if on_node.contains(id) {
+                continue;
+            }
+            if status.container_state == Some(ContainerStateProto::CComplete as i32) {
+                node.remove_completed(*id);
+            } else {
+                node.cleanup_container(*id);
+            }
+        }
+        node.http_port = request.http_port();
+        node.last_seen_ms = Some(now_ms);
+        node.last_heartbeat_response_id = 0;
+        node.state = node_lc::transition(node.state, NodeEvent::Registered)
+            .expect("a live node accepts REGISTERED");
+        let changed = node.capability != capability;
+        node.capability = capability.clone();
+        self.nodes_changed();
+        if changed {
+            let decisions = self.scheduler.update_node(node_id, capability);
+            self.apply_decisions(decisions, now_ms);
+        }
     }
 
     /// The containers a node this RM did not know reports at registration (after an RM restart,
