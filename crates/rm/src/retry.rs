@@ -24,6 +24,19 @@ pub fn counts_as_failure(exit_status: i32) -> bool {
     )
 }
 
+/// Drops the failures older than `validity_interval_ms` (YARN's
+/// `attemptFailuresValidityInterval`; ≤ 0 keeps them all) and answers how many count.
+pub fn failures_within(
+    failure_times: &mut Vec<i64>,
+    validity_interval_ms: i64,
+    now_ms: i64,
+) -> i32 {
+    if validity_interval_ms > 0 {
+        failure_times.retain(|t| *t > now_ms - validity_interval_ms);
+    }
+    failure_times.len() as i32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -34,6 +47,15 @@ mod tests {
         assert_eq!(effective_max_attempts(1, 2), 1);
         assert_eq!(effective_max_attempts(5, 2), 2);
         assert_eq!(effective_max_attempts(-1, 3), 3);
+    }
+
+    #[test]
+    fn failures_older_than_the_validity_interval_stop_counting() {
+        let mut times = vec![1_000, 5_000, 9_000];
+        assert_eq!(failures_within(&mut times, -1, 100_000), 3);
+        assert_eq!(failures_within(&mut times, 6_000, 10_000), 2);
+        assert_eq!(times, vec![5_000, 9_000]);
+        assert_eq!(failures_within(&mut times, 6_000, 20_000), 0);
     }
 
     #[test]

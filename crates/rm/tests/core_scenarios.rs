@@ -318,6 +318,52 @@ fn a_failed_am_gets_a_second_attempt_then_the_app_fails() {
 }
 
 #[test]
+fn failures_older_than_the_validity_interval_do_not_use_up_attempts() {
+    let mut c = Cluster::new();
+    let node = c.add_node("n1", 8192, 8);
+    let (app, _) = c.core.new_application();
+    c.core
+        .submit_application(
+            "alice",
+            ApplicationSubmissionContextProto {
+                application_id: Some(app.into()),
+                queue: Some("default".into()),
+                am_container_spec: Some(ContainerLaunchContextProto {
+                    command: vec!["sleep 100".into()],
+                    ..Default::default()
+                }),
+                resource: Some((&Resource::new(1024, 1)).into()),
+                attempt_failures_validity_interval: Some(5_000),
+                ..Default::default()
+            },
+            c.now,
+        )
+        .unwrap();
+    // Two attempts allowed; each fails more than 5 s after the previous failure.
+    for attempt in 1..=3 {
+        let (id, am, _) = c.launch_ams().remove(0);
+        assert_eq!(id.attempt_id, attempt);
+        // (The node heartbeats within its 5 s expiry.)
+        c.step(3_000);
+        c.heartbeat(&node, vec![]);
+        c.step(3_000);
+        c.heartbeat(&node, vec![completed(cid(&am), 1)]);
+        assert_eq!(
+            c.state(app),
+            YarnApplicationState::Accepted,
+            "attempt {attempt}"
+        );
+        let a = c.core.application(app).unwrap();
+        assert_eq!(a.counted_failures, 1, "attempt {attempt}: {a:?}");
+    }
+    // Two failures within 5 s of each other end it.
+    let (_, am, _) = c.launch_ams().remove(0);
+    c.step(1_000);
+    c.heartbeat(&node, vec![completed(cid(&am), 1)]);
+    assert_eq!(c.state(app), YarnApplicationState::Failed);
+}
+
+#[test]
 fn a_silent_am_expires_and_is_retried() {
     let mut c = Cluster::new();
     let node = c.add_node("n1", 8192, 8);

@@ -373,6 +373,7 @@ impl RmCore {
     ) {
         if let Some(attempt) = self.attempts.get_mut(&attempt_id) {
             attempt.diagnostics = format!("ApplicationMaster for attempt {attempt_id} timed out after {expiry_ms} ms without a heartbeat");
+            attempt.am_exit_status.get_or_insert(exit_status::INVALID);
         }
         if self.attempt_event(attempt_id, AttemptEvent::Expired, now_ms) {
             self.attempt_failed(attempt_id, exit_status::INVALID, now_ms);
@@ -397,6 +398,7 @@ impl RmCore {
                 if let Some(attempt) = self.attempts.get_mut(&attempt_id) {
                     attempt.diagnostics =
                         format!("Error launching {attempt_id}. Got exception: {message}");
+                    attempt.am_exit_status.get_or_insert(exit_status::INVALID);
                 }
                 if self.attempt_event(attempt_id, AttemptEvent::LaunchFailed, now_ms) {
                     self.attempt_failed(attempt_id, exit_status::INVALID, now_ms);

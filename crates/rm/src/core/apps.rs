@@ -86,6 +86,7 @@ impl RmCore {
             finish_time: 0,
             attempts: Vec::new(),
             counted_failures: 0,
+            failure_times: Vec::new(),
             cleaned_up: false,
             final_saved: false,
         };
@@ -236,7 +237,16 @@ impl RmCore {
             return;
         }
         if retry::counts_as_failure(exit_status) {
-            app.counted_failures += 1;
+            app.failure_times.push(now_ms);
+        }
+        // attemptFailuresValidityInterval: only failures within the window count.
+        let counted = retry::failures_within(
+            &mut app.failure_times,
+            app.submission.attempt_failures_validity_interval(),
+            now_ms,
+        );
+        if counted != app.counted_failures {
+            app.counted_failures = counted;
             self.save_app(app_id, None, now_ms);
         }
         let attempt_diagnostics = self

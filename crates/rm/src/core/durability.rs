@@ -320,10 +320,12 @@ impl RmCore {
             finish_time: data.finish_time(),
             attempts: attempts.iter().map(|(a, _)| *a).collect(),
             counted_failures: data.counted_failures(),
+            failure_times: Vec::new(),
             cleaned_up: final_state.is_some(),
             final_saved: final_state.is_some(),
         };
         let mut running_attempt = None;
+        let mut failure_times = Vec::new();
         for (attempt_id, record) in &attempts {
             let mut attempt = RmAttempt::new(*attempt_id, record.start_time());
             let ended = record
@@ -356,8 +358,23 @@ impl RmCore {
             attempt.final_status = final_status_from(record.final_application_status);
             attempt.am_exit_status = record.am_container_exit_status;
             attempt.finish_time = record.finish_time();
+            if attempt.state == AttemptState::Failed
+                && retry::counts_as_failure(
+                    attempt
+                        .am_exit_status
+                        .unwrap_or(spindle_types::exit_status::INVALID),
+                )
+            {
+                failure_times.push(attempt.finish_time);
+            }
             self.attempts.insert(*attempt_id, attempt);
         }
+        let mut app = app;
+        let interval = app.submission.attempt_failures_validity_interval();
+        if interval > 0 {
+            app.counted_failures = retry::failures_within(&mut failure_times, interval, now_ms);
+        }
+        app.failure_times = failure_times;
         if final_state.is_some() {
             self.apps.insert(id, app);
             return RecoveredAs::Finished;

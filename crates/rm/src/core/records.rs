@@ -42,8 +42,11 @@ pub struct RmApp {
     pub finish_time: i64,
     /// Attempts in order; the last one is the current attempt.
     pub attempts: Vec<ApplicationAttemptId>,
-    /// Attempts whose failure counted toward `max_attempts`.
+    /// Attempts whose failure counts toward `max_attempts` now (within the submission's
+    /// `attempt_failures_validity_interval`, when it has one).
     pub counted_failures: i32,
+    /// When each counted failure happened.
+    pub failure_times: Vec<i64>,
     /// Whether its containers were released and its NMs told to clean up.
     pub cleaned_up: bool,
     /// Whether its final state is durable (always, without a state store): only then does an
