@@ -363,6 +363,88 @@ fn failures_older_than_the_validity_interval_do_not_use_up_attempts() {
     assert_eq!(c.state(app), YarnApplicationState::Failed);
 }
 
+fn submit_keeping(c: &mut Cluster, keep: bool) -> ApplicationId {
+    let (app, _) = c.core.new_application();
+    c.core
+        .submit_application(
+            "alice",
+            ApplicationSubmissionContextProto {
+                application_id: Some(app.into()),
+                queue: Some("default".into()),
+                am_container_spec: Some(ContainerLaunchContextProto {
+                    command: vec!["sleep 100".into()],
+                    ..Default::default()
+                }),
+                resource: Some((&Resource::new(1024, 1)).into()),
+                keep_containers_across_application_attempts: Some(keep),
+                ..Default::default()
+            },
+            c.now,
+        )
+        .unwrap();
+    app
+}
+
+#[test]
+fn with_keep_containers_a_new_attempt_inherits_the_running_containers() {
+    for keep in [true, false] {
+        let mut c = Cluster::new();
+        let node = c.add_node("n1", 8192, 8);
+        let app = submit_keeping(&mut c, keep);
+        let (attempt1, am1, _) = c.launch_ams().remove(0);
+        c.register(attempt1);
+        let r = c.allocate(attempt1, 0, vec![ask_any(1024, 2)], vec![]);
+        let executors: Vec<ContainerId> = r.allocated_containers.iter().map(cid).collect();
+        c.heartbeat(&node, r.allocated_containers.iter().map(running).collect());
+        // The AM dies: attempt 2 starts.
+        let hb = c.heartbeat(&node, vec![completed(cid(&am1), 1)]);
+        let killed: Vec<ContainerId> = hb
+            .containers_to_cleanup
+            .iter()
+            .map(|p| ContainerId::try_from(p).unwrap())
+            .collect();
+        let (attempt2, _, _) = c.launch_ams().remove(0);
+        assert_eq!(attempt2.attempt_id, 2);
+        let registered = c
+            .core
+            .register_application_master(
+                attempt2,
+                &RegisterApplicationMasterRequestProto::default(),
+                c.now,
+            )
+            .unwrap();
+        let previous: Vec<ContainerId> = registered
+            .containers_from_previous_attempts
+            .iter()
+            .map(cid)
+            .collect();
+        if keep {
+            assert!(killed.is_empty(), "{killed:?}");
+            assert_eq!(previous, executors);
+            assert_eq!(registered.nm_tokens_from_previous_attempts.len(), 1);
+            // The executors' later completion reaches the new AM.
+            c.heartbeat(&node, vec![completed(executors[0], 0)]);
+            let r = c.allocate(attempt2, 0, vec![], vec![]);
+            assert_eq!(r.completed_container_statuses.len(), 1);
+            assert_eq!(
+                ContainerId::try_from(
+                    r.completed_container_statuses[0]
+                        .container_id
+                        .as_ref()
+                        .unwrap()
+                )
+                .unwrap(),
+                executors[0]
+            );
+        } else {
+            assert_eq!(killed.len(), 2, "the executors are stopped");
+            assert!(previous.is_empty());
+            assert!(registered.nm_tokens_from_previous_attempts.is_empty());
+        }
+        assert_eq!(c.state(app), YarnApplicationState::Running);
+    }
+}
+
 #[test]
 fn a_silent_am_expires_and_is_retried() {
     let mut c = Cluster::new();

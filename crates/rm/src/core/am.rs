@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use spindle_proto::yarn::{
-    AllocateRequestProto, AllocateResponseProto, FinishApplicationMasterRequestProto,
-    RegisterApplicationMasterRequestProto, RegisterApplicationMasterResponseProto,
-    SchedulerResourceTypes,
+    AllocateRequestProto, AllocateResponseProto, ContainerProto,
+    FinishApplicationMasterRequestProto, NmTokenProto, RegisterApplicationMasterRequestProto,
+    RegisterApplicationMasterResponseProto, SchedulerResourceTypes,
 };
 use spindle_types::states::FinalApplicationStatus;
 use spindle_types::{exit_status, ApplicationAttemptId, ContainerId, NodeId, Resource};
@@ -66,12 +66,15 @@ impl RmCore {
         // Host, port and tracking URL survive a restart in reports.
         self.save_attempt(attempt_id, None, now_ms);
         self.app_event(attempt_id.application_id, AppEvent::AttemptRegistered);
+        let (previous, previous_tokens) = self.containers_from_previous_attempts(attempt_id);
         let maximum = self.maximum_allocation();
         let app = self
             .apps
             .get_mut(&attempt_id.application_id)
             .expect("attempt's app");
-        app.launch_time = now_ms;
+        if app.launch_time == 0 {
+            app.launch_time = now_ms;
+        }
         let acls = app
             .submission
             .am_container_spec
@@ -86,8 +89,64 @@ impl RmCore {
                 SchedulerResourceTypes::Memory as i32,
                 SchedulerResourceTypes::Cpu as i32,
             ],
+            containers_from_previous_attempts: previous,
+            nm_tokens_from_previous_attempts: previous_tokens,
             ..Default::default()
         })
+    }
+
+    /// With keepContainersAcrossApplicationAttempts: the attempt's containers other than its AM
+    /// container (those kept from earlier attempts), and an NMToken for each of their nodes (the
+    /// new AM holds none yet; YARN-8980).
+    fn containers_from_previous_attempts(
+        &mut self,
+        attempt_id: ApplicationAttemptId,
+    ) -> (Vec<ContainerProto>, Vec<NmTokenProto>) {
+        let Some(app) = self.apps.get(&attempt_id.application_id) else {
+            return (Vec::new(), Vec::new());
+        };
+        if !app.submission.keep_containers_across_application_attempts() {
+            return (Vec::new(), Vec::new());
+        }
+        let user = app.user.clone();
+        let Some(attempt) = self.attempts.get(&attempt_id) else {
+            return (Vec::new(), Vec::new());
+        };
+        let mut containers = Vec::new();
+        let mut nodes: Vec<NodeId> = Vec::new();
+        for id in &attempt.live_containers {
+            if Some(*id) == attempt.am_container {
+                continue;
+            }
+            let Some(c) = self.containers.get(id) else {
+                continue;
+            };
+            containers.push(ContainerProto {
+                id: Some((*id).into()),
+                node_id: Some((&c.node).into()),
+                node_http_address: self.nodes.get(&c.node).map(|n| n.http_address()),
+                resource: Some((&c.resource).into()),
+                priority: Some(spindle_proto::yarn::PriorityProto {
+                    priority: Some(c.priority),
+                }),
+                allocation_request_id: Some(c.allocation_request_id),
+                ..Default::default()
+            });
+            if !nodes.contains(&c.node) {
+                nodes.push(c.node.clone());
+            }
+        }
+        let tokens = nodes
+            .iter()
+            .map(|node| NmTokenProto {
+                node_id: Some(node.into()),
+                token: Some(self.keys.nm_token(attempt_id, node, &user)),
+            })
+            .collect();
+        let attempt = self.attempts.get_mut(&attempt_id).expect("present");
+        attempt.nm_tokens_sent.clear();
+        attempt.nm_tokens_sent.extend(nodes);
+        (containers, tokens)
     }
 
     /// `allocate`: absolute asks and releases in, new and completed containers out.

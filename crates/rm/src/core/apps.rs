@@ -87,6 +87,7 @@ impl RmCore {
             attempts: Vec::new(),
             counted_failures: 0,
             failure_times: Vec::new(),
+            kept_containers: Default::default(),
             cleaned_up: false,
             final_saved: false,
         };
@@ -215,8 +216,15 @@ impl RmCore {
         let attempt_id = ApplicationAttemptId::new(app_id, app.attempts.len() as i32 + 1);
         app.attempts.push(attempt_id);
         let am_resource = app.am_resource.clone();
-        self.attempts
-            .insert(attempt_id, RmAttempt::new(attempt_id, now_ms));
+        let kept = std::mem::take(&mut app.kept_containers);
+        let mut attempt = RmAttempt::new(attempt_id, now_ms);
+        for id in &kept {
+            if let Some(c) = self.containers.get_mut(id) {
+                c.attempt = attempt_id;
+            }
+        }
+        attempt.live_containers = kept;
+        self.attempts.insert(attempt_id, attempt);
         let decisions = self.scheduler.add_attempt(attempt_id, am_resource, now_ms);
         self.apply_decisions(decisions, now_ms);
     }
@@ -228,26 +236,32 @@ impl RmCore {
         exit_status: i32,
         now_ms: i64,
     ) {
-        self.end_attempt(attempt_id, now_ms);
         let app_id = attempt_id.application_id;
-        let Some(app) = self.apps.get_mut(&app_id) else {
+        // Count first: whether another attempt follows decides whether containers are kept.
+        let mut keep = false;
+        if let Some(app) = self.apps.get_mut(&app_id).filter(|a| !a.state.is_final()) {
+            if retry::counts_as_failure(exit_status) {
+                app.failure_times.push(now_ms);
+            }
+            // attemptFailuresValidityInterval: only failures within the window count.
+            let counted = retry::failures_within(
+                &mut app.failure_times,
+                app.submission.attempt_failures_validity_interval(),
+                now_ms,
+            );
+            keep = counted < app.max_attempts
+                && app.submission.keep_containers_across_application_attempts();
+            if counted != app.counted_failures {
+                app.counted_failures = counted;
+                self.save_app(app_id, None, now_ms);
+            }
+        }
+        self.end_attempt_keeping(attempt_id, keep, now_ms);
+        let Some(app) = self.apps.get(&app_id) else {
             return;
         };
         if app.state.is_final() {
             return;
-        }
-        if retry::counts_as_failure(exit_status) {
-            app.failure_times.push(now_ms);
-        }
-        // attemptFailuresValidityInterval: only failures within the window count.
-        let counted = retry::failures_within(
-            &mut app.failure_times,
-            app.submission.attempt_failures_validity_interval(),
-            now_ms,
-        );
-        if counted != app.counted_failures {
-            app.counted_failures = counted;
-            self.save_app(app_id, None, now_ms);
         }
         let attempt_diagnostics = self
             .attempts
@@ -272,6 +286,12 @@ impl RmCore {
 
     /// Releases everything an attempt holds (its containers are killed on their nodes).
     pub(crate) fn end_attempt(&mut self, attempt_id: ApplicationAttemptId, now_ms: i64) {
+        self.end_attempt_keeping(attempt_id, false, now_ms);
+    }
+
+    /// Ends an attempt; with `keep` (keepContainersAcrossApplicationAttempts, another attempt
+    /// follows) its containers other than the AM's keep running and pass to the next attempt.
+    fn end_attempt_keeping(&mut self, attempt_id: ApplicationAttemptId, keep: bool, now_ms: i64) {
         self.am_liveness.remove(&attempt_id);
         self.forget_all_completions(attempt_id);
         if let Some(attempt) = self.attempts.get_mut(&attempt_id) {
@@ -279,8 +299,18 @@ impl RmCore {
                 attempt.finish_time = now_ms;
             }
         }
-        let decisions = self.scheduler.remove_attempt(attempt_id, now_ms);
+        let decisions = self.scheduler.remove_attempt(attempt_id, keep, now_ms);
         self.apply_decisions(decisions, now_ms);
+        if keep {
+            let kept = self
+                .attempts
+                .get_mut(&attempt_id)
+                .map(|a| std::mem::take(&mut a.live_containers))
+                .unwrap_or_default();
+            if let Some(app) = self.apps.get_mut(&attempt_id.application_id) {
+                app.kept_containers = kept;
+            }
+        }
     }
 
     /// The application reached a final state: tell NMs to clean up, drop it from the scheduler,

@@ -321,6 +321,7 @@ impl RmCore {
             attempts: attempts.iter().map(|(a, _)| *a).collect(),
             counted_failures: data.counted_failures(),
             failure_times: Vec::new(),
+            kept_containers: Default::default(),
             cleaned_up: final_state.is_some(),
             final_saved: final_state.is_some(),
         };

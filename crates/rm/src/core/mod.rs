@@ -274,8 +274,8 @@ impl RmCore {
         for (id, c) in &self.containers {
             let attempt = self
                 .attempts
-                .get(&id.attempt_id)
-                .ok_or(format!("{id}: no attempt"))?;
+                .get(&c.attempt)
+                .ok_or(format!("{id}: no attempt {}", c.attempt))?;
             if !attempt.live_containers.contains(id) {
                 return Err(format!("{id}: live but not in its attempt"));
             }

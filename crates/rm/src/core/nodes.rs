@@ -305,6 +305,7 @@ impl RmCore {
         self.containers.insert(
             c.id,
             RmContainer {
+                attempt: attempt_id,
                 node: c.node,
                 resource: c.resource,
                 priority: c.priority,

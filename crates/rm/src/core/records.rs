@@ -47,6 +47,9 @@ pub struct RmApp {
     pub counted_failures: i32,
     /// When each counted failure happened.
     pub failure_times: Vec<i64>,
+    /// Containers of a failed attempt waiting for the next one
+    /// (keepContainersAcrossApplicationAttempts).
+    pub kept_containers: BTreeSet<ContainerId>,
     /// Whether its containers were released and its NMs told to clean up.
     pub cleaned_up: bool,
     /// Whether its final state is durable (always, without a state store): only then does an
@@ -298,6 +301,8 @@ impl RmNode {
 /// AM hears of the completion from [`RmAttempt::newly_completed`]). Keyed by its id in the core.
 #[derive(Debug, Clone)]
 pub struct RmContainer {
+    /// The attempt it belongs to now (a later attempt when containers are kept across attempts).
+    pub attempt: ApplicationAttemptId,
     pub node: NodeId,
     pub resource: Resource,
     pub priority: i32,

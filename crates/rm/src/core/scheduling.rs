@@ -264,7 +264,12 @@ impl SchedulerBridge {
         )
     }
 
-    pub fn remove_attempt(&mut self, attempt: ApplicationAttemptId, _now_ms: i64) -> Vec<Decision> {
+    pub fn remove_attempt(
+        &mut self,
+        attempt: ApplicationAttemptId,
+        keep_containers: bool,
+        _now_ms: i64,
+    ) -> Vec<Decision> {
         let current = self
             .scheduler
             .application_usage(attempt.application_id)
@@ -275,7 +280,7 @@ impl SchedulerBridge {
         self.run(
             SchedulerEvent::AttemptRemoved {
                 attempt,
-                keep_containers: false,
+                keep_containers,
             },
             "",
         )
@@ -542,6 +547,7 @@ impl RmCore {
         self.containers.insert(
             id,
             RmContainer {
+                attempt: attempt_id,
                 node,
                 resource,
                 priority,
