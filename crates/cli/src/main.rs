@@ -71,6 +71,9 @@ enum Command {
     /// Benchmarks: `bench scheduler` measures the scheduling core (allocations/s, latency),
     /// `bench scaling` plots how its cost grows.
     Bench(commands::sim::BenchArgs),
+    /// The fault suite: real daemons under concurrent applications, one fault per scenario
+    /// (RM or NM killed and restarted, AM or container killed); reports what was lost.
+    Faults(commands::faults::FaultsArgs),
     /// Run a command in N containers (YARN's distributed shell).
     Dshell(commands::dshell::DshellArgs),
     /// The distributed shell's ApplicationMaster (started by `dshell` inside the AM container).
@@ -108,6 +111,7 @@ fn main() -> anyhow::Result<()> {
             Command::Rmadmin { args } => commands::rmadmin::run(conf_dir.as_deref(), &args).await,
             Command::Sim(args) => commands::sim::run(conf_dir.as_deref(), *args),
             Command::Bench(args) => commands::sim::run_bench(args),
+            Command::Faults(args) => commands::faults::run(args).await,
             Command::Dshell(args) => commands::dshell::run(conf_dir.as_deref(), args).await,
             Command::DshellAm(args) => commands::dshell::run_am(args).await,
         }

@@ -19,18 +19,8 @@ fn lines(path: &std::path::Path) -> Vec<String> {
 async fn an_application_survives_a_sigkilled_resourcemanager() {
     let dir = tempfile::tempdir().unwrap();
     let conf = recovery_daemon_conf(dir.path(), &[]);
+    let (mut rm, _nm) = start_rm_and_nm(&conf, dir.path()).await;
     let rm_log = dir.path().join("rm.log");
-    let mut rm = spawn_spindle_with_env(
-        &conf,
-        &["resourcemanager"],
-        &rm_log,
-        &[("SPINDLE_LOG", "info")],
-    );
-    let _nm = spawn_spindle(&conf, &["nodemanager"], &dir.path().join("nm.log"));
-    wait_until(20, "the NM to register", || {
-        text(&spindle(&conf, &["node", "-list"])).contains("Total Nodes:1")
-    })
-    .await;
 
     // One application finishes before the crash.
     let before = spindle(&conf, &dshell_two_containers("echo before"));
@@ -51,12 +41,7 @@ async fn an_application_survives_a_sigkilled_resourcemanager() {
     rm.0.wait().unwrap();
     let first_log = std::fs::read_to_string(&rm_log).unwrap();
     let rm_log = dir.path().join("rm-2.log");
-    let _rm = spawn_spindle_with_env(
-        &conf,
-        &["resourcemanager"],
-        &rm_log,
-        &[("SPINDLE_LOG", "info")],
-    );
+    let _rm = spawn_rm(&conf, &rm_log);
 
     let status = exit_within(&mut running.0, 90, "the distributed shell").await;
     let client_log = std::fs::read_to_string(dir.path().join("dshell.log")).unwrap();

@@ -53,18 +53,7 @@ async fn spark_job_survives_an_rm_restart(deploy_mode: &str) {
             ("yarn.nodemanager.resource.cpu-vcores", "6"),
         ],
     );
-    let rm_log = dir.path().join("rm.log");
-    let mut rm = spawn_spindle_with_env(
-        &conf,
-        &["resourcemanager"],
-        &rm_log,
-        &[("SPINDLE_LOG", "info")],
-    );
-    let _nm = spawn_spindle(&conf, &["nodemanager"], &dir.path().join("nm.log"));
-    wait_until(20, "the NM to register", || {
-        text(&spindle(&conf, &["node", "-list"])).contains("Total Nodes:1")
-    })
-    .await;
+    let (mut rm, _nm) = start_rm_and_nm(&conf, dir.path()).await;
     let job = script(dir.path(), "slow.py", SLOW_JOB);
     let jars = local_jars();
     let submit_log = dir.path().join("submit.log");
@@ -99,12 +88,7 @@ async fn spark_job_survives_an_rm_restart(deploy_mode: &str) {
     rm.0.wait().unwrap();
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     let second_log = dir.path().join("rm-2.log");
-    let _rm = spawn_spindle_with_env(
-        &conf,
-        &["resourcemanager"],
-        &second_log,
-        &[("SPINDLE_LOG", "info")],
-    );
+    let _rm = spawn_rm(&conf, &second_log);
 
     let status = tokio::task::spawn_blocking(move || submit.wait().unwrap())
         .await

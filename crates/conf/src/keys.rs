@@ -68,6 +68,12 @@ pub const NM_VMEM_PMEM_RATIO: &str = "yarn.nodemanager.vmem-pmem-ratio";
 pub const NM_DELETE_DEBUG_DELAY_SEC: &str = "yarn.nodemanager.delete.debug-delay-sec";
 pub const NM_LOG_RETAIN_SECONDS: &str = "yarn.nodemanager.log.retain-seconds";
 pub const NM_AUX_SERVICES: &str = "yarn.nodemanager.aux-services";
+/// A restarted NM takes back its containers (needs a fixed port in [`NM_ADDRESS`]).
+pub const NM_RECOVERY_ENABLED: &str = "yarn.nodemanager.recovery.enabled";
+/// Where the NM keeps its recovery store (a local path).
+pub const NM_RECOVERY_DIR: &str = "yarn.nodemanager.recovery.dir";
+/// A supervisor restarts the NM: with recovery on, a stop leaves containers running.
+pub const NM_RECOVERY_SUPERVISED: &str = "yarn.nodemanager.recovery.supervised";
 
 // --- Clients (written into client configuration directories) ---
 pub const CLIENT_RM_CONNECT_MAX_WAIT_MS: &str = "yarn.resourcemanager.connect.max-wait.ms";
@@ -145,6 +151,9 @@ pub const YARN_DEFAULTS: &[(&str, &str)] = &[
     (NM_VMEM_PMEM_RATIO, "2.1"),
     (NM_DELETE_DEBUG_DELAY_SEC, "0"),
     (NM_LOG_RETAIN_SECONDS, "10800"),
+    (NM_RECOVERY_ENABLED, "false"),
+    (NM_RECOVERY_DIR, "${hadoop.tmp.dir}/yarn-nm-recovery"),
+    (NM_RECOVERY_SUPERVISED, "false"),
     (CLIENT_RM_CONNECT_MAX_WAIT_MS, "900000"),
     (CLIENT_RM_CONNECT_RETRY_INTERVAL_MS, "30000"),
     (CLIENT_NM_CONNECT_MAX_WAIT_MS, "180000"),

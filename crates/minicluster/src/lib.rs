@@ -168,6 +168,7 @@ impl MiniCluster {
             rpc_timeout: spindle_ipc::client::DEFAULT_RPC_TIMEOUT,
             gpu_devices: (0..self.config.node_gpus).collect(),
             containers,
+            recovery: None,
         })
         .await
     }

@@ -2,8 +2,10 @@
 //!
 //! `container` owns the life of one container process (launch script, environment, process group,
 //! exit status, memory monitor) behind `ContainerManager`; `localizer` brings the container's
-//! resources onto the node and keeps YARN's public / private / application caches.
+//! resources onto the node and keeps YARN's public / private / application caches; `recovery`
+//! is the store a restarted NM takes its containers back from (`yarn.nodemanager.recovery.*`).
 
 pub mod container;
 pub mod localizer;
+pub mod recovery;
 pub mod service;

@@ -321,24 +321,9 @@ fn a_failed_am_gets_a_second_attempt_then_the_app_fails() {
 fn failures_older_than_the_validity_interval_do_not_use_up_attempts() {
     let mut c = Cluster::new();
     let node = c.add_node("n1", 8192, 8);
-    let (app, _) = c.core.new_application();
-    c.core
-        .submit_application(
-            "alice",
-            ApplicationSubmissionContextProto {
-                application_id: Some(app.into()),
-                queue: Some("default".into()),
-                am_container_spec: Some(ContainerLaunchContextProto {
-                    command: vec!["sleep 100".into()],
-                    ..Default::default()
-                }),
-                resource: Some((&Resource::new(1024, 1)).into()),
-                attempt_failures_validity_interval: Some(5_000),
-                ..Default::default()
-            },
-            c.now,
-        )
-        .unwrap();
+    let app = submit_with(&mut c, |s| {
+        s.attempt_failures_validity_interval = Some(5_000)
+    });
     // Two attempts allowed; each fails more than 5 s after the previous failure.
     for attempt in 1..=3 {
         let (id, am, _) = c.launch_ams().remove(0);
@@ -363,24 +348,25 @@ fn failures_older_than_the_validity_interval_do_not_use_up_attempts() {
     assert_eq!(c.state(app), YarnApplicationState::Failed);
 }
 
-fn submit_keeping(c: &mut Cluster, keep: bool) -> ApplicationId {
+/// Submits a 1 GB AM application to `default` whose submission `customize` completes.
+fn submit_with(
+    c: &mut Cluster,
+    customize: impl FnOnce(&mut ApplicationSubmissionContextProto),
+) -> ApplicationId {
     let (app, _) = c.core.new_application();
+    let mut submission = ApplicationSubmissionContextProto {
+        application_id: Some(app.into()),
+        queue: Some("default".into()),
+        am_container_spec: Some(ContainerLaunchContextProto {
+            command: vec!["sleep 100".into()],
+            ..Default::default()
+        }),
+        resource: Some((&Resource::new(1024, 1)).into()),
+        ..Default::default()
+    };
+    customize(&mut submission);
     c.core
-        .submit_application(
-            "alice",
-            ApplicationSubmissionContextProto {
-                application_id: Some(app.into()),
-                queue: Some("default".into()),
-                am_container_spec: Some(ContainerLaunchContextProto {
-                    command: vec!["sleep 100".into()],
-                    ..Default::default()
-                }),
-                resource: Some((&Resource::new(1024, 1)).into()),
-                keep_containers_across_application_attempts: Some(keep),
-                ..Default::default()
-            },
-            c.now,
-        )
+        .submit_application("alice", submission, c.now)
         .unwrap();
     app
 }
@@ -390,7 +376,9 @@ fn with_keep_containers_a_new_attempt_inherits_the_running_containers() {
     for keep in [true, false] {
         let mut c = Cluster::new();
         let node = c.add_node("n1", 8192, 8);
-        let app = submit_keeping(&mut c, keep);
+        let app = submit_with(&mut c, |s| {
+            s.keep_containers_across_application_attempts = Some(keep)
+        });
         let (attempt1, am1, _) = c.launch_ams().remove(0);
         c.register(attempt1);
         let r = c.allocate(attempt1, 0, vec![ask_any(1024, 2)], vec![]);

@@ -463,6 +463,20 @@ fn completed(id: ContainerId, exit: i32) -> ContainerStatusProto {
     }
 }
 
+/// The (container, exit status) pairs an allocate response reports completed.
+fn completions(response: &AllocateResponseProto) -> Vec<(ContainerId, i32)> {
+    response
+        .completed_container_statuses
+        .iter()
+        .map(|c| {
+            (
+                ContainerId::try_from(c.container_id.as_ref().unwrap()).unwrap(),
+                c.exit_status(),
+            )
+        })
+        .collect()
+}
+
 fn forgotten(response: &NodeHeartbeatResponseProto) -> Vec<ContainerId> {
     response
         .containers_to_be_removed_from_nm
@@ -504,16 +518,7 @@ fn a_node_forgets_a_completion_only_after_the_am_has_it_so_a_restart_cannot_lose
     );
     rm.register(attempt).unwrap();
     let r = rm.allocate(attempt, 0, vec![]).unwrap();
-    let got: Vec<(ContainerId, i32)> = r
-        .completed_container_statuses
-        .iter()
-        .map(|c| {
-            (
-                ContainerId::try_from(c.container_id.as_ref().unwrap()).unwrap(),
-                c.exit_status(),
-            )
-        })
-        .collect();
+    let got = completions(&r);
     assert_eq!(got, vec![(executors[1], 5)]);
 }
 
@@ -541,16 +546,7 @@ fn a_restarted_nm_keeps_the_containers_it_reports_and_loses_the_others() {
     );
     rm.settle();
     let r = rm.allocate(attempt, 1, vec![]).unwrap();
-    let mut got: Vec<(ContainerId, i32)> = r
-        .completed_container_statuses
-        .iter()
-        .map(|c| {
-            (
-                ContainerId::try_from(c.container_id.as_ref().unwrap()).unwrap(),
-                c.exit_status(),
-            )
-        })
-        .collect();
+    let mut got = completions(&r);
     got.sort();
     assert_eq!(
         got,

@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 use spindle_conf::{Configuration, HostPort, NmConfig, RmConfig};
 use spindle_nm::container::NmContainerConfig;
+use spindle_nm::recovery::NmRecoverySettings;
 use spindle_nm::service::{NmSettings, NodeManager};
 use spindle_rm::service::{now_ms, Recovery, ResourceManager, RmBindAddresses, SchedulerSetup};
 use spindle_rm::settings::RmSettings;
@@ -115,6 +116,32 @@ fn gpu_devices(conf: &Configuration) -> anyhow::Result<Vec<u32>> {
         .collect()
 }
 
+/// `yarn.nodemanager.recovery.*`: `None` unless recovery is enabled.
+fn nm_recovery(conf: &Configuration) -> anyhow::Result<Option<NmRecoverySettings>> {
+    use spindle_conf::keys::{NM_RECOVERY_DIR, NM_RECOVERY_ENABLED, NM_RECOVERY_SUPERVISED};
+    if !conf.get_bool(NM_RECOVERY_ENABLED)?.unwrap_or(false) {
+        return Ok(None);
+    }
+    let value = conf
+        .get(NM_RECOVERY_DIR)
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .with_context(|| format!("{NM_RECOVERY_DIR} must name the recovery store's directory"))?;
+    let dir = match value.split_once("://") {
+        None => value,
+        Some(("file", rest)) => rest,
+        Some((scheme, _)) => {
+            anyhow::bail!(
+                "{NM_RECOVERY_DIR} = {value}: only local paths are supported, not {scheme}://"
+            )
+        }
+    };
+    Ok(Some(NmRecoverySettings {
+        dir: dir.into(),
+        supervised: conf.get_bool(NM_RECOVERY_SUPERVISED)?.unwrap_or(false),
+    }))
+}
+
 pub async fn nodemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
     super::fatal_panics::install("NodeManager");
     let conf = load(conf_dir)?;
@@ -157,6 +184,7 @@ pub async fn nodemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
         ),
         gpu_devices,
         containers,
+        recovery: nm_recovery(&conf)?,
     })
     .await?;
     println!(
@@ -165,7 +193,11 @@ pub async fn nodemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
         config.resource
     );
     let signal = super::stop_signal::stop_requested().await?;
-    println!("NodeManager stopping on {signal}: stopping its containers");
+    if nm.is_supervised() {
+        println!("NodeManager stopping on {signal}: its containers keep running for the restarted NodeManager to recover");
+    } else {
+        println!("NodeManager stopping on {signal}: stopping its containers");
+    }
     nm.shutdown().await;
     Ok(0)
 }

@@ -5,6 +5,7 @@ pub mod daemons;
 pub mod demo;
 pub mod dshell;
 pub mod fatal_panics;
+pub mod faults;
 pub mod logs;
 pub mod minicluster;
 pub mod node;

@@ -342,6 +342,23 @@ pub fn recovery_daemon_conf(dir: &Path, extra: &[(&'static str, &str)]) -> PathB
     conf
 }
 
+/// `spindle resourcemanager` logging at info level to `log` (its recovery summary and the
+/// containers it takes back are asserted on).
+pub fn spawn_rm(conf: &Path, log: &Path) -> Process {
+    spawn_spindle_with_env(conf, &["resourcemanager"], log, &[("SPINDLE_LOG", "info")])
+}
+
+/// An RM ([`spawn_rm`], log `dir/rm.log`) and one NM (`dir/nm.log`), once the NM has registered.
+pub async fn start_rm_and_nm(conf: &Path, dir: &Path) -> (Process, Process) {
+    let rm = spawn_rm(conf, &dir.join("rm.log"));
+    let nm = spawn_spindle(conf, &["nodemanager"], &dir.join("nm.log"));
+    wait_until(20, "the NM to register", || {
+        text(&spindle(conf, &["node", "-list"])).contains("Total Nodes:1")
+    })
+    .await;
+    (rm, nm)
+}
+
 /// Sends `signal` (`TERM`, `INT`) to the process with `kill`, as an operator or systemd would.
 pub fn send_signal(child: &std::process::Child, signal: &str) {
     let status = Command::new("kill")

@@ -317,6 +317,7 @@ mod tests {
             ],
             commands: vec![],
             credentials: None,
+            gpu_devices: Vec::new(),
         };
         let paths =
             ContainerPaths::new(Path::new("/l1"), Path::new("/logs"), "alice", container_id);

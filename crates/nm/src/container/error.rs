@@ -26,6 +26,12 @@ pub enum StartError {
     InvalidEnvironmentValue(String),
     #[error("Container command {index} contains a NUL byte")]
     InvalidCommand { index: usize },
+    /// Recovery is on and the container could not be recorded (a restart could not take it back).
+    #[error("Container {container_id} cannot be recorded for NodeManager recovery: {reason}")]
+    NotRecorded {
+        container_id: ContainerId,
+        reason: String,
+    },
 }
 
 /// Why `ContainerManager::stop` could not act.

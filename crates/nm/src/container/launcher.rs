@@ -1,6 +1,7 @@
 //! Taking an accepted container from LOCALIZING to RUNNING: application and log directories,
 //! localization of every resource, the work dir with `tmp/`, `container_tokens` and
-//! `launch_container.sh`, then the process and a thread waiting for it.
+//! `launch_container.sh` (with recovery on, also the private dir with the executor script that
+//! records pid and exit code), then the process and a thread waiting for it.
 
 use std::fs;
 use std::io;
@@ -16,6 +17,7 @@ use tokio::task::JoinSet;
 use super::config::NmContainerConfig;
 use super::diagnostics;
 use super::environment::{build_launch_environment, expand_markers};
+use super::executor_script::executor_script;
 use super::launch_script::{launch_script, resolve_links};
 use super::process::{signal_process_group, spawn_in_new_session, wait_for_exit_keeping_zombie};
 use super::runtime::ContainerRuntime;
@@ -99,8 +101,13 @@ pub(crate) async fn localize_and_launch(
         }
     };
     let paths = runtime.paths.clone();
+    let script = if runtime.is_recorded() {
+        &paths.executor_script
+    } else {
+        &paths.launch_script
+    };
     if let Some(leader) =
-        runtime.launch(|| spawn_in_new_session(&paths.launch_script, &paths.work_dir, &environment))
+        runtime.launch(|| spawn_in_new_session(script, &paths.work_dir, &environment))
     {
         watch_process(runtime, leader, config.stderr_tail_bytes);
     }
@@ -222,7 +229,25 @@ fn prepare_work_dir(
         .collect();
     let script = launch_script(&environment, &links, &commands, &paths.log_dir);
     write_private_file(&paths.launch_script, script.as_bytes(), 0o700)?;
+    if runtime.is_recorded() {
+        create_private_dir(&paths.private_dir)?;
+        for stale in [&paths.pid_file, &paths.exit_code_file] {
+            let _ = fs::remove_file(stale);
+        }
+        let executor =
+            executor_script(&paths.launch_script, &paths.pid_file, &paths.exit_code_file);
+        write_private_file(&paths.executor_script, executor.as_bytes(), 0o700)?;
+    }
     Ok(environment.process_environment())
+}
+
+/// `<local-dir>/nmPrivate/<app>/<container>`, every level only the NM's user can enter.
+fn create_private_dir(private_dir: &std::path::Path) -> io::Result<()> {
+    fs::create_dir_all(private_dir)?;
+    for directory in private_dir.ancestors().take(3) {
+        fs::set_permissions(directory, fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
 }
 
 fn write_private_file(path: &std::path::Path, contents: &[u8], mode: u32) -> io::Result<()> {

@@ -1,5 +1,6 @@
 //! `ContainerManager`: the API the NM services call to start, stop, inspect and clean up
-//! containers, with a channel announcing completed containers for immediate heartbeats.
+//! containers, with a channel announcing completed containers for immediate heartbeats; with
+//! recovery on, it records them and, after a restart, takes them back (`recover`).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -12,10 +13,14 @@ use super::diagnostics::kill_reason;
 use super::error::{ManagerSetupError, StartError, StopError};
 use super::launcher::localize_and_launch;
 use super::monitor::run_memory_monitor;
+use super::recovery::{kill_unrecoverable, reacquire, ReacquireSettings};
 use super::runtime::{ContainerRuntime, ContainerStatusReport};
 use super::spec::{ContainerLaunchSpec, ContainerPaths};
 use super::state::ContainerLifecycleState;
 use crate::localizer::{layout, remove_tree, ResourceLocalizer};
+use crate::recovery::{
+    ApplicationRecord, NmStateStore, RecordedStatus, RecoveredState, StoppedContainer, Table,
+};
 
 /// Shared state of the manager; the memory monitor holds it weakly.
 pub(crate) struct ManagerInner {
@@ -30,6 +35,8 @@ pub(crate) struct ManagerInner {
     /// could still be presented (`RECENTLY_STOPPED_RETENTION`, at most
     /// `RECENTLY_STOPPED_LIMIT` ids): a token can never start its container twice.
     recently_stopped: Mutex<RecentlyStopped>,
+    /// The recovery store, when recovery is on.
+    store: Option<Arc<NmStateStore>>,
 }
 
 /// How long a forgotten container's id is remembered (YARN's
@@ -89,6 +96,12 @@ impl ManagerInner {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    fn application_users(&self) -> MutexGuard<'_, HashMap<ApplicationId, BTreeSet<String>>> {
+        self.application_users
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     pub(crate) fn running_containers(&self) -> Vec<Arc<ContainerRuntime>> {
         self.containers()
             .values()
@@ -126,6 +139,163 @@ impl ContainerManager {
     /// Creates the local and log dirs (with `filecache/` and `usercache/`) and starts the memory
     /// monitor when `pmem_check` is on.
     pub fn new(config: NmContainerConfig) -> Result<Self, ManagerSetupError> {
+        let localizer = ResourceLocalizer::new(config.local_dirs.clone());
+        Self::build(config, localizer, None)
+    }
+
+    /// Like `new`, recording every container in `store`, and first taking back what it recorded
+    /// before a restart (`state`, as `NmStateStore::load` read it):
+    ///
+    /// * a container recorded COMPLETED is DONE with its exit status and diagnostics, reported
+    ///   until the RM says its AM has it;
+    /// * a container recorded LAUNCHED is RUNNING again if its process is alive (then watched
+    ///   until it ends), else DONE with the exit code its executor script wrote (LOST, 154, when
+    ///   there is no pid file or no exit code); a stop asked for before the restart is carried out;
+    /// * a container recorded REQUESTED was never started: it is localized and launched now (or
+    ///   DONE with its stop's exit status if a stop was asked for);
+    /// * a bad record is logged and deleted, and its container's process, if alive, killed.
+    ///
+    /// Returns once every launched container's process is known running or ended.
+    pub async fn recover(
+        config: NmContainerConfig,
+        store: Arc<NmStateStore>,
+        state: RecoveredState,
+    ) -> Result<Self, ManagerSetupError> {
+        let mut discarded: Vec<(Table, String)> = Vec::new();
+        for bad in &state.bad {
+            tracing::warn!(
+                "NodeManager recovery: dropping the unreadable record {bad} in {}",
+                store.path().display()
+            );
+            if bad.table == Table::Containers {
+                if let Ok(container_id) = bad.key.parse::<ContainerId>() {
+                    kill_unrecoverable(&config.local_dirs, container_id);
+                }
+            }
+            discarded.push((bad.table, bad.key.clone()));
+        }
+        let (localizer, stale) =
+            ResourceLocalizer::recovered(config.local_dirs.clone(), store.clone(), state.localized);
+        discarded.extend(stale.into_iter().map(|key| (Table::Localized, key)));
+        if let Err(error) = store.discard(&discarded) {
+            tracing::warn!("NodeManager recovery: {error}");
+        }
+        let manager = Self::build(config, localizer, Some(store.clone()))?;
+        let inner = &manager.inner;
+
+        let now_ms = crate::service::now_ms();
+        let retention_ms = RECENTLY_STOPPED_RETENTION.as_millis() as i64;
+        {
+            let mut recently_stopped = inner.recently_stopped();
+            let now = std::time::Instant::now();
+            for stopped in &state.stopped {
+                let age = now_ms.saturating_sub(stopped.forgotten_ms);
+                if (0..retention_ms).contains(&age) {
+                    let at = now
+                        .checked_sub(std::time::Duration::from_millis(age as u64))
+                        .unwrap_or(now);
+                    recently_stopped.remember(stopped.container_id, at);
+                }
+            }
+        }
+        if let Err(error) = store.prune_stopped(now_ms - retention_ms) {
+            tracing::warn!("NodeManager recovery: {error}");
+        }
+        {
+            let mut users = inner.application_users();
+            for application in state.applications {
+                users
+                    .entry(application.application_id)
+                    .or_default()
+                    .extend(application.users);
+            }
+        }
+
+        let settings = ReacquireSettings {
+            local_dirs: inner.config.local_dirs.clone(),
+            sigkill_delay: inner.config.sigkill_delay,
+            stderr_tail_bytes: inner.config.stderr_tail_bytes,
+        };
+        let mut reacquisitions = Vec::new();
+        let mut launched = Vec::new();
+        let (mut completed, mut relaunched) = (0, 0);
+        for record in state.containers {
+            let container_id = record.container_id();
+            let (status, kill_exit_status) = (record.status, record.kill_exit_status);
+            inner
+                .application_users()
+                .entry(container_id.application_id())
+                .or_default()
+                .insert(record.spec.user.clone());
+            let paths = manager.container_paths(&record.spec);
+            let runtime = ContainerRuntime::recovered(
+                record,
+                paths,
+                inner.completions.clone(),
+                Some(store.clone()),
+            );
+            inner.containers().insert(container_id, runtime.clone());
+            match status {
+                RecordedStatus::Completed { exit_status } => {
+                    completed += 1;
+                    tracing::info!("Recovered container {container_id}: completed with exit status {exit_status}");
+                }
+                RecordedStatus::Launched => {
+                    launched.push((runtime.clone(), kill_exit_status));
+                    reacquisitions.push(reacquire(runtime, settings.clone()));
+                }
+                RecordedStatus::Requested => match kill_exit_status {
+                    Some(kill_exit_status) => {
+                        completed += 1;
+                        runtime.kill(
+                            kill_exit_status,
+                            "Container recovered as killed.",
+                            inner.config.sigkill_delay,
+                        );
+                    }
+                    None => {
+                        relaunched += 1;
+                        tracing::info!("Recovered container {container_id}: it was never started; localizing and launching it");
+                        runtime.init();
+                        tokio::spawn(localize_and_launch(
+                            inner.config.clone(),
+                            inner.localizer.clone(),
+                            runtime,
+                        ));
+                    }
+                },
+            }
+        }
+        futures::future::join_all(reacquisitions).await;
+        let mut running = 0;
+        for (runtime, kill_exit_status) in launched {
+            match (runtime.lifecycle(), kill_exit_status) {
+                (ContainerLifecycleState::Done, _) => completed += 1,
+                (_, Some(kill_exit_status)) => {
+                    completed += 1;
+                    runtime.kill(
+                        kill_exit_status,
+                        "Container recovered as killed.",
+                        inner.config.sigkill_delay,
+                    );
+                }
+                _ => running += 1,
+            }
+        }
+        tracing::info!(
+            "NodeManager recovered {} containers from {}: {running} running, {completed} completed, {relaunched} launched again, {} records dropped",
+            running + completed + relaunched,
+            store.path().display(),
+            state.bad.len()
+        );
+        Ok(manager)
+    }
+
+    fn build(
+        config: NmContainerConfig,
+        localizer: ResourceLocalizer,
+        store: Option<Arc<NmStateStore>>,
+    ) -> Result<Self, ManagerSetupError> {
         if config.local_dirs.is_empty() || config.log_dirs.is_empty() {
             return Err(ManagerSetupError::NoDirectories);
         }
@@ -142,13 +312,14 @@ impl ContainerManager {
         }
         let (completions, completions_receiver) = mpsc::unbounded_channel();
         let inner = Arc::new(ManagerInner {
-            localizer: Arc::new(ResourceLocalizer::new(config.local_dirs.clone())),
+            localizer: Arc::new(localizer),
             config: Arc::new(config),
             containers: Mutex::new(HashMap::new()),
             application_users: Mutex::new(HashMap::new()),
             completions,
             completions_receiver: Mutex::new(Some(completions_receiver)),
             recently_stopped: Mutex::default(),
+            store,
         });
         if inner.config.pmem_check {
             tokio::spawn(run_memory_monitor(Arc::downgrade(&inner)));
@@ -175,16 +346,12 @@ impl ContainerManager {
 
     /// Accepts a container and returns at once; localization and launch continue in the
     /// background (follow them with `status`, `wait_for_completion` or the completion channel).
+    ///
+    /// With recovery on, the container is recorded before this returns; a container that cannot
+    /// be recorded is refused.
     pub fn start(&self, spec: ContainerLaunchSpec) -> Result<(), StartError> {
         spec.validate()?;
-        let config = &self.inner.config;
-        let slot = spec.container_id.sequence() as usize;
-        let paths = ContainerPaths::new(
-            &config.local_dirs[slot % config.local_dirs.len()],
-            &config.log_dirs[slot % config.log_dirs.len()],
-            &spec.user,
-            spec.container_id,
-        );
+        let paths = self.container_paths(&spec);
         let runtime = {
             let mut containers = self.inner.containers();
             if containers.contains_key(&spec.container_id) {
@@ -197,17 +364,40 @@ impl ContainerManager {
             {
                 return Err(StartError::ContainerRecentlyStopped(spec.container_id));
             }
-            let runtime = ContainerRuntime::new(spec, paths, self.inner.completions.clone());
+            let runtime = ContainerRuntime::new(
+                spec,
+                paths,
+                self.inner.completions.clone(),
+                self.inner.store.clone(),
+            );
             containers.insert(runtime.container_id(), runtime.clone());
             runtime
         };
-        self.inner
-            .application_users
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .entry(runtime.container_id().application_id())
-            .or_default()
-            .insert(runtime.spec.user.clone());
+        let container_id = runtime.container_id();
+        if let Err(error) = runtime.persist_requested() {
+            self.inner.containers().remove(&container_id);
+            return Err(StartError::NotRecorded {
+                container_id,
+                reason: error.to_string(),
+            });
+        }
+        let application_id = container_id.application_id();
+        let new_user = {
+            let mut users = self.inner.application_users();
+            let users = users.entry(application_id).or_default();
+            users
+                .insert(runtime.spec.user.clone())
+                .then(|| users.clone())
+        };
+        if let (Some(users), Some(store)) = (new_user, &self.inner.store) {
+            let record = ApplicationRecord {
+                application_id,
+                users,
+            };
+            if let Err(error) = store.store_application(&record) {
+                tracing::warn!("cannot record {application_id} for recovery: {error}");
+            }
+        }
         runtime.init();
         tokio::spawn(localize_and_launch(
             self.inner.config.clone(),
@@ -286,17 +476,30 @@ impl ContainerManager {
     /// Its id is remembered for [`RECENTLY_STOPPED_RETENTION`], so its token cannot start it
     /// again.
     pub fn forget(&self, container_id: ContainerId) -> bool {
-        let mut containers = self.inner.containers();
-        match containers.get(&container_id) {
-            Some(runtime) if runtime.lifecycle() == ContainerLifecycleState::Done => {
-                containers.remove(&container_id);
-                self.inner
-                    .recently_stopped()
-                    .remember(container_id, std::time::Instant::now());
-                true
+        {
+            let mut containers = self.inner.containers();
+            match containers.get(&container_id) {
+                Some(runtime) if runtime.lifecycle() == ContainerLifecycleState::Done => {
+                    containers.remove(&container_id);
+                    self.inner
+                        .recently_stopped()
+                        .remember(container_id, std::time::Instant::now());
+                }
+                _ => return false,
             }
-            _ => false,
         }
+        if let Some(store) = &self.inner.store {
+            let now_ms = crate::service::now_ms();
+            let stopped = StoppedContainer {
+                container_id,
+                forgotten_ms: now_ms,
+            };
+            let retain_from_ms = now_ms - RECENTLY_STOPPED_RETENTION.as_millis() as i64;
+            if let Err(error) = store.forget_container(stopped, retain_from_ms) {
+                tracing::warn!("cannot forget {container_id} in the recovery store: {error}");
+            }
+        }
+        true
     }
 
     /// Application cleanup: stops its containers (KILLED_AFTER_APP_COMPLETION), waits for them,
@@ -327,9 +530,7 @@ impl ContainerManager {
         self.inner.localizer.release_application(application_id);
         let users = self
             .inner
-            .application_users
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .application_users()
             .remove(&application_id)
             .unwrap_or_default();
         let directories: Vec<_> = self
@@ -341,9 +542,15 @@ impl ContainerManager {
                 users
                     .iter()
                     .map(move |user| layout::application_dir(local_dir, user, application_id))
+                    .chain([layout::application_private_dir(local_dir, application_id)])
             })
             .collect();
         remove_directories(directories).await;
+        if let Some(store) = &self.inner.store {
+            if let Err(error) = store.remove_application(application_id) {
+                tracing::warn!("cannot forget {application_id} in the recovery store: {error}");
+            }
+        }
         let logs: Vec<_> = self
             .inner
             .config
@@ -374,6 +581,31 @@ impl ContainerManager {
                 .wait_for(|state| *state == ContainerLifecycleState::Done)
                 .await;
         }
+    }
+
+    /// The GPU devices held by containers not yet DONE (after a recovery: what they held before).
+    pub fn held_gpu_devices(&self) -> Vec<(ContainerId, Vec<u32>)> {
+        self.inner
+            .containers()
+            .values()
+            .filter(|r| {
+                r.lifecycle() != ContainerLifecycleState::Done && !r.spec.gpu_devices.is_empty()
+            })
+            .map(|r| (r.container_id(), r.spec.gpu_devices.clone()))
+            .collect()
+    }
+
+    /// Where a container's files go: its work dir and private dir on local dir number
+    /// `sequence % n`, its logs on log dir number `sequence % m`.
+    fn container_paths(&self, spec: &ContainerLaunchSpec) -> ContainerPaths {
+        let config = &self.inner.config;
+        let slot = spec.container_id.sequence() as usize;
+        ContainerPaths::new(
+            &config.local_dirs[slot % config.local_dirs.len()],
+            &config.log_dirs[slot % config.log_dirs.len()],
+            &spec.user,
+            spec.container_id,
+        )
     }
 
     fn runtime(&self, container_id: ContainerId) -> Option<Arc<ContainerRuntime>> {

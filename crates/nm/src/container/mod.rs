@@ -2,7 +2,8 @@
 //! process group each runs in, its lifecycle and exit status, stop, and the memory monitor.
 //!
 //! Start with `ContainerManager` (manager.rs); `state.rs` holds the lifecycle table,
-//! `launch_script.rs` and `environment.rs` what the container sees, `runtime.rs` stop and exit.
+//! `launch_script.rs` and `environment.rs` what the container sees, `runtime.rs` stop and exit,
+//! `recovery.rs` and `reacquire.rs` how a restarted NM takes back processes it did not start.
 //!
 //! Invariant: the NM's own environment never reaches a container except through the whitelist;
 //! a process group is signalled only while its leader is unreaped (its id cannot be reused).
@@ -11,12 +12,16 @@ mod config;
 mod diagnostics;
 mod environment;
 mod error;
+mod executor_script;
+mod launch_context;
 mod launch_script;
 mod launcher;
 mod manager;
 mod monitor;
 mod process;
 mod process_tree;
+mod reacquire;
+mod recovery;
 mod runtime;
 mod spec;
 mod state;
@@ -29,9 +34,14 @@ pub use config::{
 pub use diagnostics::kill_reason;
 pub use environment::{build_launch_environment, expand_markers, LaunchEnvironment};
 pub use error::{ManagerSetupError, StartError, StopError};
+pub use executor_script::executor_script;
+pub use launch_context::{launch_context_proto, launch_spec, local_resource, local_resource_proto};
 pub use launch_script::{launch_script, ResourceLink};
 pub use launcher::EMPTY_CREDENTIALS;
-pub use manager::ContainerManager;
+pub use manager::{ContainerManager, RECENTLY_STOPPED_RETENTION};
+pub use reacquire::is_alive;
 pub use runtime::{ContainerStatusReport, EXIT_CODE_LAUNCH_FAILED, EXIT_CODE_LOST};
-pub use spec::{ContainerLaunchSpec, ContainerPaths, LAUNCH_SCRIPT_NAME, TOKENS_FILE_NAME};
+pub use spec::{
+    ContainerLaunchSpec, ContainerPaths, EXECUTOR_SCRIPT_NAME, LAUNCH_SCRIPT_NAME, TOKENS_FILE_NAME,
+};
 pub use state::{ContainerEvent, ContainerLifecycleState};

@@ -90,6 +90,11 @@ impl ProcessSnapshot {
         }
     }
 
+    /// Every process of the snapshot.
+    pub fn processes(&self) -> impl Iterator<Item = &ProcessInfo> {
+        self.processes.values()
+    }
+
     /// The live (non-zombie) processes of the container led by `leader`: those in its session
     /// plus those descended from it (which may have started sessions of their own), by pid.
     pub fn container_tree(&self, leader: i32) -> Vec<&ProcessInfo> {

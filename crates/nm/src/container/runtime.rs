@@ -1,6 +1,7 @@
 //! One container's mutable life: its lifecycle state, process group leader, exit status and
 //! diagnostics, changed only through the transition table, plus stop (SIGTERM to the process
-//! group, SIGKILL after a delay) and exit handling.
+//! group, SIGKILL after a delay) and exit handling. With recovery on, every step that a restarted
+//! NM must know (accepted, launched, stop asked, completed) is recorded before it takes effect.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -14,6 +15,7 @@ use super::diagnostics::append_diagnostic;
 use super::process::{reap, signal_process_group, ProcessExit};
 use super::spec::{ContainerLaunchSpec, ContainerPaths};
 use super::state::{ContainerEvent, ContainerLifecycleState};
+use crate::recovery::{ContainerRecord, NmStateStore, RecordedStatus, RecoveryError};
 
 /// `ContainerExecutor.ExitCode.LOST`: the NM lost track of the process.
 pub const EXIT_CODE_LOST: i32 = 154;
@@ -41,15 +43,21 @@ struct RuntimeState {
     leader: Option<Pid>,
     /// The exit status a stop asked for; reported instead of the process exit code.
     kill_exit_status: Option<i32>,
+    /// The process was started (by this NM, or by the run before a restart).
+    launched: bool,
 }
 
 /// A container known to this NM.
 pub(crate) struct ContainerRuntime {
     pub spec: ContainerLaunchSpec,
     pub paths: ContainerPaths,
+    /// When the NM accepted it (ms since the epoch).
+    pub start_time_ms: i64,
     state: Mutex<RuntimeState>,
     lifecycle_watch: watch::Sender<ContainerLifecycleState>,
     completions: mpsc::UnboundedSender<ContainerId>,
+    /// The recovery store, when recovery is on.
+    recorder: Option<Arc<NmStateStore>>,
 }
 
 impl ContainerRuntime {
@@ -57,20 +65,115 @@ impl ContainerRuntime {
         spec: ContainerLaunchSpec,
         paths: ContainerPaths,
         completions: mpsc::UnboundedSender<ContainerId>,
+        recorder: Option<Arc<NmStateStore>>,
     ) -> Arc<Self> {
         Arc::new(Self {
             spec,
             paths,
+            start_time_ms: crate::service::now_ms(),
             state: Mutex::new(RuntimeState {
                 lifecycle: ContainerLifecycleState::New,
                 exit_status: exit_status::INVALID,
                 diagnostics: String::new(),
                 leader: None,
                 kill_exit_status: None,
+                launched: false,
             }),
             lifecycle_watch: watch::channel(ContainerLifecycleState::New).0,
             completions,
+            recorder,
         })
+    }
+
+    /// A container a restarted NM read from its store: DONE if it completed, RUNNING (without a
+    /// leader until its process is found) if it was launched, NEW if it never was.
+    pub fn recovered(
+        record: ContainerRecord,
+        paths: ContainerPaths,
+        completions: mpsc::UnboundedSender<ContainerId>,
+        recorder: Option<Arc<NmStateStore>>,
+    ) -> Arc<Self> {
+        let runtime = Arc::new(Self {
+            spec: record.spec,
+            paths,
+            start_time_ms: record.start_time_ms,
+            state: Mutex::new(RuntimeState {
+                lifecycle: ContainerLifecycleState::New,
+                exit_status: exit_status::INVALID,
+                diagnostics: record.diagnostics,
+                leader: None,
+                kill_exit_status: record.kill_exit_status,
+                launched: record.status != RecordedStatus::Requested,
+            }),
+            lifecycle_watch: watch::channel(ContainerLifecycleState::New).0,
+            completions,
+            recorder,
+        });
+        {
+            let mut state = runtime.lock();
+            match record.status {
+                RecordedStatus::Completed { exit_status } => {
+                    runtime.apply(&mut state, ContainerEvent::RecoveredAsCompleted);
+                    state.exit_status = exit_status;
+                }
+                RecordedStatus::Launched => {
+                    runtime.apply(&mut state, ContainerEvent::RecoveredAsLaunched);
+                }
+                RecordedStatus::Requested => {}
+            }
+        }
+        runtime
+    }
+
+    /// What the recovery store keeps of this container now.
+    fn record(&self, state: &RuntimeState) -> ContainerRecord {
+        let status = if state.lifecycle == ContainerLifecycleState::Done {
+            RecordedStatus::Completed {
+                exit_status: state.exit_status,
+            }
+        } else if state.launched {
+            RecordedStatus::Launched
+        } else {
+            RecordedStatus::Requested
+        };
+        ContainerRecord {
+            spec: self.spec.clone(),
+            status,
+            start_time_ms: self.start_time_ms,
+            kill_exit_status: state.kill_exit_status,
+            diagnostics: state.diagnostics.clone(),
+        }
+    }
+
+    /// Records the container as it is now (nothing without recovery).
+    fn persist(&self, state: &RuntimeState) -> Result<(), RecoveryError> {
+        match &self.recorder {
+            Some(store) => store.store_container(&self.record(state)),
+            None => Ok(()),
+        }
+    }
+
+    /// Like `persist`, logging a failure: the step stands, a restart may not know it.
+    fn persist_or_warn(&self, state: &RuntimeState) {
+        if let Err(error) = self.persist(state) {
+            tracing::warn!(container = %self.spec.container_id, "cannot record the container for recovery: {error}");
+        }
+    }
+
+    /// Records a just-accepted container (before the start is acknowledged).
+    pub fn persist_requested(&self) -> Result<(), RecoveryError> {
+        self.persist(&self.lock())
+    }
+
+    /// Whether the container is recorded for recovery (its process then runs under the executor
+    /// script, which writes its pid and exit code).
+    pub fn is_recorded(&self) -> bool {
+        self.recorder.is_some()
+    }
+
+    /// Whether a stop was asked for (its exit status is what the container reports).
+    pub fn is_being_killed(&self) -> bool {
+        self.lock().kill_exit_status.is_some()
     }
 
     pub fn container_id(&self) -> ContainerId {
@@ -123,23 +226,46 @@ impl ContainerRuntime {
         match (state.lifecycle, state.leader) {
             (ContainerLifecycleState::Done, _) => self.finish(&mut state, kill_exit_status),
             (ContainerLifecycleState::Killing, Some(leader)) => {
-                if sigkill_delay.is_zero() {
-                    signal_process_group(leader, Signal::SIGKILL);
-                } else {
-                    signal_process_group(leader, Signal::SIGTERM);
-                    let runtime = Arc::clone(self);
-                    tokio::spawn(async move {
-                        tokio::time::sleep(sigkill_delay).await;
-                        // The leader is unreaped while `leader` is set, so the group id is still ours.
-                        if let Some(leader) = runtime.lock().leader {
-                            signal_process_group(leader, Signal::SIGKILL);
-                        }
-                    });
-                }
+                self.persist_or_warn(&state);
+                self.signal_stop(leader, sigkill_delay);
             }
-            // KILLING while localizing: the localization task ends the container.
-            _ => {}
+            // KILLING while localizing: the localization task ends the container; KILLING of a
+            // recovered container whose process is not found yet: its re-acquisition does.
+            _ => self.persist_or_warn(&state),
         }
+    }
+
+    /// SIGTERM to the process group, SIGKILL after `sigkill_delay` (at once when zero).
+    fn signal_stop(self: &Arc<Self>, leader: Pid, sigkill_delay: Duration) {
+        if sigkill_delay.is_zero() {
+            signal_process_group(leader, Signal::SIGKILL);
+        } else {
+            signal_process_group(leader, Signal::SIGTERM);
+            let runtime = Arc::clone(self);
+            tokio::spawn(async move {
+                tokio::time::sleep(sigkill_delay).await;
+                // While `leader` is set the group id is still ours: the leader is unreaped (or, for
+                // a re-acquired process, was alive at the last look).
+                if let Some(leader) = runtime.lock().leader {
+                    signal_process_group(leader, Signal::SIGKILL);
+                }
+            });
+        }
+    }
+
+    /// A recovered container's process was found alive: it is watched from now on, and stopped
+    /// at once if a stop was asked for (before the restart, or since).
+    pub fn reacquired(self: &Arc<Self>, leader: Pid, sigkill_delay: Duration) {
+        let mut state = self.lock();
+        state.leader = Some(leader);
+        if state.lifecycle == ContainerLifecycleState::Killing {
+            self.signal_stop(leader, sigkill_delay);
+        }
+    }
+
+    /// A re-acquired process is gone: it is no longer signalled.
+    pub fn release_leader(&self) {
+        self.lock().leader = None;
     }
 
     /// A resource failed to localize: LOCALIZATION_FAILED -> DONE with exit status INVALID.
@@ -180,6 +306,16 @@ impl ContainerRuntime {
         if state.lifecycle != ContainerLifecycleState::Localized {
             return None;
         }
+        // Recorded first: a restart must never start a second copy of a launched container.
+        state.launched = true;
+        if let Err(error) = self.persist(&state) {
+            state.launched = false;
+            drop(state);
+            self.launch_failed(&format!(
+                "Failed to record the container launch for recovery: {error}"
+            ));
+            return None;
+        }
         match spawn() {
             Ok(leader) => {
                 state.leader = Some(leader);
@@ -217,7 +353,29 @@ impl ContainerRuntime {
         let mut state = self.lock();
         reap(leader);
         state.leader = None;
-        let code = exit.exit_code();
+        self.exited(&mut state, exit.exit_code(), failure_diagnostics);
+    }
+
+    /// A re-acquired process ended with `code` (read from its exit-code file).
+    pub fn recovered_process_exited(
+        &self,
+        code: i32,
+        failure_diagnostics: impl FnOnce() -> Vec<String>,
+    ) {
+        let mut state = self.lock();
+        state.leader = None;
+        self.exited(&mut state, code, failure_diagnostics);
+    }
+
+    fn exited(
+        &self,
+        state: &mut RuntimeState,
+        code: i32,
+        failure_diagnostics: impl FnOnce() -> Vec<String>,
+    ) {
+        if state.lifecycle == ContainerLifecycleState::Done {
+            return;
+        }
         let event = if code == 0 {
             ContainerEvent::ExitedWithSuccess
         } else {
@@ -234,8 +392,8 @@ impl ContainerRuntime {
                     &format!("Container exited with a non-zero exit code {code}. "),
                 );
             }
-            self.apply(&mut state, event);
-            self.finish(&mut state, kill_exit_status);
+            self.apply(state, event);
+            self.finish(state, kill_exit_status);
             return;
         }
         if code == 143 || code == 137 {
@@ -254,19 +412,25 @@ impl ContainerRuntime {
                 append_diagnostic(&mut state.diagnostics, &diagnostic);
             }
         }
-        self.apply(&mut state, event);
-        self.apply(&mut state, ContainerEvent::ResourcesCleanedUp);
-        self.finish(&mut state, code);
+        self.apply(state, event);
+        self.apply(state, ContainerEvent::ResourcesCleanedUp);
+        self.finish(state, code);
     }
 
-    /// The waiter lost the process (it was reaped elsewhere): reported as LOST (154).
+    /// The waiter lost the process (it was reaped elsewhere), or a restarted NM could not learn
+    /// how it ended: reported as LOST (154), or as the exit status a stop asked for.
     pub fn process_lost(&self, diagnostic: &str) {
         let mut state = self.lock();
         state.leader = None;
+        if state.lifecycle == ContainerLifecycleState::Done {
+            return;
+        }
         append_diagnostic(&mut state.diagnostics, diagnostic);
         let status = state.kill_exit_status.unwrap_or(EXIT_CODE_LOST);
         self.apply(&mut state, ContainerEvent::ExitedWithFailure);
-        self.apply(&mut state, ContainerEvent::ResourcesCleanedUp);
+        if state.lifecycle != ContainerLifecycleState::Done {
+            self.apply(&mut state, ContainerEvent::ResourcesCleanedUp);
+        }
         self.finish(&mut state, status);
     }
 
@@ -298,6 +462,7 @@ impl ContainerRuntime {
     fn finish(&self, state: &mut RuntimeState, final_exit_status: i32) {
         debug_assert_eq!(state.lifecycle, ContainerLifecycleState::Done);
         state.exit_status = final_exit_status;
+        self.persist_or_warn(state);
         tracing::info!(container = %self.spec.container_id, exit_status = final_exit_status, "container completed");
         let _ = self.completions.send(self.spec.container_id);
     }

@@ -27,6 +27,9 @@ pub struct ContainerLaunchSpec {
     /// The container's credentials bytes (`ContainerLaunchContext.tokens`), written verbatim to
     /// `container_tokens`; when absent an empty Hadoop credentials file is written.
     pub credentials: Option<Vec<u8>>,
+    /// GPU device indices assigned to it (already exported in `environment`), kept so that a
+    /// recovering NM knows which devices recovered containers hold.
+    pub gpu_devices: Vec<u32>,
 }
 
 /// Where one container's files live.
@@ -40,22 +43,52 @@ pub struct ContainerPaths {
     pub launch_script: PathBuf,
     /// `<work dir>/container_tokens` (`HADOOP_TOKEN_FILE_LOCATION`).
     pub tokens_file: PathBuf,
+    /// `<local-dir>/nmPrivate/<app>/<container>`: the NM's files of this container.
+    pub private_dir: PathBuf,
+    /// `<private dir>/default_container_executor.sh`: with recovery on, the script the NM starts,
+    /// which records the pid and exit code of `launch_container.sh`.
+    pub executor_script: PathBuf,
+    /// `<private dir>/<container>.pid`: the pid of the container's process group leader.
+    pub pid_file: PathBuf,
+    /// `<private dir>/<container>.pid.exitcode`: its exit code once it ended.
+    pub exit_code_file: PathBuf,
 }
 
 pub const LAUNCH_SCRIPT_NAME: &str = "launch_container.sh";
 pub const TOKENS_FILE_NAME: &str = "container_tokens";
+pub const EXECUTOR_SCRIPT_NAME: &str = "default_container_executor.sh";
+/// Suffix of the exit-code file after the pid file's name (Hadoop's `ContainerLaunch.EXIT_CODE_FILE_SUFFIX`).
+pub const EXIT_CODE_FILE_SUFFIX: &str = ".exitcode";
 
 impl ContainerPaths {
     /// The paths for a container whose work dir is on `local_dir` and logs on `log_dir`.
     pub fn new(local_dir: &Path, log_dir: &Path, user: &str, container_id: ContainerId) -> Self {
         let work_dir = layout::container_work_dir(local_dir, user, container_id);
+        let private_dir = layout::container_private_dir(local_dir, container_id);
+        let pid_file = pid_file_in(&private_dir, container_id);
         Self {
             launch_script: work_dir.join(LAUNCH_SCRIPT_NAME),
             tokens_file: work_dir.join(TOKENS_FILE_NAME),
             log_dir: layout::container_log_dir(log_dir, container_id),
             work_dir,
+            executor_script: private_dir.join(EXECUTOR_SCRIPT_NAME),
+            exit_code_file: exit_code_file_of(&pid_file),
+            pid_file,
+            private_dir,
         }
     }
+}
+
+/// `<private dir>/<container>.pid`.
+pub fn pid_file_in(private_dir: &Path, container_id: ContainerId) -> PathBuf {
+    private_dir.join(format!("{container_id}.pid"))
+}
+
+/// `<pid file>.exitcode`.
+pub fn exit_code_file_of(pid_file: &Path) -> PathBuf {
+    let mut name = pid_file.as_os_str().to_os_string();
+    name.push(EXIT_CODE_FILE_SUFFIX);
+    PathBuf::from(name)
 }
 
 impl ContainerLaunchSpec {
@@ -150,6 +183,7 @@ mod tests {
             environment: vec![],
             commands: vec!["true".into()],
             credentials: None,
+            gpu_devices: vec![],
         }
     }
 

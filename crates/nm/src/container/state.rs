@@ -1,5 +1,6 @@
 //! A container's lifecycle on the NM as one transition table (a subset of YARN's `ContainerImpl`
-//! state machine: no re-initialization, pausing or relaunch).
+//! state machine: no re-initialization, pausing or relaunch), with the two ways a restarted NM
+//! takes back a container it recorded (running, or completed).
 
 use spindle_types::states::ContainerState;
 
@@ -45,6 +46,10 @@ pub enum ContainerEvent {
     Kill,
     /// The NM released what the container held.
     ResourcesCleanedUp,
+    /// A restarted NM took back a container its recovery store recorded as launched.
+    RecoveredAsLaunched,
+    /// A restarted NM took back a container its recovery store recorded as completed.
+    RecoveredAsCompleted,
 }
 
 impl ContainerLifecycleState {
@@ -91,6 +96,8 @@ impl ContainerLifecycleState {
         Some(match (self, event) {
             (S::New, E::InitContainer) => S::Localizing,
             (S::New, E::Kill) => S::Done,
+            (S::New, E::RecoveredAsLaunched) => S::Running,
+            (S::New, E::RecoveredAsCompleted) => S::Done,
 
             (S::Localizing, E::ResourcesLocalized) => S::Localized,
             (S::Localizing, E::ResourceFailed) => S::LocalizationFailed,
@@ -124,7 +131,7 @@ impl ContainerLifecycleState {
 }
 
 impl ContainerEvent {
-    pub const ALL: [ContainerEvent; 8] = [
+    pub const ALL: [ContainerEvent; 10] = [
         Self::InitContainer,
         Self::ResourcesLocalized,
         Self::ResourceFailed,
@@ -133,6 +140,8 @@ impl ContainerEvent {
         Self::ExitedWithFailure,
         Self::Kill,
         Self::ResourcesCleanedUp,
+        Self::RecoveredAsLaunched,
+        Self::RecoveredAsCompleted,
     ];
 }
 
@@ -144,16 +153,16 @@ mod tests {
 
     /// Every (state, event) pair with its expected outcome; `-` means the event is refused.
     const TABLE: &str = "
-        state                 InitContainer ResourcesLocalized ResourceFailed      ContainerLaunched ExitedWithSuccess ExitedWithFailure Kill                ResourcesCleanedUp
-        NEW                   LOCALIZING    -                  -                   -                 -                 -                 DONE                -
-        LOCALIZING            -             LOCALIZED          LOCALIZATION_FAILED -                 -                 -                 KILLING             -
-        LOCALIZATION_FAILED   -             -                  -                   -                 -                 -                 LOCALIZATION_FAILED DONE
-        LOCALIZED             -             -                  -                   RUNNING           -                 EXITED_WITH_FAILURE DONE              -
-        RUNNING               -             -                  -                   -                 EXITED_WITH_SUCCESS EXITED_WITH_FAILURE KILLING         -
-        EXITED_WITH_SUCCESS   -             -                  -                   -                 -                 -                 EXITED_WITH_SUCCESS DONE
-        EXITED_WITH_FAILURE   -             -                  -                   -                 -                 -                 EXITED_WITH_FAILURE DONE
-        KILLING               -             DONE               DONE                -                 DONE              DONE              KILLING             -
-        DONE                  -             -                  -                   -                 -                 -                 DONE                -
+        state                 InitContainer ResourcesLocalized ResourceFailed      ContainerLaunched ExitedWithSuccess ExitedWithFailure Kill                ResourcesCleanedUp RecoveredAsLaunched RecoveredAsCompleted
+        NEW                   LOCALIZING    -                  -                   -                 -                 -                 DONE                -                  RUNNING             DONE
+        LOCALIZING            -             LOCALIZED          LOCALIZATION_FAILED -                 -                 -                 KILLING             -                  -                   -
+        LOCALIZATION_FAILED   -             -                  -                   -                 -                 -                 LOCALIZATION_FAILED DONE               -                   -
+        LOCALIZED             -             -                  -                   RUNNING           -                 EXITED_WITH_FAILURE DONE              -                  -                   -
+        RUNNING               -             -                  -                   -                 EXITED_WITH_SUCCESS EXITED_WITH_FAILURE KILLING         -                  -                   -
+        EXITED_WITH_SUCCESS   -             -                  -                   -                 -                 -                 EXITED_WITH_SUCCESS DONE               -                   -
+        EXITED_WITH_FAILURE   -             -                  -                   -                 -                 -                 EXITED_WITH_FAILURE DONE               -                   -
+        KILLING               -             DONE               DONE                -                 DONE              DONE              KILLING             -                  -                   -
+        DONE                  -             -                  -                   -                 -                 -                 DONE                -                  -                   -
     ";
 
     #[test]

@@ -2,6 +2,11 @@
 //! the node, one PRIVATE cache per user, one APPLICATION cache per application, each keyed by
 //! (source path, timestamp, size, type, pattern). Concurrent requests for one resource localize
 //! it once; later requests reuse the result while it is still on disk.
+//!
+//! With recovery on, each localized resource is recorded (its request, cache and local path):
+//! the directory layout alone (`<cache root>/<n>/<file name>`) does not say which request a copy
+//! satisfied, so a restarted NM rebuilds the index from the records, keeping those whose copy is
+//! still where the record says, inside its cache.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -15,6 +20,7 @@ use super::download::{localize_into, LocalizedResource};
 use super::error::LocalizationError;
 use super::layout;
 use super::resource::{LocalResource, LocalResourceType, LocalResourceVisibility};
+use crate::recovery::{LocalizedRecord, NmStateStore};
 
 /// Which cache a resource belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -70,6 +76,60 @@ pub struct ResourceLocalizer {
     next_directory_number: AtomicU64,
     downloads: AtomicU64,
     cache_hits: AtomicU64,
+    /// The recovery store, when recovery is on.
+    store: Option<Arc<NmStateStore>>,
+}
+
+impl CacheScope {
+    fn of(visibility: LocalResourceVisibility, user: &str, application_id: ApplicationId) -> Self {
+        match visibility {
+            LocalResourceVisibility::Public => CacheScope::Public,
+            LocalResourceVisibility::Private => CacheScope::Private {
+                user: user.to_string(),
+            },
+            LocalResourceVisibility::Application => CacheScope::Application {
+                user: user.to_string(),
+                application_id,
+            },
+        }
+    }
+
+    /// The scope a record names, if its user and application fit its visibility.
+    fn of_record(record: &LocalizedRecord) -> Option<Self> {
+        match (
+            record.resource.visibility,
+            &record.user,
+            record.application_id,
+        ) {
+            (LocalResourceVisibility::Public, None, None) => Some(CacheScope::Public),
+            (LocalResourceVisibility::Private, Some(user), None) => {
+                Some(CacheScope::Private { user: user.clone() })
+            }
+            (LocalResourceVisibility::Application, Some(user), Some(application_id)) => {
+                Some(CacheScope::Application {
+                    user: user.clone(),
+                    application_id,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    fn user(&self) -> Option<String> {
+        match self {
+            CacheScope::Public => None,
+            CacheScope::Private { user } | CacheScope::Application { user, .. } => {
+                Some(user.clone())
+            }
+        }
+    }
+
+    fn application_id(&self) -> Option<ApplicationId> {
+        match self {
+            CacheScope::Application { application_id, .. } => Some(*application_id),
+            _ => None,
+        }
+    }
 }
 
 impl ResourceLocalizer {
@@ -85,6 +145,109 @@ impl ResourceLocalizer {
             next_directory_number: AtomicU64::new(10),
             downloads: AtomicU64::new(0),
             cache_hits: AtomicU64::new(0),
+            store: None,
+        }
+    }
+
+    /// A localizer recording into `store`, its index rebuilt from `records`. A record is kept
+    /// when its copy is still on disk at `<cache root>/<n>/<name>` of its cache on one of the
+    /// local dirs; the keys of the others are returned for deletion.
+    pub fn recovered(
+        local_dirs: Vec<PathBuf>,
+        store: Arc<NmStateStore>,
+        records: Vec<LocalizedRecord>,
+    ) -> (Self, Vec<String>) {
+        let mut localizer = Self::new(local_dirs);
+        localizer.store = Some(store);
+        let mut stale = Vec::new();
+        let mut highest = None;
+        {
+            let mut entries = localizer.entries.lock().unwrap();
+            for record in records {
+                let recovered = CacheScope::of_record(&record).and_then(|scope| {
+                    let number = localizer.directory_number_in_cache(&scope, &record.path)?;
+                    let source = record.resource.url.to_local_path().ok()?;
+                    std::fs::symlink_metadata(&record.path).ok()?;
+                    Some((scope, source, number))
+                });
+                let Some((scope, source, number)) = recovered else {
+                    tracing::info!(
+                        "NodeManager recovery: forgetting localized resource {}: not in its cache any more",
+                        record.path.display()
+                    );
+                    stale.push(record.key());
+                    continue;
+                };
+                highest = highest.max(Some(number));
+                let key = CacheKey {
+                    scope,
+                    source,
+                    timestamp: record.resource.timestamp,
+                    size: record.resource.size,
+                    resource_type: record.resource.resource_type,
+                    pattern: record.resource.pattern.clone(),
+                };
+                let localized = LocalizedResource {
+                    path: record.path,
+                    size_bytes: record.size_bytes,
+                };
+                entries.insert(
+                    key,
+                    Arc::new(CacheEntry {
+                        result: OnceCell::new_with(Some(Ok(localized))),
+                    }),
+                );
+            }
+        }
+        if let Some(highest) = highest {
+            localizer
+                .next_directory_number
+                .store(highest + 1, Ordering::Relaxed);
+        }
+        (localizer, stale)
+    }
+
+    /// `n` when `path` is `<cache root of scope>/<n>/<one name>` on one of the local dirs.
+    fn directory_number_in_cache(&self, scope: &CacheScope, path: &Path) -> Option<u64> {
+        let directory = path.parent()?;
+        let number: u64 = directory.file_name()?.to_str()?.parse().ok()?;
+        let name = path.file_name()?.to_str()?;
+        if name == "." || name == ".." {
+            return None;
+        }
+        let root = directory.parent()?;
+        self.local_dirs
+            .iter()
+            .any(|local_dir| cache_root(local_dir, scope) == root)
+            .then_some(number)
+    }
+
+    /// Records a resource just localized (with recovery on).
+    fn record(&self, key: &CacheKey, resource: &LocalResource, localized: &LocalizedResource) {
+        let Some(store) = &self.store else {
+            return;
+        };
+        let record = LocalizedRecord {
+            resource: resource.clone(),
+            user: key.scope.user(),
+            application_id: key.scope.application_id(),
+            path: localized.path.clone(),
+            size_bytes: localized.size_bytes,
+        };
+        if let Err(error) = store.store_localized(&record) {
+            tracing::warn!(
+                "cannot record localized resource {} for recovery: {error}",
+                localized.path.display()
+            );
+        }
+    }
+
+    /// Deletes the records of resources the caches no longer hold (with recovery on).
+    fn unrecord(&self, paths: &[PathBuf]) {
+        if let (Some(store), false) = (&self.store, paths.is_empty()) {
+            if let Err(error) = store.remove_localized(paths) {
+                tracing::warn!("cannot forget localized resources in the recovery store: {error}");
+            }
         }
     }
 
@@ -101,16 +264,7 @@ impl ResourceLocalizer {
         application_id: ApplicationId,
     ) -> Result<LocalizationOutcome, LocalizationError> {
         let source = resource.url.to_local_path()?;
-        let scope = match resource.visibility {
-            LocalResourceVisibility::Public => CacheScope::Public,
-            LocalResourceVisibility::Private => CacheScope::Private {
-                user: user.to_string(),
-            },
-            LocalResourceVisibility::Application => CacheScope::Application {
-                user: user.to_string(),
-                application_id,
-            },
-        };
+        let scope = CacheScope::of(resource.visibility, user, application_id);
         let key = CacheKey {
             scope,
             source,
@@ -133,7 +287,11 @@ impl ResourceLocalizer {
                 .get_or_init(|| async {
                     localized_here.store(true, Ordering::Relaxed);
                     self.downloads.fetch_add(1, Ordering::Relaxed);
-                    self.download(&key, resource).await
+                    let result = self.download(&key, resource).await;
+                    if let Ok(localized) = &result {
+                        self.record(&key, resource, localized);
+                    }
+                    result
                 })
                 .await
                 .clone();
@@ -144,6 +302,7 @@ impl ResourceLocalizer {
                 {
                     // Deleted behind the cache's back: forget it and localize again.
                     self.forget_entry(&key, &entry);
+                    self.unrecord(&[localized.path]);
                 }
                 Ok(localized) => {
                     if !localized_here {
@@ -166,9 +325,17 @@ impl ResourceLocalizer {
     /// Forgets the APPLICATION resources of an application (its directories are deleted with the
     /// application's appcache dirs).
     pub fn release_application(&self, application_id: ApplicationId) {
-        self.entries.lock().unwrap().retain(|key, _| {
-            !matches!(&key.scope, CacheScope::Application { application_id: app, .. } if *app == application_id)
+        let mut released = Vec::new();
+        self.entries.lock().unwrap().retain(|key, entry| {
+            let keep = key.scope.application_id() != Some(application_id);
+            if !keep {
+                if let Some(Ok(localized)) = entry.result.get() {
+                    released.push(localized.path.clone());
+                }
+            }
+            keep
         });
+        self.unrecord(&released);
     }
 
     pub fn stats(&self) -> LocalizerStats {

@@ -8,6 +8,8 @@ use spindle_types::{ApplicationId, ContainerId};
 pub const USERCACHE: &str = "usercache";
 pub const APPCACHE: &str = "appcache";
 pub const FILECACHE: &str = "filecache";
+/// The NM's own files (`ResourceLocalizationService.NM_PRIVATE_DIR`): pid and exit-code files.
+pub const NM_PRIVATE: &str = "nmPrivate";
 
 /// `<local-dir>/filecache`: PUBLIC resources.
 pub fn public_file_cache(local_dir: &Path) -> PathBuf {
@@ -52,6 +54,17 @@ pub fn container_log_dir(log_dir: &Path, container_id: ContainerId) -> PathBuf {
         .join(container_id.to_string())
 }
 
+/// `<local-dir>/nmPrivate/<app>`: the NM's private files of an application's containers.
+pub fn application_private_dir(local_dir: &Path, application_id: ApplicationId) -> PathBuf {
+    local_dir.join(NM_PRIVATE).join(application_id.to_string())
+}
+
+/// `<local-dir>/nmPrivate/<app>/<container>`: the container's pid and exit-code files and the
+/// script that writes them, out of the container's work dir.
+pub fn container_private_dir(local_dir: &Path, container_id: ContainerId) -> PathBuf {
+    application_private_dir(local_dir, container_id.application_id()).join(container_id.to_string())
+}
+
 /// Whether `user` is safe as a directory name under `usercache/` (no `/`, not `.` or `..`).
 pub fn is_valid_user_name(user: &str) -> bool {
     !user.is_empty()
@@ -88,6 +101,10 @@ mod tests {
         assert_eq!(
             container_work_dir(local, "alice", container),
             Path::new("/data/nm-local/usercache/alice/appcache/application_1700000000000_0007/container_1700000000000_0007_01_000002")
+        );
+        assert_eq!(
+            container_private_dir(local, container),
+            Path::new("/data/nm-local/nmPrivate/application_1700000000000_0007/container_1700000000000_0007_01_000002")
         );
         assert_eq!(
             container_log_dir(Path::new("/logs"), container),

@@ -5,7 +5,6 @@
 //! user and its resource. Per-container failures go back in `failed_requests` with YARN's
 //! exception classes; they never affect the other containers of the call.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -15,24 +14,28 @@ use spindle_ipc::{typed_call, CallContext, CallerIdentity, RpcError, RpcService}
 use spindle_proto::yarn::*;
 use spindle_security::NM_TOKEN_KIND;
 use spindle_types::{exit_status, ApplicationAttemptId, ContainerId, NodeId, Resource};
+use tokio::sync::watch;
 
 use super::devices::GpuAllocator;
 use super::now_ms;
 use super::protocols;
 use super::tokens::NmKeys;
 use crate::container::{
-    ContainerLaunchSpec, ContainerLifecycleState, ContainerManager, ContainerStatusReport,
+    launch_spec, ContainerLifecycleState, ContainerManager, ContainerStatusReport,
 };
-use crate::localizer::{LocalResource, LocalResourceType, LocalResourceVisibility, ResourceUrl};
 
 const YARN_EXCEPTION: &str = "org.apache.hadoop.yarn.exceptions.YarnException";
 const INVALID_TOKEN: &str = "org.apache.hadoop.security.token.SecretManager$InvalidToken";
+const NM_NOT_YET_READY: &str = "org.apache.hadoop.yarn.exceptions.NMNotYetReadyException";
 
 pub(crate) struct ContainerProtocol {
     pub(crate) manager: Arc<ContainerManager>,
     pub(crate) keys: NmKeys,
     pub(crate) node_id: NodeId,
     pub(crate) gpus: GpuAllocator,
+    /// True once the NM has registered with the RM: until then starts are refused (a restarted
+    /// NM must first tell the RM what it recovered).
+    pub(crate) registered: watch::Receiver<bool>,
 }
 
 fn failure(
@@ -160,6 +163,7 @@ impl ContainerProtocol {
                 .push(("CUDA_VISIBLE_DEVICES".into(), list.clone()));
             spec.environment
                 .push(("NVIDIA_VISIBLE_DEVICES".into(), list));
+            spec.gpu_devices = devices;
         }
         if let Err(e) = self.manager.start(spec) {
             self.gpus.release(container);
@@ -168,60 +172,6 @@ impl ContainerProtocol {
         tracing::info!("started container {container} for {caller}");
         Ok(container)
     }
-}
-
-/// The domain form of a launch context.
-fn launch_spec(
-    container_id: ContainerId,
-    user: String,
-    resource: Resource,
-    context: ContainerLaunchContextProto,
-) -> Result<ContainerLaunchSpec, String> {
-    let mut local_resources = BTreeMap::new();
-    for entry in context.local_resources {
-        let name = entry.key.unwrap_or_default();
-        let value = entry
-            .value
-            .ok_or_else(|| format!("local resource '{name}' has no value"))?;
-        let url = value
-            .resource
-            .as_ref()
-            .ok_or_else(|| format!("local resource '{name}' has no URL"))?;
-        let resource_type = LocalResourceType::from_wire(value.r#type.unwrap_or(2))
-            .ok_or_else(|| format!("local resource '{name}' has an unknown type"))?;
-        let visibility = LocalResourceVisibility::from_wire(value.visibility.unwrap_or(3))
-            .ok_or_else(|| format!("local resource '{name}' has an unknown visibility"))?;
-        local_resources.insert(
-            name,
-            LocalResource {
-                url: ResourceUrl {
-                    scheme: url.scheme().to_string(),
-                    user_info: url.user_info().to_string(),
-                    host: url.host().to_string(),
-                    port: url.port.unwrap_or(-1),
-                    file: url.file().to_string(),
-                },
-                size: value.size(),
-                timestamp: value.timestamp(),
-                resource_type,
-                visibility,
-                pattern: value.pattern.clone(),
-            },
-        );
-    }
-    Ok(ContainerLaunchSpec {
-        container_id,
-        user,
-        resource,
-        local_resources,
-        environment: context
-            .environment
-            .into_iter()
-            .map(|e| (e.key.unwrap_or_default(), e.value.unwrap_or_default()))
-            .collect(),
-        commands: context.command,
-        credentials: context.tokens,
-    })
 }
 
 /// A container status in YARN's shape.
@@ -259,11 +209,18 @@ impl RpcService for ContainerProtocol {
             keys: self.keys.clone(),
             node_id: self.node_id.clone(),
             gpus: self.gpus.clone(),
+            registered: self.registered.clone(),
         };
         Box::pin(async move {
             let caller = caller_attempt(&context)?;
             match method.as_str() {
                 "startContainers" => {
+                    if !*this.registered.borrow() {
+                        return Err(RpcError::new(
+                            NM_NOT_YET_READY,
+                            "Rejecting new containers as NodeManager has not yet connected with ResourceManager",
+                        ));
+                    }
                     typed_call(request, |r: StartContainersRequestProto| async move {
                         let mut response = StartContainersResponseProto::default();
                         for one in &r.start_container_request {
@@ -332,5 +289,62 @@ impl ContainerProtocol {
             ));
         }
         Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::container::{ContainerManager, NmContainerConfig};
+    use spindle_types::ApplicationId;
+
+    #[tokio::test]
+    async fn starts_wait_for_the_registration_with_the_resourcemanager() {
+        let temp = tempfile::tempdir().unwrap();
+        let config = NmContainerConfig::new(
+            vec![temp.path().join("local")],
+            vec![temp.path().join("logs")],
+            "localhost",
+            8041,
+            8042,
+        );
+        let (registered_sender, registered) = watch::channel(false);
+        let protocol = ContainerProtocol {
+            manager: Arc::new(ContainerManager::new(config).unwrap()),
+            keys: NmKeys::default(),
+            node_id: NodeId::new("localhost".to_string(), 8041),
+            gpus: GpuAllocator::default(),
+            registered,
+        };
+        let attempt = ApplicationAttemptId::new(ApplicationId::new(1700000000000, 1), 1);
+        let identifier = NmTokenIdentifierProto {
+            app_attempt_id: Some(attempt.into()),
+            ..Default::default()
+        };
+        let start = || {
+            protocol.call(
+                CallContext {
+                    identity: CallerIdentity::Token {
+                        kind: NM_TOKEN_KIND.to_string(),
+                        identifier: identifier.encode_to_vec(),
+                    },
+                    protocol: protocols::CONTAINER_MANAGEMENT.to_string(),
+                    peer_addr: "127.0.0.1:1".parse().unwrap(),
+                    call_id: 1,
+                },
+                "startContainers".to_string(),
+                StartContainersRequestProto::default()
+                    .encode_to_vec()
+                    .into(),
+            )
+        };
+        let refused = start().await.unwrap_err();
+        assert_eq!(refused.class_name, NM_NOT_YET_READY);
+        assert_eq!(
+            refused.message,
+            "Rejecting new containers as NodeManager has not yet connected with ResourceManager"
+        );
+        registered_sender.send(true).unwrap();
+        assert!(start().await.is_ok());
     }
 }

@@ -45,6 +45,19 @@ impl GpuAllocator {
         Ok(assigned)
     }
 
+    /// Marks `devices` as held by `container` (a container a restarted NM recovered); devices
+    /// this node does not offer (any more) are ignored.
+    pub(crate) fn hold(&self, container: ContainerId, devices: &[u32]) {
+        let mut d = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let held: Vec<u32> = devices
+            .iter()
+            .copied()
+            .filter(|device| d.free.contains(device))
+            .collect();
+        d.free.retain(|device| !held.contains(device));
+        d.held.insert(container, held);
+    }
+
     /// Gives back the devices `container` held, if any.
     pub(crate) fn release(&self, container: ContainerId) {
         let mut d = self.inner.lock().unwrap_or_else(|p| p.into_inner());
@@ -74,5 +87,14 @@ mod tests {
         gpus.release(c(1));
         gpus.release(c(1));
         assert_eq!(gpus.assign(c(3), 2).unwrap(), [0, 1]);
+    }
+
+    #[test]
+    fn recovered_containers_keep_their_devices() {
+        let gpus = GpuAllocator::new(&[0, 1, 2]);
+        gpus.hold(c(1), &[1, 7]);
+        assert_eq!(gpus.assign(c(2), 2).unwrap(), [0, 2]);
+        gpus.release(c(1));
+        assert_eq!(gpus.assign(c(3), 1).unwrap(), [1]);
     }
 }

@@ -1,4 +1,5 @@
-//! Starts a NodeManager: binds its ContainerManagement port, then registers and heartbeats.
+//! Starts a NodeManager: with recovery on, first takes back what its recovery store recorded;
+//! then binds its ContainerManagement port, registers and heartbeats.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use super::devices::GpuAllocator;
 use super::status_updater::StatusUpdater;
 use super::tokens::NmKeys;
 use crate::container::{ContainerManager, NmContainerConfig};
+use crate::recovery::{require_fixed_port, NmRecoverySettings, NmStateStore};
 
 /// What a NodeManager needs to start.
 #[derive(Debug, Clone)]
@@ -37,6 +39,8 @@ pub struct NmSettings {
     pub gpu_devices: Vec<u32>,
     /// Directories and container behaviour; `nm_host`/`nm_port` are filled in at start.
     pub containers: NmContainerConfig,
+    /// `yarn.nodemanager.recovery.*`: `None` when recovery is off (a restarted NM starts empty).
+    pub recovery: Option<NmRecoverySettings>,
 }
 
 /// A running NodeManager.
@@ -47,10 +51,24 @@ pub struct NodeManager {
     updater: JoinHandle<()>,
     shutdown: watch::Sender<bool>,
     registered: watch::Receiver<bool>,
+    /// Recovery on and supervised: a stop leaves containers running and the RM uninformed.
+    supervised: bool,
 }
 
 impl NodeManager {
+    /// Starts the NM. With recovery on, refuses an ephemeral port (the NodeId must survive the
+    /// restart), opens the store and takes back its containers before serving; starts are
+    /// refused until the RM has the recovered containers (the first registration).
     pub async fn start(settings: NmSettings) -> anyhow::Result<Self> {
+        let recovery = match &settings.recovery {
+            Some(recovery) => {
+                require_fixed_port(settings.bind)?;
+                let store = Arc::new(NmStateStore::open(&recovery.dir)?);
+                let state = store.load()?;
+                Some((store, state))
+            }
+            None => None,
+        };
         let port = std::net::TcpListener::bind(settings.bind)?
             .local_addr()?
             .port();
@@ -66,12 +84,23 @@ impl NodeManager {
                     .insert("JAVA_HOME".into(), java_home);
             }
         }
-        let manager = Arc::new(ContainerManager::new(containers)?);
+        let (manager, keys) = match recovery {
+            Some((store, mut state)) => {
+                let master_keys = state.master_keys.take();
+                let keys = NmKeys::recovered(store.clone(), master_keys.as_ref());
+                let manager = ContainerManager::recover(containers, store, state).await?;
+                (manager, keys)
+            }
+            None => (ContainerManager::new(containers)?, NmKeys::default()),
+        };
+        let manager = Arc::new(manager);
         let completions = manager
             .take_completed_containers()
             .expect("a fresh manager has its completion channel");
-        let keys = NmKeys::default();
         let gpus = GpuAllocator::new(&settings.gpu_devices);
+        for (container_id, devices) in manager.held_gpu_devices() {
+            gpus.hold(container_id, &devices);
+        }
         let mut resource = settings.resource.clone();
         if !settings.gpu_devices.is_empty() {
             resource.set(
@@ -79,11 +108,13 @@ impl NodeManager {
                 settings.gpu_devices.len() as i64,
             );
         }
+        let (registered_sender, registered) = watch::channel(false);
         let protocol = ContainerProtocol {
             manager: manager.clone(),
             keys: keys.clone(),
             node_id: node_id.clone(),
             gpus: gpus.clone(),
+            registered: registered.clone(),
         };
         let config = ServerConfig {
             auth: AuthPolicy::Token(Arc::new(keys.clone())),
@@ -96,7 +127,6 @@ impl NodeManager {
         )
         .await?;
         let (shutdown, shutdown_receiver) = watch::channel(false);
-        let (registered_sender, registered) = watch::channel(false);
         let updater = StatusUpdater {
             node_id: node_id.clone(),
             http_port: settings.http_port,
@@ -117,6 +147,7 @@ impl NodeManager {
             updater,
             shutdown,
             registered,
+            supervised: settings.recovery.as_ref().is_some_and(|r| r.supervised),
         })
     }
 
@@ -134,8 +165,22 @@ impl NodeManager {
         let _ = registered.wait_for(|r| *r).await;
     }
 
-    /// An orderly stop: containers are killed, the RM is told, the port closes.
+    /// Whether a stop leaves the containers running for the next NM to recover
+    /// (`yarn.nodemanager.recovery.supervised` with recovery on).
+    pub fn is_supervised(&self) -> bool {
+        self.supervised
+    }
+
+    /// An orderly stop: containers are killed, the RM is told, the port closes. Under supervision
+    /// with recovery on, only the port closes: the containers keep running and the RM keeps the
+    /// node, for the restarted NM to take over.
     pub async fn shutdown(self) {
+        if self.supervised {
+            self.updater.abort();
+            let _ = self.updater.await;
+            self.server.shutdown().await;
+            return;
+        }
         self.manager
             .stop_all(exit_status::KILLED_BY_RESOURCEMANAGER)
             .await;

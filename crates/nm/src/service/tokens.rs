@@ -1,17 +1,23 @@
 //! The NM's view of the RM's secrets: NMTokens authenticate callers, container tokens authorize
-//! each container start. Both keys arrive in the RM's registration response.
+//! each container start. Both keys arrive in the RM's registration response; with recovery on
+//! they are recorded, so that a restarted NM serves AMs before it has registered again.
 
 use std::sync::{Arc, RwLock};
 
 use prost::Message;
 use spindle_ipc::{InvalidToken, TokenSecretManager};
-use spindle_proto::yarn::{ContainerTokenIdentifierProto, MasterKeyProto, NmTokenIdentifierProto};
+use spindle_proto::yarn::{
+    ContainerTokenIdentifierProto, MasterKeyProto, NmMasterKeysProto, NmTokenIdentifierProto,
+};
 use spindle_security::{MasterKey, NM_TOKEN_KIND};
+
+use crate::recovery::NmStateStore;
 
 /// The container-token and NM-token master keys, once the RM has sent them.
 #[derive(Clone, Default)]
 pub(crate) struct NmKeys {
     inner: Arc<RwLock<Keys>>,
+    store: Option<Arc<NmStateStore>>,
 }
 
 #[derive(Default)]
@@ -27,18 +33,56 @@ fn key(proto: &MasterKeyProto) -> MasterKey {
     }
 }
 
+fn proto(key: &MasterKey) -> MasterKeyProto {
+    MasterKeyProto {
+        key_id: Some(key.key_id),
+        bytes: Some(key.bytes.clone()),
+    }
+}
+
 impl NmKeys {
+    /// Keys recorded into `store` from now on, starting from those it held.
+    pub(crate) fn recovered(
+        store: Arc<NmStateStore>,
+        recorded: Option<&NmMasterKeysProto>,
+    ) -> Self {
+        let keys = Self {
+            inner: Arc::default(),
+            store: Some(store),
+        };
+        if let Some(recorded) = recorded {
+            let mut inner = keys.inner.write().unwrap_or_else(|p| p.into_inner());
+            inner.container = recorded.container_token_master_key.as_ref().map(key);
+            inner.nm_token = recorded.nm_token_master_key.as_ref().map(key);
+        }
+        keys
+    }
+
     pub(crate) fn update(
         &self,
         container: Option<&MasterKeyProto>,
         nm_token: Option<&MasterKeyProto>,
     ) {
         let mut keys = self.inner.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(k) = container {
-            keys.container = Some(key(k));
+        let mut changed = false;
+        if let Some(k) = container.map(key) {
+            changed |= keys.container.as_ref() != Some(&k);
+            keys.container = Some(k);
         }
-        if let Some(k) = nm_token {
-            keys.nm_token = Some(key(k));
+        if let Some(k) = nm_token.map(key) {
+            changed |= keys.nm_token.as_ref() != Some(&k);
+            keys.nm_token = Some(k);
+        }
+        if let (true, Some(store), Some(container), Some(nm_token)) =
+            (changed, &self.store, &keys.container, &keys.nm_token)
+        {
+            let record = NmMasterKeysProto {
+                container_token_master_key: Some(proto(container)),
+                nm_token_master_key: Some(proto(nm_token)),
+            };
+            if let Err(error) = store.store_master_keys(&record) {
+                tracing::warn!("cannot record the master keys for recovery: {error}");
+            }
         }
     }
 

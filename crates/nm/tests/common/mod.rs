@@ -73,6 +73,7 @@ pub fn spec(id: ContainerId, commands: &[&str]) -> ContainerLaunchSpec {
         environment: Vec::new(),
         commands: commands.iter().map(|c| c.to_string()).collect(),
         credentials: None,
+        gpu_devices: Vec::new(),
     }
 }
 

@@ -57,40 +57,14 @@ impl RmCore {
             ));
         }
         let am_resource = self.validate_am_resource(id, &submission)?;
-        let queue = submission.queue().to_string();
-        let app = RmApp {
+        let app = RmApp::from_submission(
             id,
-            user: user.to_string(),
-            name: submission.application_name().to_string(),
-            queue: queue.clone(),
-            placed_queue: None,
-            application_type: submission.application_type().to_string(),
-            tags: submission.application_tags.clone(),
-            priority: submission
-                .priority
-                .as_ref()
-                .map(|p| p.priority())
-                .unwrap_or(0),
-            max_attempts: retry::effective_max_attempts(
-                submission.max_app_attempts(),
-                self.settings.max_attempts,
-            ),
+            user,
             submission,
             am_resource,
-            state: AppState::New,
-            final_status: FinalApplicationStatus::Undefined,
-            diagnostics: String::new(),
-            submit_time: now_ms,
-            start_time: now_ms,
-            launch_time: 0,
-            finish_time: 0,
-            attempts: Vec::new(),
-            counted_failures: 0,
-            failure_times: Vec::new(),
-            kept_containers: Default::default(),
-            cleaned_up: false,
-            final_saved: false,
-        };
+            self.settings.max_attempts,
+            now_ms,
+        );
         self.check_record_size(&app)?;
         self.apps.insert(id, app);
         // Accepted once the record is stored (YARN's NEW_SAVING; at once without a store).

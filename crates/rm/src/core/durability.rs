@@ -292,39 +292,25 @@ impl RmCore {
         let am_resource = self
             .validate_am_resource(id, &submission)
             .unwrap_or_else(|_| self.settings.minimum_allocation.clone());
-        let app = RmApp {
+        let mut app = RmApp::from_submission(
             id,
-            user: data.user().to_string(),
-            name: submission.application_name().to_string(),
-            queue: submission.queue().to_string(),
-            placed_queue: data.placed_queue.clone(),
-            application_type: submission.application_type().to_string(),
-            tags: submission.application_tags.clone(),
-            priority: submission
-                .priority
-                .as_ref()
-                .map(|p| p.priority())
-                .unwrap_or(0),
-            max_attempts: retry::effective_max_attempts(
-                submission.max_app_attempts(),
-                self.settings.max_attempts,
-            ),
+            data.user(),
             submission,
-            am_resource: am_resource.clone(),
-            state: final_state.unwrap_or(AppState::New),
-            final_status: final_status_from(data.final_application_status),
-            diagnostics: data.diagnostics.clone().unwrap_or_default(),
-            submit_time: data.submit_time(),
-            start_time: data.start_time(),
-            launch_time: data.launch_time(),
-            finish_time: data.finish_time(),
-            attempts: attempts.iter().map(|(a, _)| *a).collect(),
-            counted_failures: data.counted_failures(),
-            failure_times: Vec::new(),
-            kept_containers: Default::default(),
-            cleaned_up: final_state.is_some(),
-            final_saved: final_state.is_some(),
-        };
+            am_resource.clone(),
+            self.settings.max_attempts,
+            data.submit_time(),
+        );
+        app.placed_queue = data.placed_queue.clone();
+        app.state = final_state.unwrap_or(AppState::New);
+        app.final_status = final_status_from(data.final_application_status);
+        app.diagnostics = data.diagnostics.clone().unwrap_or_default();
+        app.start_time = data.start_time();
+        app.launch_time = data.launch_time();
+        app.finish_time = data.finish_time();
+        app.attempts = attempts.iter().map(|(a, _)| *a).collect();
+        app.counted_failures = data.counted_failures();
+        app.cleaned_up = final_state.is_some();
+        app.final_saved = final_state.is_some();
         let mut running_attempt = None;
         let mut failure_times = Vec::new();
         for (attempt_id, record) in &attempts {
@@ -370,7 +356,6 @@ impl RmCore {
             }
             self.attempts.insert(*attempt_id, attempt);
         }
-        let mut app = app;
         let interval = app.submission.attempt_failures_validity_interval();
         if interval > 0 {
             app.counted_failures = retry::failures_within(&mut failure_times, interval, now_ms);

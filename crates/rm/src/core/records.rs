@@ -58,6 +58,50 @@ pub struct RmApp {
 }
 
 impl RmApp {
+    /// A new application as its submission describes it (NEW, no attempts yet).
+    pub fn from_submission(
+        id: ApplicationId,
+        user: &str,
+        submission: ApplicationSubmissionContextProto,
+        am_resource: Resource,
+        rm_max_attempts: i32,
+        submit_time: i64,
+    ) -> Self {
+        Self {
+            id,
+            user: user.to_string(),
+            name: submission.application_name().to_string(),
+            queue: submission.queue().to_string(),
+            placed_queue: None,
+            application_type: submission.application_type().to_string(),
+            tags: submission.application_tags.clone(),
+            priority: submission
+                .priority
+                .as_ref()
+                .map(|p| p.priority())
+                .unwrap_or(0),
+            max_attempts: crate::retry::effective_max_attempts(
+                submission.max_app_attempts(),
+                rm_max_attempts,
+            ),
+            submission,
+            am_resource,
+            state: AppState::New,
+            final_status: FinalApplicationStatus::Undefined,
+            diagnostics: String::new(),
+            submit_time,
+            start_time: submit_time,
+            launch_time: 0,
+            finish_time: 0,
+            attempts: Vec::new(),
+            counted_failures: 0,
+            failure_times: Vec::new(),
+            kept_containers: BTreeSet::new(),
+            cleaned_up: false,
+            final_saved: false,
+        }
+    }
+
     /// The queue reports show (`ApplicationReport.getQueue`): where the scheduler placed the
     /// application, or the one asked for when the scheduler rejected it (as YARN reports both).
     pub fn reported_queue(&self) -> &str {
