@@ -341,7 +341,18 @@ async fn run_scenario(args: &FaultsArgs, scenario: &str, dir: &Path) -> anyhow::
             Cluster::kill(&mut cluster.nms[0]);
             let fault = Instant::now();
             cluster.start_nm(0)?;
-            cluster.wait_serving(Duration::from_secs(120)).await?;
+            // The RM still lists the node RUNNING (it has not expired): recovered is when the
+            // restarted NM has re-registered with its containers.
+            let log = cluster.dir.join(format!("nm-0-{}.log", cluster.restarts));
+            while !std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("registered with the ResourceManager")
+            {
+                if fault.elapsed() > Duration::from_secs(120) {
+                    anyhow::bail!("nm-kill: the NM did not re-register within 120 s");
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
             recovery = Some(fault.elapsed().as_millis());
         }
         "am-kill" => {
