@@ -4,6 +4,8 @@
 //! NM kept them, the RM took them back), and applications that had finished are still listed.
 
 mod common;
+#[path = "../../rm/tests/common/zookeeper.rs"]
+mod zookeeper;
 
 use common::*;
 
@@ -17,8 +19,26 @@ fn lines(path: &std::path::Path) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_application_survives_a_sigkilled_resourcemanager() {
+    survives_an_rm_sigkill(&[]).await;
+}
+
+/// The same with YARN's ZooKeeper store (`ZKRMStateStore`) on a real ZooKeeper.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_application_survives_a_sigkilled_resourcemanager_with_the_zookeeper_store() {
+    let zk = zookeeper::ZooKeeper::start();
+    survives_an_rm_sigkill(&[
+        (
+            "yarn.resourcemanager.store.class",
+            "org.apache.hadoop.yarn.server.resourcemanager.recovery.ZKRMStateStore",
+        ),
+        ("hadoop.zk.address", &zk.address),
+    ])
+    .await;
+}
+
+async fn survives_an_rm_sigkill(extra: &[(&'static str, &str)]) {
     let dir = tempfile::tempdir().unwrap();
-    let conf = recovery_daemon_conf(dir.path(), &[]);
+    let conf = recovery_daemon_conf(dir.path(), extra);
     let (mut rm, _nm) = start_rm_and_nm(&conf, dir.path()).await;
     let rm_log = dir.path().join("rm.log");
 

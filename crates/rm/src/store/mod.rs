@@ -10,6 +10,7 @@
 pub mod embedded;
 pub mod memory;
 pub mod records;
+pub mod zookeeper;
 
 use spindle_types::{ApplicationAttemptId, ApplicationId};
 
@@ -43,6 +44,9 @@ pub enum StoreError {
     /// A record is not what Spindle writes (corrupt, truncated, too large, or from elsewhere).
     #[error("state store record {key}: {message}")]
     BadRecord { key: String, message: String },
+    /// Another RM has claimed the store (ZooKeeper fencing): this one must stop acting as active.
+    #[error("state store fenced: {message}")]
+    Fenced { message: String },
     /// The store was written by an incompatible version of Spindle.
     #[error("state store version {found} cannot be read by this ResourceManager (it reads {expected}); move the store away or format it")]
     Version { found: String, expected: String },
@@ -134,11 +138,11 @@ pub fn from_configuration(
         classes::LEVELDB => open(keys::RM_LEVELDB_STATE_STORE_PATH, classes::LEVELDB),
         classes::MEMORY => Ok(Some(Box::new(memory::MemoryStore::new()))),
         classes::NULL => Ok(None),
-        classes::ZOOKEEPER => Err(format!(
-            "{} = {class}: the ZooKeeper store is not supported yet; use {}",
-            keys::RM_STORE_CLASS,
-            classes::FILE_SYSTEM
-        )),
+        classes::ZOOKEEPER => {
+            let store =
+                zookeeper::ZkStore::open(zookeeper_settings(conf)?).map_err(|e| e.to_string())?;
+            Ok(Some(Box::new(store)))
+        }
         other => Err(format!(
             "{} = {other}: unknown state store (Spindle knows {}, {}, {} and {})",
             keys::RM_STORE_CLASS,
@@ -148,4 +152,42 @@ pub fn from_configuration(
             classes::NULL
         )),
     }
+}
+
+/// The ZooKeeper store's settings: `hadoop.zk.address` (or the deprecated
+/// `yarn.resourcemanager.zk-address`), `yarn.resourcemanager.zk-state-store.parent-path`
+/// (`/rmstore`), `hadoop.zk.timeout-ms` (or `yarn.resourcemanager.zk-timeout-ms`; 10 s), and this
+/// RM's `yarn.resourcemanager.address` as the identity that claims the root.
+pub fn zookeeper_settings(
+    conf: &spindle_conf::Configuration,
+) -> Result<zookeeper::ZkSettings, String> {
+    let first = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| conf.get(n).map(str::trim).filter(|v| !v.is_empty()))
+            .map(str::to_string)
+    };
+    let address = first(&["hadoop.zk.address", "yarn.resourcemanager.zk-address"]).ok_or(
+        "hadoop.zk.address must name the ZooKeeper servers (host:port,...) for ZKRMStateStore",
+    )?;
+    let timeout_ms = match first(&["hadoop.zk.timeout-ms", "yarn.resourcemanager.zk-timeout-ms"]) {
+        None => 10_000,
+        Some(text) => text
+            .parse::<u64>()
+            .ok()
+            .filter(|ms| *ms > 0)
+            .ok_or(format!(
+                "hadoop.zk.timeout-ms = {text}: not a positive number of milliseconds"
+            ))?,
+    };
+    Ok(zookeeper::ZkSettings {
+        address,
+        parent_path: first(&["yarn.resourcemanager.zk-state-store.parent-path"])
+            .unwrap_or_else(|| "/rmstore".into()),
+        session_timeout: std::time::Duration::from_millis(timeout_ms),
+        fencing_user: conf
+            .get(spindle_conf::keys::RM_ADDRESS)
+            .unwrap_or("resourcemanager")
+            .to_string(),
+    })
 }
