@@ -289,3 +289,84 @@ async fn killing_the_am_process_starts_a_second_attempt() {
     assert_eq!(attempts, 2);
     cluster.shutdown().await;
 }
+
+/// A copy of `cluster`'s client configuration with RM HA on: rm1 at addresses where nothing
+/// listens (a standby RM binds none of its client ports), rm2 the cluster's RM.
+fn ha_client_conf(cluster: &MiniCluster, dir: &std::path::Path) -> std::path::PathBuf {
+    let conf = dir.join("ha-conf");
+    std::fs::create_dir_all(&conf).unwrap();
+    let mut yarn_site = Vec::new();
+    for entry in std::fs::read_dir(cluster.conf_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_owned();
+        if name == "yarn-site.xml" {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for property in spindle_conf::parse_configuration_xml("yarn-site.xml", &text).unwrap() {
+                if let Some(value) = property.value {
+                    yarn_site.push((property.name, value));
+                }
+            }
+        } else if path.is_file() {
+            std::fs::copy(&path, conf.join(name)).unwrap();
+        }
+    }
+    let dead = || format!("127.0.0.1:{}", free_port());
+    yarn_site.extend([
+        ("yarn.resourcemanager.ha.enabled".into(), "true".into()),
+        ("yarn.resourcemanager.ha.rm-ids".into(), "rm1,rm2".into()),
+        ("yarn.resourcemanager.address.rm1".into(), dead()),
+        ("yarn.resourcemanager.scheduler.address.rm1".into(), dead()),
+        (
+            "yarn.resourcemanager.address.rm2".into(),
+            cluster.rm.client_address().to_string(),
+        ),
+        (
+            "yarn.resourcemanager.scheduler.address.rm2".into(),
+            cluster.rm.scheduler_address().to_string(),
+        ),
+    ]);
+    spindle_conf::write_site_xml(&conf.join("yarn-site.xml"), &yarn_site).unwrap();
+    conf
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_rm_ha_the_client_and_the_am_fail_over_past_a_dead_rm() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = small_cluster(dir.path(), 600_000).await;
+    let conf = ha_client_conf(&cluster, dir.path());
+    let out = run_spindle(&conf, dshell_args(2, "echo hello")).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let (app, state, status, _, _) = last_app(&cluster).unwrap();
+    assert_eq!(
+        (state, status),
+        (
+            YarnApplicationState::Finished,
+            FinalApplicationStatus::Succeeded
+        )
+    );
+    // The AM got every rm-id's scheduler address from the client and registered with rm2.
+    let am = format!("{}_01_000001", app.replace("application_", "container_"));
+    let am_stdout = (0..3)
+        .map(|i| {
+            dir.path()
+                .join(format!("nm-{i}/logs/{app}/{am}/AppMaster.stdout"))
+        })
+        .find(|path| path.exists())
+        .map(|path| std::fs::read_to_string(path).unwrap())
+        .expect("the AM's stdout");
+    assert!(
+        am_stdout.contains(&format!(
+            "Registered with the ResourceManager at {}",
+            cluster.rm.scheduler_address()
+        )),
+        "{am_stdout}"
+    );
+    let list = text(&spindle(
+        &conf,
+        &["application", "-list", "-appStates", "FINISHED"],
+    ));
+    assert!(list.contains(&app), "{list}");
+    let nodes = text(&spindle(&conf, &["node", "-list"]));
+    assert!(nodes.contains("Total Nodes:3"), "{nodes}");
+    cluster.shutdown().await;
+}

@@ -1,11 +1,13 @@
 //! `AmRmClient`: ApplicationMasterProtocol (the RM's scheduler port) as `AMRMClientImpl` uses it —
 //! register, allocate heartbeats with absolute asks and responseId bookkeeping, releases,
-//! NMTokens into the shared cache, and unregister. Authenticates with the AMRMToken.
+//! NMTokens into the shared cache, and unregister. Authenticates with the AMRMToken, the same one
+//! against every RM when it fails over between RMs (RM HA).
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use spindle_conf::{Configuration, HostPort, RmService};
 use spindle_ipc::{ClientAuth, ClientOptions, TokenCredentials};
 use spindle_proto::yarn::{
     AllocateRequestProto, AllocateResponseProto, ContainerIdProto, FinalApplicationStatusProto,
@@ -17,7 +19,7 @@ use spindle_security::Token;
 use spindle_types::states::FinalApplicationStatus;
 use spindle_types::ContainerId;
 
-use crate::addresses::resolve;
+use crate::addresses::{resolve, RmEndpoints};
 use crate::am_environment::ApplicationMasterEnvironment;
 use crate::ask_table::{AskTable, ContainerRequest};
 use crate::channel::{protocols, Channel};
@@ -60,10 +62,28 @@ impl AmRmClient {
         user: &str,
         nm_token_cache: NmTokenCache,
     ) -> Result<Self, ClientError> {
+        Self::connect_to(
+            RmEndpoints::single(scheduler_address),
+            token,
+            user,
+            nm_token_cache,
+        )
+        .await
+    }
+
+    /// Connects to the scheduler of `endpoints` with `token`; with several RMs (HA) starts at
+    /// the first and fails over by its policy, presenting the same AMRMToken to each (every RM
+    /// of a cluster accepts it).
+    pub async fn connect_to(
+        endpoints: RmEndpoints,
+        token: &Token,
+        user: &str,
+        nm_token_cache: NmTokenCache,
+    ) -> Result<Self, ClientError> {
         let mut options = ClientOptions::new(protocols::APPLICATION_MASTER, user);
         options.auth = token_auth(token);
         Ok(Self {
-            channel: Channel::connect(scheduler_address, options).await?,
+            channel: Channel::connect(endpoints, options).await?,
             user: user.to_string(),
             asks: AskTable::new(),
             releases_to_send: BTreeSet::new(),
@@ -102,6 +122,37 @@ impl AmRmClient {
         .await
     }
 
+    /// Connects as the AM of `environment`, finding the RM from its own `configuration` (the
+    /// submitter's, shipped to the AM): with RM HA every rm-id's
+    /// `yarn.resourcemanager.scheduler.address.<id>` and the failover policy; without, as
+    /// [`AmRmClient::from_environment`] with the configured scheduler address as the fallback for
+    /// a token service that names no usable address.
+    pub async fn from_environment_and_configuration(
+        environment: &ApplicationMasterEnvironment,
+        configuration: &Configuration,
+        nm_token_cache: NmTokenCache,
+    ) -> Result<Self, ClientError> {
+        let endpoints = RmEndpoints::from_configuration(configuration, RmService::Scheduler)?;
+        if endpoints.failover.is_some() {
+            let token = environment.amrm_token()?;
+            return Self::connect_to(
+                endpoints,
+                token,
+                &environment.attempt_id().to_string(),
+                nm_token_cache,
+            )
+            .await;
+        }
+        let token_service = &environment.amrm_token()?.service;
+        let configured = &endpoints.addresses[0].address;
+        let token_service_usable = HostPort::parse(token_service, None)
+            .is_ok_and(|address| !address.is_wildcard() && address.port() != 0);
+        let fallback =
+            (!token_service_usable && !configured.is_wildcard() && configured.port() != 0)
+                .then(|| configured.to_string());
+        Self::from_environment(environment, fallback.as_deref(), nm_token_cache).await
+    }
+
     /// The cache NMTokens are put into.
     pub fn nm_token_cache(&self) -> &NmTokenCache {
         &self.nm_token_cache
@@ -117,7 +168,7 @@ impl AmRmClient {
         self.last_response_id
     }
 
-    /// The scheduler address.
+    /// The address of the scheduler last connected to.
     pub fn server_address(&self) -> SocketAddr {
         self.channel.address()
     }

@@ -17,6 +17,10 @@ pub mod exception_classes {
     pub const INVALID_APPLICATION_MASTER_REQUEST: &str =
         "org.apache.hadoop.yarn.exceptions.InvalidApplicationMasterRequestException";
     pub const INVALID_TOKEN: &str = "org.apache.hadoop.security.token.SecretManager$InvalidToken";
+    /// What a standby RM answers (if it answers at all): the client fails over.
+    pub const STANDBY: &str = "org.apache.hadoop.ipc.StandbyException";
+    /// The server asks to be asked again later.
+    pub const RETRIABLE: &str = "org.apache.hadoop.ipc.RetriableException";
 }
 
 /// Why a client call failed.
@@ -107,6 +111,21 @@ pub enum ClientError {
         class_name: String,
         /// Its message.
         message: String,
+    },
+    /// With RM HA, a call gave up on a failure that fails over (unreachable RM, standby RM,
+    /// broken connection): too many failovers, or the method is not safe to repeat.
+    #[error("{method} failed after {failovers} failover(s) between ResourceManagers {resource_managers}: {reason}; last error: {last_error}")]
+    Failover {
+        /// The RPC method (`connect` for opening the first connection).
+        method: String,
+        /// How many failovers the call made.
+        failovers: u32,
+        /// The RMs tried, e.g. `rm1 (host1:8032), rm2 (host2:8032)`.
+        resource_managers: String,
+        /// Why the policy gave up, e.g. "failovers (3) exceeded maximum allowed (3)".
+        reason: String,
+        /// The failure of the last attempt.
+        last_error: Box<ClientError>,
     },
     /// A call was used in a way the SDK does not allow (e.g. allocate before register).
     #[error("{0}")]

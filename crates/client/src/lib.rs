@@ -7,6 +7,8 @@
 //! talks ContainerManagementProtocol with the NMTokens the AmRmClient put into the shared
 //! [`NmTokenCache`]. [`launch_context`] builds launch-context pieces. Every failure is a
 //! [`ClientError`]; remote ones keep the Java exception class.
+//! RM clients dial through one private channel (`channel.rs`): one address, or with RM HA every
+//! rm-id's address ([`RmEndpoints`]) and the failover policy of [`failover`].
 //! Invariant: no protocol logic of its own beyond YARN's client-side bookkeeping; wire types
 //! come from spindle-proto and framing from spindle-ipc.
 
@@ -16,12 +18,14 @@ pub mod amrm_client;
 pub mod ask_table;
 mod channel;
 pub mod error;
+pub mod failover;
 pub mod launch_context;
 pub mod nm_client;
 pub mod nm_token_cache;
 pub mod reports;
 pub mod yarn_client;
 
+pub use addresses::RmEndpoints;
 pub use am_environment::ApplicationMasterEnvironment;
 pub use amrm_client::AmRmClient;
 pub use ask_table::{AskTable, ContainerRequest};

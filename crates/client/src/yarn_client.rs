@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use spindle_conf::Configuration;
+use spindle_conf::{Configuration, RmService};
 use spindle_ipc::ClientOptions;
 use spindle_proto::convert::require;
 use spindle_proto::yarn::{
@@ -19,7 +19,7 @@ use spindle_proto::yarn::{
 use spindle_types::states::{NodeState, YarnApplicationState};
 use spindle_types::{ApplicationId, Resource};
 
-use crate::addresses::{current_user, resolve, resource_manager_address};
+use crate::addresses::{current_user, RmEndpoints};
 use crate::channel::{protocols, Channel};
 use crate::error::ClientError;
 use crate::reports::{ApplicationReport, NodeReport, ALL_NODE_STATES};
@@ -55,20 +55,27 @@ pub struct YarnClient {
 impl YarnClient {
     /// Connects to the RM client address `address` acting as `user` (SIMPLE auth).
     pub async fn connect(address: SocketAddr, user: &str) -> Result<Self, ClientError> {
+        Self::connect_to(RmEndpoints::single(address), user).await
+    }
+
+    /// Connects to the RM of `endpoints` acting as `user`; with several (RM HA) starts at the
+    /// first and fails over by its policy.
+    pub async fn connect_to(endpoints: RmEndpoints, user: &str) -> Result<Self, ClientError> {
         let options = ClientOptions::new(protocols::APPLICATION_CLIENT, user);
         Ok(Self {
-            channel: Channel::connect(address, options).await?,
+            channel: Channel::connect(endpoints, options).await?,
         })
     }
 
-    /// Connects to `yarn.resourcemanager.address` of `configuration` as the current user.
+    /// Connects to `yarn.resourcemanager.address` of `configuration` as the current user; with
+    /// `yarn.resourcemanager.ha.enabled`, to the rm-ids' `yarn.resourcemanager.address.<id>` with
+    /// failover.
     pub async fn from_configuration(configuration: &Configuration) -> Result<Self, ClientError> {
-        let address = resource_manager_address(configuration)?;
-        let socket = resolve(&address.to_string()).await?;
-        Self::connect(socket, &current_user(Some(configuration))).await
+        let endpoints = RmEndpoints::from_configuration(configuration, RmService::Client)?;
+        Self::connect_to(endpoints, &current_user(Some(configuration))).await
     }
 
-    /// The RM address this client talks to.
+    /// The address of the RM this client last connected to.
     pub fn server_address(&self) -> SocketAddr {
         self.channel.address()
     }

@@ -51,6 +51,15 @@ pub enum ConfError {
     #[error("{key} is not set")]
     Missing { key: String },
 
+    /// An RM of an HA configuration has no address for a service: neither its per-id address key
+    /// nor its per-id host name is set (Hadoop's `HAUtil` message).
+    #[error("{hostname_key} or {address_key} needs to be set in an HA configuration (RM id '{rm_id}' of yarn.resourcemanager.ha.rm-ids)")]
+    MissingRmAddress {
+        rm_id: String,
+        address_key: String,
+        hostname_key: String,
+    },
+
     /// Two keys whose values must be ordered are not, e.g. a minimum allocation above the maximum.
     #[error(
         "{smaller_key} ({smaller_value}) must not be greater than {larger_key} ({larger_value})"

@@ -83,6 +83,19 @@ pub const CLIENT_NM_CONNECT_MAX_WAIT_MS: &str = "yarn.client.nodemanager-connect
 pub const CLIENT_NM_CONNECT_RETRY_INTERVAL_MS: &str =
     "yarn.client.nodemanager-connect.retry-interval-ms";
 
+// --- ResourceManager HA, as clients and NodeManagers see it ---
+/// `true` turns on RM HA: clients and NMs use the per-rm-id addresses and fail over.
+pub const RM_HA_ENABLED: &str = "yarn.resourcemanager.ha.enabled";
+/// The RM ids, e.g. `rm1,rm2`; per-id keys append `.<id>` to the address keys.
+pub const RM_HA_IDS: &str = "yarn.resourcemanager.ha.rm-ids";
+/// Unset: `yarn.resourcemanager.connect.retry-interval.ms`.
+pub const CLIENT_FAILOVER_SLEEP_BASE_MS: &str = "yarn.client.failover-sleep-base-ms";
+/// Unset: `yarn.resourcemanager.connect.retry-interval.ms`.
+pub const CLIENT_FAILOVER_SLEEP_MAX_MS: &str = "yarn.client.failover-sleep-max-ms";
+/// Unset or -1: `yarn.resourcemanager.connect.max-wait.ms` / the sleep base (unlimited if the
+/// wait is -1).
+pub const CLIENT_FAILOVER_MAX_ATTEMPTS: &str = "yarn.client.failover-max-attempts";
+
 // --- Hadoop common (core-site.xml) ---
 pub const FS_DEFAULT_FS: &str = "fs.defaultFS";
 pub const HADOOP_TMP_DIR: &str = "hadoop.tmp.dir";

@@ -13,6 +13,7 @@ use crate::daemon_values::{
 use crate::error::ConfError;
 use crate::host_port::HostPort;
 use crate::keys;
+use crate::rm_ha::{rm_addresses, RmAddress, RmService};
 
 /// What a NodeManager reads from configuration. Unset keys take YARN's defaults.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,8 +26,12 @@ pub struct NmConfig {
     pub localizer_address: HostPort,
     /// `yarn.nodemanager.webapp.address`.
     pub webapp_address: HostPort,
-    /// `yarn.resourcemanager.resource-tracker.address`: where this NM registers.
+    /// `yarn.resourcemanager.resource-tracker.address`: where this NM registers without RM HA.
     pub resource_tracker_address: HostPort,
+    /// Every RM's resource-tracker address in failover order: with RM HA one per rm-id
+    /// (`yarn.resourcemanager.resource-tracker.address.<id>`, else
+    /// `yarn.resourcemanager.hostname.<id>:8031`), else just `resource_tracker_address`.
+    pub resource_trackers: Vec<RmAddress>,
     /// `yarn.nodemanager.resource.memory-mb` / `.cpu-vcores`; -1 means 8192 MB / 8 vcores.
     pub resource: Resource,
     /// `yarn.nodemanager.local-dirs`: absolute paths (`file://` URIs accepted).
@@ -81,6 +86,7 @@ impl NmConfig {
             localizer_address: address(keys::NM_LOCALIZER_ADDRESS)?,
             webapp_address: address(keys::NM_WEBAPP_ADDRESS)?,
             resource_tracker_address: address(keys::RM_RESOURCE_TRACKER_ADDRESS)?,
+            resource_trackers: rm_addresses(configuration, RmService::ResourceTracker)?,
             resource: Resource::new(
                 node_capacity(
                     configuration,

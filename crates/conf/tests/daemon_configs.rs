@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use spindle_conf::{
-    keys, AuthenticationMethod, ConfError, Configuration, HostPort, NmConfig, RmConfig,
+    keys, AuthenticationMethod, ConfError, Configuration, HostPort, NmConfig, RmAddress, RmConfig,
 };
 use spindle_types::Resource;
 
@@ -177,6 +177,43 @@ fn nm_reads_overrides() {
     );
     assert_eq!(nm.container_monitor_interval, Duration::from_secs(1));
     assert!(!nm.vmem_check_enabled);
+}
+
+#[test]
+fn nm_lists_every_rm_tracker_in_ha() {
+    let nm = NmConfig::from_configuration(&configuration(&[(
+        "yarn.resourcemanager.hostname",
+        "rm.local",
+    )]))
+    .unwrap();
+    assert_eq!(
+        nm.resource_trackers,
+        [RmAddress {
+            rm_id: None,
+            address: HostPort::new("rm.local", 8031)
+        }]
+    );
+    let nm = NmConfig::from_configuration(&configuration(&[
+        ("yarn.resourcemanager.ha.enabled", "true"),
+        ("yarn.resourcemanager.ha.rm-ids", "rm1,rm2"),
+        ("yarn.resourcemanager.hostname.rm1", "rm1.local"),
+        (
+            "yarn.resourcemanager.resource-tracker.address.rm2",
+            "rm2.local:9031",
+        ),
+    ]))
+    .unwrap();
+    let trackers: Vec<String> = nm.resource_trackers.iter().map(|a| a.to_string()).collect();
+    assert_eq!(trackers, ["rm1 (rm1.local:8031)", "rm2 (rm2.local:9031)"]);
+    let error = nm_error(&[
+        ("yarn.resourcemanager.ha.enabled", "true"),
+        ("yarn.resourcemanager.ha.rm-ids", "rm1,rm2"),
+        ("yarn.resourcemanager.hostname.rm1", "rm1.local"),
+    ]);
+    assert!(
+        error.contains("yarn.resourcemanager.resource-tracker.address.rm2"),
+        "{error}"
+    );
 }
 
 fn nm_error(pairs: &[(&str, &str)]) -> String {

@@ -162,7 +162,7 @@ impl MiniCluster {
             host: "localhost".into(),
             bind: loopback(0),
             http_port: 8042 + index as u16,
-            rm_tracker: self.rm.tracker_address(),
+            rm_trackers: vec![self.rm.tracker_address()],
             resource: self.config.node_resource.clone(),
             heartbeat_interval: self.config.nm_heartbeat_interval,
             rpc_timeout: spindle_ipc::client::DEFAULT_RPC_TIMEOUT,

@@ -416,7 +416,7 @@ async fn recovery_refuses_an_ephemeral_port() {
         host: "localhost".into(),
         bind: "127.0.0.1:0".parse().unwrap(),
         http_port: 0,
-        rm_tracker: "127.0.0.1:1".parse().unwrap(),
+        rm_trackers: vec!["127.0.0.1:1".parse().unwrap()],
         resource: Resource::new(1024, 1),
         heartbeat_interval: Duration::from_secs(1),
         rpc_timeout: Duration::from_secs(1),

@@ -2,6 +2,7 @@
 //! scheduling core, with the application, attempt, container and node lifecycles.
 
 pub mod core;
+pub mod ha;
 pub mod lifecycle;
 pub mod liveness;
 pub mod retry;

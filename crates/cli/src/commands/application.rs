@@ -341,13 +341,18 @@ pub(crate) fn load_configuration(conf_dir: Option<&Path>) -> anyhow::Result<Conf
     Ok(Configuration::load_default_files(directory.as_deref())?)
 }
 
-/// A YarnClient for the RM named by the configuration.
+/// A YarnClient for the RM named by the configuration (every rm-id's, with failover, in RM HA).
 pub(crate) async fn connect(conf_dir: Option<&Path>) -> anyhow::Result<YarnClient> {
     let configuration = load_configuration(conf_dir)?;
-    let address = spindle_client::addresses::resource_manager_address(&configuration)?;
+    let resource_managers = spindle_client::RmEndpoints::from_configuration(
+        &configuration,
+        spindle_conf::RmService::Client,
+    )?;
     YarnClient::from_configuration(&configuration)
         .await
-        .map_err(|error| anyhow::anyhow!("cannot reach the ResourceManager at {address}: {error}"))
+        .map_err(|error| {
+            anyhow::anyhow!("cannot reach the ResourceManager at {resource_managers}: {error}")
+        })
 }
 
 fn print_argument_error(error: &ArgumentError) {

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use spindle_conf::{Configuration, HostPort, NmConfig, RmConfig};
+use spindle_conf::{Configuration, HostPort, NmConfig, RmConfig, RmService};
 use spindle_nm::container::NmContainerConfig;
 use spindle_nm::recovery::NmRecoverySettings;
 use spindle_nm::service::{NmSettings, NodeManager};
@@ -60,9 +60,23 @@ pub async fn resourcemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
         admin: resolve(&config.admin_address, "yarn.resourcemanager.admin.address")?,
     };
     let setup = SchedulerSetup::from_configuration(conf_dir, &conf, &config, &settings)?;
+    if let Some((ha, bind)) = spindle_rm::ha::config::from_configuration(&conf)
+        .map_err(|e| anyhow::anyhow!("high availability: {e}"))?
+    {
+        let rm_id = ha.rm_id.clone();
+        let rm = spindle_rm::ha::HaResourceManager::start(settings, bind, setup, ha).await?;
+        println!(
+            "ResourceManager {rm_id} running in HA mode: admin {}; client, scheduler and resource-tracker ports open while active",
+            rm.admin_address()
+        );
+        let signal = super::stop_signal::stop_requested().await?;
+        println!("ResourceManager stopping on {signal}");
+        rm.shutdown().await;
+        return Ok(0);
+    }
     let recovery = spindle_rm::store::from_configuration(&conf)
         .map_err(|e| anyhow::anyhow!("state store: {e}"))?
-        .map(|store| Recovery { store });
+        .map(Recovery::new);
     let rm = ResourceManager::start_recovering(settings, bind, setup, recovery).await?;
     println!(
         "ResourceManager running: client {} scheduler {} resource-tracker {}",
@@ -173,10 +187,17 @@ pub async fn nodemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
         host,
         bind: resolve(&config.address, "yarn.nodemanager.address")?,
         http_port: config.webapp_address.port(),
-        rm_tracker: resolve(
-            &config.resource_tracker_address,
-            "yarn.resourcemanager.resource-tracker.address",
-        )?,
+        rm_trackers: config
+            .resource_trackers
+            .iter()
+            .map(|tracker| {
+                let key = match &tracker.rm_id {
+                    Some(rm_id) => RmService::ResourceTracker.address_key_for(rm_id),
+                    None => RmService::ResourceTracker.address_key().to_string(),
+                };
+                resolve(&tracker.address, &key)
+            })
+            .collect::<anyhow::Result<_>>()?,
         resource,
         heartbeat_interval: config.heartbeat_interval,
         rpc_timeout: spindle_ipc::client::rpc_timeout(

@@ -13,8 +13,8 @@ use spindle_client::launch_context::{
     environment_entry, escape_for_shell, local_file_resource, local_resource_entry,
     LOG_DIR_EXPANSION,
 };
-use spindle_client::{ApplicationReport, YarnClient};
-use spindle_conf::{Configuration, HostPort};
+use spindle_client::{ApplicationReport, RmEndpoints, YarnClient};
+use spindle_conf::{Configuration, HostPort, RmService};
 use spindle_proto::yarn::{
     ApplicationSubmissionContextProto, ContainerLaunchContextProto, LocalResourceTypeProto,
     LocalResourceVisibilityProto, PriorityProto,
@@ -112,6 +112,12 @@ pub struct DshellAmArgs {
     /// service names a wildcard address.
     #[arg(long = "scheduler-address")]
     pub scheduler_address: Option<String>,
+    /// One KEY=VALUE of the client's configuration the AM needs with RM HA (repeatable): the
+    /// `yarn.resourcemanager.ha.*` keys, every rm-id's scheduler address and the
+    /// `yarn.client.failover-*` numbers. YARN ships the submitter's configuration to its AMs;
+    /// this is the part that tells the AM where every RM is.
+    #[arg(long = "rm-conf", value_name = "KEY=VALUE")]
+    pub rm_conf: Vec<String>,
 }
 
 fn encode(text: &str) -> String {
@@ -143,6 +149,9 @@ pub fn am_command(am_args: &DshellAmArgs) -> String {
     if let Some(address) = &am_args.scheduler_address {
         words.push(format!("--scheduler-address {}", escape_for_shell(address)));
     }
+    for entry in &am_args.rm_conf {
+        words.push(format!("--rm-conf {}", escape_for_shell(entry)));
+    }
     words.push(format!("1>{LOG_DIR_EXPANSION}/AppMaster.stdout"));
     words.push(format!("2>{LOG_DIR_EXPANSION}/AppMaster.stderr"));
     words.join(" ")
@@ -153,6 +162,17 @@ pub fn am_command(am_args: &DshellAmArgs) -> String {
 fn configured_scheduler_address(configuration: &Configuration) -> Option<String> {
     let address = spindle_client::addresses::scheduler_address(configuration).ok()?;
     (!address.is_wildcard() && address.port() != 0).then(|| address.to_string())
+}
+
+/// The `--rm-conf` entries for the AM: with RM HA, what it needs to reach every RM's scheduler
+/// and fail over as this client would; without HA none.
+fn rm_configuration_for_am(configuration: &Configuration) -> anyhow::Result<Vec<String>> {
+    Ok(
+        spindle_client::addresses::scheduler_failover_properties(configuration)?
+            .into_iter()
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect(),
+    )
 }
 
 /// One line describing where the application is, printed when it changes.
@@ -266,6 +286,7 @@ pub(crate) async fn submit(
         shell_command_base64: encode(&shell_command_line(&args.shell_command, &args.shell_args)),
         shell_env_base64: args.shell_env.iter().map(|entry| encode(entry)).collect(),
         scheduler_address: configured_scheduler_address(configuration),
+        rm_conf: rm_configuration_for_am(configuration)?,
     };
     let application_id = new_application.application_id;
     let submission = ApplicationSubmissionContextProto {
@@ -341,11 +362,11 @@ async fn monitor(
 pub async fn run(conf_dir: Option<&Path>, args: DshellArgs) -> anyhow::Result<i32> {
     validate(&args)?;
     let configuration = load_configuration(conf_dir)?;
-    let address = spindle_client::addresses::resource_manager_address(&configuration)?;
+    let resource_managers = RmEndpoints::from_configuration(&configuration, RmService::Client)?;
     let client = YarnClient::from_configuration(&configuration)
         .await
         .map_err(|error| {
-            anyhow::anyhow!("cannot reach the ResourceManager at {address}: {error}")
+            anyhow::anyhow!("cannot reach the ResourceManager at {resource_managers}: {error}")
         })?;
     let application_id = submit(&client, &configuration, &args).await?;
     monitor(&client, application_id, Duration::from_millis(args.timeout)).await
@@ -436,6 +457,10 @@ mod tests {
             shell_command_base64: encode("echo 'quoted $HOME' \"x\""),
             shell_env_base64: vec![encode("GREETING=hi there")],
             scheduler_address: Some("rm.example.com:8030".into()),
+            rm_conf: vec![
+                "yarn.resourcemanager.ha.rm-ids=rm1,rm2".into(),
+                "yarn.resourcemanager.scheduler.address.rm1=rm1.example.com:8030".into(),
+            ],
         };
         let command = am_command(&am_args);
         assert!(
@@ -505,6 +530,41 @@ mod tests {
         assert_eq!(
             describe_report(&finished),
             "application_5_0001 FINISHED (progress 100%), final status SUCCEEDED"
+        );
+    }
+
+    #[test]
+    fn the_am_gets_every_rm_ids_scheduler_address_with_ha() {
+        let mut configuration = Configuration::with_yarn_defaults().unwrap();
+        assert!(rm_configuration_for_am(&configuration).unwrap().is_empty());
+        for (key, value) in [
+            (keys::RM_HA_ENABLED, "true"),
+            (keys::RM_HA_IDS, "rm1,rm2"),
+            ("yarn.resourcemanager.hostname.rm1", "host1"),
+            ("yarn.resourcemanager.scheduler.address.rm2", "host2:9030"),
+            (keys::CLIENT_FAILOVER_MAX_ATTEMPTS, "4"),
+        ] {
+            configuration.set(key, value).unwrap();
+        }
+        assert_eq!(
+            rm_configuration_for_am(&configuration).unwrap(),
+            [
+                "yarn.resourcemanager.ha.enabled=true",
+                "yarn.resourcemanager.ha.rm-ids=rm1,rm2",
+                "yarn.resourcemanager.scheduler.address.rm1=host1:8030",
+                "yarn.resourcemanager.scheduler.address.rm2=host2:9030",
+                "yarn.client.failover-sleep-base-ms=30000",
+                "yarn.client.failover-sleep-max-ms=30000",
+                "yarn.client.failover-max-attempts=4",
+            ]
+        );
+        configuration.unset("yarn.resourcemanager.hostname.rm1");
+        let error = rm_configuration_for_am(&configuration).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("yarn.resourcemanager.scheduler.address.rm1"),
+            "{error}"
         );
     }
 

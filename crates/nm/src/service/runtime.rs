@@ -26,8 +26,10 @@ pub struct NmSettings {
     pub bind: SocketAddr,
     /// The web port advertised to the RM (`NM_HTTP_PORT`).
     pub http_port: u16,
-    /// The RM's resource-tracker address.
-    pub rm_tracker: SocketAddr,
+    /// The RM's resource-tracker address; with RM HA every rm-id's, in failover order. The NM
+    /// starts at the first and moves to the next (round robin) when registering or heartbeating
+    /// fails because the RM is unreachable, went away or is standby.
+    pub rm_trackers: Vec<SocketAddr>,
     /// What this node offers (`yarn.nodemanager.resource.*`).
     pub resource: Resource,
     /// Heartbeat interval until the RM says otherwise.
@@ -60,6 +62,9 @@ impl NodeManager {
     /// restart), opens the store and takes back its containers before serving; starts are
     /// refused until the RM has the recovered containers (the first registration).
     pub async fn start(settings: NmSettings) -> anyhow::Result<Self> {
+        if settings.rm_trackers.is_empty() {
+            anyhow::bail!("no ResourceManager resource-tracker address given");
+        }
         let recovery = match &settings.recovery {
             Some(recovery) => {
                 require_fixed_port(settings.bind)?;
@@ -131,7 +136,7 @@ impl NodeManager {
             node_id: node_id.clone(),
             http_port: settings.http_port,
             resource,
-            rm_tracker: settings.rm_tracker,
+            rm_trackers: settings.rm_trackers.clone(),
             default_interval: settings.heartbeat_interval,
             rpc_timeout: settings.rpc_timeout,
             manager: manager.clone(),

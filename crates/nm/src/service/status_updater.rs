@@ -1,13 +1,18 @@
 //! The node status updater: registers this NM with the RM, heartbeats on the RM's interval and at
 //! once when a container completes, and carries out what the RM answers (containers and
 //! applications to clean up, resync, shutdown).
+//!
+//! With RM HA it knows every RM's resource-tracker address and starts at the first; when
+//! registering or heartbeating fails because the RM cannot be reached, the connection broke, the
+//! call timed out or the RM answered `StandbyException`, it moves to the next RM (round robin) and
+//! registers there after its usual backoff. Other failures retry the same RM.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use spindle_ipc::{ClientOptions, IpcClient};
+use spindle_ipc::{ClientOptions, IpcClient, IpcClientError};
 use spindle_proto::yarn::*;
 use spindle_types::{exit_status, ApplicationId, ContainerId, NodeId, Resource};
 use tokio::sync::{mpsc, watch};
@@ -22,7 +27,8 @@ pub(crate) struct StatusUpdater {
     pub(crate) node_id: NodeId,
     pub(crate) http_port: u16,
     pub(crate) resource: Resource,
-    pub(crate) rm_tracker: SocketAddr,
+    /// Never empty; one address per rm-id with RM HA.
+    pub(crate) rm_trackers: Vec<SocketAddr>,
     pub(crate) default_interval: Duration,
     pub(crate) rpc_timeout: Duration,
     pub(crate) manager: Arc<ContainerManager>,
@@ -34,7 +40,35 @@ pub(crate) struct StatusUpdater {
 /// Why the heartbeat loop ended.
 enum LoopEnd {
     Shutdown,
-    Reconnect,
+    /// The RM asked for a new registration.
+    Resync,
+    /// A heartbeat failed.
+    Failed(IpcClientError),
+}
+
+/// Why a registration failed.
+enum RegistrationFailure {
+    /// The call failed.
+    Call(IpcClientError),
+    /// The RM answered SHUTDOWN.
+    Refused(String),
+}
+
+/// The exception class of a standby RM's answer.
+const STANDBY_EXCEPTION: &str = "org.apache.hadoop.ipc.StandbyException";
+
+/// Whether a failed call means this RM cannot serve the NM now (unreachable, gone, standby), so
+/// that with RM HA the next RM is tried.
+fn moves_to_next_rm(error: &IpcClientError) -> bool {
+    match error {
+        IpcClientError::Connect { .. }
+        | IpcClientError::ConnectionClosed { .. }
+        | IpcClientError::Timeout { .. } => true,
+        IpcClientError::Remote { class_name, .. } | IpcClientError::Fatal { class_name, .. } => {
+            class_name == STANDBY_EXCEPTION
+        }
+        _ => false,
+    }
 }
 
 impl StatusUpdater {
@@ -45,11 +79,14 @@ impl StatusUpdater {
     ) {
         let mut backoff = Duration::from_millis(100);
         let mut acknowledged: HashSet<ContainerId> = HashSet::new();
+        let mut current = 0;
         loop {
             if *shutdown.borrow() {
                 return;
             }
-            let client = match self.connect_and_register().await {
+            let tracker = self.rm_trackers[current];
+            let mut fail_over = false;
+            let client = match self.connect_and_register(tracker).await {
                 Ok((client, interval)) => {
                     backoff = Duration::from_millis(100);
                     let _ = self.registered.send(true);
@@ -74,19 +111,37 @@ impl StatusUpdater {
                                 .await;
                             return;
                         }
-                        LoopEnd::Reconnect => Some(client),
+                        LoopEnd::Resync => Some(client),
+                        LoopEnd::Failed(error) => {
+                            fail_over = moves_to_next_rm(&error);
+                            Some(client)
+                        }
                     }
                 }
-                Err(e) => {
+                Err(failure) => {
+                    let message = match &failure {
+                        RegistrationFailure::Call(error) => {
+                            fail_over = moves_to_next_rm(error);
+                            error.to_string()
+                        }
+                        RegistrationFailure::Refused(message) => message.clone(),
+                    };
                     tracing::warn!(
-                        "NodeManager {}: cannot register with the ResourceManager at {}: {e}",
+                        "NodeManager {}: cannot register with the ResourceManager at {tracker}: {message}",
                         self.node_id,
-                        self.rm_tracker
                     );
                     None
                 }
             };
             drop(client);
+            if fail_over && self.rm_trackers.len() > 1 {
+                current = (current + 1) % self.rm_trackers.len();
+                tracing::info!(
+                    "NodeManager {}: failing over to the ResourceManager at {}",
+                    self.node_id,
+                    self.rm_trackers[current]
+                );
+            }
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
                 _ = shutdown.changed() => return,
@@ -95,12 +150,15 @@ impl StatusUpdater {
         }
     }
 
-    async fn connect_and_register(&self) -> Result<(IpcClient, Duration), String> {
+    async fn connect_and_register(
+        &self,
+        tracker: SocketAddr,
+    ) -> Result<(IpcClient, Duration), RegistrationFailure> {
         let mut options = ClientOptions::new(protocols::RESOURCE_TRACKER, "nodemanager");
         options.rpc_timeout = self.rpc_timeout;
-        let client = IpcClient::connect(self.rm_tracker, options)
+        let client = IpcClient::connect(tracker, options)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(RegistrationFailure::Call)?;
         // Every container still here: running ones, and completed ones the RM has not told this
         // NM to forget (it may have restarted since), so that their completion reaches the AM.
         let containers: Vec<NmContainerStatusProto> = self
@@ -134,21 +192,20 @@ impl StatusUpdater {
         let response: RegisterNodeManagerResponseProto = client
             .call("registerNodeManager", &request)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(RegistrationFailure::Call)?;
         if response.node_action() == NodeActionProto::Shutdown {
-            return Err(format!(
+            return Err(RegistrationFailure::Refused(format!(
                 "the ResourceManager refused the registration: {}",
                 response.diagnostics_message()
-            ));
+            )));
         }
         self.keys.update(
             response.container_token_master_key.as_ref(),
             response.nm_token_master_key.as_ref(),
         );
         tracing::info!(
-            "NodeManager {} registered with the ResourceManager at {} with {}",
+            "NodeManager {} registered with the ResourceManager at {tracker} with {}",
             self.node_id,
-            self.rm_tracker,
             self.resource
         );
         Ok((client, self.default_interval))
@@ -197,7 +254,7 @@ impl StatusUpdater {
                     Ok(r) => r,
                     Err(e) => {
                         tracing::warn!("NodeManager {}: heartbeat failed: {e}", self.node_id);
-                        return LoopEnd::Reconnect;
+                        return LoopEnd::Failed(e);
                     }
                 };
             for id in &sent_completed {
@@ -229,7 +286,7 @@ impl StatusUpdater {
                         self.node_id,
                         response.diagnostics_message()
                     );
-                    return LoopEnd::Reconnect;
+                    return LoopEnd::Resync;
                 }
                 NodeActionProto::Shutdown => {
                     tracing::warn!(

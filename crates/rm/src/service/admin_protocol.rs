@@ -9,14 +9,16 @@ use spindle_ipc::{typed_call, CallContext, RpcError, RpcService};
 use spindle_proto::yarn::*;
 
 use super::protocols;
-use super::runtime::SharedCore;
 
 /// Reads the scheduler configuration from its files; an error names the file, queue and key.
 pub type SchedulerConfigLoader =
     Arc<dyn Fn() -> Result<spindle_scheduler::SchedulerConfig, String> + Send + Sync>;
 
 pub(crate) struct AdminProtocol {
-    pub(crate) core: SharedCore,
+    /// The core while this RM is active; None in standby.
+    pub(crate) core: super::runtime::ActiveSlot,
+    /// This RM's id in HA (for the standby's refusal).
+    pub(crate) rm_id: Option<String>,
     pub(crate) loader: Option<SchedulerConfigLoader>,
     /// `yarn.admin.acl`: users allowed to administer the RM (`*` = everyone).
     pub(crate) admins: Vec<String>,
@@ -36,6 +38,14 @@ impl AdminProtocol {
     }
 }
 
+/// What a standby RM answers to calls only the active serves; Hadoop's clients fail over on it.
+pub(crate) fn standby_error(rm_id: Option<&str>) -> RpcError {
+    RpcError::new(
+        "org.apache.hadoop.ipc.StandbyException",
+        format!("ResourceManager {} is not Active!", rm_id.unwrap_or("")),
+    )
+}
+
 impl RpcService for AdminProtocol {
     fn protocol(&self) -> &'static str {
         protocols::RESOURCE_MANAGER_ADMINISTRATION
@@ -48,10 +58,16 @@ impl RpcService for AdminProtocol {
         request: Bytes,
     ) -> BoxFuture<'static, Result<Bytes, RpcError>> {
         let authorized = self.authorize(&context, &method);
-        let core = self.core.clone();
+        let core = self
+            .core
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| standby_error(self.rm_id.as_deref()));
         let loader = self.loader.clone();
         Box::pin(async move {
             authorized?;
+            let core = core?;
             match method.as_str() {
                 "refreshQueues" => {
                     typed_call(request, |_: RefreshQueuesRequestProto| async move {

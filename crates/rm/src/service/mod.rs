@@ -10,7 +10,22 @@ mod runtime;
 mod tracker_protocol;
 
 pub use admin_protocol::SchedulerConfigLoader;
+pub(crate) use runtime::{ActiveSlot, AdminBinding};
 pub use runtime::{Recovery, ResourceManager, RmBindAddresses, SchedulerSetup};
+
+/// The admin port's ResourceManagerAdministrationProtocol over whatever core `slot` holds.
+pub(crate) fn admin_protocol_for(
+    slot: ActiveSlot,
+    rm_id: Option<String>,
+    setup: SchedulerSetup,
+) -> std::sync::Arc<dyn spindle_ipc::RpcService> {
+    std::sync::Arc::new(admin_protocol::AdminProtocol {
+        core: slot,
+        rm_id,
+        loader: setup.loader,
+        admins: setup.admins,
+    })
+}
 
 use spindle_ipc::RpcError;
 

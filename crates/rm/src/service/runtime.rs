@@ -169,6 +169,7 @@ async fn run_store_writer(
     store: Box<dyn StateStore>,
     mut batches: mpsc::UnboundedReceiver<StoreBatch>,
     shared: SharedCore,
+    on_fenced: Option<mpsc::UnboundedSender<()>>,
 ) {
     let store = Arc::new(Mutex::new(store));
     let mut writes: Vec<StoreWrite> = Vec::new();
@@ -213,6 +214,14 @@ async fn run_store_writer(
                     });
                 }
             }
+            Ok((_, Err(e @ crate::store::StoreError::Fenced { .. }))) => {
+                // Never retried: another RM is active. Nothing waiting is acknowledged.
+                tracing::error!("{e}; this ResourceManager stops acting as active");
+                if let Some(fenced) = &on_fenced {
+                    let _ = fenced.send(());
+                }
+                return;
+            }
             Ok((batch, Err(e))) => {
                 tracing::error!(
                     "state store write failed ({} changes wait; retrying in 1 s): {e}",
@@ -232,12 +241,37 @@ async fn run_store_writer(
 /// The state store an RM starts from (`yarn.resourcemanager.recovery.enabled`).
 pub struct Recovery {
     pub store: Box<dyn StateStore>,
+    /// Told when the store refuses a write because another RM claimed it (HA fencing): this
+    /// RM's active services must stop. None: the writer logs it and stops writing.
+    pub on_fenced: Option<mpsc::UnboundedSender<()>>,
+}
+
+impl Recovery {
+    pub fn new(store: Box<dyn StateStore>) -> Self {
+        Self {
+            store,
+            on_fenced: None,
+        }
+    }
+}
+
+/// The RM's current core for the admin port: set while its active services run (always without
+/// HA), None in standby.
+pub(crate) type ActiveSlot = Arc<std::sync::RwLock<Option<SharedCore>>>;
+
+/// How the admin port is served: bound with the active services (no HA), or by the HA
+/// supervisor, which only needs to know the current core.
+pub(crate) enum AdminBinding {
+    Bind(SocketAddr),
+    Shared(ActiveSlot),
 }
 
 /// A running ResourceManager.
 pub struct ResourceManager {
     shared: SharedCore,
     servers: Vec<Server>,
+    /// The admin server, unless an HA supervisor serves the admin port.
+    admin: Option<Server>,
     ticker: JoinHandle<()>,
     writer: Option<JoinHandle<()>>,
 }
@@ -270,13 +304,32 @@ impl ResourceManager {
     /// (YARN's invariant: an AM or NM that reaches the RM finds its application), the epoch
     /// grows by one, and from then on the core waits for the store where YARN does.
     pub async fn start_recovering(
+        settings: RmSettings,
+        bind: RmBindAddresses,
+        setup: SchedulerSetup,
+        recovery: Option<Recovery>,
+    ) -> anyhow::Result<Self> {
+        let admin = AdminBinding::Bind(bind.admin);
+        Self::start_active(settings, bind, setup, recovery, admin).await
+    }
+
+    /// The active services (client, scheduler and resource-tracker ports, ticker, store
+    /// writer), with the admin port bound here or served by an HA supervisor.
+    pub(crate) async fn start_active(
         mut settings: RmSettings,
         bind: RmBindAddresses,
         mut setup: SchedulerSetup,
         recovery: Option<Recovery>,
+        admin_binding: AdminBinding,
     ) -> anyhow::Result<Self> {
         let mut recovered = None;
-        if let Some(Recovery { mut store }) = recovery {
+        let mut on_fenced = None;
+        if let Some(Recovery {
+            mut store,
+            on_fenced: fenced,
+        }) = recovery
+        {
+            on_fenced = fenced;
             let stored = crate::store::records::decode(store.load()?)?;
             // The stored epoch is this run's; the next start gets one more.
             settings.epoch = stored.epoch.unwrap_or(settings.epoch);
@@ -345,8 +398,9 @@ impl ResourceManager {
             launcher: AmLauncher::new(nm_token_key),
             store: store_channel.as_ref().map(|(_, (tx, _))| tx.clone()),
         };
-        let writer = store_channel
-            .map(|(store, (_, rx))| tokio::spawn(run_store_writer(store, rx, shared.clone())));
+        let writer = store_channel.map(|(store, (_, rx))| {
+            tokio::spawn(run_store_writer(store, rx, shared.clone(), on_fenced))
+        });
         // Writes recovery queued (applications failed or restarted) go to the writer now.
         shared.with(|_, _| ());
         let client = Server::bind(
@@ -374,12 +428,22 @@ impl ResourceManager {
             ))],
         )
         .await?;
-        let admin = AdminProtocol {
-            core: shared.clone(),
-            loader: setup.loader,
-            admins: setup.admins,
+        let admin = match admin_binding {
+            AdminBinding::Bind(address) => {
+                let slot: ActiveSlot = Arc::new(std::sync::RwLock::new(Some(shared.clone())));
+                let admin = AdminProtocol {
+                    core: slot,
+                    rm_id: None,
+                    loader: setup.loader,
+                    admins: setup.admins,
+                };
+                Some(Server::bind(address, server_config(), vec![Arc::new(admin)]).await?)
+            }
+            AdminBinding::Shared(slot) => {
+                *slot.write().unwrap_or_else(|p| p.into_inner()) = Some(shared.clone());
+                None
+            }
         };
-        let admin = Server::bind(bind.admin, server_config(), vec![Arc::new(admin)]).await?;
         let ticker = {
             let shared = shared.clone();
             tokio::spawn(async move {
@@ -399,7 +463,8 @@ impl ResourceManager {
         );
         Ok(Self {
             shared,
-            servers: vec![client, master, tracker, admin],
+            servers: vec![client, master, tracker],
+            admin,
             ticker,
             writer,
         })
@@ -417,8 +482,12 @@ impl ResourceManager {
         self.servers[2].local_addr()
     }
 
+    /// The admin port (panics when an HA supervisor serves it: ask the supervisor).
     pub fn admin_address(&self) -> SocketAddr {
-        self.servers[3].local_addr()
+        self.admin
+            .as_ref()
+            .expect("the admin port is served by the HA supervisor")
+            .local_addr()
     }
 
     /// Runs `f` on the core (for tests and embedded tools).
@@ -431,7 +500,7 @@ impl ResourceManager {
         if let Some(writer) = self.writer {
             writer.abort();
         }
-        for server in self.servers {
+        for server in self.servers.into_iter().chain(self.admin) {
             server.shutdown().await;
         }
     }

@@ -1,6 +1,9 @@
 //! `spindle dshell-am`: the distributed shell's ApplicationMaster. Registers with its AMRMToken,
 //! asks for N containers, starts the shell command in each, replaces lost ones, and unregisters
 //! with SUCCEEDED or FAILED. Progress lines go to stdout (AppMaster.stdout), logs to stderr.
+//! It finds the RM through its AMRMToken's service (or `--scheduler-address`), or with RM HA
+//! through the client's configuration passed as `--rm-conf` (every rm-id's scheduler address and
+//! the failover numbers), failing over between the RMs like the client.
 
 use std::time::Duration;
 
@@ -9,6 +12,7 @@ use spindle_client::launch_context::{environment_entry, escape_for_shell, LOG_DI
 use spindle_client::{
     AmRmClient, ApplicationMasterEnvironment, ClientError, ContainerRequest, NmClient, NmTokenCache,
 };
+use spindle_conf::Configuration;
 use spindle_proto::yarn::{AmCommandProto, ContainerLaunchContextProto, ContainerProto};
 use spindle_types::states::FinalApplicationStatus;
 use spindle_types::{ContainerId, NodeId, Resource};
@@ -64,6 +68,18 @@ fn scheduler_address(token_service: &str, from_client: Option<&str>) -> Option<S
     }
 }
 
+/// The AM's view of the client's configuration: the `--rm-conf` KEY=VALUE entries.
+fn rm_configuration(entries: &[String]) -> anyhow::Result<Configuration> {
+    let mut configuration = Configuration::new();
+    for entry in entries {
+        let (key, value) = entry
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--rm-conf entry '{entry}' is not KEY=VALUE"))?;
+        configuration.set(key.trim(), value.trim())?;
+    }
+    Ok(configuration)
+}
+
 fn container_id_of(container: &ContainerProto) -> Option<ContainerId> {
     container
         .id
@@ -97,15 +113,25 @@ pub async fn run(args: DshellAmArgs) -> anyhow::Result<i32> {
         environment.container_id,
         args.num_containers
     );
-    let token_service = environment.amrm_token()?.service.clone();
-    let override_address = scheduler_address(&token_service, args.scheduler_address.as_deref());
     let nm_token_cache = NmTokenCache::new();
-    let mut am = AmRmClient::from_environment(
-        &environment,
-        override_address.as_deref(),
-        nm_token_cache.clone(),
-    )
-    .await?;
+    let mut am = if args.rm_conf.is_empty() {
+        let token_service = environment.amrm_token()?.service.clone();
+        let override_address = scheduler_address(&token_service, args.scheduler_address.as_deref());
+        AmRmClient::from_environment(
+            &environment,
+            override_address.as_deref(),
+            nm_token_cache.clone(),
+        )
+        .await?
+    } else {
+        // RM HA: every RM's scheduler, from the client's configuration.
+        AmRmClient::from_environment_and_configuration(
+            &environment,
+            &rm_configuration(&args.rm_conf)?,
+            nm_token_cache.clone(),
+        )
+        .await?
+    };
     let host = environment
         .nm_host
         .clone()
@@ -257,6 +283,21 @@ mod tests {
             .unwrap();
         assert!(status.success());
         std::fs::read_to_string(log_dir.path().join("stdout")).unwrap()
+    }
+
+    #[test]
+    fn rm_conf_entries_become_the_ams_configuration() {
+        let configuration = rm_configuration(&[
+            "yarn.resourcemanager.ha.enabled=true".into(),
+            "yarn.resourcemanager.ha.rm-ids=rm1,rm2".into(),
+        ])
+        .unwrap();
+        assert_eq!(
+            configuration.get("yarn.resourcemanager.ha.rm-ids"),
+            Some("rm1,rm2")
+        );
+        let error = rm_configuration(&["no-equals-sign".into()]).unwrap_err();
+        assert!(error.to_string().contains("no-equals-sign"), "{error}");
     }
 
     #[test]
