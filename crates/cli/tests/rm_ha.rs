@@ -11,98 +11,24 @@ mod common;
 #[path = "../../rm/tests/common/zookeeper.rs"]
 mod zookeeper;
 
-use std::path::{Path, PathBuf};
-
 use common::*;
-
-/// yarn-site.xml for rm1 and rm2 on loopback in `dir/<id>/conf` (with `ha.id`) and a client
-/// configuration in `dir/client` (without).
-fn ha_confs(dir: &Path, zk: &str) -> (PathBuf, PathBuf, PathBuf) {
-    let mut shared: Vec<(String, String)> = vec![
-        ("yarn.resourcemanager.ha.enabled".into(), "true".into()),
-        ("yarn.resourcemanager.ha.rm-ids".into(), "rm1,rm2".into()),
-        (
-            "yarn.resourcemanager.cluster-id".into(),
-            "spindle-ha".into(),
-        ),
-        (
-            "yarn.resourcemanager.recovery.enabled".into(),
-            "true".into(),
-        ),
-        (
-            "yarn.resourcemanager.store.class".into(),
-            "org.apache.hadoop.yarn.server.resourcemanager.recovery.ZKRMStateStore".into(),
-        ),
-        ("hadoop.zk.address".into(), zk.into()),
-        ("hadoop.zk.timeout-ms".into(), "3000".into()),
-        ("yarn.client.failover-sleep-base-ms".into(), "100".into()),
-        ("yarn.client.failover-sleep-max-ms".into(), "500".into()),
-        // The NM (run with the client configuration).
-        ("yarn.nodemanager.address".into(), "localhost:0".into()),
-        ("yarn.nodemanager.resource.memory-mb".into(), "3072".into()),
-        ("yarn.nodemanager.resource.cpu-vcores".into(), "3".into()),
-        (
-            "yarn.nodemanager.local-dirs".into(),
-            dir.join("nm/local").display().to_string(),
-        ),
-        (
-            "yarn.nodemanager.log-dirs".into(),
-            dir.join("nm/logs").display().to_string(),
-        ),
-        (
-            "yarn.resourcemanager.nodemanagers.heartbeat-interval-ms".into(),
-            "200".into(),
-        ),
-        ("yarn.scheduler.minimum-allocation-mb".into(), "256".into()),
-    ];
-    for id in ["rm1", "rm2"] {
-        for key in [
-            "yarn.resourcemanager.address",
-            "yarn.resourcemanager.scheduler.address",
-            "yarn.resourcemanager.resource-tracker.address",
-            "yarn.resourcemanager.admin.address",
-        ] {
-            shared.push((format!("{key}.{id}"), format!("127.0.0.1:{}", free_port())));
-        }
-    }
-    let write = |sub: &str, extra: &[(String, String)]| {
-        let conf = dir.join(sub);
-        std::fs::create_dir_all(&conf).unwrap();
-        let mut properties = shared.clone();
-        properties.extend_from_slice(extra);
-        spindle_conf::write_site_xml(&conf.join("yarn-site.xml"), &properties).unwrap();
-        conf
-    };
-    let id = |rm: &str| vec![("yarn.resourcemanager.ha.id".to_string(), rm.to_string())];
-    (
-        write("rm1", &id("rm1")),
-        write("rm2", &id("rm2")),
-        write("client", &[]),
-    )
-}
-
-fn state(client: &Path, id: &str) -> String {
-    text(&spindle(client, &["rmadmin", "-getServiceState", id]))
-        .trim()
-        .to_string()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_standby_takes_over_from_a_killed_active_and_a_frozen_active_is_fenced() {
     let zk = zookeeper::ZooKeeper::start();
     let dir = tempfile::tempdir().unwrap();
-    let (rm1_conf, rm2_conf, client) = ha_confs(dir.path(), &zk.address);
+    let (rm1_conf, rm2_conf, client) = ha_confs(dir.path(), &zk.address, &[]);
     let mut rm1 = spawn_rm(&rm1_conf, &dir.path().join("rm1.log"));
     wait_until(30, "rm1 to be elected active", || {
-        state(&client, "rm1") == "active"
+        ha_state(&client, "rm1") == "active"
     })
     .await;
     let rm2 = spawn_rm(&rm2_conf, &dir.path().join("rm2.log"));
     wait_until(30, "rm2 to report standby", || {
-        state(&client, "rm2") == "standby"
+        ha_state(&client, "rm2") == "standby"
     })
     .await;
-    assert_eq!(state(&client, "rm1"), "active");
+    assert_eq!(ha_state(&client, "rm1"), "active");
 
     let refused = text(&spindle(
         &client,
@@ -140,11 +66,11 @@ async fn the_standby_takes_over_from_a_killed_active_and_a_frozen_active_is_fenc
     rm1.0.wait().unwrap();
     let killed = std::time::Instant::now();
     wait_until(30, "rm2 to become active", || {
-        state(&client, "rm2") == "active"
+        ha_state(&client, "rm2") == "active"
     })
     .await;
     let failover = killed.elapsed();
-    let gone = state(&client, "rm1");
+    let gone = ha_state(&client, "rm1");
     assert!(
         gone.contains("connect"),
         "the killed rm1 does not answer: {gone}"
@@ -180,7 +106,7 @@ async fn the_standby_takes_over_from_a_killed_active_and_a_frozen_active_is_fenc
     // rm1 comes back as standby.
     let _rm1 = spawn_rm(&rm1_conf, &dir.path().join("rm1-again.log"));
     wait_until(30, "rm1 to rejoin as standby", || {
-        state(&client, "rm1") == "standby"
+        ha_state(&client, "rm1") == "standby"
     })
     .await;
 
@@ -188,13 +114,13 @@ async fn the_standby_takes_over_from_a_killed_active_and_a_frozen_active_is_fenc
     // thawed, finds its session expired and goes standby (never two actives).
     send_signal(&rm2.0, "STOP");
     wait_until(30, "rm1 to take over from the frozen rm2", || {
-        state(&client, "rm1") == "active"
+        ha_state(&client, "rm1") == "active"
     })
     .await;
     send_signal(&rm2.0, "CONT");
     wait_until(30, "the thawed rm2 to go standby", || {
-        state(&client, "rm2") == "standby"
+        ha_state(&client, "rm2") == "standby"
     })
     .await;
-    assert_eq!(state(&client, "rm1"), "active");
+    assert_eq!(ha_state(&client, "rm1"), "active");
 }

@@ -1,6 +1,7 @@
 //! The ZooKeeper state store against a real ZooKeeper server: records round-trip in YARN's
 //! layout, and YARN's fencing holds: once a second RM has claimed the root, the first RM's writes
-//! are refused and nothing of them lands.
+//! are refused and nothing of them lands. An idle store keeps its session; one whose session
+//! ended opens another and keeps writing.
 
 #[path = "common/zookeeper.rs"]
 mod zookeeper;
@@ -119,4 +120,50 @@ fn an_unreachable_zookeeper_is_an_error_naming_it() {
     .unwrap()
     .to_string();
     assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+}
+
+#[test]
+fn an_idle_store_keeps_its_session_and_a_lost_session_is_replaced() {
+    let zk = zookeeper::ZooKeeper::start();
+    let app = ApplicationId::new(1_700_000_000_000, 1);
+    let mut store = ZkStore::open(ZkSettings {
+        session_timeout: Duration::from_secs(2),
+        ..settings(&zk, "127.0.0.1:18032")
+    })
+    .unwrap();
+    store
+        .apply(&[records::version_write(), app_write(app, "alice")])
+        .unwrap();
+    let session = store.session_id_for_test().unwrap();
+    // Idle for more than twice the session timeout: the pings kept the session.
+    std::thread::sleep(Duration::from_secs(5));
+    store
+        .apply(&[attempt_write(ApplicationAttemptId::new(app, 1))])
+        .unwrap();
+    assert_eq!(store.session_id_for_test().unwrap(), session);
+
+    // A stall longer than the session timeout: the server expires the session, and the store
+    // opens another one, with the same claim on the root, and the writes go on.
+    store.stall_for_test(Duration::from_secs(5)).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let second = ApplicationAttemptId::new(app, 2);
+    loop {
+        match store.apply(&[attempt_write(second)]) {
+            Ok(()) => break,
+            Err(e) => {
+                assert!(std::time::Instant::now() < deadline, "{e}");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+    }
+    assert_ne!(store.session_id_for_test().unwrap(), session);
+    let state = records::decode(store.load().unwrap()).unwrap();
+    assert_eq!(state.apps[0].attempts.len(), 2);
+
+    // A second RM's claim still fences the first, new session or not.
+    let _rm2 = ZkStore::open(settings(&zk, "127.0.0.1:28032")).unwrap();
+    assert!(matches!(
+        store.apply(&[app_write(app, "mallory")]),
+        Err(StoreError::Fenced { .. })
+    ));
 }

@@ -359,6 +359,86 @@ pub async fn start_rm_and_nm(conf: &Path, dir: &Path) -> (Process, Process) {
     (rm, nm)
 }
 
+/// yarn-site.xml for rm1 and rm2 on loopback in `dir/<id>/conf` (with `ha.id`) and a client
+/// configuration in `dir/client` (without), which the NM also runs with; `nm` overrides its
+/// properties (or adds to them).
+pub fn ha_confs(dir: &Path, zk: &str, nm: &[(&str, &str)]) -> (PathBuf, PathBuf, PathBuf) {
+    let mut shared: Vec<(String, String)> = vec![
+        ("yarn.resourcemanager.ha.enabled".into(), "true".into()),
+        ("yarn.resourcemanager.ha.rm-ids".into(), "rm1,rm2".into()),
+        (
+            "yarn.resourcemanager.cluster-id".into(),
+            "spindle-ha".into(),
+        ),
+        (
+            "yarn.resourcemanager.recovery.enabled".into(),
+            "true".into(),
+        ),
+        (
+            "yarn.resourcemanager.store.class".into(),
+            "org.apache.hadoop.yarn.server.resourcemanager.recovery.ZKRMStateStore".into(),
+        ),
+        ("hadoop.zk.address".into(), zk.into()),
+        ("hadoop.zk.timeout-ms".into(), "3000".into()),
+        ("yarn.client.failover-sleep-base-ms".into(), "100".into()),
+        ("yarn.client.failover-sleep-max-ms".into(), "500".into()),
+        // The NM (run with the client configuration).
+        ("yarn.nodemanager.address".into(), "localhost:0".into()),
+        ("yarn.nodemanager.resource.memory-mb".into(), "3072".into()),
+        ("yarn.nodemanager.resource.cpu-vcores".into(), "3".into()),
+        (
+            "yarn.nodemanager.local-dirs".into(),
+            dir.join("nm/local").display().to_string(),
+        ),
+        (
+            "yarn.nodemanager.log-dirs".into(),
+            dir.join("nm/logs").display().to_string(),
+        ),
+        (
+            "yarn.resourcemanager.nodemanagers.heartbeat-interval-ms".into(),
+            "200".into(),
+        ),
+        ("yarn.scheduler.minimum-allocation-mb".into(), "256".into()),
+    ];
+    for (key, value) in nm {
+        shared.retain(|(k, _)| k != key);
+        shared.push((key.to_string(), value.to_string()));
+    }
+    for id in ["rm1", "rm2"] {
+        for key in [
+            "yarn.resourcemanager.address",
+            "yarn.resourcemanager.scheduler.address",
+            "yarn.resourcemanager.resource-tracker.address",
+            "yarn.resourcemanager.admin.address",
+            // Hadoop's AM filter set-up (Spark's AM) resolves each RM's web address; without
+            // one per id it looks for the local RM and finds both on loopback.
+            "yarn.resourcemanager.webapp.address",
+        ] {
+            shared.push((format!("{key}.{id}"), format!("127.0.0.1:{}", free_port())));
+        }
+    }
+    let write = |sub: &str, extra: &[(String, String)]| {
+        let conf = dir.join(sub);
+        std::fs::create_dir_all(&conf).unwrap();
+        let mut properties = shared.clone();
+        properties.extend_from_slice(extra);
+        spindle_conf::write_site_xml(&conf.join("yarn-site.xml"), &properties).unwrap();
+        conf
+    };
+    let id = |rm: &str| vec![("yarn.resourcemanager.ha.id".to_string(), rm.to_string())];
+    (
+        write("rm1", &id("rm1")),
+        write("rm2", &id("rm2")),
+        write("client", &[]),
+    )
+}
+
+pub fn ha_state(client: &Path, id: &str) -> String {
+    text(&spindle(client, &["rmadmin", "-getServiceState", id]))
+        .trim()
+        .to_string()
+}
+
 /// Sends `signal` (`TERM`, `INT`) to the process with `kill`, as an operator or systemd would.
 pub fn send_signal(child: &std::process::Child, signal: &str) {
     let status = Command::new("kill")

@@ -13,7 +13,11 @@
 //!
 //! The ZooKeeper client is asynchronous; the store runs it on a thread of its own with its own
 //! runtime, so the synchronous [`StateStore`] calls work from the writer's blocking thread and at
-//! start alike.
+//! start alike. That thread always waits inside its runtime, so the session's pings go out while
+//! no write is pending. When the session ends anyway (expired after a pause longer than the
+//! session timeout), the next call opens a new one with the same digest identity and carries on,
+//! as Curator does for YARN: the root's ACL still names this RM unless another has claimed it,
+//! and then the write is fenced.
 
 use std::sync::mpsc;
 use std::time::Duration;
@@ -48,15 +52,63 @@ pub struct ZkSettings {
 }
 
 type Reply<T> = mpsc::Sender<Result<T, StoreError>>;
+type Inbox = tokio::sync::mpsc::UnboundedReceiver<Request>;
 
 enum Request {
     Load(Reply<RawState>),
     Apply(Vec<StoreWrite>, Reply<()>),
+    Stall(Duration, Reply<()>),
+    SessionId(Reply<i64>),
+}
+
+/// The store's thread: opens the session, then answers requests, waiting inside the runtime so
+/// that the session's own tasks (pings, reconnection) keep running between them.
+async fn serve(
+    settings: ZkSettings,
+    ready: mpsc::Sender<Result<(), StoreError>>,
+    mut inbox: Inbox,
+) {
+    let mut session = match Session::open(&settings).await {
+        Ok(session) => {
+            let _ = ready.send(Ok(()));
+            session
+        }
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    while let Some(request) = inbox.recv().await {
+        match request {
+            Request::Load(reply) => {
+                let result = match session.renew().await {
+                    Ok(()) => session.load().await,
+                    Err(e) => Err(e),
+                };
+                let _ = reply.send(result);
+            }
+            Request::Apply(writes, reply) => {
+                let result = match session.renew().await {
+                    Ok(()) => session.apply(&writes).await,
+                    Err(e) => Err(e),
+                };
+                let _ = reply.send(result);
+            }
+            Request::SessionId(reply) => {
+                let _ = reply.send(Ok(session.client.session().id().0));
+            }
+            Request::Stall(pause, reply) => {
+                // The whole thread stops, pings included: the server expires the session.
+                std::thread::sleep(pause);
+                let _ = reply.send(Ok(()));
+            }
+        }
+    }
 }
 
 /// The ZooKeeper store; dropping it closes the session.
 pub struct ZkStore {
-    requests: Option<mpsc::Sender<Request>>,
+    requests: Option<tokio::sync::mpsc::UnboundedSender<Request>>,
     thread: Option<std::thread::JoinHandle<()>>,
     address: String,
 }
@@ -81,13 +133,16 @@ struct Session {
     client: zk::Client,
     root: String,
     address: String,
+    settings: ZkSettings,
+    /// The digest identity (user, password) that claimed the root.
+    identity: (String, String),
 }
 
 impl ZkStore {
     /// Connects, creates the layout if needed and claims the root for this RM (fencing any
     /// other RM that wrote before).
     pub fn open(settings: ZkSettings) -> Result<Self, StoreError> {
-        let (requests, inbox) = mpsc::channel::<Request>();
+        let (requests, inbox) = tokio::sync::mpsc::unbounded_channel::<Request>();
         let (ready, opened) = mpsc::channel::<Result<(), StoreError>>();
         let address = settings.address.clone();
         let thread = std::thread::Builder::new()
@@ -103,26 +158,7 @@ impl ZkStore {
                         return;
                     }
                 };
-                let session = match runtime.block_on(Session::open(&settings)) {
-                    Ok(session) => {
-                        let _ = ready.send(Ok(()));
-                        session
-                    }
-                    Err(e) => {
-                        let _ = ready.send(Err(e));
-                        return;
-                    }
-                };
-                while let Ok(request) = inbox.recv() {
-                    match request {
-                        Request::Load(reply) => {
-                            let _ = reply.send(runtime.block_on(session.load()));
-                        }
-                        Request::Apply(writes, reply) => {
-                            let _ = reply.send(runtime.block_on(session.apply(&writes)));
-                        }
-                    }
-                }
+                runtime.block_on(serve(settings, ready, inbox));
             })
             .map_err(|e| backend(&address, e))?;
         opened
@@ -133,6 +169,19 @@ impl ZkStore {
             thread: Some(thread),
             address,
         })
+    }
+
+    /// Stops the store's thread for `pause`, pings included, as a long stall of the process
+    /// would: a test hook for the path where the server expired the session.
+    #[doc(hidden)]
+    pub fn stall_for_test(&self, pause: Duration) -> Result<(), StoreError> {
+        self.ask(|reply| Request::Stall(pause, reply))
+    }
+
+    /// The current ZooKeeper session's id (a test hook).
+    #[doc(hidden)]
+    pub fn session_id_for_test(&self) -> Result<i64, StoreError> {
+        self.ask(Request::SessionId)
     }
 
     fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, StoreError> {
@@ -171,6 +220,33 @@ impl StateStore for ZkStore {
     }
 }
 
+/// A session authenticated as `user:password`, retried within the session timeout: a server that
+/// has just started may refuse sessions for a moment.
+async fn connect(
+    settings: &ZkSettings,
+    user: &str,
+    password: &str,
+) -> Result<zk::Client, StoreError> {
+    let address = &settings.address;
+    let deadline = tokio::time::Instant::now() + settings.session_timeout;
+    loop {
+        let attempt = zk::Client::connector()
+            .with_session_timeout(settings.session_timeout)
+            .with_auth("digest", format!("{user}:{password}").as_bytes())
+            .with_fail_eagerly()
+            .connect(address);
+        match tokio::time::timeout_at(deadline, attempt).await {
+            Ok(Ok(client)) => return Ok(client),
+            Ok(Err(e)) if tokio::time::Instant::now() + CONNECT_RETRY < deadline => {
+                tracing::debug!("ZooKeeper {address}: {e}; trying again");
+                tokio::time::sleep(CONNECT_RETRY).await;
+            }
+            Ok(Err(e)) => return Err(backend(address, e)),
+            Err(_) => return Err(backend(address, "no session within the session timeout")),
+        }
+    }
+}
+
 impl Session {
     async fn open(settings: &ZkSettings) -> Result<Self, StoreError> {
         let address = settings.address.clone();
@@ -180,25 +256,7 @@ impl Session {
         // ZooKeeper's digest scheme splits `user:password` at the first colon: the address's
         // port separator cannot stay.
         let user = settings.fencing_user.replace(':', "_");
-        // Retried within the session timeout: a server that has just started may refuse
-        // sessions for a moment.
-        let deadline = tokio::time::Instant::now() + settings.session_timeout;
-        let client = loop {
-            let attempt = zk::Client::connector()
-                .with_session_timeout(settings.session_timeout)
-                .with_auth("digest", format!("{user}:{password}").as_bytes())
-                .with_fail_eagerly()
-                .connect(&settings.address);
-            match tokio::time::timeout_at(deadline, attempt).await {
-                Ok(Ok(client)) => break client,
-                Ok(Err(e)) if tokio::time::Instant::now() + CONNECT_RETRY < deadline => {
-                    tracing::debug!("ZooKeeper {address}: {e}; trying again");
-                    tokio::time::sleep(CONNECT_RETRY).await;
-                }
-                Ok(Err(e)) => return Err(err(e)),
-                Err(_) => return Err(backend(&address, "no session within the session timeout")),
-            }
-        };
+        let client = connect(settings, &user, &password).await?;
         let parent = settings.parent_path.trim_end_matches('/');
         let root = format!("{parent}/{ROOT}");
         let open_node = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
@@ -235,12 +293,29 @@ impl Session {
             client,
             root,
             address,
+            settings: settings.clone(),
+            identity: (user, password),
         };
         // The application root, created through the fenced path.
         if session.exists(&session.app_root()).await?.is_none() {
             session.apply(&[]).await?;
         }
         Ok(session)
+    }
+
+    /// A new session (same identity, no new claim) if the current one has ended.
+    async fn renew(&mut self) -> Result<(), StoreError> {
+        if !self.client.state().is_terminated() {
+            return Ok(());
+        }
+        tracing::warn!(
+            "ZooKeeper {}: the state store's session ended ({:?}); opening a new one",
+            self.address,
+            self.client.state()
+        );
+        let (user, password) = &self.identity;
+        self.client = connect(&self.settings, user, password).await?;
+        Ok(())
     }
 
     fn app_root(&self) -> String {
