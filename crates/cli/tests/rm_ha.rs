@@ -124,3 +124,92 @@ async fn the_standby_takes_over_from_a_killed_active_and_a_frozen_active_is_fenc
     .await;
     assert_eq!(ha_state(&client, "rm1"), "active");
 }
+
+/// Hadoop's own YarnClient (pyspark's jars) submits application after application to an HA pair
+/// while the active is killed with SIGKILL, at the worst moment: after it issued an id and before
+/// the client submitted it. The client fails over and submits that id to the new active, and
+/// every submission it saw succeed exists exactly once there, with nothing it did not ask for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_java_client_submits_through_a_failover_and_each_application_exists_once() {
+    let build = std::process::Command::new(repo_root().join("scripts/build-java-compat"))
+        .output()
+        .unwrap();
+    assert!(
+        build.status.success(),
+        "building the Java client failed: {}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let zk = zookeeper::ZooKeeper::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (rm1_conf, rm2_conf, client) = ha_confs(dir.path(), &zk.address, &[]);
+    let mut rm1 = spawn_rm(&rm1_conf, &dir.path().join("rm1.log"));
+    wait_until(30, "rm1 to be elected active", || {
+        ha_state(&client, "rm1") == "active"
+    })
+    .await;
+    let _rm2 = spawn_rm(&rm2_conf, &dir.path().join("rm2.log"));
+    wait_until(30, "rm2 to report standby", || {
+        ha_state(&client, "rm2") == "standby"
+    })
+    .await;
+
+    const COUNT: usize = 30;
+    let out = dir.path().join("submit.out");
+    let err = dir.path().join("submit.err");
+    let go_on = dir.path().join("go-on");
+    let mut submitter = std::process::Command::new(repo_root().join("tests/java/yarn-compat"))
+        .env("SPINDLE_COMPAT_HOLD", format!("4:{}", go_on.display()))
+        .arg("submit")
+        .arg(&client)
+        .args([&COUNT.to_string(), "sleep 600"])
+        // Room for the failover (the fast-failure defaults give up after 10 s).
+        .arg("-Dyarn.resourcemanager.connect.max-wait.ms=60000")
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let submitted = |path: &std::path::Path| -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.starts_with("submitted."))
+            .filter_map(|l| l.split_once('=').map(|(_, id)| id.to_string()))
+            .collect()
+    };
+    wait_until(90, "four submissions through rm1 and a fifth id", || {
+        std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .contains("created.4=")
+    })
+    .await;
+    rm1.0.kill().unwrap();
+    rm1.0.wait().unwrap();
+    std::fs::write(&go_on, "").unwrap();
+    let status = tokio::task::spawn_blocking(move || submitter.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        status.success(),
+        "{}\n{}",
+        std::fs::read_to_string(&out).unwrap_or_default(),
+        std::fs::read_to_string(&err).unwrap_or_default()
+    );
+    let ids = submitted(&out);
+    assert_eq!(ids.len(), COUNT);
+    assert_eq!(ha_state(&client, "rm2"), "active");
+    let list = text(&spindle(
+        &client,
+        &["application", "-list", "-appStates", "ALL"],
+    ));
+    let mut listed: Vec<String> = list
+        .lines()
+        .filter(|l| l.trim_start().starts_with("application_"))
+        .map(application_id)
+        .collect();
+    listed.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    expected.dedup();
+    assert_eq!(expected.len(), COUNT, "an id was handed out twice: {ids:?}");
+    assert_eq!(listed, expected, "{list}");
+}

@@ -933,3 +933,42 @@ fn the_placed_queue_is_reported_for_the_whole_life_of_an_application() {
     );
     assert_eq!(reported_queue(&c), "root.dev.eng", "after it finished");
 }
+
+#[test]
+fn an_id_from_the_previous_active_is_accepted_and_a_malformed_one_is_refused() {
+    // The client got its id from the RM that was active before a failover (another cluster
+    // timestamp) and submits it here: accepted once, as YARN does, and the RM's own ids go on.
+    let mut c = Cluster::new();
+    c.add_node("n1", 8192, 8);
+    let submission = |id: ApplicationId| ApplicationSubmissionContextProto {
+        application_id: Some(id.into()),
+        queue: Some("default".into()),
+        am_container_spec: Some(ContainerLaunchContextProto {
+            command: vec!["sleep 100".into()],
+            ..Default::default()
+        }),
+        resource: Some((&Resource::new(1024, 1)).into()),
+        ..Default::default()
+    };
+    let foreign = ApplicationId::new(TS - 60_000, 7);
+    let now = c.now;
+    for _ in 0..2 {
+        let submitted = c
+            .core
+            .submit_application("alice", submission(foreign), now)
+            .unwrap();
+        assert_eq!(submitted, foreign);
+        c.core.check_invariants().unwrap();
+    }
+    assert_eq!(c.state(foreign), YarnApplicationState::Accepted);
+    assert_eq!(c.core.applications().count(), 1);
+    let (own, _) = c.core.new_application();
+    assert_eq!(own, ApplicationId::new(TS, 1));
+
+    let err = c
+        .core
+        .submit_application("alice", submission(ApplicationId::new(TS, -3)), now)
+        .unwrap_err();
+    assert!(err.to_string().contains("-3"), "{err}");
+    assert_eq!(c.core.applications().count(), 1);
+}

@@ -32,12 +32,18 @@ impl RmCore {
         if self.apps.contains_key(&id) {
             return Ok(id);
         }
-        if id.cluster_timestamp != self.settings.cluster_timestamp {
+        if id.id <= 0 || id.cluster_timestamp <= 0 {
             return Err(RmError::new(
                 ex::YARN,
-                format!("Application {id} was not issued by this ResourceManager (cluster timestamp {})", self.settings.cluster_timestamp),
+                format!(
+                    "submitApplication: application id {} / cluster timestamp {} must be positive",
+                    id.id, id.cluster_timestamp
+                ),
             ));
         }
+        // An id another RM issued is accepted, as YARN does: a client that got its id from the
+        // active before a failover or restart submits it to the RM that answers now (the
+        // cluster timestamps differ, so it never collides with this RM's own ids).
         if submission.unmanaged_am() {
             return Err(RmError::new(
                 ex::YARN,

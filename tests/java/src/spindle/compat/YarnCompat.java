@@ -10,6 +10,8 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.yarn.api.records.ApplicationId;
 import org.apache.hadoop.yarn.api.records.ApplicationReport;
+import org.apache.hadoop.yarn.api.records.ApplicationSubmissionContext;
+import org.apache.hadoop.yarn.api.records.ContainerLaunchContext;
 import org.apache.hadoop.yarn.api.records.NodeReport;
 import org.apache.hadoop.yarn.api.records.Resource;
 import org.apache.hadoop.yarn.api.records.YarnClusterMetrics;
@@ -42,6 +44,7 @@ public final class YarnCompat {
             "  apps                    getApplications: application_count, app.N.*",
             "  kill-app <app-id>       killApplication",
             "  nodes                   getNodeReports: node_count, node.N.*",
+            "  submit <count> <cmd>    createApplication + submitApplication, count times: submitted.N",
             "-Dkey=value sets a Hadoop key after the conf dir and the fast-failure settings.");
 
     private final PrintStream out;
@@ -142,6 +145,8 @@ public final class YarnCompat {
                 return EXIT_OK;
             case "nodes":
                 return nodes(client);
+            case "submit":
+                return submit(client, command, rest);
             default:
                 System.err.println("unknown command '" + command + "'\n" + USAGE);
                 return EXIT_USAGE;
@@ -159,6 +164,46 @@ public final class YarnCompat {
         YarnClientApplication application = client.createApplication();
         print("application_id", application.getNewApplicationResponse().getApplicationId());
         printResource("maximum_capability", application.getNewApplicationResponse().getMaximumResourceCapability());
+        return EXIT_OK;
+    }
+
+    /**
+     * Submits {@code count} applications one after another, each with a 256 MB AM running
+     * {@code cmd}, and prints {@code submitted.<i>=<application id>} (flushed) as each submission
+     * returns, so that a test can act between submissions. With {@code SPINDLE_COMPAT_HOLD=<i>:<file>}
+     * in the environment, the i-th application's id is printed as {@code created.<i>} after
+     * createApplication, and its submitApplication waits until {@code file} exists (a test kills
+     * the RM that issued the id in between).
+     */
+    private int submit(YarnClient client, String command, List<String> rest) throws Exception {
+        if (rest.size() != 2) {
+            throw new IllegalArgumentException(command + " takes <count> <cmd>, got " + rest);
+        }
+        int count = Integer.parseInt(rest.get(0));
+        String hold = System.getenv("SPINDLE_COMPAT_HOLD");
+        int holdIndex = hold == null ? -1 : Integer.parseInt(hold.substring(0, hold.indexOf(':')));
+        File holdFile = hold == null ? null : new File(hold.substring(hold.indexOf(':') + 1));
+        for (int index = 0; index < count; index++) {
+            YarnClientApplication application = client.createApplication();
+            if (index == holdIndex) {
+                print("created." + index, application.getNewApplicationResponse().getApplicationId());
+                out.flush();
+                while (!holdFile.exists()) {
+                    Thread.sleep(50);
+                }
+            }
+            ApplicationSubmissionContext context = application.getApplicationSubmissionContext();
+            context.setApplicationName("compat-submit-" + index);
+            context.setQueue("default");
+            context.setResource(Resource.newInstance(256, 1));
+            context.setMaxAppAttempts(1);
+            context.setAMContainerSpec(ContainerLaunchContext.newInstance(
+                    null, null, List.of(rest.get(1)), null, null, null));
+            ApplicationId id = client.submitApplication(context);
+            print("submitted." + index, id);
+            out.flush();
+        }
+        print("submitted_count", count);
         return EXIT_OK;
     }
 
