@@ -1,6 +1,8 @@
 //! The default state store: one transactional redb file in the RM's state directory. Every batch
 //! of writes is one transaction committed with fsync before the RM acts on it; a crash leaves the
-//! file at the last committed transaction.
+//! file at the last committed transaction. A failed write (a full disk) leaves redb refusing
+//! every later transaction until the file is opened again; the store does that on its next call,
+//! so the RM's retries succeed once the disk has room, without a restart.
 
 use std::path::{Path, PathBuf};
 
@@ -17,7 +19,8 @@ pub const FILE_NAME: &str = "rmstore.redb";
 
 /// The embedded store at `<dir>/rmstore.redb`.
 pub struct EmbeddedStore {
-    db: Database,
+    /// None after a failed transaction: opened again on the next call.
+    db: Option<Database>,
     path: PathBuf,
     class_name: &'static str,
 }
@@ -32,17 +35,12 @@ impl EmbeddedStore {
         };
         std::fs::create_dir_all(dir)
             .map_err(|e| backend(format!("cannot create {}: {e}", dir.display())))?;
-        let db = Database::create(&path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => {
-                backend("another ResourceManager has this state store open".to_string())
-            }
-            other => backend(other.to_string()),
-        })?;
-        let store = Self {
-            db,
+        let mut store = Self {
+            db: None,
             path,
             class_name,
         };
+        store.database()?;
         // Create the tables, so that a fresh store reads back empty.
         store.write(|_| Ok(()))?;
         Ok(store)
@@ -50,6 +48,31 @@ impl EmbeddedStore {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The open database, opening the file (again) if needed.
+    fn database(&mut self) -> Result<&Database, StoreError> {
+        if self.db.is_none() {
+            let db = Database::create(&self.path).map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => {
+                    self.backend("another ResourceManager has this state store open")
+                }
+                other => self.backend(other),
+            })?;
+            self.db = Some(db);
+        }
+        Ok(self.db.as_ref().expect("just opened"))
+    }
+
+    /// An error of the open database: the next call opens the file again (redb refuses every
+    /// transaction after an I/O error until then).
+    fn failed(&mut self, e: impl std::fmt::Display) -> StoreError {
+        self.db = None;
+        tracing::warn!(
+            "state store {}: {e}; opening it again on the next write",
+            self.path.display()
+        );
+        self.backend(e)
     }
 
     fn backend(&self, e: impl std::fmt::Display) -> StoreError {
@@ -60,29 +83,36 @@ impl EmbeddedStore {
     }
 
     fn write(
-        &self,
+        &mut self,
         f: impl FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin_write().map_err(|e| self.backend(e))?;
+        let txn = match self.database()?.begin_write() {
+            Ok(txn) => txn,
+            Err(e) => return Err(self.failed(e)),
+        };
         let result = (|| -> Result<(), redb::Error> {
             txn.open_table(META)?;
             txn.open_table(APPS)?;
             txn.open_table(ATTEMPTS)?;
             f(&txn)
         })();
-        match result {
-            Ok(()) => txn.commit().map_err(|e| self.backend(e)),
+        let result = match result {
+            Ok(()) => txn.commit().map_err(redb::Error::from),
             Err(e) => {
                 let _ = txn.abort();
-                Err(self.backend(e))
+                Err(e)
             }
-        }
+        };
+        result.map_err(|e| self.failed(e))
     }
 }
 
 impl StateStore for EmbeddedStore {
     fn load(&mut self) -> Result<RawState, StoreError> {
-        let txn = self.db.begin_read().map_err(|e| self.backend(e))?;
+        let txn = match self.database()?.begin_read() {
+            Ok(txn) => txn,
+            Err(e) => return Err(self.failed(e)),
+        };
         let read =
             |def: TableDefinition<&str, &[u8]>| -> Result<Vec<(String, Vec<u8>)>, redb::Error> {
                 let table = txn.open_table(def)?;
@@ -100,7 +130,8 @@ impl StateStore for EmbeddedStore {
                 attempts: read(ATTEMPTS)?,
             })
         })();
-        state.map_err(|e| self.backend(e))
+        drop(txn);
+        state.map_err(|e| self.failed(e))
     }
 
     fn apply(&mut self, writes: &[StoreWrite]) -> Result<(), StoreError> {
