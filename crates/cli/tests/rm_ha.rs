@@ -8,8 +8,7 @@
 //! second active.
 
 mod common;
-#[path = "../../rm/tests/common/zookeeper.rs"]
-mod zookeeper;
+use spindle_minicluster::zookeeper;
 
 use common::*;
 

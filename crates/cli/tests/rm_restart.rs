@@ -4,8 +4,7 @@
 //! NM kept them, the RM took them back), and applications that had finished are still listed.
 
 mod common;
-#[path = "../../rm/tests/common/zookeeper.rs"]
-mod zookeeper;
+use spindle_minicluster::zookeeper;
 
 use common::*;
 

@@ -5,8 +5,7 @@
 //! ZooKeeper; the job finishes with its executors and a single attempt.
 
 mod common;
-#[path = "../../rm/tests/common/zookeeper.rs"]
-mod zookeeper;
+use spindle_minicluster::zookeeper;
 
 use common::*;
 

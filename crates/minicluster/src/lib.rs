@@ -6,6 +6,7 @@
 //! [`MiniClusterConfig::rm_conf_dir`]), YARN's CapacityScheduler unless it names another.
 
 mod rm_conf;
+pub mod zookeeper;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};

@@ -4,7 +4,8 @@
 //! refuses manual transitions under automatic failover, and when the active leaves, the standby
 //! takes over and recovers the applications from the shared store.
 
-#[path = "common/zookeeper.rs"]
+#[allow(dead_code)] // Not every test uses every method.
+#[path = "../../minicluster/src/zookeeper.rs"]
 mod zookeeper;
 
 use std::net::SocketAddr;

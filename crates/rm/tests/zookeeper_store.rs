@@ -3,7 +3,8 @@
 //! are refused and nothing of them lands. An idle store keeps its session; one whose session
 //! ended opens another and keeps writing.
 
-#[path = "common/zookeeper.rs"]
+#[allow(dead_code)] // Not every test uses every method.
+#[path = "../../minicluster/src/zookeeper.rs"]
 mod zookeeper;
 
 use std::time::Duration;

@@ -1,8 +1,9 @@
 //! `spindle faults`: the fault suite. Real daemons (`spindle resourcemanager` and two
-//! `spindle nodemanager`s, recovery on) run a load of concurrent distributed-shell applications;
-//! each scenario injects one fault while they run and reports what a user would count: the
-//! applications that finished or were lost, the containers that were lost or started twice, and
-//! how long the cluster took to recover.
+//! `spindle nodemanager`s, recovery on; two RMs in HA with a real ZooKeeper for the ha-
+//! scenarios) run a load of concurrent distributed-shell applications; each scenario injects one
+//! fault while they run and reports what a user would count: the applications that finished or
+//! were lost, the containers that were lost or started twice, and how long the cluster took to
+//! recover or fail over.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -17,13 +18,20 @@ use spindle_types::states::{FinalApplicationStatus, NodeState, YarnApplicationSt
 pub struct FaultsArgs {
     /// Scenarios to run, in order: rm-kill (SIGKILL the RM, start it again), nm-kill (SIGKILL an
     /// NM, start it again with NM recovery), am-kill (SIGKILL one application's AM process),
-    /// container-kill (SIGKILL one application's container process).
+    /// container-kill (SIGKILL one application's container process), ha-kill (SIGKILL the
+    /// active of two RMs in HA), ha-stall (SIGSTOP the active past its ZooKeeper session, then
+    /// SIGCONT it: it must come back standby), store-full (the RM's store on a small tmpfs that
+    /// fills up while more applications arrive, then frees; needs root to mount).
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "rm-kill,nm-kill,am-kill,container-kill"
+        default_value = "rm-kill,nm-kill,am-kill,container-kill,ha-kill,ha-stall,store-full"
     )]
     pub scenarios: Vec<String>,
+    /// ZooKeeper for the ha- scenarios (`host:port`); by default one is installed with
+    /// scripts/ensure-zookeeper and started on loopback.
+    #[arg(long)]
+    pub zookeeper: Option<String>,
     /// Concurrent applications per scenario.
     #[arg(long, default_value_t = 6)]
     pub applications: usize,
@@ -61,6 +69,8 @@ struct Outcome {
     recovery_ms: Option<u128>,
     /// From the start of the applications until the last one ended (ms).
     makespan_ms: u128,
+    /// What else the scenario saw, in words.
+    note: Option<String>,
 }
 
 impl Outcome {
@@ -86,96 +96,161 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
+/// The ZooKeeper session timeout of the HA scenarios (ms): ha-stall stops the active longer.
+const HA_SESSION_TIMEOUT_MS: u64 = 4000;
+
+/// How the RMs keep their state.
+enum Store<'a> {
+    /// The embedded store in this directory (one RM).
+    Embedded(PathBuf),
+    /// Two RMs in HA sharing ZooKeeper at this address.
+    Ha(&'a str),
+}
+
 /// One cluster: its configuration directories and daemons.
 struct Cluster {
     dir: PathBuf,
+    /// The client configuration (the NMs' and the applications' too).
     rm_conf: PathBuf,
+    /// Each RM's own configuration (in HA, with its `yarn.resourcemanager.ha.id`).
+    rm_confs: Vec<PathBuf>,
     nm_confs: Vec<PathBuf>,
-    client_address: SocketAddr,
-    rm: Option<Proc>,
+    /// Each RM's client address.
+    client_addresses: Vec<SocketAddr>,
+    rms: Vec<Option<Proc>>,
     nms: Vec<Option<Proc>>,
     restarts: usize,
 }
 
 impl Cluster {
-    fn new(dir: &Path, nodes: usize) -> anyhow::Result<Self> {
+    fn new(dir: &Path, nodes: usize, store: Store<'_>) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)?;
-        let (client, scheduler, tracker, admin) =
-            (free_port()?, free_port()?, free_port()?, free_port()?);
-        let rm_properties: Vec<(&str, String)> = vec![
-            ("yarn.resourcemanager.hostname", "127.0.0.1".into()),
+        let mut rm_properties: Vec<(String, String)> = vec![
             (
-                "yarn.resourcemanager.address",
-                format!("127.0.0.1:{client}"),
-            ),
-            (
-                "yarn.resourcemanager.scheduler.address",
-                format!("127.0.0.1:{scheduler}"),
-            ),
-            (
-                "yarn.resourcemanager.resource-tracker.address",
-                format!("127.0.0.1:{tracker}"),
-            ),
-            (
-                "yarn.resourcemanager.admin.address",
-                format!("127.0.0.1:{admin}"),
-            ),
-            ("yarn.resourcemanager.recovery.enabled", "true".into()),
-            (
-                "yarn.resourcemanager.fs.state-store.uri",
-                dir.join("rmstore").display().to_string(),
-            ),
-            (
-                "yarn.resourcemanager.nodemanagers.heartbeat-interval-ms",
+                "yarn.resourcemanager.nodemanagers.heartbeat-interval-ms".into(),
                 "500".into(),
             ),
-            ("yarn.scheduler.minimum-allocation-mb", "256".into()),
+            ("yarn.scheduler.minimum-allocation-mb".into(), "256".into()),
+            (
+                "yarn.resourcemanager.recovery.enabled".into(),
+                "true".into(),
+            ),
         ];
+        let ids: Vec<&str> = match store {
+            Store::Embedded(_) => vec![""],
+            Store::Ha(_) => vec!["rm1", "rm2"],
+        };
+        let mut client_addresses = Vec::new();
+        for id in &ids {
+            let suffix = if id.is_empty() {
+                String::new()
+            } else {
+                format!(".{id}")
+            };
+            for key in [
+                "yarn.resourcemanager.address",
+                "yarn.resourcemanager.scheduler.address",
+                "yarn.resourcemanager.resource-tracker.address",
+                "yarn.resourcemanager.admin.address",
+                "yarn.resourcemanager.webapp.address",
+            ] {
+                let port = free_port()?;
+                if key == "yarn.resourcemanager.address" {
+                    client_addresses.push(SocketAddr::from(([127, 0, 0, 1], port)));
+                }
+                rm_properties.push((format!("{key}{suffix}"), format!("127.0.0.1:{port}")));
+            }
+        }
+        match &store {
+            Store::Embedded(state) => rm_properties.push((
+                "yarn.resourcemanager.fs.state-store.uri".into(),
+                state.display().to_string(),
+            )),
+            Store::Ha(zookeeper) => rm_properties.extend(
+                [
+                    ("yarn.resourcemanager.ha.enabled", "true"),
+                    ("yarn.resourcemanager.ha.rm-ids", "rm1,rm2"),
+                    ("yarn.resourcemanager.cluster-id", "spindle-faults"),
+                    (
+                        "yarn.resourcemanager.store.class",
+                        "org.apache.hadoop.yarn.server.resourcemanager.recovery.ZKRMStateStore",
+                    ),
+                    ("hadoop.zk.address", zookeeper),
+                    ("yarn.client.failover-sleep-base-ms", "100"),
+                    ("yarn.client.failover-sleep-max-ms", "1000"),
+                ]
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .into_iter()
+                .chain([(
+                    "hadoop.zk.timeout-ms".to_string(),
+                    HA_SESSION_TIMEOUT_MS.to_string(),
+                )]),
+            ),
+        }
+        let write = |conf: &Path, properties: &[(String, String)]| -> anyhow::Result<()> {
+            std::fs::create_dir_all(conf)?;
+            spindle_conf::write_site_xml(&conf.join("yarn-site.xml"), properties)?;
+            Ok(())
+        };
         let rm_conf = dir.join("conf");
-        std::fs::create_dir_all(&rm_conf)?;
-        spindle_conf::write_site_xml(&rm_conf.join("yarn-site.xml"), &rm_properties)?;
+        write(&rm_conf, &rm_properties)?;
+        let mut rm_confs = Vec::new();
+        for id in &ids {
+            if id.is_empty() {
+                rm_confs.push(rm_conf.clone());
+                continue;
+            }
+            let conf = dir.join(format!("conf-{id}"));
+            let mut properties = rm_properties.clone();
+            properties.push(("yarn.resourcemanager.ha.id".into(), id.to_string()));
+            write(&conf, &properties)?;
+            rm_confs.push(conf);
+        }
         let mut nm_confs = Vec::new();
         for index in 0..nodes {
             let nm_dir = dir.join(format!("nm-{index}"));
             let mut properties = rm_properties.clone();
-            properties.extend([
-                (
-                    "yarn.nodemanager.address",
-                    format!("127.0.0.1:{}", free_port()?),
-                ),
-                (
-                    "yarn.nodemanager.webapp.address",
-                    format!("127.0.0.1:{}", free_port()?),
-                ),
-                ("yarn.nodemanager.resource.memory-mb", "4096".into()),
-                ("yarn.nodemanager.resource.cpu-vcores", "8".into()),
-                (
-                    "yarn.nodemanager.local-dirs",
-                    nm_dir.join("local").display().to_string(),
-                ),
-                (
-                    "yarn.nodemanager.log-dirs",
-                    nm_dir.join("logs").display().to_string(),
-                ),
-                ("yarn.nodemanager.recovery.enabled", "true".into()),
-                (
-                    "yarn.nodemanager.recovery.dir",
-                    nm_dir.join("recovery").display().to_string(),
-                ),
-                ("yarn.nodemanager.recovery.supervised", "true".into()),
-            ]);
+            properties.extend(
+                [
+                    (
+                        "yarn.nodemanager.address",
+                        format!("127.0.0.1:{}", free_port()?),
+                    ),
+                    (
+                        "yarn.nodemanager.webapp.address",
+                        format!("127.0.0.1:{}", free_port()?),
+                    ),
+                    ("yarn.nodemanager.resource.memory-mb", "4096".into()),
+                    ("yarn.nodemanager.resource.cpu-vcores", "8".into()),
+                    (
+                        "yarn.nodemanager.local-dirs",
+                        nm_dir.join("local").display().to_string(),
+                    ),
+                    (
+                        "yarn.nodemanager.log-dirs",
+                        nm_dir.join("logs").display().to_string(),
+                    ),
+                    ("yarn.nodemanager.recovery.enabled", "true".into()),
+                    (
+                        "yarn.nodemanager.recovery.dir",
+                        nm_dir.join("recovery").display().to_string(),
+                    ),
+                    ("yarn.nodemanager.recovery.supervised", "true".into()),
+                ]
+                .map(|(k, v): (&str, String)| (k.to_string(), v)),
+            );
             let conf = nm_dir.join("conf");
-            std::fs::create_dir_all(&conf)?;
-            spindle_conf::write_site_xml(&conf.join("yarn-site.xml"), &properties)?;
+            write(&conf, &properties)?;
             nm_confs.push(conf);
         }
         Ok(Self {
             dir: dir.to_path_buf(),
             rm_conf,
-            client_address: SocketAddr::from(([127, 0, 0, 1], client)),
+            rms: (0..rm_confs.len()).map(|_| None).collect(),
+            rm_confs,
+            client_addresses,
             nms: (0..nm_confs.len()).map(|_| None).collect(),
             nm_confs,
-            rm: None,
             restarts: 0,
         })
     }
@@ -195,12 +270,44 @@ impl Cluster {
         ))
     }
 
-    fn start_rm(&mut self) -> anyhow::Result<()> {
+    fn start_rm(&mut self, index: usize) -> anyhow::Result<()> {
         self.restarts += 1;
-        let conf = self.rm_conf.clone();
-        let log = format!("rm-{}.log", self.restarts);
-        self.rm = Some(self.spawn(&conf, &["resourcemanager"], &log)?);
+        let conf = self.rm_confs[index].clone();
+        let log = format!("rm-{index}-{}.log", self.restarts);
+        self.rms[index] = Some(self.spawn(&conf, &["resourcemanager"], &log)?);
         Ok(())
+    }
+
+    /// The HA state `rmadmin -getServiceState` reports for RM `index` (rm1, rm2).
+    async fn ha_state(&self, index: usize) -> String {
+        let id = format!("rm{}", index + 1);
+        match super::application::load_configuration(Some(&self.rm_conf)) {
+            Ok(conf) => super::rmadmin::service_state(&conf, &id)
+                .await
+                .map(str::to_string)
+                .unwrap_or_else(|e| format!("unreachable ({e})")),
+            Err(e) => format!("no configuration ({e})"),
+        }
+    }
+
+    /// Waits until RM `index` reports `state`; how long that took.
+    async fn wait_ha_state(
+        &self,
+        index: usize,
+        state: &str,
+        limit: Duration,
+    ) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        loop {
+            let now = self.ha_state(index).await;
+            if now == state {
+                return Ok(started.elapsed());
+            }
+            if started.elapsed() > limit {
+                anyhow::bail!("rm{} is {now}, not {state}, after {limit:?}", index + 1);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     fn start_nm(&mut self, index: usize) -> anyhow::Result<()> {
@@ -211,11 +318,26 @@ impl Cluster {
         Ok(())
     }
 
-    /// Waits until the RM answers and every NM is RUNNING; how long that took.
+    /// A client of whichever RM answers (the active, in HA).
+    async fn client(&self) -> anyhow::Result<YarnClient> {
+        let mut last = None;
+        for address in &self.client_addresses {
+            match YarnClient::connect(*address, "faults").await {
+                Ok(client) => match client.get_cluster_metrics().await {
+                    Ok(_) => return Ok(client),
+                    Err(e) => last = Some(anyhow::Error::from(e)),
+                },
+                Err(e) => last = Some(e.into()),
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("no ResourceManager")))
+    }
+
+    /// Waits until an RM answers and lists every NM RUNNING; how long that took.
     async fn wait_serving(&self, limit: Duration) -> anyhow::Result<Duration> {
         let started = Instant::now();
         loop {
-            if let Ok(client) = YarnClient::connect(self.client_address, "faults").await {
+            if let Ok(client) = self.client().await {
                 if let Ok(nodes) = client.get_node_reports(&[NodeState::Running]).await {
                     if nodes.len() == self.nms.len() {
                         return Ok(started.elapsed());
@@ -279,14 +401,99 @@ fn sigkill(pid: i32) {
     );
 }
 
+fn signal(proc: &Option<Proc>, signal: nix::sys::signal::Signal) {
+    if let Some(p) = proc {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(p.0.id() as i32), signal);
+    }
+}
+
+/// A small tmpfs for the store-full scenario, unmounted when dropped.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(path: &Path, megabytes: u64) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(path)?;
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+            .arg(path)
+            .status()?;
+        anyhow::ensure!(status.success(), "mount -t tmpfs {} failed", path.display());
+        Ok(Self(path.to_path_buf()))
+    }
+
+    /// Writes a file until the file system is full.
+    fn fill(&self) -> PathBuf {
+        use std::io::Write;
+        let filler = self.0.join("filler");
+        if let Ok(mut file) = std::fs::File::create(&filler) {
+            let chunk = vec![0u8; 64 * 1024];
+            while file.write_all(&chunk).is_ok() {}
+            let _ = file.sync_all();
+        }
+        filler
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// Applications held back by the store: not yet stored (NEW, NEW_SAVING).
+async fn unsaved_applications(cluster: &Cluster) -> Option<usize> {
+    let client = cluster.client().await.ok()?;
+    let reports = client
+        .get_applications(&ApplicationFilter::default())
+        .await
+        .ok()?;
+    Some(
+        reports
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.state,
+                    YarnApplicationState::New | YarnApplicationState::NewSaving
+                )
+            })
+            .count(),
+    )
+}
+
 /// Runs one scenario on a fresh cluster.
-async fn run_scenario(args: &FaultsArgs, scenario: &str, dir: &Path) -> anyhow::Result<Outcome> {
-    let mut cluster = Cluster::new(dir, 2)?;
-    cluster.start_rm()?;
+async fn run_scenario(
+    args: &FaultsArgs,
+    scenario: &str,
+    dir: &Path,
+    zookeeper: Option<&str>,
+) -> anyhow::Result<Outcome> {
+    let ha = scenario.starts_with("ha-");
+    let mut tmpfs = None;
+    let store = if ha {
+        Store::Ha(zookeeper.ok_or_else(|| anyhow::anyhow!("{scenario} needs ZooKeeper"))?)
+    } else if scenario == "store-full" {
+        let disk = Tmpfs::mount(&dir.join("store-disk"), 64)?;
+        let state = disk.0.join("rmstore");
+        tmpfs = Some(disk);
+        Store::Embedded(state)
+    } else {
+        Store::Embedded(dir.join("rmstore"))
+    };
+    let mut cluster = Cluster::new(dir, 2, store)?;
+    cluster.start_rm(0)?;
     for index in 0..cluster.nms.len() {
         cluster.start_nm(index)?;
     }
     cluster.wait_serving(Duration::from_secs(60)).await?;
+    if ha {
+        cluster
+            .wait_ha_state(0, "active", Duration::from_secs(30))
+            .await?;
+        cluster.start_rm(1)?;
+        cluster
+            .wait_ha_state(1, "standby", Duration::from_secs(60))
+            .await?;
+    }
 
     let marks = dir.join("containers.log");
     let command = format!(
@@ -297,9 +504,9 @@ async fn run_scenario(args: &FaultsArgs, scenario: &str, dir: &Path) -> anyhow::
     let containers = args.containers.to_string();
     let started = Instant::now();
     let mut clients = Vec::new();
-    for index in 0..args.applications {
+    let submit = |cluster: &mut Cluster, index: usize, command: &str| {
         let conf = cluster.rm_conf.clone();
-        clients.push(cluster.spawn(
+        cluster.spawn(
             &conf,
             &[
                 "dshell",
@@ -308,10 +515,13 @@ async fn run_scenario(args: &FaultsArgs, scenario: &str, dir: &Path) -> anyhow::
                 "--container-memory",
                 "256",
                 "--shell-command",
-                &command,
+                command,
             ],
             &format!("dshell-{index}.log"),
-        )?);
+        )
+    };
+    for index in 0..args.applications {
+        clients.push(submit(&mut cluster, index, &command)?);
     }
     let run_dir = dir.display().to_string();
     // The fault comes once every application has a container running.
@@ -329,13 +539,87 @@ async fn run_scenario(args: &FaultsArgs, scenario: &str, dir: &Path) -> anyhow::
     }
 
     let mut recovery = None;
+    let mut note = None;
     match scenario {
         "rm-kill" => {
-            Cluster::kill(&mut cluster.rm);
+            Cluster::kill(&mut cluster.rms[0]);
             let fault = Instant::now();
-            cluster.start_rm()?;
+            cluster.start_rm(0)?;
             cluster.wait_serving(Duration::from_secs(120)).await?;
             recovery = Some(fault.elapsed().as_millis());
+        }
+        "ha-kill" => {
+            Cluster::kill(&mut cluster.rms[0]);
+            let fault = Instant::now();
+            cluster.wait_serving(Duration::from_secs(120)).await?;
+            recovery = Some(fault.elapsed().as_millis());
+            note = Some(format!(
+                "rm1 SIGKILLed; rm2 {} and serving every node after {:.2} s",
+                cluster.ha_state(1).await,
+                fault.elapsed().as_secs_f64()
+            ));
+        }
+        "ha-stall" => {
+            // Stopped for twice the session timeout: ZooKeeper expires its session, rm2 is
+            // elected and recovers. Connections to the frozen RM hang until it resumes (and
+            // drops them as it goes standby) or their call deadline passes.
+            signal(&cluster.rms[0], nix::sys::signal::Signal::SIGSTOP);
+            let fault = Instant::now();
+            let stall = Duration::from_millis(2 * HA_SESSION_TIMEOUT_MS);
+            let mut rm2_active_after = None;
+            while fault.elapsed() < stall {
+                if rm2_active_after.is_none() && cluster.ha_state(1).await == "active" {
+                    rm2_active_after = Some(fault.elapsed());
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            signal(&cluster.rms[0], nix::sys::signal::Signal::SIGCONT);
+            let back = cluster
+                .wait_ha_state(0, "standby", Duration::from_secs(60))
+                .await;
+            cluster.wait_serving(Duration::from_secs(120)).await?;
+            recovery = Some(fault.elapsed().as_millis());
+            note = Some(format!(
+                "rm1 SIGSTOPped for {:.1} s (session timeout {:.1} s); rm2 active {} after the stop; rm1 resumed {}; every node served by rm2 {:.2} s after the stop",
+                stall.as_secs_f64(),
+                HA_SESSION_TIMEOUT_MS as f64 / 1000.0,
+                rm2_active_after
+                    .map(|d| format!("{:.2} s", d.as_secs_f64()))
+                    .unwrap_or_else(|| "NOT while rm1 was stopped".into()),
+                match back {
+                    Ok(after) => format!("and was standby {:.2} s later", after.as_secs_f64()),
+                    Err(e) => format!("but is NOT standby ({e})"),
+                },
+                fault.elapsed().as_secs_f64()
+            ));
+        }
+        "store-full" => {
+            let disk = tmpfs.as_ref().expect("mounted");
+            let filler = disk.fill();
+            // More applications arrive while the store cannot write, with submissions large
+            // enough (a long comment in the command) that the store's file must grow for them.
+            let extra = 2;
+            let large = format!("{command} # {}", "x".repeat(60 * 1024));
+            for index in 0..extra {
+                clients.push(submit(&mut cluster, args.applications + index, &large)?);
+            }
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            let held = unsaved_applications(&cluster).await.unwrap_or(0);
+            std::fs::remove_file(&filler)?;
+            let freed = Instant::now();
+            while unsaved_applications(&cluster).await != Some(0) {
+                if freed.elapsed() > Duration::from_secs(120) {
+                    anyhow::bail!(
+                        "store-full: applications still unsaved 120 s after the disk freed"
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            recovery = Some(freed.elapsed().as_millis());
+            note = Some(format!(
+                "store's disk full for 5 s while {extra} more applications arrived: {held} held back unsaved (NEW_SAVING), then stored {:.2} s after the disk had room",
+                freed.elapsed().as_secs_f64()
+            ));
         }
         "nm-kill" => {
             Cluster::kill(&mut cluster.nms[0]);
@@ -370,6 +654,7 @@ async fn run_scenario(args: &FaultsArgs, scenario: &str, dir: &Path) -> anyhow::
         other => anyhow::bail!("unknown scenario {other:?}"),
     }
 
+    let clients_submitted = clients.len();
     for mut client in clients {
         let deadline = Instant::now() + Duration::from_secs(300);
         while client.0.try_wait()?.is_none() && Instant::now() < deadline {
@@ -377,7 +662,7 @@ async fn run_scenario(args: &FaultsArgs, scenario: &str, dir: &Path) -> anyhow::
         }
     }
     let makespan_ms = started.elapsed().as_millis();
-    let client = YarnClient::connect(cluster.client_address, "faults").await?;
+    let client = cluster.client().await?;
     let reports = client
         .get_applications(&ApplicationFilter::default())
         .await?;
@@ -401,7 +686,7 @@ async fn run_scenario(args: &FaultsArgs, scenario: &str, dir: &Path) -> anyhow::
     }
     Ok(Outcome {
         scenario: scenario.to_string(),
-        submitted: args.applications,
+        submitted: clients_submitted,
         succeeded,
         failed,
         containers_started: starts.len(),
@@ -409,6 +694,7 @@ async fn run_scenario(args: &FaultsArgs, scenario: &str, dir: &Path) -> anyhow::
         duplicate_ids: starts.values().filter(|n| **n > 1).count(),
         recovery_ms: recovery,
         makespan_ms,
+        note,
     })
 }
 
@@ -426,8 +712,22 @@ pub async fn run(args: FaultsArgs) -> anyhow::Result<i32> {
         .clone()
         .or_else(|| temporary.as_ref().map(|t| t.path().to_path_buf()))
         .expect("a directory");
+    // A ZooKeeper of our own for the HA scenarios unless one is given.
+    let needs_zookeeper = args.scenarios.iter().any(|s| s.starts_with("ha-"));
+    let own_zookeeper = if needs_zookeeper && args.zookeeper.is_none() {
+        Some(
+            spindle_minicluster::zookeeper::ZooKeeper::try_start()
+                .map_err(|e| anyhow::anyhow!("the ha- scenarios need ZooKeeper: {e}"))?,
+        )
+    } else {
+        None
+    };
+    let zookeeper = args
+        .zookeeper
+        .clone()
+        .or_else(|| own_zookeeper.as_ref().map(|z| z.address.clone()));
     println!(
-        "Fault suite: {} applications x {} containers of {} s per scenario, 1 RM + 2 NMs with recovery on; logs in {}",
+        "Fault suite: {} applications x {} containers of {} s per scenario, 1 RM (2 in HA for ha-) + 2 NMs with recovery on; logs in {}",
         args.applications,
         args.containers,
         args.task_seconds,
@@ -437,9 +737,19 @@ pub async fn run(args: FaultsArgs) -> anyhow::Result<i32> {
     println!("| scenario | applications submitted | succeeded | failed (own verdict) | lost | containers started | containers lost | duplicate container ids | time to recover | makespan |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut clean = true;
+    let mut notes = Vec::new();
     for scenario in &args.scenarios {
-        let outcome = run_scenario(&args, scenario, &base.join(scenario)).await?;
+        if scenario == "store-full" && !nix::unistd::geteuid().is_root() {
+            println!("| store-full | skipped: it mounts a small tmpfs for the store, which needs root |||||||||");
+            continue;
+        }
+        let outcome =
+            run_scenario(&args, scenario, &base.join(scenario), zookeeper.as_deref()).await?;
         clean &= outcome.lost() == 0 && outcome.duplicate_ids == 0;
+        if let Some(note) = &outcome.note {
+            clean &= !note.contains("NOT ");
+            notes.push(format!("- {}: {note}", outcome.scenario));
+        }
         println!(
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} s |",
             outcome.scenario,
@@ -456,6 +766,12 @@ pub async fn run(args: FaultsArgs) -> anyhow::Result<i32> {
                 .unwrap_or_else(|| "-".into()),
             outcome.makespan_ms as f64 / 1000.0
         );
+    }
+    if !notes.is_empty() {
+        println!();
+        for note in notes {
+            println!("{note}");
+        }
     }
     if args.keep {
         if let Some(t) = temporary {

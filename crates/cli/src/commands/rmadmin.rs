@@ -60,7 +60,10 @@ fn state_name(state: HaServiceStateProto) -> &'static str {
     }
 }
 
-async fn service_state(conf: &Configuration, rm_id: &str) -> anyhow::Result<&'static str> {
+pub(crate) async fn service_state(
+    conf: &Configuration,
+    rm_id: &str,
+) -> anyhow::Result<&'static str> {
     let client = ha_client(conf, rm_id).await?;
     let status: GetServiceStatusResponseProto = client
         .call("getServiceStatus", &GetServiceStatusRequestProto {})

@@ -1,6 +1,8 @@
-//! A real Apache ZooKeeper server for tests: installed by `scripts/ensure-zookeeper` (Debian's
-//! package), started on 127.0.0.1 on a free port with its own data directory, stopped on drop.
-//! A test that needs it fails, never skips, when it cannot be installed or started.
+//! A real Apache ZooKeeper server for tests and the fault suite: installed by
+//! `scripts/ensure-zookeeper` (Debian's package) from this source tree, started on 127.0.0.1 on a
+//! free port with its own data directory, stopped on drop. [`ZooKeeper::start`] panics (a test
+//! that needs it fails, never skips) where [`ZooKeeper::try_start`] returns the reason. The RM's
+//! tests include this file by path (the RM cannot depend on the minicluster).
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -21,18 +23,27 @@ fn repo_root() -> PathBuf {
 }
 
 impl ZooKeeper {
+    /// Installs (if needed) and starts a server; panics with the reason if it cannot.
     pub fn start() -> Self {
-        let output = Command::new(repo_root().join("scripts/ensure-zookeeper"))
+        Self::try_start().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Installs (if needed) and starts a server.
+    pub fn try_start() -> Result<Self, String> {
+        let script = repo_root().join("scripts/ensure-zookeeper");
+        let output = Command::new(&script)
             .stderr(Stdio::inherit())
             .output()
-            .expect("scripts/ensure-zookeeper runs");
-        assert!(output.status.success(), "scripts/ensure-zookeeper failed");
-        let classpath = String::from_utf8(output.stdout).unwrap().trim().to_string();
-        let dir = tempfile::tempdir().unwrap();
+            .map_err(|e| format!("{} does not run: {e}", script.display()))?;
+        if !output.status.success() {
+            return Err(format!("{} failed", script.display()));
+        }
+        let classpath = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        let io = |e: std::io::Error| format!("ZooKeeper's directory: {e}");
+        let dir = tempfile::tempdir().map_err(io)?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
+            .and_then(|l| l.local_addr())
+            .map_err(io)?
             .port();
         let config = dir.path().join("zoo.cfg");
         std::fs::write(
@@ -43,7 +54,7 @@ impl ZooKeeper {
                 dir.path().join("data").display()
             ),
         )
-        .unwrap();
+        .map_err(io)?;
         let mut zookeeper = Self {
             child: None,
             address: format!("127.0.0.1:{port}"),
@@ -52,33 +63,40 @@ impl ZooKeeper {
             classpath,
             _dir: dir,
         };
-        zookeeper.resume();
-        zookeeper
+        zookeeper.try_resume()?;
+        Ok(zookeeper)
     }
 
     /// Starts the server (again, after [`ZooKeeper::stop`]) and waits until it answers.
     pub fn resume(&mut self) {
-        let log = std::fs::File::create(self.config.with_file_name("zookeeper.log")).unwrap();
+        self.try_resume().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn try_resume(&mut self) -> Result<(), String> {
+        let log_path = self.config.with_file_name("zookeeper.log");
+        let log = std::fs::File::create(&log_path).map_err(|e| format!("{e}"))?;
         let child = Command::new("java")
             .args(["-Xmx128m", "-cp", &self.classpath])
             .arg("org.apache.zookeeper.server.ZooKeeperServerMain")
             .arg(&self.config)
-            .stdout(log.try_clone().unwrap())
+            .stdout(log.try_clone().map_err(|e| format!("{e}"))?)
             .stderr(log)
             .spawn()
-            .expect("java starts ZooKeeper");
+            .map_err(|e| format!("java does not start ZooKeeper: {e}"))?;
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(60);
         while !self.answers() {
-            assert!(
-                Instant::now() < deadline,
-                "ZooKeeper did not answer on {} within 60 s: {}",
-                self.address,
-                std::fs::read_to_string(self.config.with_file_name("zookeeper.log"))
-                    .unwrap_or_default()
-            );
+            if Instant::now() >= deadline {
+                self.stop();
+                return Err(format!(
+                    "ZooKeeper did not answer on {} within 60 s: {}",
+                    self.address,
+                    std::fs::read_to_string(&log_path).unwrap_or_default()
+                ));
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
+        Ok(())
     }
 
     /// Stops the server (its data stays).
