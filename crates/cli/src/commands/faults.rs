@@ -76,7 +76,7 @@ struct Outcome {
 impl Outcome {
     /// Applications the RM does not report in a final state: lost by the platform.
     fn lost(&self) -> usize {
-        self.submitted - self.succeeded - self.failed
+        self.submitted.saturating_sub(self.succeeded + self.failed)
     }
 }
 
@@ -103,8 +103,8 @@ const HA_SESSION_TIMEOUT_MS: u64 = 4000;
 enum Store<'a> {
     /// The embedded store in this directory (one RM).
     Embedded(PathBuf),
-    /// Two RMs in HA sharing ZooKeeper at this address.
-    Ha(&'a str),
+    /// Two RMs in HA sharing ZooKeeper at this address, under this scenario's own znodes.
+    Ha(&'a str, &'a str),
 }
 
 /// One cluster: its configuration directories and daemons.
@@ -138,7 +138,7 @@ impl Cluster {
         ];
         let ids: Vec<&str> = match store {
             Store::Embedded(_) => vec![""],
-            Store::Ha(_) => vec!["rm1", "rm2"],
+            Store::Ha(..) => vec!["rm1", "rm2"],
         };
         let mut client_addresses = Vec::new();
         for id in &ids {
@@ -166,11 +166,15 @@ impl Cluster {
                 "yarn.resourcemanager.fs.state-store.uri".into(),
                 state.display().to_string(),
             )),
-            Store::Ha(zookeeper) => rm_properties.extend(
+            Store::Ha(zookeeper, name) => rm_properties.extend(
                 [
                     ("yarn.resourcemanager.ha.enabled", "true"),
                     ("yarn.resourcemanager.ha.rm-ids", "rm1,rm2"),
-                    ("yarn.resourcemanager.cluster-id", "spindle-faults"),
+                    ("yarn.resourcemanager.cluster-id", name),
+                    (
+                        "yarn.resourcemanager.zk-state-store.parent-path",
+                        &format!("/spindle-faults/{name}"),
+                    ),
                     (
                         "yarn.resourcemanager.store.class",
                         "org.apache.hadoop.yarn.server.resourcemanager.recovery.ZKRMStateStore",
@@ -470,7 +474,10 @@ async fn run_scenario(
     let ha = scenario.starts_with("ha-");
     let mut tmpfs = None;
     let store = if ha {
-        Store::Ha(zookeeper.ok_or_else(|| anyhow::anyhow!("{scenario} needs ZooKeeper"))?)
+        Store::Ha(
+            zookeeper.ok_or_else(|| anyhow::anyhow!("{scenario} needs ZooKeeper"))?,
+            scenario,
+        )
     } else if scenario == "store-full" {
         let disk = Tmpfs::mount(&dir.join("store-disk"), 64)?;
         let state = disk.0.join("rmstore");

@@ -4,8 +4,9 @@
 //!
 //! With RM HA it knows every RM's resource-tracker address and starts at the first; when
 //! registering or heartbeating fails because the RM cannot be reached, the connection broke, the
-//! call timed out or the RM answered `StandbyException`, it moves to the next RM (round robin) and
-//! registers there after its usual backoff. Other failures retry the same RM.
+//! call timed out or the RM answered `StandbyException`, it moves to the next RM (round robin) at
+//! once, and pauses (doubling from 100 ms, at most 1 s in HA, 5 s with one RM) only after every
+//! RM had its try. Other failures retry the same RM after the pause.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -134,19 +135,34 @@ impl StatusUpdater {
                 }
             };
             drop(client);
+            let mut next_round = true;
             if fail_over && self.rm_trackers.len() > 1 {
                 current = (current + 1) % self.rm_trackers.len();
+                // The next RM is tried at once; the pause comes after each has had its try.
+                next_round = current == 0;
                 tracing::info!(
                     "NodeManager {}: failing over to the ResourceManager at {}",
                     self.node_id,
                     self.rm_trackers[current]
                 );
             }
-            tokio::select! {
-                _ = tokio::time::sleep(backoff) => {}
-                _ = shutdown.changed() => return,
+            if next_round {
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = shutdown.changed() => return,
+                }
+                backoff = (backoff * 2).min(self.max_backoff());
             }
-            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    /// The longest pause between rounds of attempts: 5 s with one RM; 1 s in HA, where the
+    /// next active is expected within the ZooKeeper session timeout and every second counts.
+    fn max_backoff(&self) -> Duration {
+        if self.rm_trackers.len() > 1 {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_secs(5)
         }
     }
 
