@@ -17,7 +17,7 @@ use spindle_types::states::{FinalApplicationStatus, NodeState, YarnApplicationSt
 #[derive(clap::Args)]
 pub struct FaultsArgs {
     /// Scenarios to run, in order: rm-kill (SIGKILL the RM, start it again), nm-kill (SIGKILL an
-    /// NM, start it again with NM recovery), am-kill (SIGKILL one application's AM process),
+    /// NM, start it again with NM recovery), nm-kill-norecovery (the same without NM recovery), am-kill (SIGKILL one application's AM process),
     /// container-kill (SIGKILL one application's container process), ha-kill (SIGKILL the
     /// active of two RMs in HA), ha-stall (SIGSTOP the active past its ZooKeeper session, then
     /// SIGCONT it: it must come back standby), store-full (the RM's store on a small tmpfs that
@@ -25,7 +25,7 @@ pub struct FaultsArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "rm-kill,nm-kill,am-kill,container-kill,ha-kill,ha-stall,store-full"
+        default_value = "rm-kill,nm-kill,nm-kill-norecovery,am-kill,container-kill,ha-kill,ha-stall,store-full"
     )]
     pub scenarios: Vec<String>,
     /// ZooKeeper for the ha- scenarios (`host:port`); by default one is installed with
@@ -123,7 +123,7 @@ struct Cluster {
 }
 
 impl Cluster {
-    fn new(dir: &Path, nodes: usize, store: Store<'_>) -> anyhow::Result<Self> {
+    fn new(dir: &Path, nodes: usize, store: Store<'_>, nm_recovery: bool) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let mut rm_properties: Vec<(String, String)> = vec![
             (
@@ -234,7 +234,7 @@ impl Cluster {
                         "yarn.nodemanager.log-dirs",
                         nm_dir.join("logs").display().to_string(),
                     ),
-                    ("yarn.nodemanager.recovery.enabled", "true".into()),
+                    ("yarn.nodemanager.recovery.enabled", nm_recovery.to_string()),
                     (
                         "yarn.nodemanager.recovery.dir",
                         nm_dir.join("recovery").display().to_string(),
@@ -486,7 +486,8 @@ async fn run_scenario(
     } else {
         Store::Embedded(dir.join("rmstore"))
     };
-    let mut cluster = Cluster::new(dir, 2, store)?;
+    let nm_recovery = scenario != "nm-kill-norecovery";
+    let mut cluster = Cluster::new(dir, 2, store, nm_recovery)?;
     cluster.start_rm(0)?;
     for index in 0..cluster.nms.len() {
         cluster.start_nm(index)?;
@@ -628,7 +629,12 @@ async fn run_scenario(
                 freed.elapsed().as_secs_f64()
             ));
         }
-        "nm-kill" => {
+        "nm-kill" | "nm-kill-norecovery" => {
+            // The killed NM's container processes (their LOG_DIRS name its directory).
+            let nm_dir = cluster.dir.join("nm-0").display().to_string();
+            let processes =
+                |dir: &str| container_pids(dir, true).len() + container_pids(dir, false).len();
+            let before = processes(&nm_dir);
             Cluster::kill(&mut cluster.nms[0]);
             let fault = Instant::now();
             cluster.start_nm(0)?;
@@ -645,6 +651,17 @@ async fn run_scenario(
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             recovery = Some(fault.elapsed().as_millis());
+            // What happened to its containers, a second after it registered again.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            note = Some(format!(
+                "the killed NM ran {before} container processes; {} still run after its restart{}",
+                processes(&nm_dir),
+                if nm_recovery {
+                    " (re-acquired)"
+                } else {
+                    " (without NM recovery nothing re-acquires them)"
+                }
+            ));
         }
         "am-kill" => {
             let pids = container_pids(&run_dir, true);
