@@ -139,12 +139,15 @@ async fn unknown_applications_are_application_not_found() {
     let error = client.kill_application(unknown, None).await.unwrap_err();
     assert!(error.is_application_not_found(), "{error}");
 
-    // A submission for an id this RM never issued is refused, not silently accepted.
+    // A malformed id is refused by name (an id another RM issued is accepted, as in YARN:
+    // crates/rm/tests/core_scenarios.rs).
+    let malformed = ApplicationId::new(1, -42);
     let error = client
-        .submit_application(submission(unknown, "foreign", "YARN"))
+        .submit_application(submission(malformed, "malformed", "YARN"))
         .await
         .unwrap_err();
     assert!(error.is_remote("YarnException"), "{error}");
+    assert!(error.to_string().contains("-42"), "{error}");
 
     rm.shutdown().await;
 }

@@ -30,6 +30,9 @@ pub const RM_SCHEDULER_CLASS: &str = "yarn.resourcemanager.scheduler.class";
 pub const RM_MAX_COMPLETED_APPLICATIONS: &str = "yarn.resourcemanager.max-completed-applications";
 pub const RM_CLUSTER_ID: &str = "yarn.resourcemanager.cluster-id";
 pub const RM_RECOVERY_ENABLED: &str = "yarn.resourcemanager.recovery.enabled";
+/// How long the scheduler places nothing after a restart that recovered running applications.
+pub const RM_RECOVERY_SCHEDULING_WAIT_MS: &str =
+    "yarn.resourcemanager.work-preserving-recovery.scheduling-wait-ms";
 pub const RM_STORE_CLASS: &str = "yarn.resourcemanager.store.class";
 pub const RM_FS_STATE_STORE_URI: &str = "yarn.resourcemanager.fs.state-store.uri";
 pub const RM_LEVELDB_STATE_STORE_PATH: &str = "yarn.resourcemanager.leveldb-state-store.path";
@@ -125,6 +128,7 @@ pub const YARN_DEFAULTS: &[(&str, &str)] = &[
     (RM_AM_EXPIRY_INTERVAL_MS, "900000"),
     (RM_CONTAINER_ALLOCATION_EXPIRY_INTERVAL_MS, "600000"),
     (RM_AM_MAX_ATTEMPTS, "2"),
+    (RM_RECOVERY_SCHEDULING_WAIT_MS, "10000"),
     (RM_SCHEDULER_MINIMUM_ALLOCATION_MB, "1024"),
     (RM_SCHEDULER_MAXIMUM_ALLOCATION_MB, "8192"),
     (RM_SCHEDULER_MINIMUM_ALLOCATION_VCORES, "1"),

@@ -51,6 +51,8 @@ pub struct RmConfig {
     pub max_completed_applications: u64,
     /// `yarn.resourcemanager.recovery.enabled` (default false).
     pub recovery_enabled: bool,
+    /// `yarn.resourcemanager.work-preserving-recovery.scheduling-wait-ms` (default 10 s).
+    pub recovery_scheduling_wait: Duration,
     /// `yarn.acl.enable` (default false).
     pub acl_enable: bool,
     /// `yarn.admin.acl` (default `*`).
@@ -118,6 +120,10 @@ impl RmConfig {
                 keys::RM_MAX_COMPLETED_APPLICATIONS,
             )?,
             recovery_enabled: required_bool(configuration, keys::RM_RECOVERY_ENABLED)?,
+            recovery_scheduling_wait: required_duration_ms(
+                configuration,
+                keys::RM_RECOVERY_SCHEDULING_WAIT_MS,
+            )?,
             acl_enable: required_bool(configuration, keys::YARN_ACL_ENABLE)?,
             admin_acl: configuration
                 .get_trimmed(keys::YARN_ADMIN_ACL)

@@ -104,6 +104,9 @@ fn read(dir: &Path, config: &mut MiniClusterConfig) -> anyhow::Result<(Configura
     if is_set(keys::RM_NM_EXPIRY_INTERVAL_MS) {
         settings.nm_expiry_ms = ms(rm.nodemanager_expiry_interval);
     }
+    if is_set(keys::RM_RECOVERY_SCHEDULING_WAIT_MS) {
+        settings.recovery_scheduling_wait_ms = ms(rm.recovery_scheduling_wait);
+    }
     if is_set(keys::RM_MAX_COMPLETED_APPLICATIONS) {
         settings.max_completed_applications = rm.max_completed_applications as usize;
     }

@@ -32,6 +32,10 @@ pub struct RmSettings {
     /// (`yarn.resourcemanager.recovery.enabled`): the core then waits for the store where YARN
     /// does (see `core/durability.rs`).
     pub durable: bool,
+    /// `yarn.resourcemanager.work-preserving-recovery.scheduling-wait-ms`: after a restart that
+    /// recovered running applications, nothing new is placed for this long, so that NMs
+    /// re-register their containers first.
+    pub recovery_scheduling_wait_ms: i64,
 }
 
 impl Default for RmSettings {
@@ -50,6 +54,7 @@ impl Default for RmSettings {
             scheduler_service: String::new(),
             resource_types: Vec::new(),
             durable: false,
+            recovery_scheduling_wait_ms: 10_000,
         }
     }
 }
@@ -68,6 +73,7 @@ impl RmSettings {
             minimum_allocation: config.minimum_allocation.clone(),
             maximum_allocation: config.maximum_allocation.clone(),
             max_completed_applications: config.max_completed_applications as usize,
+            recovery_scheduling_wait_ms: ms(config.recovery_scheduling_wait),
             ..Self::default()
         }
     }

@@ -64,6 +64,13 @@ impl Rm {
         rm
     }
 
+    /// Moves the clock (the RM's tick).
+    fn advance(&mut self, ms: i64) {
+        self.now += ms;
+        self.core.tick(self.now);
+        self.settle();
+    }
+
     /// Collects the core's effects without committing writes.
     fn collect(&mut self) {
         for effect in self.core.take_effects() {
@@ -339,6 +346,20 @@ fn a_running_application_survives_a_restart_with_its_containers_and_completions(
     // The completion reaches the AM once; recovered containers are not new allocations.
     assert_eq!(r.completed_container_statuses.len(), 1);
     assert_eq!(r.completed_container_statuses[0].exit_status, Some(7));
+    // Nothing new is placed during the recovery wait (10 s, YARN's default), and the report
+    // says why.
+    assert!(r.allocated_containers.is_empty());
+    let report = rm
+        .core
+        .application_report(rm.core.application(app).unwrap());
+    let diagnostics = report.diagnostics.unwrap_or_default();
+    assert!(diagnostics.contains("re-register"), "{diagnostics:?}");
+    rm.advance(9_000);
+    let r = rm.allocate(attempt, 1, vec![ask(1)]).unwrap();
+    assert!(r.allocated_containers.is_empty());
+    // The first tick after the wait places it; the AM gets it on its next call.
+    rm.advance(1_000);
+    let r = rm.allocate(attempt, 2, vec![]).unwrap();
     assert_eq!(r.allocated_containers.len(), 1);
     let new = cid(&r.allocated_containers[0]);
     assert_eq!(new.epoch(), 1);
@@ -346,7 +367,7 @@ fn a_running_application_survives_a_restart_with_its_containers_and_completions(
         .to_string()
         .starts_with(&format!("container_e01_{TS}_0001_01_")));
     assert!(!executors.contains(&new));
-    let r = rm.allocate(attempt, 1, vec![ask(0)]).unwrap();
+    let r = rm.allocate(attempt, 3, vec![ask(0)]).unwrap();
     assert!(r.completed_container_statuses.is_empty());
     assert!(r.allocated_containers.is_empty());
 }
@@ -385,6 +406,9 @@ fn an_accepted_application_without_an_attempt_gets_attempt_one_after_a_restart()
     assert_eq!(rm.state(app), YarnApplicationState::Accepted);
     rm.add_node("n1", vec![]);
     rm.settle();
+    // Its AM container waits out the recovery wait.
+    assert!(rm.launches.is_empty());
+    rm.advance(10_000);
     assert_eq!(rm.launches.len(), 1);
     let (attempt, am) = rm.launches[0].clone();
     assert_eq!(attempt.attempt_id, 1);

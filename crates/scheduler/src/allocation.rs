@@ -32,6 +32,11 @@ impl Scheduler {
             if self.keys_stale {
                 self.rebuild_keys();
             }
+            if self.waiting_for_recovery() {
+                // Everything is tried once the wait is over.
+                self.work.clear();
+                return;
+            }
             if self.work.is_empty() {
                 return;
             }

@@ -180,6 +180,14 @@ pub enum SchedulerEvent {
     /// The clock moved. Time is only ever an input: preemption timeouts, the preemption
     /// monitor's rounds and the grace period before a preempted container is killed.
     TimeAdvanced { now_ms: i64 },
+    /// After an RM restart that recovered running applications (YARN's
+    /// `work-preserving-recovery.scheduling-wait-ms`): until the clock reaches `until_ms` (as
+    /// `TimeAdvanced` tells it), nothing new is placed and nothing is preempted, so that the
+    /// NodeManagers re-register and their containers are charged before any decision is taken
+    /// on partial usage; meanwhile the maximum allocation is the configured one, not the
+    /// largest registered node's. Every other event is applied as usual (asks are recorded).
+    /// The first event at or after `until_ms` tries every node, queue and application.
+    RecoveryWait { until_ms: i64 },
     /// New limits and queues (`rmadmin -refreshQueues`). The RM epoch and the scheduler kind
     /// cannot change. Refused, with the running configuration kept, when a Capacity Scheduler
     /// queue holding applications would disappear or a leaf with applications would become a

@@ -82,6 +82,9 @@ pub enum WaitReason {
         /// Applications ahead of it in its queue's order.
         applications_ahead: usize,
     },
+    /// After an RM restart, nothing is placed until `until_ms`, while the NodeManagers
+    /// re-register their containers (`work-preserving-recovery.scheduling-wait-ms`).
+    RecoveryWait { until_ms: i64 },
 }
 
 impl fmt::Display for WaitReason {
@@ -185,6 +188,10 @@ impl fmt::Display for WaitReason {
                 f,
                 "waiting for resources: no node has {requested} free for queue {queue}; {applications_ahead} application(s) ahead in the queue"
             ),
+            Self::RecoveryWait { until_ms } => write!(
+                f,
+                "waiting for NodeManagers to re-register after the ResourceManager restarted: nothing is placed until {until_ms} ms (yarn.resourcemanager.work-preserving-recovery.scheduling-wait-ms)"
+            ),
         }
     }
 }
@@ -200,6 +207,9 @@ impl Scheduler {
         let attempt = app.attempt.as_ref()?;
         let slot = attempt.asks.next_pending_slot(None)?;
         let requested = attempt.asks.pending_capability(slot)?.clone();
+        if let (true, Some(until_ms)) = (self.waiting_for_recovery(), self.recovery_wait_until) {
+            return Some(WaitReason::RecoveryWait { until_ms });
+        }
         let is_am = slot == RequestSlot::ApplicationMaster;
         if !self
             .nodes

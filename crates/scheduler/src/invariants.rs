@@ -731,6 +731,10 @@ impl Scheduler {
     }
 
     fn check_nothing_placeable(&self) -> Result<(), InvariantViolation> {
+        // During the recovery wait placement is held back on purpose.
+        if self.waiting_for_recovery() {
+            return Ok(());
+        }
         let mut ids: Vec<&ApplicationId> = self.applications.keys().collect();
         ids.sort();
         for id in ids {

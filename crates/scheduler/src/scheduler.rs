@@ -31,6 +31,8 @@ use crate::resource_ops::InlineArithmetic;
 pub struct Scheduler {
     pub(crate) config: SchedulerConfig,
     pub(crate) now_ms: i64,
+    /// No placement and no preemption before this time ([`SchedulerEvent::RecoveryWait`]).
+    pub(crate) recovery_wait_until: Option<i64>,
     pub(crate) nodes: NodeTable,
     pub(crate) queues: QueueTree,
     pub(crate) applications: FastMap<ApplicationId, SchedulerApplication>,
@@ -143,6 +145,7 @@ impl Scheduler {
             queues: QueueTree::for_policy(&config.policy),
             config,
             now_ms: 0,
+            recovery_wait_until: None,
             nodes: NodeTable::default(),
             applications: FastMap::default(),
             containers: FastMap::default(),
@@ -298,7 +301,12 @@ impl Scheduler {
                     self.refresh_entitlements();
                 }
                 self.close_share_windows();
-                self.run_preemption(&mut actions);
+                if !self.waiting_for_recovery() {
+                    self.run_preemption(&mut actions);
+                }
+            }
+            SchedulerEvent::RecoveryWait { until_ms } => {
+                self.recovery_wait_until = Some(until_ms);
             }
             SchedulerEvent::ConfigurationReplaced { config } => {
                 self.replace_configuration(*config)?;
@@ -313,6 +321,10 @@ impl Scheduler {
         // stale limits (sort keys) is redone by the rebuild that resolving triggers.
         if !node_event || !self.applications.is_empty() {
             self.ensure_queue_limits();
+        }
+        // While waiting for recovery, `place` only keeps orders and entitlements current.
+        if !self.waiting_for_recovery() && self.recovery_wait_until.take().is_some() {
+            self.everything_is_work();
         }
         self.place(&mut actions);
         self.heartbeat_budget = None;
@@ -340,6 +352,9 @@ impl Scheduler {
     /// the largest node; the configured maximum while no node is registered.
     pub fn maximum_allocation(&self) -> Resource {
         let configured = &self.config.limits.maximum;
+        if self.waiting_for_recovery() {
+            return configured.clone();
+        }
         match self.nodes.largest_capability() {
             None => configured.clone(),
             Some((memory, vcores)) => {
@@ -349,6 +364,22 @@ impl Scheduler {
                 maximum
             }
         }
+    }
+
+    /// Whether placement waits for NodeManagers to re-register after an RM restart
+    /// ([`SchedulerEvent::RecoveryWait`]).
+    pub fn waiting_for_recovery(&self) -> bool {
+        matches!(self.recovery_wait_until, Some(until) if self.now_ms < until)
+    }
+
+    /// Every live node, queue and application is tried (the recovery wait is over).
+    fn everything_is_work(&mut self) {
+        let nodes: Vec<NodeIndex> = self.nodes.iter().map(|(index, _)| index).collect();
+        self.work.nodes.extend(nodes);
+        let queues: Vec<QueueIndex> = self.queues.iter().map(|(index, _)| index).collect();
+        self.work.queues.extend(queues);
+        let applications: Vec<ApplicationId> = self.applications.keys().copied().collect();
+        self.work.applications.extend(applications);
     }
 
     /// Recomputes queue guarantees and maximums for the current cluster; everything limited by

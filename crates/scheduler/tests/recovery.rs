@@ -973,3 +973,57 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_recovery_wait_places_nothing_until_it_ends_then_everything() {
+    for policy in POLICIES {
+        let mut driver = driver(policy, 1);
+        driver.handle(SchedulerEvent::TimeAdvanced { now_ms: 1_000 });
+        driver.handle(SchedulerEvent::RecoveryWait { until_ms: 11_000 });
+        let apps = applications(policy);
+        for app in &apps {
+            add_application(&mut driver, app);
+        }
+        driver.handle(SchedulerEvent::AttemptRecovered {
+            attempt: attempt(1),
+            am_resource: Resource::new(GB, 1),
+        });
+        // 2's AM container and 1's re-sent asks wait, though h1 has room.
+        driver.handle(SchedulerEvent::AttemptAdded {
+            attempt: attempt(2),
+            am_resource: Some(Resource::new(GB, 1)),
+        });
+        // Smaller than the configured maximum (8 GB).
+        driver.add_node("h1", "", Resource::new(4 * GB, 8));
+        driver.ask_anywhere(1, Resource::new(GB, 1), 2);
+        for now_ms in [2_000, 6_000, 10_999] {
+            driver.handle(SchedulerEvent::TimeAdvanced { now_ms });
+            driver.heartbeat_all();
+            assert!(driver.scheduler.waiting_for_recovery(), "{policy:?}");
+            assert_eq!(
+                driver.scheduler.maximum_allocation(),
+                AllocationLimits::default().maximum,
+                "{policy:?}: the configured maximum while nodes re-register"
+            );
+            assert!(driver.containers_of(1).is_empty(), "{policy:?}");
+            assert!(driver.containers_of(2).is_empty(), "{policy:?}");
+            assert_eq!(
+                driver.scheduler.explain(application(2)),
+                Some(WaitReason::RecoveryWait { until_ms: 11_000 }),
+                "{policy:?}"
+            );
+        }
+        // Once the wait is over, the first event places what waited.
+        driver.handle(SchedulerEvent::TimeAdvanced { now_ms: 11_000 });
+        assert!(!driver.scheduler.waiting_for_recovery());
+        assert_eq!(driver.containers_of(2).len(), 1, "{policy:?}: 2's AM");
+        driver.heartbeat_all();
+        assert!(!driver.containers_of(1).is_empty(), "{policy:?}: 1's asks");
+        let configured = AllocationLimits::default().maximum;
+        assert_eq!(
+            driver.scheduler.maximum_allocation().memory_mb,
+            4 * GB,
+            "{policy:?}: the largest node's once the wait is over (configured {configured:?})"
+        );
+    }
+}

@@ -276,6 +276,13 @@ impl RmCore {
                 RecoveredAs::Restarted => summary.restarted += 1,
             }
         }
+        // Usage is rebuilt from what the NMs report as they re-register: nothing is placed
+        // (or preempted) on a partial picture meanwhile.
+        let wait = self.settings.recovery_scheduling_wait_ms;
+        if wait > 0 && summary.running + summary.restarted > 0 {
+            let decisions = self.scheduler.recovery_wait(now_ms + wait);
+            self.apply_decisions(decisions, now_ms);
+        }
         summary
     }
 

@@ -210,9 +210,13 @@ impl RmCore {
     }
 
     /// The largest container the scheduler can give: the configured maximum, bounded by the
-    /// largest registered node once there is one.
+    /// largest registered node once there is one (and the recovery wait is over).
     pub fn maximum_allocation(&self) -> Resource {
         let configured = self.settings.maximum_allocation.clone();
+        // While NMs re-register after a restart, as YARN does: not yet bounded by the nodes.
+        if self.scheduler.scheduler().waiting_for_recovery() {
+            return configured;
+        }
         match self.node_summary().largest.clone() {
             Some(largest) => {
                 // Extra resource types have no configured maximum (YARN's default is unbounded):

@@ -151,6 +151,12 @@ impl SchedulerBridge {
         )
     }
 
+    /// Nothing new is placed until `until_ms` (after a restart that recovered running
+    /// applications).
+    pub fn recovery_wait(&mut self, until_ms: i64) -> Vec<Decision> {
+        self.run(SchedulerEvent::RecoveryWait { until_ms }, "")
+    }
+
     /// The node's capability changed (a recovering node offers its room once its containers
     /// are back).
     pub fn update_node(&mut self, node: &NodeId, capability: Resource) -> Vec<Decision> {
