@@ -31,6 +31,9 @@ pub const RM_MAX_COMPLETED_APPLICATIONS: &str = "yarn.resourcemanager.max-comple
 pub const RM_CLUSTER_ID: &str = "yarn.resourcemanager.cluster-id";
 pub const RM_RECOVERY_ENABLED: &str = "yarn.resourcemanager.recovery.enabled";
 /// How long the scheduler places nothing after a restart that recovered running applications.
+/// How long the RM still reports a lost or shut-down node before forgetting it.
+pub const RM_NODE_REMOVAL_TIMEOUT_MS: &str =
+    "yarn.resourcemanager.node-removal-untracked.timeout-ms";
 pub const RM_RECOVERY_SCHEDULING_WAIT_MS: &str =
     "yarn.resourcemanager.work-preserving-recovery.scheduling-wait-ms";
 pub const RM_STORE_CLASS: &str = "yarn.resourcemanager.store.class";
@@ -129,6 +132,7 @@ pub const YARN_DEFAULTS: &[(&str, &str)] = &[
     (RM_CONTAINER_ALLOCATION_EXPIRY_INTERVAL_MS, "600000"),
     (RM_AM_MAX_ATTEMPTS, "2"),
     (RM_RECOVERY_SCHEDULING_WAIT_MS, "10000"),
+    (RM_NODE_REMOVAL_TIMEOUT_MS, "60000"),
     (RM_SCHEDULER_MINIMUM_ALLOCATION_MB, "1024"),
     (RM_SCHEDULER_MAXIMUM_ALLOCATION_MB, "8192"),
     (RM_SCHEDULER_MINIMUM_ALLOCATION_VCORES, "1"),

@@ -53,6 +53,8 @@ pub struct RmConfig {
     pub recovery_enabled: bool,
     /// `yarn.resourcemanager.work-preserving-recovery.scheduling-wait-ms` (default 10 s).
     pub recovery_scheduling_wait: Duration,
+    /// `yarn.resourcemanager.node-removal-untracked.timeout-ms` (default 60 s).
+    pub node_removal_timeout: Duration,
     /// `yarn.acl.enable` (default false).
     pub acl_enable: bool,
     /// `yarn.admin.acl` (default `*`).
@@ -123,6 +125,10 @@ impl RmConfig {
             recovery_scheduling_wait: required_duration_ms(
                 configuration,
                 keys::RM_RECOVERY_SCHEDULING_WAIT_MS,
+            )?,
+            node_removal_timeout: required_duration_ms(
+                configuration,
+                keys::RM_NODE_REMOVAL_TIMEOUT_MS,
             )?,
             acl_enable: required_bool(configuration, keys::YARN_ACL_ENABLE)?,
             admin_acl: configuration

@@ -104,6 +104,9 @@ fn read(dir: &Path, config: &mut MiniClusterConfig) -> anyhow::Result<(Configura
     if is_set(keys::RM_NM_EXPIRY_INTERVAL_MS) {
         settings.nm_expiry_ms = ms(rm.nodemanager_expiry_interval);
     }
+    if is_set(keys::RM_NODE_REMOVAL_TIMEOUT_MS) {
+        settings.node_removal_timeout_ms = ms(rm.node_removal_timeout);
+    }
     if is_set(keys::RM_RECOVERY_SCHEDULING_WAIT_MS) {
         settings.recovery_scheduling_wait_ms = ms(rm.recovery_scheduling_wait);
     }

@@ -36,6 +36,9 @@ pub struct RmSettings {
     /// recovered running applications, nothing new is placed for this long, so that NMs
     /// re-register their containers first.
     pub recovery_scheduling_wait_ms: i64,
+    /// `yarn.resourcemanager.node-removal-untracked.timeout-ms`: how long a lost or shut-down
+    /// node is still reported before the RM forgets it.
+    pub node_removal_timeout_ms: i64,
 }
 
 impl Default for RmSettings {
@@ -55,6 +58,7 @@ impl Default for RmSettings {
             resource_types: Vec::new(),
             durable: false,
             recovery_scheduling_wait_ms: 10_000,
+            node_removal_timeout_ms: 60_000,
         }
     }
 }
@@ -74,6 +78,7 @@ impl RmSettings {
             maximum_allocation: config.maximum_allocation.clone(),
             max_completed_applications: config.max_completed_applications as usize,
             recovery_scheduling_wait_ms: ms(config.recovery_scheduling_wait),
+            node_removal_timeout_ms: ms(config.node_removal_timeout),
             ..Self::default()
         }
     }

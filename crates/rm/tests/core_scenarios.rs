@@ -504,6 +504,48 @@ fn a_lost_node_reports_its_containers_aborted_to_the_am() {
 }
 
 #[test]
+fn a_long_lost_node_is_forgotten_and_may_register_again() {
+    // The RM does not keep every node it ever saw: a lost node is reported for
+    // node-removal-untracked.timeout-ms (60 s by default), then forgotten.
+    let mut c = Cluster::new();
+    let n1 = c.add_node("n1", 4096, 4);
+    let n2 = c.add_node("n2", 4096, 4);
+    for _ in 0..7 {
+        c.step(1000);
+        c.heartbeat(&n1, vec![]);
+    }
+    assert_eq!(c.core.cluster_metrics().num_lost_nms, Some(1));
+    for _ in 0..59 {
+        c.step(1000);
+        c.heartbeat(&n1, vec![]);
+    }
+    assert!(c.core.nodes().any(|n| n.id == n2), "still reported at 59 s");
+    c.step(2000);
+    c.heartbeat(&n1, vec![]);
+    assert!(c.core.nodes().all(|n| n.id != n2));
+    let metrics = c.core.cluster_metrics();
+    assert_eq!(metrics.num_lost_nms, Some(0));
+    assert_eq!(metrics.num_active_nms, Some(1));
+    // It comes back: its heartbeat is answered RESYNC and it registers as new.
+    let response = c
+        .core
+        .node_heartbeat(
+            &NodeHeartbeatRequestProto {
+                node_status: Some(NodeStatusProto {
+                    node_id: Some((&n2).into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            c.now,
+        )
+        .unwrap();
+    assert_eq!(response.node_action, Some(NodeActionProto::Resync as i32));
+    c.add_node("n2", 4096, 4);
+    assert_eq!(c.core.cluster_metrics().num_active_nms, Some(2));
+}
+
+#[test]
 fn requests_beyond_the_maximum_are_refused_with_yarns_exception() {
     let mut c = Cluster::new();
     c.add_node("n1", 4096, 4);

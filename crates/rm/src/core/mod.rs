@@ -200,6 +200,7 @@ impl RmCore {
         for node in self.take_expired_nodes(now_ms) {
             self.node_lost(&node, now_ms);
         }
+        self.forget_inactive_nodes(now_ms);
         for attempt in self.am_liveness.take_expired(now_ms) {
             let expiry = self.settings.am_expiry_ms;
             self.attempt_expired(attempt, expiry, now_ms);

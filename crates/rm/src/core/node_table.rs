@@ -2,9 +2,10 @@
 //! through a hash table of slot numbers, so that a node costs its record and a few bytes of
 //! index (no allocation per node, no copy of its id as a map key, no capacity doubling).
 //!
-//! Records are never removed (a lost or shut-down node keeps its record for reports; a node
-//! that registers again replaces its record in place). Iteration is in slot order; reports
-//! that the RM answers in id order use [`RmNodes::sorted`].
+//! A lost or shut-down node keeps its record for reports until the RM forgets it
+//! ([`RmNodes::remove`] moves the last record into its slot); a node that registers again
+//! replaces its record in place. Iteration is in slot order; reports that the RM answers in id
+//! order use [`RmNodes::sorted`].
 
 use std::hash::BuildHasher;
 
@@ -88,6 +89,29 @@ impl RmNodes {
     }
 
     /// Every record, in slot order.
+    /// Forgets the record of `id` (the last record takes its slot); returns it.
+    pub(crate) fn remove(&mut self, id: &NodeId) -> Option<RmNode> {
+        let slot = self.find(id)?;
+        let hash = self.hasher.hash_one(id);
+        if let Ok(entry) = self.by_id.find_entry(hash, |&s| s == slot) {
+            entry.remove();
+        }
+        let last = u32::try_from(self.len - 1).expect("fewer than 2^32 nodes");
+        let last_index = last as usize;
+        let moved = self.chunks[last_index / CHUNK][last_index % CHUNK].take();
+        self.len -= 1;
+        if slot == last {
+            return moved;
+        }
+        let moved = moved.expect("slots below len hold a node");
+        let moved_hash = self.hasher.hash_one(&moved.id);
+        if let Some(index) = self.by_id.find_mut(moved_hash, |&s| s == last) {
+            *index = slot;
+        }
+        let index = slot as usize;
+        self.chunks[index / CHUNK][index % CHUNK].replace(moved)
+    }
+
     pub(crate) fn values(&self) -> impl Iterator<Item = &RmNode> + Clone {
         self.chunks
             .iter()
@@ -170,6 +194,31 @@ mod tests {
         let sorted: Vec<NodeId> = nodes.sorted().iter().map(|n| n.id.clone()).collect();
         assert!(sorted.windows(2).all(|pair| pair[0] < pair[1]));
         assert_eq!(sorted[0], NodeId::new("h000", 1));
+    }
+
+    #[test]
+    fn removed_records_are_forgotten_and_the_others_still_found() {
+        let mut nodes = RmNodes::default();
+        for number in 0..300 {
+            nodes.insert(node(&format!("h{number:03}"), 1, 8));
+        }
+        // The last, one in another chunk, the first, one not there.
+        for host in ["h299", "h007", "h000", "h150"] {
+            let gone = nodes.remove(&NodeId::new(host, 1)).unwrap();
+            assert_eq!(gone.id, NodeId::new(host, 1));
+            assert!(!nodes.contains_key(&NodeId::new(host, 1)));
+            nodes.check().unwrap();
+        }
+        assert!(nodes.remove(&NodeId::new("h007", 1)).is_none());
+        assert_eq!(nodes.values().count(), 296);
+        for number in [1, 8, 149, 151, 298] {
+            let id = NodeId::new(format!("h{number:03}").as_str(), 1);
+            assert_eq!(nodes.get(&id).unwrap().id, id);
+        }
+        // A node that comes back gets a record again.
+        nodes.insert(node("h007", 1, 16));
+        nodes.check().unwrap();
+        assert_eq!(nodes.values().count(), 297);
     }
 
     #[test]

@@ -451,6 +451,7 @@ impl RmCore {
     fn remove_node(&mut self, node_id: &NodeId, event: NodeEvent, diagnostics: &str, now_ms: i64) {
         if let Some(node) = self.nodes.get_mut(node_id) {
             node.last_seen_ms = None;
+            node.inactive_since_ms = Some(now_ms);
             if let Ok(next) = node_lc::transition(node.state, event) {
                 node.state = next;
             }
@@ -461,6 +462,33 @@ impl RmCore {
             self.scheduler
                 .remove_node(node_id, exit_status::ABORTED, diagnostics, now_ms);
         self.apply_decisions(decisions, now_ms);
+    }
+
+    /// Forgets nodes lost or shut down for longer than
+    /// `yarn.resourcemanager.node-removal-untracked.timeout-ms` (YARN forgets such "untracked"
+    /// nodes too): the RM does not keep every node it ever saw. A node that comes back
+    /// registers again (its heartbeats are answered RESYNC).
+    pub(crate) fn forget_inactive_nodes(&mut self, now_ms: i64) {
+        let timeout = self.settings.node_removal_timeout_ms;
+        let forget: Vec<NodeId> = self
+            .nodes
+            .values()
+            .filter(|node| {
+                matches!(node.state, NodeState::Lost | NodeState::Shutdown)
+                    && node
+                        .inactive_since_ms
+                        .is_some_and(|since| now_ms - since > timeout)
+            })
+            .map(|node| node.id.clone())
+            .collect();
+        if forget.is_empty() {
+            return;
+        }
+        for id in &forget {
+            tracing::info!("forgetting NodeManager {id}: inactive for more than {timeout} ms");
+            self.nodes.remove(id);
+        }
+        self.nodes_changed();
     }
 
     /// The NM liveness monitor: stops watching, and returns in id order, every node not heard

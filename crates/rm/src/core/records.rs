@@ -199,6 +199,9 @@ pub struct RmNode {
     /// When the NM was last heard from, while the NM liveness monitor watches it (registered
     /// and not yet lost, shut down or re-registering).
     pub(crate) last_seen_ms: Option<i64>,
+    /// Since when the node is lost or shut down: the RM forgets it after
+    /// `yarn.resourcemanager.node-removal-untracked.timeout-ms`.
+    pub(crate) inactive_since_ms: Option<i64>,
     /// What most nodes have none of, out of line: a health report, and what the next heartbeat
     /// must tell the NM to clean up. None when all are empty.
     pub(super) messages: Option<Box<NodeMessages>>,
@@ -248,6 +251,7 @@ impl RmNode {
             used: Resource::ZERO,
             nm_version,
             last_seen_ms: Some(now_ms),
+            inactive_since_ms: None,
             messages: None,
         }
     }
