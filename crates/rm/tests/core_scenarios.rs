@@ -1014,3 +1014,46 @@ fn an_id_from_the_previous_active_is_accepted_and_a_malformed_one_is_refused() {
     assert!(err.to_string().contains("-3"), "{err}");
     assert_eq!(c.core.applications().count(), 1);
 }
+
+#[test]
+fn a_registering_nm_cleans_up_applications_that_ended_while_it_was_away() {
+    let mut c = Cluster::new();
+    let n1 = c.add_node("n1", 8192, 8);
+    let running = c.submit(1024);
+    let (attempt, _, _) = c.launch_ams().remove(0);
+    c.register(attempt);
+    let killed = c.submit(1024);
+    c.launch_ams();
+    assert!(c.core.kill_application(killed, c.now).unwrap());
+    c.heartbeat(&n1, vec![]);
+    let unknown = ApplicationId::new(TS - 1, 5);
+    // n2 registers holding all three (an NM that was away, with recovery): the RM tells it to
+    // clean up the killed and the unknown one, never the running one.
+    let n2 = NodeId::new("n2", 8041);
+    c.core
+        .register_node(
+            &RegisterNodeManagerRequestProto {
+                node_id: Some((&n2).into()),
+                http_port: Some(8042),
+                resource: Some((&Resource::new(8192, 8)).into()),
+                running_applications: [running, killed, unknown]
+                    .iter()
+                    .map(Into::into)
+                    .collect(),
+                ..Default::default()
+            },
+            c.now,
+        )
+        .unwrap();
+    let hb = c.heartbeat(&n2, vec![]);
+    let mut cleaned: Vec<ApplicationId> = hb
+        .applications_to_cleanup
+        .iter()
+        .map(|p| ApplicationId::try_from(p).unwrap())
+        .collect();
+    cleaned.sort();
+    let mut expected = vec![killed, unknown];
+    expected.sort();
+    assert_eq!(cleaned, expected);
+    assert_eq!(c.state(running), YarnApplicationState::Running);
+}

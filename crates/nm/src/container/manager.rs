@@ -443,6 +443,14 @@ impl ContainerManager {
     }
 
     /// Every container this NM still tracks (for heartbeats), ordered by id.
+    /// The applications this NM holds (a container started, not yet cleaned up), in id order:
+    /// what it reports as running when it registers.
+    pub fn applications(&self) -> Vec<ApplicationId> {
+        let mut ids: Vec<ApplicationId> = self.inner.application_users().keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
     pub fn list(&self) -> Vec<ContainerStatusReport> {
         let mut reports: Vec<_> = self
             .inner

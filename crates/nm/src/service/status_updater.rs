@@ -203,6 +203,7 @@ impl StatusUpdater {
             resource: Some((&self.resource).into()),
             nm_version: Some(env!("CARGO_PKG_VERSION").to_string()),
             container_statuses: containers,
+            running_applications: self.manager.applications().iter().map(Into::into).collect(),
             ..Default::default()
         };
         let response: RegisterNodeManagerResponseProto = client

@@ -1,11 +1,14 @@
 //! NodeManagers: registration, heartbeats with container statuses, loss and shutdown.
 
 use spindle_proto::yarn::{
-    ContainerStateProto, NmContainerStatusProto, NodeActionProto, NodeHeartbeatRequestProto,
-    NodeHeartbeatResponseProto, RegisterNodeManagerRequestProto, RegisterNodeManagerResponseProto,
+    ApplicationIdProto, ContainerStateProto, NmContainerStatusProto, NodeActionProto,
+    NodeHeartbeatRequestProto, NodeHeartbeatResponseProto, RegisterNodeManagerRequestProto,
+    RegisterNodeManagerResponseProto,
 };
 use spindle_types::states::NodeState;
-use spindle_types::{exit_status, ApplicationAttemptId, ContainerId, NodeId, Resource};
+use spindle_types::{
+    exit_status, ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Resource,
+};
 
 use super::exceptions as ex;
 use super::scheduling::RecoveredContainer;
@@ -60,6 +63,7 @@ impl RmCore {
         if live {
             // An NM that restarted on the same address (with recovery, its containers still run).
             self.reconnect_node(&node_id, request, capability.clone(), now_ms);
+            self.clean_up_ended_applications(&node_id, &request.running_applications);
             return Ok(self.registration_response(capability));
         }
         let known = self.nodes.contains_key(&node_id);
@@ -113,7 +117,27 @@ impl RmCore {
             let decisions = self.scheduler.update_node(&node_id, capability.clone());
             self.apply_decisions(decisions, now_ms);
         }
+        self.clean_up_ended_applications(&node_id, &request.running_applications);
         Ok(self.registration_response(capability))
+    }
+
+    /// Applications a registering NM still holds (`running_applications`) that ended while it
+    /// was away, or that this RM does not know: the NM cleans them up on its next heartbeat
+    /// (`applications_to_cleanup`), as YARN's RMNode does on registration.
+    fn clean_up_ended_applications(&mut self, node_id: &NodeId, reported: &[ApplicationIdProto]) {
+        let ended: Vec<ApplicationId> = reported
+            .iter()
+            .filter_map(|id| ApplicationId::try_from(id).ok())
+            .filter(|id| self.apps.get(id).is_none_or(|app| app.state.is_final()))
+            .collect();
+        if let Some(node) = self.nodes.get_mut(node_id) {
+            for id in ended {
+                tracing::info!(
+                    "NodeManager {node_id} still holds {id}, which has ended: cleaning it up"
+                );
+                node.cleanup_application(id);
+            }
+        }
     }
 
     fn registration_response(&self, capability: Resource) -> RegisterNodeManagerResponseProto {
