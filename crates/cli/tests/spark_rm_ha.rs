@@ -9,15 +9,6 @@ use spindle_minicluster::zookeeper;
 
 use common::*;
 
-const SLOW_JOB: &str = r#"
-import time
-from pyspark.sql import SparkSession
-spark = SparkSession.builder.appName("spindle-rm-failover").getOrCreate()
-n = spark.sparkContext.parallelize(range(8), 8).map(lambda x: time.sleep(4) or x).sum()
-print("RESULT", n)
-spark.stop()
-"#;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spark_job_survives_the_failover_of_a_sigkilled_active_rm() {
     let zk = zookeeper::ZooKeeper::start();
@@ -43,37 +34,7 @@ async fn a_spark_job_survives_the_failover_of_a_sigkilled_active_rm() {
     })
     .await;
 
-    let job = script(dir.path(), "slow.py", SLOW_JOB);
-    let jars = local_jars();
-    let submit_log = dir.path().join("submit.log");
-    let mut submit = spawn_spark_submit(
-        &client,
-        &[
-            "--deploy-mode",
-            "cluster",
-            "--num-executors",
-            "2",
-            "--executor-memory",
-            "512m",
-            "--conf",
-            &jars,
-            job.to_str().unwrap(),
-        ],
-        &submit_log,
-    );
-    let mut app = String::new();
-    wait_until(150, "the job to run on both executors", || {
-        let list = text(&spindle(&client, &["application", "-list"]));
-        if let Some(line) = list
-            .lines()
-            .find(|l| l.trim_start().starts_with("application_") && l.contains("RUNNING"))
-        {
-            app = application_id(line);
-        }
-        !app.is_empty()
-            && container_processes(&app.replace("application_", "container_")).len() >= 3
-    })
-    .await;
+    let (mut submit, app) = start_slow_spark_job(&client, dir.path(), "cluster").await;
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     rm1.0.kill().unwrap();
     rm1.0.wait().unwrap();
@@ -84,7 +45,7 @@ async fn a_spark_job_survives_the_failover_of_a_sigkilled_active_rm() {
     let logs = || {
         format!(
             "spark-submit:\n{}\nrm2:\n{}",
-            std::fs::read_to_string(&submit_log).unwrap_or_default(),
+            std::fs::read_to_string(dir.path().join("submit.log")).unwrap_or_default(),
             std::fs::read_to_string(dir.path().join("rm2.log")).unwrap_or_default()
         )
     };
@@ -97,12 +58,7 @@ async fn a_spark_job_survives_the_failover_of_a_sigkilled_active_rm() {
         logs()
     );
     // The driver and both executors ran once, in the first attempt.
-    let mut containers: Vec<String> = std::fs::read_dir(dir.path().join("nm/logs").join(&app))
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .collect();
-    containers.sort();
+    let containers = containers_run(dir.path(), &app);
     assert_eq!(containers.len(), 3, "{containers:?}\n{}", logs());
     assert!(
         containers.iter().all(|c| c.contains("_01_")),

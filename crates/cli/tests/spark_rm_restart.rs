@@ -8,38 +8,6 @@ mod common;
 
 use common::*;
 
-/// Eight tasks of a few seconds each on two executors: the job outlives the RM's restart.
-const SLOW_JOB: &str = r#"
-import time
-from pyspark.sql import SparkSession
-spark = SparkSession.builder.appName("spindle-rm-restart").getOrCreate()
-n = spark.sparkContext.parallelize(range(8), 8).map(lambda x: time.sleep(4) or x).sum()
-print("RESULT", n)
-spark.stop()
-"#;
-
-/// The running application's id, from `application -list`.
-fn running_application(conf: &std::path::Path) -> Option<String> {
-    let list = text(&spindle(conf, &["application", "-list"]));
-    list.lines()
-        .find(|l| l.trim_start().starts_with("application_") && l.contains("RUNNING"))
-        .map(application_id)
-}
-
-/// The containers the NM ran for `app` (one log directory each).
-fn containers_run(dir: &std::path::Path, app: &str) -> Vec<String> {
-    let mut found: Vec<String> = std::fs::read_dir(dir.join("nm/logs").join(app))
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.file_name().to_string_lossy().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    found.sort();
-    found
-}
-
 /// One Spark job at a time: two cores.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -54,33 +22,7 @@ async fn spark_job_survives_an_rm_restart(deploy_mode: &str) {
         ],
     );
     let (mut rm, _nm) = start_rm_and_nm(&conf, dir.path()).await;
-    let job = script(dir.path(), "slow.py", SLOW_JOB);
-    let jars = local_jars();
-    let submit_log = dir.path().join("submit.log");
-    let mut submit = spawn_spark_submit(
-        &conf,
-        &[
-            "--deploy-mode",
-            deploy_mode,
-            "--num-executors",
-            "2",
-            "--executor-memory",
-            "512m",
-            "--conf",
-            &jars,
-            job.to_str().unwrap(),
-        ],
-        &submit_log,
-    );
-    let mut app = String::new();
-    wait_until(150, "the job to run on both executors", || {
-        if let Some(id) = running_application(&conf) {
-            app = id;
-        }
-        !app.is_empty()
-            && container_processes(&app.replace("application_", "container_")).len() >= 3
-    })
-    .await;
+    let (mut submit, app) = start_slow_spark_job(&conf, dir.path(), deploy_mode).await;
     // Let tasks start, then take the RM away.
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     let before = containers_run(dir.path(), &app);
@@ -96,7 +38,7 @@ async fn spark_job_survives_an_rm_restart(deploy_mode: &str) {
     let logs = || {
         format!(
             "spark-submit:\n{}\nRM after restart:\n{}",
-            std::fs::read_to_string(&submit_log).unwrap_or_default(),
+            std::fs::read_to_string(dir.path().join("submit.log")).unwrap_or_default(),
             std::fs::read_to_string(&second_log).unwrap_or_default()
         )
     };

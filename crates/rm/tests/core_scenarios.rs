@@ -1036,10 +1036,7 @@ fn a_registering_nm_cleans_up_applications_that_ended_while_it_was_away() {
                 node_id: Some((&n2).into()),
                 http_port: Some(8042),
                 resource: Some((&Resource::new(8192, 8)).into()),
-                running_applications: [running, killed, unknown]
-                    .iter()
-                    .map(Into::into)
-                    .collect(),
+                running_applications: [running, killed, unknown].iter().map(Into::into).collect(),
                 ..Default::default()
             },
             c.now,

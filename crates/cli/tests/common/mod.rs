@@ -467,3 +467,70 @@ pub async fn exit_within(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Eight tasks of a few seconds each on two executors: a Spark job that outlives an RM's
+/// restart or failover.
+pub const SLOW_SPARK_JOB: &str = r#"
+import time
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.appName("spindle-slow-job").getOrCreate()
+n = spark.sparkContext.parallelize(range(8), 8).map(lambda x: time.sleep(4) or x).sum()
+print("RESULT", n)
+spark.stop()
+"#;
+
+/// Submits [`SLOW_SPARK_JOB`] in `deploy_mode` (two 512 MB executors, pyspark's jars) to the
+/// cluster of `conf`, spark-submit's output in `dir/submit.log`, and waits until the application
+/// runs its AM and both executors; returns spark-submit and the application id.
+pub async fn start_slow_spark_job(
+    conf: &Path,
+    dir: &Path,
+    deploy_mode: &str,
+) -> (std::process::Child, String) {
+    let job = script(dir, "slow.py", SLOW_SPARK_JOB);
+    let jars = local_jars();
+    let submit = spawn_spark_submit(
+        conf,
+        &[
+            "--deploy-mode",
+            deploy_mode,
+            "--num-executors",
+            "2",
+            "--executor-memory",
+            "512m",
+            "--conf",
+            &jars,
+            job.to_str().unwrap(),
+        ],
+        &dir.join("submit.log"),
+    );
+    let mut app = String::new();
+    wait_until(150, "the job to run on both executors", || {
+        let list = text(&spindle(conf, &["application", "-list"]));
+        if let Some(line) = list
+            .lines()
+            .find(|l| l.trim_start().starts_with("application_") && l.contains("RUNNING"))
+        {
+            app = application_id(line);
+        }
+        !app.is_empty()
+            && container_processes(&app.replace("application_", "container_")).len() >= 3
+    })
+    .await;
+    (submit, app)
+}
+
+/// The containers the NM with logs in `dir/nm/logs` ran for `app` (one log directory each),
+/// sorted.
+pub fn containers_run(dir: &Path, app: &str) -> Vec<String> {
+    let mut found: Vec<String> = std::fs::read_dir(dir.join("nm/logs").join(app))
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
