@@ -73,6 +73,10 @@ pub const NM_VMEM_CHECK_ENABLED: &str = "yarn.nodemanager.vmem-check-enabled";
 pub const NM_VMEM_PMEM_RATIO: &str = "yarn.nodemanager.vmem-pmem-ratio";
 pub const NM_DELETE_DEBUG_DELAY_SEC: &str = "yarn.nodemanager.delete.debug-delay-sec";
 pub const NM_LOG_RETAIN_SECONDS: &str = "yarn.nodemanager.log.retain-seconds";
+pub const NM_LOCALIZER_CACHE_TARGET_SIZE_MB: &str =
+    "yarn.nodemanager.localizer.cache.target-size-mb";
+pub const NM_LOCALIZER_CACHE_CLEANUP_INTERVAL_MS: &str =
+    "yarn.nodemanager.localizer.cache.cleanup.interval-ms";
 pub const NM_AUX_SERVICES: &str = "yarn.nodemanager.aux-services";
 /// A restarted NM takes back its containers (needs a fixed port in [`NM_ADDRESS`]).
 pub const NM_RECOVERY_ENABLED: &str = "yarn.nodemanager.recovery.enabled";
@@ -172,6 +176,8 @@ pub const YARN_DEFAULTS: &[(&str, &str)] = &[
     (NM_VMEM_PMEM_RATIO, "2.1"),
     (NM_DELETE_DEBUG_DELAY_SEC, "0"),
     (NM_LOG_RETAIN_SECONDS, "10800"),
+    (NM_LOCALIZER_CACHE_TARGET_SIZE_MB, "10240"),
+    (NM_LOCALIZER_CACHE_CLEANUP_INTERVAL_MS, "600000"),
     (NM_RECOVERY_ENABLED, "false"),
     (NM_RECOVERY_DIR, "${hadoop.tmp.dir}/yarn-nm-recovery"),
     (NM_RECOVERY_SUPERVISED, "false"),

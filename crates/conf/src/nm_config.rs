@@ -59,6 +59,10 @@ pub struct NmConfig {
     /// `yarn.nodemanager.log.retain-seconds` (default 10800): a finished application's container
     /// logs stay on the node this long.
     pub log_retain: Duration,
+    /// `yarn.nodemanager.localizer.cache.target-size-mb` (default 10240).
+    pub localizer_cache_target_mb: u64,
+    /// `yarn.nodemanager.localizer.cache.cleanup.interval-ms` (default 10 min).
+    pub localizer_cache_cleanup_interval: Duration,
     /// `yarn.nodemanager.aux-services` (default none).
     pub aux_services: Vec<String>,
     /// `yarn.resourcemanager.nodemanagers.heartbeat-interval-ms`: the interval until the RM says otherwise.
@@ -124,6 +128,14 @@ impl NmConfig {
                 configuration,
                 keys::NM_LOG_RETAIN_SECONDS,
             )?),
+            localizer_cache_target_mb: required_u64(
+                configuration,
+                keys::NM_LOCALIZER_CACHE_TARGET_SIZE_MB,
+            )?,
+            localizer_cache_cleanup_interval: required_duration_ms(
+                configuration,
+                keys::NM_LOCALIZER_CACHE_CLEANUP_INTERVAL_MS,
+            )?,
             aux_services: configuration.get_strings(keys::NM_AUX_SERVICES),
             heartbeat_interval: required_duration_ms(
                 configuration,

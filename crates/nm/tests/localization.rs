@@ -303,3 +303,64 @@ async fn containers_of_one_application_share_one_unpacked_archive() {
         "the archive is unpacked once"
     );
 }
+
+/// The cache cleanup never deletes what a running container uses; once the container is done,
+/// its resources are ordinary cache entries, deleted down to the target and localized again by
+/// the next container that asks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cache_cleanup_spares_running_containers_and_frees_the_rest() {
+    let node = node();
+    let staging = node.source_dir();
+    std::fs::write(staging.join("lib.jar"), vec![3u8; 200_000]).unwrap();
+    let mut lib = resource(&staging.join("lib.jar"), LocalResourceType::File);
+    lib.visibility = spindle_nm::localizer::LocalResourceVisibility::Private;
+    let started = staging.join("started");
+    let release = staging.join("release");
+    let id = container_id(1, 1);
+    let mut request = spec(
+        id,
+        &[&format!(
+            "touch {}; while [ ! -e {} ]; do sleep 0.05; done; cat lib.jar > /dev/null",
+            started.display(),
+            release.display()
+        )],
+    );
+    request
+        .local_resources
+        .insert("lib.jar".into(), lib.clone());
+    node.manager.start(request).unwrap();
+    wait_for_file_to_exist(&started).await;
+    let localizer = node.manager.localizer();
+    assert_eq!(
+        localizer.clean_up(0).deleted,
+        0,
+        "held by a running container"
+    );
+    std::fs::write(&release, b"").unwrap();
+    let report = node.manager.wait_for_completion(id).await.unwrap();
+    assert_eq!(report.exit_status, 0, "{}", report.diagnostics);
+    let cleaned = localizer.clean_up(0);
+    assert_eq!((cleaned.before_bytes, cleaned.deleted), (200_000, 1));
+
+    let again = container_id(1, 2);
+    let mut request = spec(again, &["test -s lib.jar"]);
+    request.local_resources.insert("lib.jar".into(), lib);
+    node.manager.start(request).unwrap();
+    let report = node.manager.wait_for_completion(again).await.unwrap();
+    assert_eq!(report.exit_status, 0, "{}", report.diagnostics);
+    assert_eq!(
+        localizer.stats().downloads,
+        2,
+        "localized again after the cleanup"
+    );
+}
+
+async fn wait_for_file_to_exist(path: &Path) {
+    for _ in 0..1000 {
+        if path.exists() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("{} never appeared", path.display());
+}

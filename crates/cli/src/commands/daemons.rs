@@ -183,6 +183,8 @@ pub async fn nodemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
     containers.pmem_check = config.pmem_check_enabled;
     containers.vmem_pmem_ratio = config.vmem_pmem_ratio as f32;
     containers.log_retain = config.log_retain;
+    containers.cache_target_bytes = config.localizer_cache_target_mb.saturating_mul(1 << 20);
+    containers.cache_cleanup_interval = config.localizer_cache_cleanup_interval;
     let nm = NodeManager::start(NmSettings {
         host,
         bind: resolve(&config.address, "yarn.nodemanager.address")?,

@@ -68,6 +68,11 @@ pub struct NmContainerConfig {
     /// How long a finished application's container logs stay on this node
     /// (`yarn.nodemanager.log.retain-seconds`, 3 hours): then `<log-dir>/<app>` is deleted.
     pub log_retain: Duration,
+    /// `yarn.nodemanager.localizer.cache.target-size-mb` (10 GB): what the PUBLIC and PRIVATE
+    /// caches are brought down to at each cleanup.
+    pub cache_target_bytes: u64,
+    /// `yarn.nodemanager.localizer.cache.cleanup.interval-ms` (10 min).
+    pub cache_cleanup_interval: Duration,
 }
 
 impl NmContainerConfig {
@@ -103,6 +108,8 @@ impl NmContainerConfig {
             vmem_pmem_ratio: 2.1,
             stderr_tail_bytes: 4096,
             log_retain: Duration::from_secs(10_800),
+            cache_target_bytes: 10_240 << 20,
+            cache_cleanup_interval: Duration::from_secs(600),
         }
     }
 }

@@ -59,6 +59,7 @@ pub(crate) async fn localize_and_launch(
         });
     }
     let mut localized: Vec<(String, PathBuf)> = Vec::new();
+    let mut leases = Vec::new();
     let mut counters = LocalizationCounters::default();
     let mut first_error = None;
     while let Some(joined) = localizations.join_next().await {
@@ -66,6 +67,7 @@ pub(crate) async fn localize_and_launch(
             Ok((link_name, Ok(outcome))) => {
                 counters.add(&outcome);
                 localized.push((link_name, outcome.resource.path));
+                leases.push(outcome.lease);
             }
             Ok((_, Err(error))) => {
                 first_error.get_or_insert(error.to_string());
@@ -80,6 +82,7 @@ pub(crate) async fn localize_and_launch(
         return;
     }
     localized.sort();
+    runtime.hold_resources(leases);
     counters.millis = started.elapsed().as_millis() as u64;
     if !runtime.localized() {
         return;

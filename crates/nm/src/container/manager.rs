@@ -235,6 +235,22 @@ impl ContainerManager {
                 Some(store.clone()),
             );
             inner.containers().insert(container_id, runtime.clone());
+            if !matches!(status, RecordedStatus::Completed { .. }) {
+                // What it uses stays on disk while it runs.
+                let leases = runtime
+                    .spec
+                    .local_resources
+                    .values()
+                    .filter_map(|resource| {
+                        inner.localizer.lease_cached(
+                            resource,
+                            &runtime.spec.user,
+                            container_id.application_id(),
+                        )
+                    })
+                    .collect();
+                runtime.hold_resources(leases);
+            }
             match status {
                 RecordedStatus::Completed { exit_status } => {
                     completed += 1;
@@ -333,6 +349,11 @@ impl ContainerManager {
 
     pub fn localizer(&self) -> &ResourceLocalizer {
         &self.inner.localizer
+    }
+
+    /// The localizer, shared (for work off the async workers).
+    pub fn localizer_handle(&self) -> Arc<ResourceLocalizer> {
+        self.inner.localizer.clone()
     }
 
     /// The receiver of the ids of containers reaching DONE, in order; `Some` only the first time.

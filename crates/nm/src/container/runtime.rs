@@ -58,9 +58,22 @@ pub(crate) struct ContainerRuntime {
     completions: mpsc::UnboundedSender<ContainerId>,
     /// The recovery store, when recovery is on.
     recorder: Option<Arc<NmStateStore>>,
+    /// Its holds on the localized resources it uses, given back when it is done.
+    leases: Mutex<Vec<crate::localizer::ResourceLease>>,
 }
 
 impl ContainerRuntime {
+    /// Keeps `leases` until the container is done (at once if it already is).
+    pub fn hold_resources(&self, leases: Vec<crate::localizer::ResourceLease>) {
+        if self.lifecycle() == ContainerLifecycleState::Done {
+            return;
+        }
+        self.leases
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .extend(leases);
+    }
+
     pub fn new(
         spec: ContainerLaunchSpec,
         paths: ContainerPaths,
@@ -82,6 +95,7 @@ impl ContainerRuntime {
             lifecycle_watch: watch::channel(ContainerLifecycleState::New).0,
             completions,
             recorder,
+            leases: Mutex::new(Vec::new()),
         })
     }
 
@@ -108,6 +122,7 @@ impl ContainerRuntime {
             lifecycle_watch: watch::channel(ContainerLifecycleState::New).0,
             completions,
             recorder,
+            leases: Mutex::new(Vec::new()),
         });
         {
             let mut state = runtime.lock();
@@ -463,6 +478,10 @@ impl ContainerRuntime {
         debug_assert_eq!(state.lifecycle, ContainerLifecycleState::Done);
         state.exit_status = final_exit_status;
         self.persist_or_warn(state);
+        self.leases
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
         tracing::info!(container = %self.spec.container_id, exit_status = final_exit_status, "container completed");
         let _ = self.completions.send(self.spec.container_id);
     }

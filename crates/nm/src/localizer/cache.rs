@@ -3,6 +3,14 @@
 //! (source path, timestamp, size, type, pattern). Concurrent requests for one resource localize
 //! it once; later requests reuse the result while it is still on disk.
 //!
+//! A container holds a [`ResourceLease`] on every resource it uses until it is done. Every
+//! `yarn.nodemanager.localizer.cache.cleanup.interval-ms` the NM calls
+//! [`ResourceLocalizer::clean_up`]: while the PUBLIC and PRIVATE caches hold more than
+//! `yarn.nodemanager.localizer.cache.target-size-mb`, the least recently used resource that no
+//! container holds is deleted (APPLICATION resources go with their application). A lease is
+//! only taken on an entry still in the index, under the index's lock, and eviction takes its
+//! victims out of the index under the same lock, so a resource in use is never deleted.
+//!
 //! With recovery on, each localized resource is recorded (its request, cache and local path):
 //! the directory layout alone (`<cache root>/<n>/<file name>`) does not say which request a copy
 //! satisfied, so a restarted NM rebuilds the index from the records, keeping those whose copy is
@@ -10,7 +18,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use spindle_types::ApplicationId;
@@ -49,14 +57,66 @@ struct CacheKey {
 #[derive(Default)]
 struct CacheEntry {
     result: OnceCell<Result<LocalizedResource, LocalizationError>>,
+    /// Containers holding it ([`ResourceLease`]s).
+    holders: AtomicUsize,
+    /// When it was last taken or given back ([`USE_CLOCK`] ticks): least recently used first.
+    last_used: AtomicU64,
+}
+
+/// A process-wide use counter: the order of lease takes and returns.
+static USE_CLOCK: AtomicU64 = AtomicU64::new(1);
+
+fn tick() -> u64 {
+    USE_CLOCK.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A container's hold on a localized resource: while any lease is alive, cache cleanup leaves
+/// the resource on disk. Dropping it gives the resource back.
+pub struct ResourceLease {
+    entry: Arc<CacheEntry>,
+}
+
+impl ResourceLease {
+    fn take(entry: &Arc<CacheEntry>) -> Self {
+        entry.holders.fetch_add(1, Ordering::AcqRel);
+        entry.last_used.store(tick(), Ordering::Relaxed);
+        Self {
+            entry: entry.clone(),
+        }
+    }
+}
+
+impl Drop for ResourceLease {
+    fn drop(&mut self) {
+        self.entry.last_used.store(tick(), Ordering::Relaxed);
+        self.entry.holders.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl std::fmt::Debug for ResourceLease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResourceLease")
+    }
 }
 
 /// The result of one `localize` call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct LocalizationOutcome {
     pub resource: LocalizedResource,
     /// True when an earlier (or concurrent) request had already localized the resource.
     pub cache_hit: bool,
+    /// The caller's hold on the resource: keep it while the resource is in use.
+    pub lease: ResourceLease,
+}
+
+/// What one [`ResourceLocalizer::clean_up`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CleanupOutcome {
+    /// PUBLIC and PRIVATE bytes before and after.
+    pub before_bytes: u64,
+    pub after_bytes: u64,
+    /// Resources deleted.
+    pub deleted: usize,
 }
 
 /// Counters for observing the caches.
@@ -195,6 +255,8 @@ impl ResourceLocalizer {
                     key,
                     Arc::new(CacheEntry {
                         result: OnceCell::new_with(Some(Ok(localized))),
+                        holders: AtomicUsize::new(0),
+                        last_used: AtomicU64::new(tick()),
                     }),
                 );
             }
@@ -297,20 +359,26 @@ impl ResourceLocalizer {
                 .clone();
             let localized_here = localized_here.load(Ordering::Relaxed);
             match result {
-                Ok(localized)
-                    if !localized_here && std::fs::symlink_metadata(&localized.path).is_err() =>
-                {
-                    // Deleted behind the cache's back: forget it and localize again.
-                    self.forget_entry(&key, &entry);
-                    self.unrecord(&[localized.path]);
-                }
                 Ok(localized) => {
+                    // Held only while the entry is still in the index (cleanup may just have
+                    // taken it out to delete it: then localize again).
+                    let Some(lease) = self.lease_if_indexed(&key, &entry) else {
+                        continue;
+                    };
+                    if !localized_here && std::fs::symlink_metadata(&localized.path).is_err() {
+                        // Deleted behind the cache's back: forget it and localize again.
+                        drop(lease);
+                        self.forget_entry(&key, &entry);
+                        self.unrecord(&[localized.path]);
+                        continue;
+                    }
                     if !localized_here {
                         self.cache_hits.fetch_add(1, Ordering::Relaxed);
                     }
                     return Ok(LocalizationOutcome {
                         resource: localized,
                         cache_hit: !localized_here,
+                        lease,
                     });
                 }
                 Err(error) => {
@@ -319,6 +387,96 @@ impl ResourceLocalizer {
                     return Err(error);
                 }
             }
+        }
+    }
+
+    fn lease_if_indexed(&self, key: &CacheKey, entry: &Arc<CacheEntry>) -> Option<ResourceLease> {
+        let entries = self.entries.lock().unwrap();
+        entries
+            .get(key)
+            .is_some_and(|current| Arc::ptr_eq(current, entry))
+            .then(|| ResourceLease::take(entry))
+    }
+
+    /// A lease on `resource` if it is cached (a recovered container holds what it used).
+    pub fn lease_cached(
+        &self,
+        resource: &LocalResource,
+        user: &str,
+        application_id: ApplicationId,
+    ) -> Option<ResourceLease> {
+        let key = CacheKey {
+            scope: CacheScope::of(resource.visibility, user, application_id),
+            source: resource.url.to_local_path().ok()?,
+            timestamp: resource.timestamp,
+            size: resource.size,
+            resource_type: resource.resource_type,
+            pattern: resource.pattern.clone(),
+        };
+        let entries = self.entries.lock().unwrap();
+        entries.get(&key).map(ResourceLease::take)
+    }
+
+    /// YARN's cache cleanup: while the PUBLIC and PRIVATE caches hold more than `target_bytes`,
+    /// deletes the least recently used resource no container holds. Blocking (it deletes
+    /// directories).
+    pub fn clean_up(&self, target_bytes: u64) -> CleanupOutcome {
+        let mut victims = Vec::new();
+        let (before_bytes, after_bytes) = {
+            let mut entries = self.entries.lock().unwrap();
+            let mut sized: Vec<(u64, u64, bool, CacheKey)> = entries
+                .iter()
+                .filter(|(key, _)| !matches!(key.scope, CacheScope::Application { .. }))
+                .filter_map(|(key, entry)| match entry.result.get() {
+                    Some(Ok(localized)) => Some((
+                        entry.last_used.load(Ordering::Relaxed),
+                        localized.size_bytes,
+                        entry.holders.load(Ordering::Acquire) > 0,
+                        key.clone(),
+                    )),
+                    _ => None,
+                })
+                .collect();
+            let before: u64 = sized.iter().map(|(_, size, _, _)| size).sum();
+            let mut total = before;
+            sized.sort_by_key(|(last_used, ..)| *last_used);
+            for (_, size, held, key) in sized {
+                if total <= target_bytes {
+                    break;
+                }
+                if held {
+                    continue;
+                }
+                if let Some(entry) = entries.remove(&key) {
+                    if let Some(Ok(localized)) = entry.result.get() {
+                        victims.push(localized.path.clone());
+                    }
+                    total -= size;
+                }
+            }
+            (before, total)
+        };
+        for path in &victims {
+            // `<cache root>/<n>/<name>`: the whole numbered directory goes.
+            let directory = path.parent().unwrap_or(path);
+            if let Err(error) = super::download::remove_tree(directory) {
+                tracing::warn!(
+                    "cache cleanup: cannot delete {}: {error}",
+                    directory.display()
+                );
+            }
+        }
+        self.unrecord(&victims);
+        if !victims.is_empty() {
+            tracing::info!(
+                "localizer cache cleanup: deleted {} resource(s), {before_bytes} -> {after_bytes} bytes (target {target_bytes})",
+                victims.len()
+            );
+        }
+        CleanupOutcome {
+            before_bytes,
+            after_bytes,
+            deleted: victims.len(),
         }
     }
 
@@ -558,5 +716,60 @@ mod tests {
         let second = localizer.localize(&good, "alice", app(1)).await.unwrap();
         assert!(!second.cache_hit);
         assert_eq!(fs::read(&second.resource.path).unwrap(), b"<x/>");
+    }
+
+    #[tokio::test]
+    async fn cleanup_deletes_least_recently_used_unheld_resources_down_to_the_target() {
+        let temp = tempfile::tempdir().unwrap();
+        let localizer = ResourceLocalizer::new(vec![temp.path().join("local")]);
+        let resource = |name: &str, visibility| {
+            let source = temp.path().join(name);
+            fs::write(&source, vec![1u8; 100_000]).unwrap();
+            LocalResource::from_local_path(&source, LocalResourceType::File, visibility).unwrap()
+        };
+        let first = resource("first.jar", LocalResourceVisibility::Private);
+        let held = resource("held.jar", LocalResourceVisibility::Private);
+        let last = resource("last.jar", LocalResourceVisibility::Private);
+        let own = resource("own.jar", LocalResourceVisibility::Application);
+        let mut outcomes = Vec::new();
+        for r in [&first, &held, &last, &own] {
+            outcomes.push(localizer.localize(r, "alice", app(1)).await.unwrap());
+        }
+        let paths: Vec<PathBuf> = outcomes.iter().map(|o| o.resource.path.clone()).collect();
+        let mut outcomes = outcomes.into_iter();
+        drop(outcomes.next()); // first: given back first, the least recently used
+        let held_lease = outcomes.next().unwrap();
+        drop(outcomes.next()); // last
+        drop(outcomes.next()); // own: APPLICATION, left to its application's cleanup
+
+        // Within the target: nothing goes.
+        let kept = localizer.clean_up(1 << 20);
+        assert_eq!((kept.before_bytes, kept.deleted), (300_000, 0));
+
+        // 150 KB: first goes, held stays although older than last, then last goes.
+        let outcome = localizer.clean_up(150_000);
+        assert_eq!(
+            outcome,
+            CleanupOutcome {
+                before_bytes: 300_000,
+                after_bytes: 100_000,
+                deleted: 2
+            }
+        );
+        assert!(!paths[0].exists() && !paths[0].parent().unwrap().exists());
+        assert!(paths[1].exists(), "a held resource is never deleted");
+        assert!(!paths[2].exists());
+        assert!(paths[3].exists());
+
+        // Held below the target of zero, it still stays; given back, it goes.
+        assert_eq!(localizer.clean_up(0).deleted, 0);
+        drop(held_lease);
+        assert_eq!(localizer.clean_up(0).deleted, 1);
+        assert!(!paths[1].exists());
+
+        // A deleted resource is localized again when asked for.
+        let again = localizer.localize(&first, "alice", app(1)).await.unwrap();
+        assert!(!again.cache_hit);
+        assert!(again.resource.path.exists());
     }
 }

@@ -12,7 +12,9 @@ pub mod layout;
 mod resource;
 mod unpack;
 
-pub use cache::{LocalizationOutcome, LocalizerStats, ResourceLocalizer};
+pub use cache::{
+    CleanupOutcome, LocalizationOutcome, LocalizerStats, ResourceLease, ResourceLocalizer,
+};
 pub use download::LocalizedResource;
 pub use error::{LocalizationError, UnpackError};
 pub use resource::{

@@ -144,6 +144,7 @@ impl NodeManager {
             registered: registered_sender,
             gpus,
         };
+        tokio::spawn(clean_up_cache(manager.clone(), shutdown_receiver.clone()));
         let updater = tokio::spawn(updater.run(completions, shutdown_receiver));
         Ok(Self {
             node_id,
@@ -211,4 +212,26 @@ fn detect_java_home() -> Option<String> {
         .find(|p| p.is_file())?;
     let real = std::fs::canonicalize(java).ok()?;
     Some(real.parent()?.parent()?.to_string_lossy().into_owned())
+}
+
+/// YARN's localizer cache cleanup: every `cache_cleanup_interval`, the PUBLIC and PRIVATE
+/// caches are brought down to `cache_target_bytes` (least recently used first, never what a
+/// container holds), off the async workers.
+async fn clean_up_cache(manager: Arc<ContainerManager>, mut shutdown: watch::Receiver<bool>) {
+    let (interval, target) = {
+        let config = manager.config();
+        // A zero interval would spin.
+        (
+            config.cache_cleanup_interval.max(Duration::from_secs(1)),
+            config.cache_target_bytes,
+        )
+    };
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => return,
+        }
+        let localizer = manager.localizer_handle();
+        let _ = tokio::task::spawn_blocking(move || localizer.clean_up(target)).await;
+    }
 }
