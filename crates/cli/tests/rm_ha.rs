@@ -12,21 +12,28 @@ use spindle_minicluster::zookeeper;
 
 use common::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_standby_takes_over_from_a_killed_active_and_a_frozen_active_is_fenced() {
-    let zk = zookeeper::ZooKeeper::start();
-    let dir = tempfile::tempdir().unwrap();
-    let (rm1_conf, rm2_conf, client) = ha_confs(dir.path(), &zk.address, &[]);
-    let mut rm1 = spawn_rm(&rm1_conf, &dir.path().join("rm1.log"));
+/// rm1 elected active, then rm2 standby (logs in `dir/rm1.log`, `dir/rm2.log`); the client
+/// configuration.
+async fn start_ha_pair(dir: &std::path::Path, zk: &str) -> (Process, Process, std::path::PathBuf) {
+    let (rm1_conf, rm2_conf, client) = ha_confs(dir, zk, &[]);
+    let rm1 = spawn_rm(&rm1_conf, &dir.join("rm1.log"));
     wait_until(30, "rm1 to be elected active", || {
         ha_state(&client, "rm1") == "active"
     })
     .await;
-    let rm2 = spawn_rm(&rm2_conf, &dir.path().join("rm2.log"));
+    let rm2 = spawn_rm(&rm2_conf, &dir.join("rm2.log"));
     wait_until(30, "rm2 to report standby", || {
         ha_state(&client, "rm2") == "standby"
     })
     .await;
+    (rm1, rm2, client)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_standby_takes_over_from_a_killed_active_and_a_frozen_active_is_fenced() {
+    let zk = zookeeper::ZooKeeper::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut rm1, rm2, client) = start_ha_pair(dir.path(), &zk.address).await;
     assert_eq!(ha_state(&client, "rm1"), "active");
 
     let refused = text(&spindle(
@@ -103,7 +110,8 @@ async fn the_standby_takes_over_from_a_killed_active_and_a_frozen_active_is_fenc
     );
 
     // rm1 comes back as standby.
-    let _rm1 = spawn_rm(&rm1_conf, &dir.path().join("rm1-again.log"));
+    // ha_confs wrote rm1's configuration to dir/rm1.
+    let _rm1 = spawn_rm(&dir.path().join("rm1"), &dir.path().join("rm1-again.log"));
     wait_until(30, "rm1 to rejoin as standby", || {
         ha_state(&client, "rm1") == "standby"
     })
@@ -140,17 +148,7 @@ async fn the_java_client_submits_through_a_failover_and_each_application_exists_
     );
     let zk = zookeeper::ZooKeeper::start();
     let dir = tempfile::tempdir().unwrap();
-    let (rm1_conf, rm2_conf, client) = ha_confs(dir.path(), &zk.address, &[]);
-    let mut rm1 = spawn_rm(&rm1_conf, &dir.path().join("rm1.log"));
-    wait_until(30, "rm1 to be elected active", || {
-        ha_state(&client, "rm1") == "active"
-    })
-    .await;
-    let _rm2 = spawn_rm(&rm2_conf, &dir.path().join("rm2.log"));
-    wait_until(30, "rm2 to report standby", || {
-        ha_state(&client, "rm2") == "standby"
-    })
-    .await;
+    let (mut rm1, _rm2, client) = start_ha_pair(dir.path(), &zk.address).await;
 
     const COUNT: usize = 30;
     let out = dir.path().join("submit.out");

@@ -349,12 +349,9 @@ fn failures_older_than_the_validity_interval_do_not_use_up_attempts() {
 }
 
 /// Submits a 1 GB AM application to `default` whose submission `customize` completes.
-fn submit_with(
-    c: &mut Cluster,
-    customize: impl FnOnce(&mut ApplicationSubmissionContextProto),
-) -> ApplicationId {
-    let (app, _) = c.core.new_application();
-    let mut submission = ApplicationSubmissionContextProto {
+/// A submission of `app` to `default`: a 1 GB AM running `sleep 100`.
+fn submission_of(app: ApplicationId) -> ApplicationSubmissionContextProto {
+    ApplicationSubmissionContextProto {
         application_id: Some(app.into()),
         queue: Some("default".into()),
         am_container_spec: Some(ContainerLaunchContextProto {
@@ -363,7 +360,15 @@ fn submit_with(
         }),
         resource: Some((&Resource::new(1024, 1)).into()),
         ..Default::default()
-    };
+    }
+}
+
+fn submit_with(
+    c: &mut Cluster,
+    customize: impl FnOnce(&mut ApplicationSubmissionContextProto),
+) -> ApplicationId {
+    let (app, _) = c.core.new_application();
+    let mut submission = submission_of(app);
     customize(&mut submission);
     c.core
         .submit_application("alice", submission, c.now)
@@ -982,16 +987,7 @@ fn an_id_from_the_previous_active_is_accepted_and_a_malformed_one_is_refused() {
     // timestamp) and submits it here: accepted once, as YARN does, and the RM's own ids go on.
     let mut c = Cluster::new();
     c.add_node("n1", 8192, 8);
-    let submission = |id: ApplicationId| ApplicationSubmissionContextProto {
-        application_id: Some(id.into()),
-        queue: Some("default".into()),
-        am_container_spec: Some(ContainerLaunchContextProto {
-            command: vec!["sleep 100".into()],
-            ..Default::default()
-        }),
-        resource: Some((&Resource::new(1024, 1)).into()),
-        ..Default::default()
-    };
+    let submission = submission_of;
     let foreign = ApplicationId::new(TS - 60_000, 7);
     let now = c.now;
     for _ in 0..2 {
