@@ -74,6 +74,9 @@ enum Command {
     /// The fault suite: real daemons under concurrent applications, one fault per scenario
     /// (RM or NM killed and restarted, AM or container killed); reports what was lost.
     Faults(commands::faults::FaultsArgs),
+    /// The soak test: real daemons run rounds of many short containers; reports the daemons'
+    /// memory and open files after each round and their growth per 10,000 containers.
+    Soak(commands::soak::SoakArgs),
     /// Run a command in N containers (YARN's distributed shell).
     Dshell(commands::dshell::DshellArgs),
     /// The distributed shell's ApplicationMaster (started by `dshell` inside the AM container).
@@ -112,6 +115,7 @@ fn main() -> anyhow::Result<()> {
             Command::Sim(args) => commands::sim::run(conf_dir.as_deref(), *args),
             Command::Bench(args) => commands::sim::run_bench(args),
             Command::Faults(args) => commands::faults::run(args).await,
+            Command::Soak(args) => commands::soak::run(args).await,
             Command::Dshell(args) => commands::dshell::run(conf_dir.as_deref(), args).await,
             Command::DshellAm(args) => commands::dshell::run_am(args).await,
         }

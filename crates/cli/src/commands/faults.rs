@@ -81,7 +81,7 @@ impl Outcome {
 }
 
 /// A daemon or client process, killed when dropped.
-struct Proc(Child);
+pub(super) struct Proc(pub(super) Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -100,7 +100,7 @@ fn free_port() -> anyhow::Result<u16> {
 const HA_SESSION_TIMEOUT_MS: u64 = 4000;
 
 /// How the RMs keep their state.
-enum Store<'a> {
+pub(super) enum Store<'a> {
     /// The embedded store in this directory (one RM).
     Embedded(PathBuf),
     /// Two RMs in HA sharing ZooKeeper at this address, under this scenario's own znodes.
@@ -108,22 +108,27 @@ enum Store<'a> {
 }
 
 /// One cluster: its configuration directories and daemons.
-struct Cluster {
+pub(super) struct Cluster {
     dir: PathBuf,
     /// The client configuration (the NMs' and the applications' too).
-    rm_conf: PathBuf,
+    pub(super) rm_conf: PathBuf,
     /// Each RM's own configuration (in HA, with its `yarn.resourcemanager.ha.id`).
     rm_confs: Vec<PathBuf>,
     nm_confs: Vec<PathBuf>,
     /// Each RM's client address.
     client_addresses: Vec<SocketAddr>,
-    rms: Vec<Option<Proc>>,
-    nms: Vec<Option<Proc>>,
+    pub(super) rms: Vec<Option<Proc>>,
+    pub(super) nms: Vec<Option<Proc>>,
     restarts: usize,
 }
 
 impl Cluster {
-    fn new(dir: &Path, nodes: usize, store: Store<'_>, nm_recovery: bool) -> anyhow::Result<Self> {
+    pub(super) fn new(
+        dir: &Path,
+        nodes: usize,
+        store: Store<'_>,
+        nm_recovery: bool,
+    ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let mut rm_properties: Vec<(String, String)> = vec![
             (
@@ -259,7 +264,7 @@ impl Cluster {
         })
     }
 
-    fn spawn(&mut self, conf: &Path, args: &[&str], log: &str) -> anyhow::Result<Proc> {
+    pub(super) fn spawn(&mut self, conf: &Path, args: &[&str], log: &str) -> anyhow::Result<Proc> {
         let log = std::fs::File::create(self.dir.join(log))?;
         Ok(Proc(
             Command::new(std::env::current_exe()?)
@@ -274,7 +279,7 @@ impl Cluster {
         ))
     }
 
-    fn start_rm(&mut self, index: usize) -> anyhow::Result<()> {
+    pub(super) fn start_rm(&mut self, index: usize) -> anyhow::Result<()> {
         self.restarts += 1;
         let conf = self.rm_confs[index].clone();
         let log = format!("rm-{index}-{}.log", self.restarts);
@@ -314,7 +319,7 @@ impl Cluster {
         }
     }
 
-    fn start_nm(&mut self, index: usize) -> anyhow::Result<()> {
+    pub(super) fn start_nm(&mut self, index: usize) -> anyhow::Result<()> {
         self.restarts += 1;
         let conf = self.nm_confs[index].clone();
         let log = format!("nm-{index}-{}.log", self.restarts);
@@ -323,7 +328,7 @@ impl Cluster {
     }
 
     /// A client of whichever RM answers (the active, in HA).
-    async fn client(&self) -> anyhow::Result<YarnClient> {
+    pub(super) async fn client(&self) -> anyhow::Result<YarnClient> {
         let mut last = None;
         for address in &self.client_addresses {
             match YarnClient::connect(*address, "faults").await {
@@ -338,7 +343,7 @@ impl Cluster {
     }
 
     /// Waits until an RM answers and lists every NM RUNNING; how long that took.
-    async fn wait_serving(&self, limit: Duration) -> anyhow::Result<Duration> {
+    pub(super) async fn wait_serving(&self, limit: Duration) -> anyhow::Result<Duration> {
         let started = Instant::now();
         loop {
             if let Ok(client) = self.client().await {

@@ -12,6 +12,7 @@ pub mod node;
 pub mod rmadmin;
 pub mod scaling;
 pub mod sim;
+pub mod soak;
 pub mod stop_signal;
 
 /// Logs to stderr, filtered by `SPINDLE_LOG` (default `default_level`).
