@@ -20,6 +20,9 @@ use super::records::{
     LocalizedRecord, StoppedContainer,
 };
 
+/// redb's page cache for the recovery store.
+const CACHE_BYTES: usize = 4 << 20;
+
 /// The store's file inside the recovery directory.
 pub const STORE_FILE_NAME: &str = "nm-state.redb";
 
@@ -121,12 +124,17 @@ impl NmStateStore {
         std::fs::create_dir_all(dir)
             .and_then(|()| std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)))
             .map_err(|e| failed(format!("cannot create {}: {e}", dir.display())))?;
-        let db = Database::create(&path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => {
-                failed("another NodeManager has this recovery store open".to_string())
-            }
-            other => failed(other.to_string()),
-        })?;
+        // redb caches up to 1 GiB by default; the NM's records are small and read once, at
+        // start: a small cache keeps the daemon's memory flat as the file grows.
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => {
+                    failed("another NodeManager has this recovery store open".to_string())
+                }
+                other => failed(other.to_string()),
+            })?;
         let store = Self { db, path };
         let version = store.read_version()?;
         match version {

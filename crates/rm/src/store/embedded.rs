@@ -14,6 +14,9 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const APPS: TableDefinition<&str, &[u8]> = TableDefinition::new("apps");
 const ATTEMPTS: TableDefinition<&str, &[u8]> = TableDefinition::new("attempts");
 
+/// redb's page cache for the store.
+const CACHE_BYTES: usize = 16 << 20;
+
 /// The file name inside the state directory.
 pub const FILE_NAME: &str = "rmstore.redb";
 
@@ -53,12 +56,17 @@ impl EmbeddedStore {
     /// The open database, opening the file (again) if needed.
     fn database(&mut self) -> Result<&Database, StoreError> {
         if self.db.is_none() {
-            let db = Database::create(&self.path).map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => {
-                    self.backend("another ResourceManager has this state store open")
-                }
-                other => self.backend(other),
-            })?;
+            // redb caches up to 1 GiB by default; the store is written far more than read (it is
+            // read once, at start), so a small cache keeps the RM's memory flat as it grows.
+            let db = Database::builder()
+                .set_cache_size(CACHE_BYTES)
+                .create(&self.path)
+                .map_err(|e| match e {
+                    redb::DatabaseError::DatabaseAlreadyOpen => {
+                        self.backend("another ResourceManager has this state store open")
+                    }
+                    other => self.backend(other),
+                })?;
             self.db = Some(db);
         }
         Ok(self.db.as_ref().expect("just opened"))
