@@ -279,6 +279,48 @@ impl Cluster {
         ))
     }
 
+    /// A distributed shell of `containers` 256 MB containers running `command`, as a client of
+    /// the cluster (its output in `log`).
+    pub(super) fn spawn_dshell(
+        &mut self,
+        containers: u32,
+        command: &str,
+        log: &str,
+    ) -> anyhow::Result<Proc> {
+        let conf = self.rm_conf.clone();
+        self.spawn(
+            &conf,
+            &[
+                "dshell",
+                "--num-containers",
+                &containers.to_string(),
+                "--container-memory",
+                "256",
+                "--shell-command",
+                command,
+            ],
+            log,
+        )
+    }
+
+    /// The RM's verdicts: applications FINISHED with SUCCEEDED, and the other ended ones.
+    pub(super) async fn verdicts(&self) -> anyhow::Result<(usize, usize)> {
+        let reports = self
+            .client()
+            .await?
+            .get_applications(&ApplicationFilter::default())
+            .await?;
+        let succeeded = reports
+            .iter()
+            .filter(|r| {
+                r.state == YarnApplicationState::Finished
+                    && r.final_status == FinalApplicationStatus::Succeeded
+            })
+            .count();
+        let ended = reports.iter().filter(|r| r.state.is_final()).count();
+        Ok((succeeded, ended - succeeded))
+    }
+
     pub(super) fn start_rm(&mut self, index: usize) -> anyhow::Result<()> {
         self.restarts += 1;
         let conf = self.rm_confs[index].clone();
@@ -514,27 +556,14 @@ async fn run_scenario(
         m = marks.display(),
         s = args.task_seconds
     );
-    let containers = args.containers.to_string();
     let started = Instant::now();
     let mut clients = Vec::new();
-    let submit = |cluster: &mut Cluster, index: usize, command: &str| {
-        let conf = cluster.rm_conf.clone();
-        cluster.spawn(
-            &conf,
-            &[
-                "dshell",
-                "--num-containers",
-                &containers,
-                "--container-memory",
-                "256",
-                "--shell-command",
-                command,
-            ],
-            &format!("dshell-{index}.log"),
-        )
-    };
     for index in 0..args.applications {
-        clients.push(submit(&mut cluster, index, &command)?);
+        clients.push(cluster.spawn_dshell(
+            args.containers,
+            &command,
+            &format!("dshell-{index}.log"),
+        )?);
     }
     let run_dir = dir.display().to_string();
     // The fault comes once every application has a container running.
@@ -614,7 +643,11 @@ async fn run_scenario(
             let extra = 2;
             let large = format!("{command} # {}", "x".repeat(60 * 1024));
             for index in 0..extra {
-                clients.push(submit(&mut cluster, args.applications + index, &large)?);
+                clients.push(cluster.spawn_dshell(
+                    args.containers,
+                    &large,
+                    &format!("dshell-{}.log", args.applications + index),
+                )?);
             }
             tokio::time::sleep(Duration::from_secs(5)).await;
             let held = unsaved_applications(&cluster).await.unwrap_or(0);
@@ -691,18 +724,7 @@ async fn run_scenario(
         }
     }
     let makespan_ms = started.elapsed().as_millis();
-    let client = cluster.client().await?;
-    let reports = client
-        .get_applications(&ApplicationFilter::default())
-        .await?;
-    let succeeded = reports
-        .iter()
-        .filter(|r| {
-            r.state == YarnApplicationState::Finished
-                && r.final_status == FinalApplicationStatus::Succeeded
-        })
-        .count();
-    let failed = reports.iter().filter(|r| r.state.is_final()).count() - succeeded;
+    let (succeeded, failed) = cluster.verdicts().await?;
     let text = std::fs::read_to_string(&marks).unwrap_or_default();
     let mut starts: BTreeMap<&str, usize> = BTreeMap::new();
     let mut ends: BTreeMap<&str, usize> = BTreeMap::new();

@@ -8,9 +8,6 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use spindle_client::ApplicationFilter;
-use spindle_types::states::{FinalApplicationStatus, YarnApplicationState};
-
 use super::faults::{Cluster, Proc, Store};
 
 #[derive(clap::Args)]
@@ -116,25 +113,15 @@ pub async fn run(args: SoakArgs) -> anyhow::Result<i32> {
     };
     let started = Instant::now();
     print("start", 0, 0.0, &samples(&cluster));
-    let containers = args.containers.to_string();
     let mut run_so_far = 0u64;
     let mut warm = (0u64, Vec::new());
     let mut failed = 0usize;
     for round in 1..=args.rounds {
         let mut clients = Vec::new();
         for index in 0..args.applications {
-            let conf = cluster.rm_conf.clone();
-            clients.push(cluster.spawn(
-                &conf,
-                &[
-                    "dshell",
-                    "--num-containers",
-                    &containers,
-                    "--container-memory",
-                    "256",
-                    "--shell-command",
-                    "true",
-                ],
+            clients.push(cluster.spawn_dshell(
+                args.containers,
+                "true",
                 &format!("dshell-{round}-{index}.log"),
             )?);
         }
@@ -159,17 +146,7 @@ pub async fn run(args: SoakArgs) -> anyhow::Result<i32> {
         );
     }
     let end = samples(&cluster);
-    let client = cluster.client().await?;
-    let reports = client
-        .get_applications(&ApplicationFilter::default())
-        .await?;
-    let succeeded = reports
-        .iter()
-        .filter(|r| {
-            r.state == YarnApplicationState::Finished
-                && r.final_status == FinalApplicationStatus::Succeeded
-        })
-        .count();
+    let (succeeded, _) = cluster.verdicts().await?;
     let (warm_containers, warm_samples) = warm;
     let per_10k = |from: u64, to: u64| {
         let containers = run_so_far.saturating_sub(warm_containers).max(1) as f64;
