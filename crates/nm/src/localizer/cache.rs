@@ -140,6 +140,24 @@ pub struct ResourceLocalizer {
     store: Option<Arc<NmStateStore>>,
 }
 
+impl CacheKey {
+    /// The cache entry `resource` takes for a container of `user` in `application_id`.
+    fn of(
+        resource: &LocalResource,
+        user: &str,
+        application_id: ApplicationId,
+    ) -> Result<Self, LocalizationError> {
+        Ok(Self {
+            scope: CacheScope::of(resource.visibility, user, application_id),
+            source: resource.url.to_local_path()?,
+            timestamp: resource.timestamp,
+            size: resource.size,
+            resource_type: resource.resource_type,
+            pattern: resource.pattern.clone(),
+        })
+    }
+}
+
 impl CacheScope {
     fn of(visibility: LocalResourceVisibility, user: &str, application_id: ApplicationId) -> Self {
         match visibility {
@@ -325,16 +343,7 @@ impl ResourceLocalizer {
         user: &str,
         application_id: ApplicationId,
     ) -> Result<LocalizationOutcome, LocalizationError> {
-        let source = resource.url.to_local_path()?;
-        let scope = CacheScope::of(resource.visibility, user, application_id);
-        let key = CacheKey {
-            scope,
-            source,
-            timestamp: resource.timestamp,
-            size: resource.size,
-            resource_type: resource.resource_type,
-            pattern: resource.pattern.clone(),
-        };
+        let key = CacheKey::of(resource, user, application_id)?;
         loop {
             let entry = self
                 .entries
@@ -405,14 +414,7 @@ impl ResourceLocalizer {
         user: &str,
         application_id: ApplicationId,
     ) -> Option<ResourceLease> {
-        let key = CacheKey {
-            scope: CacheScope::of(resource.visibility, user, application_id),
-            source: resource.url.to_local_path().ok()?,
-            timestamp: resource.timestamp,
-            size: resource.size,
-            resource_type: resource.resource_type,
-            pattern: resource.pattern.clone(),
-        };
+        let key = CacheKey::of(resource, user, application_id).ok()?;
         let entries = self.entries.lock().unwrap();
         entries.get(&key).map(ResourceLease::take)
     }
