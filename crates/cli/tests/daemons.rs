@@ -175,3 +175,85 @@ async fn a_panic_inside_the_rm_core_stops_the_resourcemanager_with_the_panic_in_
         "{log}"
     );
 }
+
+/// yarn-site.xml in `dir/conf` for an RM on `ports` (client, scheduler, tracker) and an NM with
+/// directories under `dir`, with `spindle.node-registration.secret-file` naming `secret`.
+fn conf_with_secret(
+    dir: &std::path::Path,
+    ports: (u16, u16, u16),
+    secret: &std::path::Path,
+) -> std::path::PathBuf {
+    let conf = dir.join("conf");
+    std::fs::create_dir_all(&conf).unwrap();
+    let mut properties = daemon_properties(dir, ports.0, ports.1, ports.2);
+    properties.push((
+        "spindle.node-registration.secret-file",
+        secret.display().to_string(),
+    ));
+    spindle_conf::write_site_xml(&conf.join("yarn-site.xml"), &properties).unwrap();
+    conf
+}
+
+fn write_secret(path: &std::path::Path, text: &str, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_cluster_secret_only_node_managers_that_hold_it_join() {
+    let _one = ONE_PAIR_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let base = (free_port(), free_port(), free_port());
+    let secret = dir.path().join("cluster-secret");
+    write_secret(&secret, "0f1e2d3c4b5a69788796a5b4c3d2e1f0\n", 0o600);
+    let conf = conf_with_secret(&dir.path().join("member"), base, &secret);
+
+    // A secret file others may read: the RM refuses to start, naming it.
+    let exposed = dir.path().join("exposed-secret");
+    write_secret(&exposed, "0f1e2d3c4b5a69788796a5b4c3d2e1f0\n", 0o644);
+    let exposed_conf = conf_with_secret(&dir.path().join("exposed"), base, &exposed);
+    let mut refused = start(
+        &exposed_conf,
+        "resourcemanager",
+        &dir.path().join("exposed.log"),
+    );
+    let status = exit_within(&mut refused.0, 20, "an RM with an exposed secret").await;
+    assert!(!status.success());
+    let log = std::fs::read_to_string(dir.path().join("exposed.log")).unwrap();
+    assert!(
+        log.contains(&exposed.display().to_string()) && log.contains("chmod 600"),
+        "{log}"
+    );
+
+    let _rm = start(&conf, "resourcemanager", &dir.path().join("rm.log"));
+    let _member = start(&conf, "nodemanager", &dir.path().join("nm.log"));
+    wait_until(20, "the NM holding the secret to register", || {
+        text(&spindle(&conf, &["node", "-list"])).contains("Total Nodes:1")
+    })
+    .await;
+    // It received the keys it needs: containers start on it.
+    let out = spindle(&conf, &dshell_two_containers("echo ran-with-a-secret"));
+    assert!(out.status.success(), "{}", text(&out));
+
+    // An NM with another secret keeps trying, is told why, and never joins.
+    let other = dir.path().join("other-secret");
+    write_secret(&other, "ffffffffffffffffffffffffffffffff\n", 0o600);
+    let outsider_conf = conf_with_secret(&dir.path().join("outsider"), base, &other);
+    let outsider_log = dir.path().join("outsider.log");
+    let _outsider = start(&outsider_conf, "nodemanager", &outsider_log);
+    wait_until(20, "the outsider's refusal in its log", || {
+        std::fs::read_to_string(&outsider_log)
+            .unwrap_or_default()
+            .contains("cannot register")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let nodes = text(&spindle(&conf, &["node", "-list", "-all"]));
+    assert!(nodes.contains("Total Nodes:1"), "{nodes}");
+    let log = std::fs::read_to_string(&outsider_log).unwrap();
+    assert!(
+        log.contains("cannot register") && log.contains("spindle.node-registration.secret-file"),
+        "the NM's log names the cluster secret as what to check: {log}"
+    );
+}

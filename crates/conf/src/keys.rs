@@ -85,6 +85,12 @@ pub const NM_RECOVERY_DIR: &str = "yarn.nodemanager.recovery.dir";
 /// A supervisor restarts the NM: with recovery on, a stop leaves containers running.
 pub const NM_RECOVERY_SUPERVISED: &str = "yarn.nodemanager.recovery.supervised";
 
+// --- Membership (Spindle's own; YARN has none under simple authentication) ---
+/// A file, readable only by the daemons' user, holding the secret that NMs prove they hold when
+/// registering with the RM (same file on the RM and every NM). Unset: any host that reaches the
+/// resource tracker may join and receives the container and NMToken master keys.
+pub const NODE_REGISTRATION_SECRET_FILE: &str = "spindle.node-registration.secret-file";
+
 // --- Clients (written into client configuration directories) ---
 pub const CLIENT_RM_CONNECT_MAX_WAIT_MS: &str = "yarn.resourcemanager.connect.max-wait.ms";
 pub const CLIENT_RM_CONNECT_RETRY_INTERVAL_MS: &str =

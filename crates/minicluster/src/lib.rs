@@ -19,6 +19,7 @@ use spindle_rm::scheduler_files::{self, SchedulerSource};
 use spindle_rm::service::{now_ms, ResourceManager, RmBindAddresses};
 use spindle_rm::settings::RmSettings;
 pub use spindle_scheduler::{CAPACITY_SCHEDULER_CLASS, FAIR_SCHEDULER_CLASS, FIFO_SCHEDULER_CLASS};
+use spindle_security::ClusterSecret;
 use spindle_types::resource::GPU;
 use spindle_types::Resource;
 
@@ -86,6 +87,8 @@ pub struct MiniCluster {
     conf_dir: PathBuf,
     rm_conf_dir: PathBuf,
     scheduler_source: SchedulerSource,
+    /// The cluster secret its NMs register with (`cluster-secret` in the base directory).
+    registration_secret: ClusterSecret,
 }
 
 /// The current time in ms, but never the same value twice in this process: clusters started in the
@@ -114,7 +117,12 @@ impl MiniCluster {
         if config.node_gpus > 0 && !rm_settings.resource_types.iter().any(|t| t == GPU) {
             rm_settings.resource_types.push(GPU.to_string());
         }
-        let setup = rm_conf.scheduler_setup(&rm_settings)?;
+        let mut setup = rm_conf.scheduler_setup(&rm_settings)?;
+        // Membership is proven even here: NMs register with a secret only this cluster holds.
+        std::fs::create_dir_all(&config.base_dir)?;
+        let registration_secret =
+            ClusterSecret::load_or_generate(&config.base_dir.join("cluster-secret"))?;
+        setup.registration_secret = Some(registration_secret.clone());
         let scheduler_source =
             scheduler_files::source(Some(rm_conf.dir())).map_err(|e| anyhow::anyhow!(e))?;
         let rm = ResourceManager::start_with(
@@ -136,6 +144,7 @@ impl MiniCluster {
             conf_dir,
             rm_conf_dir: rm_conf.dir().to_path_buf(),
             scheduler_source,
+            registration_secret,
         };
         for index in 0..cluster.config.nodes {
             let nm = cluster.start_node(index).await?;
@@ -170,6 +179,7 @@ impl MiniCluster {
             gpu_devices: (0..self.config.node_gpus).collect(),
             containers,
             recovery: None,
+            registration_secret: Some(self.registration_secret.clone()),
         })
         .await
     }

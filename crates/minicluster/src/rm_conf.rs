@@ -56,6 +56,7 @@ impl RmConfigurationDirectory {
                 loader: Some(scheduler_files::loader(Some(self.dir.clone()), settings)),
                 admins: vec!["*".into()],
                 topology: Default::default(),
+                registration_secret: None,
             }),
         }
     }

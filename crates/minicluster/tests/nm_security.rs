@@ -170,3 +170,98 @@ async fn forged_tokens_are_refused() {
     assert_eq!(statuses.failed_requests.len(), 1);
     cluster.shutdown().await;
 }
+
+const TRACKER_PROTOCOL: &str = "org.apache.hadoop.yarn.server.api.ResourceTrackerPB";
+
+fn registration(host: &str) -> RegisterNodeManagerRequestProto {
+    RegisterNodeManagerRequestProto {
+        node_id: Some((&NodeId::new(host, 45454)).into()),
+        http_port: Some(8042),
+        resource: Some((&Resource::new(1024, 1)).into()),
+        nm_version: Some("3.5.0".into()),
+        ..Default::default()
+    }
+}
+
+/// Registers `host` with `auth`; the error text if the tracker refuses.
+async fn register(
+    tracker: std::net::SocketAddr,
+    auth: ClientAuth,
+    host: &str,
+) -> Result<RegisterNodeManagerResponseProto, String> {
+    let mut options = ClientOptions::new(TRACKER_PROTOCOL, "nodemanager");
+    options.auth = auth;
+    options.connect_timeout = Duration::from_secs(5);
+    let client = IpcClient::connect(tracker, options)
+        .await
+        .map_err(|e| e.to_string())?;
+    client
+        .call("registerNodeManager", &registration(host))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn running_nodes(cluster: &MiniCluster) -> i32 {
+    cluster
+        .rm
+        .inspect(|core| core.cluster_metrics().num_node_managers.unwrap_or(0))
+}
+
+fn secret_auth(secret: &spindle_security::ClusterSecret, host: &str) -> ClientAuth {
+    let identifier = spindle_security::ClusterSecret::identifier(host);
+    ClientAuth::Token(TokenCredentials {
+        kind: spindle_security::NODE_REGISTRATION_TOKEN_KIND.into(),
+        password: secret.password(&identifier),
+        identifier,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_nodes_holding_the_cluster_secret_join_and_learn_the_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = MiniClusterConfig::new(dir.path());
+    config.nodes = 1;
+    let cluster = MiniCluster::start(config).await.unwrap();
+    let tracker = cluster.rm.tracker_address();
+    let nodes_before = running_nodes(&cluster);
+    assert_eq!(
+        nodes_before, 1,
+        "the cluster's own NM registered with the secret"
+    );
+
+    // Without authenticating (what any host could do under YARN's simple mode): refused, no keys.
+    let simple = register(tracker, ClientAuth::Simple, "intruder1").await;
+    let error = simple.expect_err("a node without the secret must not register");
+    assert!(
+        error.contains("SIMPLE") || error.contains("authentication") || error.contains("closed"),
+        "{error}"
+    );
+
+    // With a secret of its own: refused at SASL.
+    let other = tempfile::tempdir().unwrap();
+    let wrong = spindle_security::ClusterSecret::generate(&other.path().join("secret")).unwrap();
+    let error = register(tracker, secret_auth(&wrong, "intruder2"), "intruder2")
+        .await
+        .expect_err("a node with another secret must not register");
+    assert!(!error.is_empty());
+
+    // An identifier that names no node, signed with the right secret: refused by name.
+    let secret = spindle_security::ClusterSecret::load(&dir.path().join("cluster-secret")).unwrap();
+    let identifier = b"am:nothing".to_vec();
+    let odd = ClientAuth::Token(TokenCredentials {
+        kind: spindle_security::NODE_REGISTRATION_TOKEN_KIND.into(),
+        password: secret.password(&identifier),
+        identifier,
+    });
+    let error = register(tracker, odd, "intruder3").await.unwrap_err();
+    assert!(error.contains("node registration identifier"), "{error}");
+    assert_eq!(running_nodes(&cluster), nodes_before);
+
+    // The cluster's secret, read from the file a real NM is configured with: joins, gets the keys.
+    let joined = register(tracker, secret_auth(&secret, "member"), "member")
+        .await
+        .expect("a node holding the secret registers");
+    assert!(joined.container_token_master_key.is_some());
+    assert!(joined.nm_token_master_key.is_some());
+    assert_eq!(running_nodes(&cluster), nodes_before + 1);
+}

@@ -426,6 +426,7 @@ async fn recovery_refuses_an_ephemeral_port() {
             dir: temp.path().join("recovery"),
             supervised: false,
         }),
+        registration_secret: None,
     };
     let error = NodeManager::start(settings)
         .await

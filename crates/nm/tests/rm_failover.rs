@@ -54,6 +54,7 @@ fn settings(root: &std::path::Path, rm_trackers: Vec<SocketAddr>) -> NmSettings 
         gpu_devices: vec![],
         containers: config(root),
         recovery: None,
+        registration_secret: None,
     }
 }
 

@@ -43,6 +43,7 @@ async fn start(zk: &zookeeper::ZooKeeper, rm: &Rm) -> HaResourceManager {
             loader: None,
             admins: vec!["*".into()],
             topology: Default::default(),
+            registration_secret: None,
         },
         HaSettings {
             rm_id: rm.id.into(),

@@ -208,6 +208,7 @@ pub async fn nodemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
         gpu_devices,
         containers,
         recovery: nm_recovery(&conf)?,
+        registration_secret: spindle_rm::service::registration_secret(&conf)?,
     })
     .await?;
     println!(

@@ -182,13 +182,43 @@ impl Server {
         config: ServerConfig,
         services: Vec<Arc<dyn RpcService>>,
     ) -> Result<Server, IpcServerError> {
-        let services = ServiceRegistry::new(services)?;
         let bind_error = |source| IpcServerError::Bind {
             address: format!("{address:?}"),
             source,
         };
         let listener = TcpListener::bind(&address).await.map_err(bind_error)?;
-        let local_addr = listener.local_addr().map_err(bind_error)?;
+        Self::serve(listener, config, services)
+    }
+
+    /// Starts serving on a socket the caller bound already: a caller that must know the
+    /// address before the server starts (port 0) keeps the socket, so no other process can
+    /// take the port in between.
+    pub fn from_listener(
+        listener: std::net::TcpListener,
+        config: ServerConfig,
+        services: Vec<Arc<dyn RpcService>>,
+    ) -> Result<Server, IpcServerError> {
+        let address = format!("{:?}", listener.local_addr());
+        let bind_error = |source| IpcServerError::Bind { address, source };
+        let listener = listener
+            .set_nonblocking(true)
+            .and_then(|()| TcpListener::from_std(listener))
+            .map_err(bind_error)?;
+        Self::serve(listener, config, services)
+    }
+
+    fn serve(
+        listener: TcpListener,
+        config: ServerConfig,
+        services: Vec<Arc<dyn RpcService>>,
+    ) -> Result<Server, IpcServerError> {
+        let services = ServiceRegistry::new(services)?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| IpcServerError::Bind {
+                address: "a bound socket".into(),
+                source,
+            })?;
         info!(%local_addr, protocols = ?services, auth = ?config.auth, "IPC server listening");
         let (shutdown_sender, shutdown_receiver) = watch::channel(false);
         let shared = Arc::new(ServerShared {

@@ -43,6 +43,10 @@ pub struct NmSettings {
     pub containers: NmContainerConfig,
     /// `yarn.nodemanager.recovery.*`: `None` when recovery is off (a restarted NM starts empty).
     pub recovery: Option<NmRecoverySettings>,
+    /// The cluster secret (`spindle.node-registration.secret-file`): with it the NM proves to
+    /// the RM's resource tracker that it may join (TOKEN auth); without it, it registers as
+    /// YARN's NMs do under simple authentication.
+    pub registration_secret: Option<spindle_security::ClusterSecret>,
 }
 
 /// A running NodeManager.
@@ -74,9 +78,10 @@ impl NodeManager {
             }
             None => None,
         };
-        let port = std::net::TcpListener::bind(settings.bind)?
-            .local_addr()?
-            .port();
+        // Bound now (the NodeId needs the port) and served later on this same socket, so no
+        // other process can take the port in between.
+        let listener = std::net::TcpListener::bind(settings.bind)?;
+        let port = listener.local_addr()?.port();
         let node_id = NodeId::new(settings.host.clone(), port as i32);
         let mut containers = settings.containers.clone();
         containers.nm_host = settings.host.clone();
@@ -125,12 +130,7 @@ impl NodeManager {
             auth: AuthPolicy::Token(Arc::new(keys.clone())),
             ..Default::default()
         };
-        let server = Server::bind(
-            SocketAddr::new(settings.bind.ip(), port),
-            config,
-            vec![Arc::new(protocol)],
-        )
-        .await?;
+        let server = Server::from_listener(listener, config, vec![Arc::new(protocol)])?;
         let (shutdown, shutdown_receiver) = watch::channel(false);
         let updater = StatusUpdater {
             node_id: node_id.clone(),
@@ -139,6 +139,7 @@ impl NodeManager {
             rm_trackers: settings.rm_trackers.clone(),
             default_interval: settings.heartbeat_interval,
             rpc_timeout: settings.rpc_timeout,
+            registration_secret: settings.registration_secret.clone(),
             manager: manager.clone(),
             keys,
             registered: registered_sender,

@@ -13,8 +13,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use spindle_ipc::client::{ClientAuth, TokenCredentials};
 use spindle_ipc::{ClientOptions, IpcClient, IpcClientError};
 use spindle_proto::yarn::*;
+use spindle_security::{ClusterSecret, NODE_REGISTRATION_TOKEN_KIND};
 use spindle_types::{exit_status, ApplicationId, ContainerId, NodeId, Resource};
 use tokio::sync::{mpsc, watch};
 
@@ -32,6 +34,7 @@ pub(crate) struct StatusUpdater {
     pub(crate) rm_trackers: Vec<SocketAddr>,
     pub(crate) default_interval: Duration,
     pub(crate) rpc_timeout: Duration,
+    pub(crate) registration_secret: Option<spindle_security::ClusterSecret>,
     pub(crate) manager: Arc<ContainerManager>,
     pub(crate) keys: NmKeys,
     pub(crate) registered: watch::Sender<bool>,
@@ -123,7 +126,7 @@ impl StatusUpdater {
                     let message = match &failure {
                         RegistrationFailure::Call(error) => {
                             fail_over = moves_to_next_rm(error);
-                            error.to_string()
+                            format!("{error}{}", self.membership_hint(error))
                         }
                         RegistrationFailure::Refused(message) => message.clone(),
                     };
@@ -156,6 +159,26 @@ impl StatusUpdater {
         }
     }
 
+    /// What to check when the RM refused this NM's authentication: the cluster secret.
+    fn membership_hint(&self, error: &IpcClientError) -> &'static str {
+        let refused = match error {
+            IpcClientError::Fatal { class_name, .. } => {
+                class_name.contains("Sasl") || class_name.contains("AccessControl")
+            }
+            IpcClientError::Authentication { .. } => true,
+            _ => false,
+        };
+        match (refused, self.registration_secret.is_some()) {
+            (false, _) => "",
+            (true, true) => {
+                " (does this NM's spindle.node-registration.secret-file hold the same secret as the RM's?)"
+            }
+            (true, false) => {
+                " (the RM may require a cluster secret: set spindle.node-registration.secret-file as on the RM)"
+            }
+        }
+    }
+
     /// The longest pause between rounds of attempts: 5 s with one RM; 1 s in HA, where the
     /// next active is expected within the ZooKeeper session timeout and every second counts.
     fn max_backoff(&self) -> Duration {
@@ -172,6 +195,14 @@ impl StatusUpdater {
     ) -> Result<(IpcClient, Duration), RegistrationFailure> {
         let mut options = ClientOptions::new(protocols::RESOURCE_TRACKER, "nodemanager");
         options.rpc_timeout = self.rpc_timeout;
+        if let Some(secret) = &self.registration_secret {
+            let identifier = ClusterSecret::identifier(&self.node_id.host);
+            options.auth = ClientAuth::Token(TokenCredentials {
+                kind: NODE_REGISTRATION_TOKEN_KIND.to_string(),
+                password: secret.password(&identifier),
+                identifier,
+            });
+        }
         let client = IpcClient::connect(tracker, options)
             .await
             .map_err(RegistrationFailure::Call)?;

@@ -10,8 +10,10 @@ mod runtime;
 mod tracker_protocol;
 
 pub use admin_protocol::SchedulerConfigLoader;
+pub use runtime::{
+    registration_secret, Recovery, ResourceManager, RmBindAddresses, SchedulerSetup,
+};
 pub(crate) use runtime::{ActiveSlot, AdminBinding};
-pub use runtime::{Recovery, ResourceManager, RmBindAddresses, SchedulerSetup};
 
 /// The admin port's ResourceManagerAdministrationProtocol over whatever core `slot` holds.
 pub(crate) fn admin_protocol_for(

@@ -21,7 +21,7 @@ fn server_config() -> ServerConfig {
 }
 use super::client_protocol::ClientProtocol;
 use super::master_protocol::{AmrmSecretManager, MasterProtocol};
-use super::tracker_protocol::TrackerProtocol;
+use super::tracker_protocol::{NodeSecretManager, TrackerProtocol};
 use crate::core::{Effect, Persisted, RmCore};
 use crate::settings::RmSettings;
 use crate::store::{StateStore, StoreWrite};
@@ -40,7 +40,7 @@ pub struct RmBindAddresses {
     pub admin: SocketAddr,
 }
 
-/// How the RM's scheduler is configured.
+/// How the RM's scheduler, racks and node membership are configured.
 #[derive(Clone, Default)]
 pub struct SchedulerSetup {
     /// Reads the scheduler configuration (yarn.resourcemanager.scheduler.class and its file); read
@@ -50,6 +50,10 @@ pub struct SchedulerSetup {
     pub admins: Vec<String>,
     /// Rack awareness (`net.topology.script.file.name` / `net.topology.table.file.name`).
     pub topology: crate::topology::RackResolver,
+    /// The cluster secret NMs must prove they hold to register
+    /// (`spindle.node-registration.secret-file`); None: any host may register (YARN's simple
+    /// authentication), and the RM warns at start.
+    pub registration_secret: Option<spindle_security::ClusterSecret>,
 }
 
 impl SchedulerSetup {
@@ -88,7 +92,21 @@ impl SchedulerSetup {
                 conf.get("net.topology.script.file.name"),
                 conf.get("net.topology.table.file.name"),
             )?,
+            registration_secret: registration_secret(conf)?,
         })
+    }
+}
+
+/// The cluster secret named by `spindle.node-registration.secret-file`, if set.
+pub fn registration_secret(
+    conf: &spindle_conf::Configuration,
+) -> anyhow::Result<Option<spindle_security::ClusterSecret>> {
+    let key = spindle_conf::keys::NODE_REGISTRATION_SECRET_FILE;
+    match conf.get(key).map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(path) => spindle_security::ClusterSecret::load(std::path::Path::new(path))
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("{key}: {e}")),
     }
 }
 
@@ -286,6 +304,7 @@ impl ResourceManager {
                 loader: None,
                 admins: vec!["*".into()],
                 topology: Default::default(),
+                registration_secret: None,
             },
         )
         .await
@@ -347,7 +366,6 @@ impl ResourceManager {
         }
         let scheduler_listener = std::net::TcpListener::bind(bind.scheduler)?;
         let scheduler_addr = scheduler_listener.local_addr()?;
-        drop(scheduler_listener);
         if settings.scheduler_service.is_empty() {
             settings.scheduler_service = scheduler_addr.to_string();
         }
@@ -413,15 +431,33 @@ impl ResourceManager {
             auth: AuthPolicy::Token(Arc::new(AmrmSecretManager::new(shared.clone()))),
             ..server_config()
         };
-        let master = Server::bind(
-            scheduler_addr,
+        // The socket bound at the start (the AMRM token service names its address): serving on
+        // it, not binding the port again, so no other process can take the port in between.
+        let master = Server::from_listener(
+            scheduler_listener,
             token_config,
             vec![Arc::new(MasterProtocol::new(shared.clone()))],
-        )
-        .await?;
+        )?;
+        let tracker_config = match &setup.registration_secret {
+            Some(secret) => ServerConfig {
+                auth: AuthPolicy::Token(Arc::new(NodeSecretManager {
+                    secret: secret.clone(),
+                })),
+                ..server_config()
+            },
+            None => {
+                tracing::warn!(
+                    "no cluster secret ({}): any host that reaches the resource tracker at {} can \
+                     join as a NodeManager and receives the container and NMToken master keys",
+                    spindle_conf::keys::NODE_REGISTRATION_SECRET_FILE,
+                    bind.tracker
+                );
+                server_config()
+            }
+        };
         let tracker = Server::bind(
             bind.tracker,
-            server_config(),
+            tracker_config,
             vec![Arc::new(TrackerProtocol::new(
                 shared.clone(),
                 setup.topology.clone(),

@@ -10,6 +10,29 @@ use spindle_types::NodeId;
 use super::runtime::SharedCore;
 use super::{invalid, protocols, required};
 
+/// Admits NMs that hold the cluster secret (`spindle.node-registration.secret-file`): the
+/// password of an NM's identifier is HMAC-SHA1(secret, identifier), which only holders of the
+/// secret can compute. Identifiers that do not name a host are refused.
+pub(crate) struct NodeSecretManager {
+    pub(crate) secret: spindle_security::ClusterSecret,
+}
+
+impl spindle_ipc::TokenSecretManager for NodeSecretManager {
+    fn token_kind(&self) -> &str {
+        spindle_security::NODE_REGISTRATION_TOKEN_KIND
+    }
+
+    fn retrieve_password(&self, identifier: &[u8]) -> Result<Vec<u8>, spindle_ipc::InvalidToken> {
+        match spindle_security::ClusterSecret::host_of(identifier) {
+            Some(_) => Ok(self.secret.password(identifier)),
+            None => Err(spindle_ipc::InvalidToken::new(
+                "not a node registration identifier: this resource tracker admits only \
+                 NodeManagers that hold the cluster secret (spindle.node-registration.secret-file)",
+            )),
+        }
+    }
+}
+
 pub(crate) struct TrackerProtocol {
     core: SharedCore,
     topology: std::sync::Arc<crate::topology::RackResolver>,
