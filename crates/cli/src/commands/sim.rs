@@ -582,6 +582,9 @@ pub struct RmBenchArgs {
     /// Limit on each setup step (registration, submission, placing fixed containers).
     #[arg(long, default_value_t = 300)]
     pub setup_timeout_seconds: u64,
+    /// Clients that call getApplications in a loop while the AMs ask (dashboards, watchers).
+    #[arg(long, default_value_t = 0)]
+    pub report_pollers: usize,
     /// Run the RM in this process (CPU per thread; RSS then includes the load generator).
     #[arg(long)]
     pub in_process: bool,
@@ -658,6 +661,7 @@ impl RmBenchArgs {
                 task_duration: Duration::from_millis(self.task_ms),
                 release_every: self.release_every,
             },
+            report_pollers: self.report_pollers,
             warmup: Duration::from_secs(self.warmup_seconds),
             measure: Duration::from_secs(self.seconds),
             setup_timeout: Duration::from_secs(self.setup_timeout_seconds),

@@ -18,6 +18,8 @@
 //!   RUNNING and, after the task time, COMPLETE in its heartbeats; a share is released.
 //! - **Run** ([`scenario`]): AMs first, then the task nodes, then asks; RSS at each step; a
 //!   warm-up, then a measured window (allocations, allocate() and heartbeat latencies, RM CPU).
+//! - **Report pollers** ([`report_poller`]): optional clients calling getApplications in a
+//!   loop during the run, to show what report traffic costs allocations and heartbeats.
 //! - **Submit latency** ([`submit_latency`]): on the minicluster with real NMs and processes.
 //!
 //! Timing is measured and reported, never asserted.
@@ -27,6 +29,7 @@ pub mod container_manager;
 pub mod node_fleet;
 pub mod proc_stats;
 pub mod report;
+pub mod report_poller;
 pub mod rm_host;
 pub mod scenario;
 pub mod submit_latency;

@@ -122,6 +122,19 @@ pub fn rm_result_markdown(result: &RmBenchResult) -> String {
             latency(&result.heartbeat_latency_us)
         ),
     ));
+    if spec.report_pollers > 0 {
+        rows.push((
+            "getApplications (report pollers)",
+            format!(
+                "{} clients in a loop: {:.0}/s, {:.0} applications per reply; {}; {} errors",
+                spec.report_pollers,
+                result.report_latency_us.count as f64 / result.window_seconds.max(1e-9),
+                result.applications_per_report,
+                latency(&result.report_latency_us),
+                result.report_errors
+            ),
+        ));
+    }
     rows.push((
         "completions, releases",
         format!(

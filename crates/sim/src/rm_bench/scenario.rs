@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use super::am_fleet::{AmCountersSnapshot, AmFleet, AmFleetSpec};
 use super::node_fleet::{NodeCountersSnapshot, NodeFleet, NodeFleetSpec};
 use super::proc_stats;
+use super::report_poller::ReportPollers;
 use super::rm_host::{write_scheduler_conf_dir, RmPlacement, RmServeSettings, RmUnderTest};
 use super::RmBenchError;
 use crate::bench::BenchPolicy;
@@ -37,6 +38,8 @@ pub struct RmBenchSpec {
     pub nodes_per_connection: usize,
     pub heartbeat_interval: Duration,
     pub applications: AmFleetSpec,
+    /// Clients calling getApplications in a loop from the asks on (0: none).
+    pub report_pollers: usize,
     pub warmup: Duration,
     pub measure: Duration,
     /// Limit on each setup step (registrations, submissions, placing fixed containers).
@@ -67,6 +70,7 @@ impl Default for RmBenchSpec {
                 task_duration: Duration::from_secs(1),
                 release_every: 10,
             },
+            report_pollers: 0,
             warmup: Duration::from_secs(10),
             measure: Duration::from_secs(30),
             setup_timeout: Duration::from_secs(300),
@@ -159,6 +163,12 @@ pub struct RmBenchResult {
     pub rm_cpu_seconds: Option<f64>,
     /// CPU seconds of the load generator's threads during the window.
     pub load_cpu_seconds: Option<f64>,
+    /// getApplications round trips of the report pollers during the window, microseconds.
+    pub report_latency_us: Percentiles,
+    /// Applications listed per getApplications reply, on average.
+    pub applications_per_report: f64,
+    /// getApplications calls that failed (whole run).
+    pub report_errors: u64,
 }
 
 impl RmBenchResult {
@@ -334,8 +344,10 @@ async fn drive(spec: &RmBenchSpec, rm: &RmUnderTest) -> Result<RmBenchResult, Rm
     settle(spec.heartbeat_interval).await;
     memory.after_nodes = rm.rss_bytes();
 
-    // 3. The AMs ask; with a fixed number each, wait until all run.
+    // 3. The AMs ask (and the report pollers poll); with a fixed number each, wait until all run.
     ams.go();
+    let pollers =
+        ReportPollers::start(spec.report_pollers, rm.addresses.client, recording.clone()).await?;
     let mut containers_placed_seconds = None;
     if let Some(per_am) = spec.applications.containers_per_am {
         let wanted = spec.applications.applications as u64 * u64::from(per_am);
@@ -387,6 +399,7 @@ async fn drive(spec: &RmBenchSpec, rm: &RmUnderTest) -> Result<RmBenchResult, Rm
         .zip(load_cpu_before)
         .map(|(after, before)| after - before);
 
+    let polled = pollers.stop().await;
     let allocate_latencies = ams.stop().await;
     let heartbeat_latencies = fleet.stop().await;
     Ok(RmBenchResult {
@@ -406,5 +419,12 @@ async fn drive(spec: &RmBenchSpec, rm: &RmUnderTest) -> Result<RmBenchResult, Rm
         heartbeat_latency_us: Percentiles::of(&heartbeat_latencies),
         rm_cpu_seconds,
         load_cpu_seconds,
+        report_latency_us: Percentiles::of(&polled.latencies_us),
+        applications_per_report: if polled.latencies_us.is_empty() {
+            0.0
+        } else {
+            polled.applications_listed as f64 / polled.latencies_us.len() as f64
+        },
+        report_errors: polled.errors,
     })
 }
