@@ -164,3 +164,62 @@ async fn a_dead_server_is_a_connection_error_not_a_remote_one() {
     );
     assert_eq!(error.remote_class(), None);
 }
+
+/// The list is served from a shared listing (rebuilt only when an application changes, or every
+/// 250 ms): a client that polls it must still see each submission and kill in its next call.
+#[tokio::test]
+async fn the_application_list_shows_each_submission_and_kill_in_the_next_call() {
+    let rm = common::start_rm().await;
+    let client = YarnClient::connect(rm.client_address(), "alice")
+        .await
+        .unwrap();
+    let all = ApplicationFilter::default();
+    let mut submitted = Vec::new();
+    for round in 0..30 {
+        let id = client.get_new_application().await.unwrap().application_id;
+        // Polled between the new id and the submission: the listing is fresh and then stale.
+        assert_eq!(client.get_applications(&all).await.unwrap().len(), round);
+        client
+            .submit_application(submission(id, &format!("app-{round}"), "DSHELL"))
+            .await
+            .unwrap();
+        submitted.push(id);
+        let listed = client.get_applications(&all).await.unwrap();
+        assert_eq!(listed.len(), round + 1, "round {round}");
+        assert!(listed.iter().any(|r| r.application_id == id));
+        if round % 3 == 0 {
+            client.kill_application(id, None).await.unwrap();
+            let killed = client
+                .get_applications(&ApplicationFilter {
+                    states: vec![YarnApplicationState::Killed],
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            assert!(
+                killed.iter().any(|r| r.application_id == id),
+                "round {round}: the kill shows in the next list"
+            );
+            assert_eq!(killed.len(), round / 3 + 1);
+        }
+    }
+    let accepted = client
+        .get_applications(&ApplicationFilter {
+            states: vec![YarnApplicationState::Accepted],
+            users: vec!["alice".into()],
+            queues: vec!["default".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(accepted.len(), 20);
+    let nobody = client
+        .get_applications(&ApplicationFilter {
+            users: vec!["bob".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(nobody.is_empty());
+    rm.shutdown().await;
+}

@@ -195,8 +195,13 @@ impl RmCore {
         self.am_liveness.touch(&attempt_id, now_ms);
         let attempt = self.attempts.get_mut(&attempt_id).expect("live");
         attempt.progress = request.progress().clamp(0.0, 1.0);
-        if let Some(url) = &request.tracking_url {
+        if let Some(url) = request
+            .tracking_url
+            .as_ref()
+            .filter(|u| **u != attempt.tracking_url)
+        {
             attempt.tracking_url = url.clone();
+            self.apps_changed();
         }
         let decisions = self
             .scheduler

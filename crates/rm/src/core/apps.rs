@@ -73,6 +73,7 @@ impl RmCore {
         );
         self.check_record_size(&app)?;
         self.apps.insert(id, app);
+        self.apps_changed();
         // Accepted once the record is stored (YARN's NEW_SAVING; at once without a store).
         self.save_app(id, Some(super::durability::Persisted::App(id)), now_ms);
         Ok(id)
@@ -348,6 +349,7 @@ impl RmCore {
             .saturating_sub(self.settings.max_completed_applications);
         for id in finished.into_iter().take(excess) {
             if let Some(app) = self.apps.remove(&id) {
+                self.apps_changed();
                 for attempt in &app.attempts {
                     self.attempts.remove(attempt);
                 }
@@ -367,6 +369,7 @@ impl RmCore {
             Ok(next) => {
                 let became_final = next.is_final() && !app.state.is_final();
                 app.state = next;
+                self.app_generation += 1;
                 if became_final {
                     if self.settings.durable {
                         self.final_pending.push(id);
@@ -393,6 +396,7 @@ impl RmCore {
             Ok(next) => {
                 let became_final = next.is_final() && !attempt.state.is_final();
                 attempt.state = next;
+                self.app_generation += 1;
                 if next.is_final() && attempt.finish_time == 0 {
                     attempt.finish_time = now_ms;
                 }
@@ -406,6 +410,16 @@ impl RmCore {
                 false
             }
         }
+    }
+
+    /// A number that moves with every change an application list shows, other than progress,
+    /// resource usage and waiting reasons (applications added, forgotten, or changing state).
+    pub fn app_generation(&self) -> u64 {
+        self.app_generation
+    }
+
+    pub(crate) fn apps_changed(&mut self) {
+        self.app_generation += 1;
     }
 
     pub fn application(&self, id: ApplicationId) -> Result<&RmApp, RmError> {

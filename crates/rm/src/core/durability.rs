@@ -269,6 +269,7 @@ impl RmCore {
     /// their next attempt.
     pub fn recover(&mut self, stored: StoredState, now_ms: i64) -> RecoverySummary {
         let mut summary = RecoverySummary::default();
+        self.apps_changed();
         for app in stored.apps {
             match self.recover_app(app, now_ms) {
                 RecoveredAs::Finished => summary.finished += 1,

@@ -102,6 +102,9 @@ pub struct RmCore {
     /// Strings many nodes share (racks, NM versions), one copy each.
     shared_strings: std::collections::HashSet<Arc<str>>,
     node_summary: std::cell::OnceCell<NodeSummary>,
+    /// Moves whenever an application appears, disappears, or its or an attempt's lifecycle
+    /// state changes: application lists cached across calls are stale once it moved.
+    app_generation: u64,
 }
 
 /// A `HashMap` with a fast hasher: the RM's maps are keyed by ids it issued itself (nobody can pick
@@ -143,6 +146,7 @@ impl RmCore {
             final_pending: Vec::new(),
             shared_strings: Default::default(),
             node_summary: std::cell::OnceCell::new(),
+            app_generation: 0,
             settings,
         })
     }

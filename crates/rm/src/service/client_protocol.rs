@@ -5,7 +5,7 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use spindle_ipc::{typed_call, CallContext, RpcError, RpcService};
 use spindle_proto::yarn::*;
-use spindle_types::states::{NodeState, YarnApplicationState};
+use spindle_types::states::NodeState;
 use spindle_types::{ApplicationAttemptId, ApplicationId};
 
 use super::runtime::SharedCore;
@@ -87,12 +87,8 @@ impl RpcService for ClientProtocol {
                     .await
                 }
                 "getApplications" => {
-                    typed_call(request, |r: GetApplicationsRequestProto| async move {
-                        Ok(GetApplicationsResponseProto {
-                            applications: core.with(|c, _| list_applications(c, &r)),
-                        })
-                    })
-                    .await
+                    let r: GetApplicationsRequestProto = spindle_ipc::decode(request)?;
+                    Ok(core.list_applications(&r))
                 }
                 "forceKillApplication" => {
                     typed_call(request, |r: KillApplicationRequestProto| async move {
@@ -246,41 +242,4 @@ impl RpcService for ClientProtocol {
             }
         })
     }
-}
-
-fn list_applications(
-    core: &crate::core::RmCore,
-    r: &GetApplicationsRequestProto,
-) -> Vec<ApplicationReportProto> {
-    let states: Vec<YarnApplicationState> = r
-        .application_states
-        .iter()
-        .filter_map(|s| YarnApplicationState::from_wire(*s))
-        .collect();
-    let limit = r
-        .limit
-        .filter(|l| *l > 0)
-        .map(|l| l as usize)
-        .unwrap_or(usize::MAX);
-    core.applications()
-        .filter(|a| states.is_empty() || states.contains(&a.state.yarn_state()))
-        .filter(|a| {
-            r.application_types.is_empty()
-                || r.application_types
-                    .iter()
-                    .any(|t| t.eq_ignore_ascii_case(&a.application_type))
-        })
-        .filter(|a| r.users.is_empty() || r.users.contains(&a.user))
-        .filter(|a| {
-            r.queues.is_empty()
-                || r.queues.contains(&a.queue)
-                || r.queues.iter().any(|q| q == a.reported_queue())
-        })
-        .filter(|a| {
-            r.application_tags.is_empty() || r.application_tags.iter().any(|t| a.tags.contains(t))
-        })
-        .filter(|a| r.name.as_ref().is_none_or(|n| n == &a.name))
-        .take(limit)
-        .map(|a| core.application_report(a))
-        .collect()
 }

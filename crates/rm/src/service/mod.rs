@@ -3,6 +3,7 @@
 
 mod admin_protocol;
 mod am_launcher;
+mod app_listing;
 mod client_protocol;
 pub mod fault_injection;
 mod master_protocol;

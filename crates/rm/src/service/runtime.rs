@@ -120,6 +120,8 @@ pub(crate) struct SharedCore {
     launcher: AmLauncher,
     /// The state store writer (None without recovery: the core then queues no writes).
     store: Option<mpsc::UnboundedSender<StoreBatch>>,
+    /// What `getApplications` answers from.
+    listing: Arc<super::app_listing::AppListing>,
 }
 
 impl SharedCore {
@@ -138,6 +140,16 @@ impl SharedCore {
         f(&self.lock_core())
     }
 
+    /// The encoded `getApplications` answer, from the shared listing (see `app_listing`): the
+    /// core is locked only when the listing must be rebuilt.
+    pub(crate) fn list_applications(
+        &self,
+        request: &spindle_proto::yarn::GetApplicationsRequestProto,
+    ) -> bytes::Bytes {
+        self.listing
+            .respond(request, |build| build(&self.lock_core()))
+    }
+
     /// Runs `f` on the core at the current time, then starts the effects it queued. Store
     /// writes go to the writer before the core is unlocked, so they are committed in the
     /// order the core made them.
@@ -145,6 +157,7 @@ impl SharedCore {
         let (result, launches) = {
             let mut core = self.lock_core();
             let result = f(&mut core, super::now_ms());
+            self.listing.note_generation(core.app_generation());
             let mut writes = StoreBatch::new();
             let mut launches = Vec::new();
             for effect in core.take_effects() {
@@ -415,6 +428,7 @@ impl ResourceManager {
             core: Arc::new(Mutex::new(core)),
             launcher: AmLauncher::new(nm_token_key),
             store: store_channel.as_ref().map(|(_, (tx, _))| tx.clone()),
+            listing: Default::default(),
         };
         let writer = store_channel.map(|(store, (_, rx))| {
             tokio::spawn(run_store_writer(store, rx, shared.clone(), on_fenced))
