@@ -24,6 +24,8 @@ pub mod java_class {
     pub const INVALID_TOKEN: &str = "org.apache.hadoop.security.token.SecretManager$InvalidToken";
     /// Generic I/O failure (note: YARN's RM proxies retry IOExceptions for a long time).
     pub const IO_EXCEPTION: &str = "java.io.IOException";
+    /// Ask again later: the server was too busy to take the call (Hadoop's clients retry it).
+    pub const RETRIABLE: &str = "org.apache.hadoop.ipc.RetriableException";
     /// Bad argument: a RuntimeException, so clients do not retry it.
     pub const ILLEGAL_ARGUMENT: &str = "java.lang.IllegalArgumentException";
 }

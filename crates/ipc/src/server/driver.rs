@@ -16,7 +16,7 @@ use tracing::{debug, Instrument};
 
 use super::connection_state::{ConnectionAction, ConnectionState};
 use super::{ServerShared, UnauthenticatedSlot};
-use crate::error::RpcError;
+use crate::error::{java_class, RpcError};
 use crate::service::{CallContext, CallerIdentity};
 use crate::wire::request::CallFrame;
 use crate::wire::response::{error_frame, success_frame, ErrorReply};
@@ -182,6 +182,7 @@ fn dispatch(
         let _ = outbound.send(Outbound::Frame(error_reply(&call, &error)));
         return;
     };
+    let call_permits = shared.call_permits.clone();
     let outbound = outbound.clone();
     let reply_slots = reply_slots.clone();
     let context = CallContext {
@@ -201,6 +202,15 @@ fn dispatch(
             // Wait until the client has taken enough earlier replies (never closed while the
             // connection lives).
             let Ok(slot) = reply_slots.acquire_owned().await else {
+                return;
+            };
+            // Admission for the whole server, once the call has its reply slot (so a client that
+            // never reads holds slots of its own connection only): past the limit the caller is
+            // told to come back, at once and without running anything.
+            let Ok(admitted) = call_permits.try_acquire_owned() else {
+                debug!("server too busy");
+                let error = RpcError::new(java_class::RETRIABLE, "Server too busy");
+                let _ = outbound.send(Outbound::Reply(error_reply(&call, &error), slot));
                 return;
             };
             debug!("call started");
@@ -224,6 +234,7 @@ fn dispatch(
                     error_reply(&call, &error)
                 }
             };
+            drop(admitted);
             let _ = outbound.send(Outbound::Reply(frame, slot));
         }
         .instrument(span),

@@ -44,6 +44,12 @@ pub struct ServerConfig {
     /// calls (the RM benchmark's 100 NMs per connection) queued behind calls waiting for the
     /// RM core, and heartbeat p99 went from 22 ms to 543 ms.
     pub max_unwritten_replies_per_connection: usize,
+    /// Calls running in the whole server at once (a call is admitted once it has its
+    /// connection's reply slot). A call beyond this is answered at once with Hadoop's
+    /// `RetriableException: Server too busy` (what a Hadoop server answers when its call queue
+    /// overflows), which Hadoop's clients and Spindle's retry after a pause; nothing queues
+    /// without bound however many connections send calls.
+    pub max_calls_in_flight: usize,
     /// How clients authenticate.
     pub auth: AuthPolicy,
     /// On shutdown, how long in-flight calls may run before their connection is closed anyway.
@@ -62,6 +68,7 @@ impl Default for ServerConfig {
             max_unauthenticated_per_address: 256,
             max_in_flight_calls_per_connection: 256,
             max_unwritten_replies_per_connection: 128,
+            max_calls_in_flight: 16_384,
             auth: AuthPolicy::Simple,
             shutdown_grace: Duration::from_secs(5),
             auth_timeout: Duration::from_secs(10),
@@ -111,6 +118,8 @@ pub(crate) struct ServerShared {
     /// Connections not authenticated yet, by peer address (an entry only while its count is
     /// above zero: at most `max_connections` entries).
     unauthenticated: std::sync::Mutex<HashMap<IpAddr, usize>>,
+    /// One permit per admitted call ([`ServerConfig::max_calls_in_flight`]).
+    pub(crate) call_permits: Arc<tokio::sync::Semaphore>,
 }
 
 /// A connection's place among its address's unauthenticated connections, given back when it
@@ -222,6 +231,9 @@ impl Server {
         info!(%local_addr, protocols = ?services, auth = ?config.auth, "IPC server listening");
         let (shutdown_sender, shutdown_receiver) = watch::channel(false);
         let shared = Arc::new(ServerShared {
+            call_permits: Arc::new(tokio::sync::Semaphore::new(
+                config.max_calls_in_flight.max(1),
+            )),
             config,
             services,
             unauthenticated: std::sync::Mutex::default(),

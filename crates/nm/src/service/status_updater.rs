@@ -300,6 +300,21 @@ impl StatusUpdater {
             let response: NodeHeartbeatResponseProto =
                 match client.call("nodeHeartbeat", &request).await {
                     Ok(r) => r,
+                    // A busy RM asks to be asked again: the same heartbeat (same response id)
+                    // after the interval, on the same registration.
+                    Err(IpcClientError::Remote { class_name, .. })
+                        if class_name == spindle_ipc::java_class::RETRIABLE =>
+                    {
+                        tracing::info!(
+                            "NodeManager {}: the ResourceManager is too busy; heartbeating again in {interval:?}",
+                            self.node_id
+                        );
+                        tokio::select! {
+                            _ = tokio::time::sleep(interval) => {}
+                            _ = shutdown.changed() => return LoopEnd::Shutdown,
+                        }
+                        continue;
+                    }
                     Err(e) => {
                         tracing::warn!("NodeManager {}: heartbeat failed: {e}", self.node_id);
                         return LoopEnd::Failed(e);
