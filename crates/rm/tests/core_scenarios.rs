@@ -25,6 +25,8 @@ fn settings() -> RmSettings {
 struct Cluster {
     core: RmCore,
     now: i64,
+    /// Wall clock minus monotonic clock, as the shell tells the core.
+    clock_offset: i64,
 }
 
 impl Cluster {
@@ -32,7 +34,17 @@ impl Cluster {
         Self {
             core: RmCore::new(settings()),
             now: TS,
+            clock_offset: 0,
         }
+    }
+
+    /// The wall clock jumps by `ms` (an NTP step); no time passes.
+    fn wall_clock_step(&mut self, ms: i64) {
+        self.now += ms;
+        self.clock_offset += ms;
+        self.core.set_clock_offset(self.clock_offset);
+        self.core.tick(self.now);
+        self.core.check_invariants().unwrap();
     }
 
     fn step(&mut self, ms: i64) {
@@ -811,6 +823,7 @@ fn fair_cluster(site: &[(&str, &str)], file: &str) -> Cluster {
     Cluster {
         core: RmCore::with_scheduler(settings, Some(config)).unwrap(),
         now: TS,
+        clock_offset: 0,
     }
 }
 
@@ -1049,4 +1062,44 @@ fn a_registering_nm_cleans_up_applications_that_ended_while_it_was_away() {
     expected.sort();
     assert_eq!(cleaned, expected);
     assert_eq!(c.state(running), YarnApplicationState::Running);
+}
+
+#[test]
+fn a_wall_clock_step_neither_loses_live_nodes_nor_keeps_silent_ones() {
+    let mut c = Cluster::new();
+    let n1 = c.add_node("n1", 4096, 4);
+    let n2 = c.add_node("n2", 4096, 4);
+    let app = c.submit(1024);
+    let (attempt, _, _) = c.launch_ams().remove(0);
+    c.register(attempt);
+    let state =
+        |c: &Cluster, node: &NodeId| c.core.nodes().find(|n| &n.id == node).unwrap().state.name();
+
+    // An hour forward: by the wall clock everyone has been silent far past every expiry.
+    c.wall_clock_step(3_600_000);
+    assert_eq!(state(&c, &n1), "RUNNING");
+    assert_eq!(state(&c, &n2), "RUNNING");
+    assert_eq!(c.core.attempt(attempt).unwrap().state.name(), "RUNNING");
+    // Reports carry the new wall-clock time.
+    let later = c.submit(1024);
+    assert!(c.core.application(later).unwrap().submit_time >= TS + 3_600_000);
+
+    // Two hours back: n2 falls silent and is still lost after the 5 s expiry, not two hours on.
+    c.wall_clock_step(-7_200_000);
+    let mut response_id = 0;
+    for _ in 0..6 {
+        c.step(1000);
+        c.heartbeat(&n1, vec![]);
+        response_id = c
+            .allocate(attempt, response_id, vec![], vec![])
+            .response_id
+            .unwrap();
+    }
+    assert_eq!(state(&c, &n1), "RUNNING");
+    assert_eq!(
+        state(&c, &n2),
+        "LOST",
+        "expired 5 s after its last heartbeat"
+    );
+    assert_eq!(c.state(app), YarnApplicationState::Running);
 }

@@ -62,7 +62,7 @@ impl RmCore {
         attempt.rpc_port = request.rpc_port();
         attempt.tracking_url = request.tracking_url().to_string();
         attempt.last_response_id = Some(0);
-        self.am_liveness.touch(&attempt_id, now_ms);
+        self.am_liveness.touch(&attempt_id, self.monotonic(now_ms));
         // Host, port and tracking URL survive a restart in reports.
         self.save_attempt(attempt_id, None, now_ms);
         self.app_event(attempt_id.application_id, AppEvent::AttemptRegistered);
@@ -192,7 +192,7 @@ impl RmCore {
         // The AM asks again past its last response: it has the completions that response
         // carried, so their nodes may forget them (YARN's containers_to_be_removed_from_nm).
         self.forget_pulled_completions(attempt_id);
-        self.am_liveness.touch(&attempt_id, now_ms);
+        self.am_liveness.touch(&attempt_id, self.monotonic(now_ms));
         let attempt = self.attempts.get_mut(&attempt_id).expect("live");
         attempt.progress = request.progress().clamp(0.0, 1.0);
         if let Some(url) = request
@@ -340,8 +340,9 @@ impl RmCore {
                 .unwrap_or(FinalApplicationStatus::Undefined);
         self.attempt_event(attempt_id, AttemptEvent::Unregistered, now_ms);
         self.am_liveness.remove(&attempt_id);
+        let monotonic_now = self.monotonic(now_ms);
         let attempt = self.attempts.get_mut(&attempt_id).expect("known");
-        attempt.unregistered_at = Some(now_ms);
+        attempt.unregistered_at = Some(monotonic_now);
         attempt.final_status = final_status;
         attempt.diagnostics = request.diagnostics().to_string();
         if let Some(url) = &request.tracking_url {
@@ -455,7 +456,7 @@ impl RmCore {
             Ok(()) => {
                 if self.attempt_event(attempt_id, AttemptEvent::Launched, now_ms) {
                     // From now on the AM must heartbeat (registration counts as the first one).
-                    self.am_liveness.touch(&attempt_id, now_ms);
+                    self.am_liveness.touch(&attempt_id, self.monotonic(now_ms));
                 }
             }
             Err(message) => {
@@ -474,11 +475,13 @@ impl RmCore {
     /// Unregistered AMs whose container outstays the grace period are stopped.
     pub(crate) fn kill_lingering_am_containers(&mut self, now_ms: i64) {
         let grace = self.settings.am_finish_grace_ms;
+        let now_ms_monotonic = self.monotonic(now_ms);
         let lingering: Vec<ApplicationAttemptId> = self
             .attempts
             .values()
             .filter(|a| {
-                a.unregistered_at.is_some_and(|t| now_ms - t > grace)
+                a.unregistered_at
+                    .is_some_and(|t| now_ms_monotonic - t > grace)
                     && !a.live_containers.is_empty()
             })
             .map(|a| a.id)

@@ -432,7 +432,7 @@ impl RmCore {
         }
         let decisions = self.scheduler.recover_attempt(id, am_resource, now_ms);
         self.apply_decisions(decisions, now_ms);
-        self.am_liveness.touch(&id, now_ms);
+        self.am_liveness.touch(&id, self.monotonic(now_ms));
     }
 }
 

@@ -105,6 +105,11 @@ pub struct RmCore {
     /// Moves whenever an application appears, disappears, or its or an attempt's lifecycle
     /// state changes: application lists cached across calls are stale once it moved.
     app_generation: u64,
+    /// The shell's wall clock minus its monotonic clock at the current call (0 when nobody says
+    /// otherwise, as in tests driving the core with one clock). Liveness and grace periods are
+    /// measured on `now_ms - wall_minus_monotonic_ms`, so a wall-clock step (NTP) neither marks
+    /// every NM lost nor delays expiry; reports and tokens keep wall-clock times.
+    wall_minus_monotonic_ms: i64,
 }
 
 /// A `HashMap` with a fast hasher: the RM's maps are keyed by ids it issued itself (nobody can pick
@@ -147,6 +152,7 @@ impl RmCore {
             shared_strings: Default::default(),
             node_summary: std::cell::OnceCell::new(),
             app_generation: 0,
+            wall_minus_monotonic_ms: 0,
             settings,
         })
     }
@@ -199,13 +205,24 @@ impl RmCore {
         id
     }
 
+    /// Tells the core how the shell's wall clock (the `now_ms` of every call) stands to its
+    /// monotonic clock at this call: liveness is measured on the monotonic one.
+    pub fn set_clock_offset(&mut self, wall_minus_monotonic_ms: i64) {
+        self.wall_minus_monotonic_ms = wall_minus_monotonic_ms;
+    }
+
+    /// `now_ms` on the monotonic clock (see `set_clock_offset`), for intervals only.
+    pub(crate) fn monotonic(&self, now_ms: i64) -> i64 {
+        now_ms - self.wall_minus_monotonic_ms
+    }
+
     /// Advances time: expires silent NMs and AMs, and kills AM containers that outstay unregistration.
     pub fn tick(&mut self, now_ms: i64) {
         for node in self.take_expired_nodes(now_ms) {
             self.node_lost(&node, now_ms);
         }
         self.forget_inactive_nodes(now_ms);
-        for attempt in self.am_liveness.take_expired(now_ms) {
+        for attempt in self.am_liveness.take_expired(self.monotonic(now_ms)) {
             let expiry = self.settings.am_expiry_ms;
             self.attempt_expired(attempt, expiry, now_ms);
         }

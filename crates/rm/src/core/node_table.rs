@@ -174,6 +174,7 @@ mod tests {
             NodeState::Running,
             shared,
             0,
+            0,
         )
     }
 

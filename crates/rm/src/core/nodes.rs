@@ -87,6 +87,7 @@ impl RmCore {
             state,
             nm_version,
             now_ms,
+            self.monotonic(now_ms),
         ));
         self.nodes_changed();
         tracing::info!("NodeManager {node_id} registered with {capability}");
@@ -192,6 +193,7 @@ impl RmCore {
                 .container_finished(*id, exit, &diagnostics, now_ms);
             self.apply_decisions(decisions, now_ms);
         }
+        let seen = self.monotonic(now_ms);
         let node = self.nodes.get_mut(node_id).expect("live node");
         for (id, status) in &reported {
             if on_node.contains(id) {
@@ -204,7 +206,7 @@ impl RmCore {
             }
         }
         node.http_port = request.http_port();
-        node.last_seen_ms = Some(now_ms);
+        node.last_seen_ms = Some(seen);
         node.last_heartbeat_response_id = 0;
         node.state = node_lc::transition(node.state, NodeEvent::Registered)
             .expect("a live node accepts REGISTERED");
@@ -367,6 +369,7 @@ impl RmCore {
             )),
             ..Default::default()
         };
+        let seen = self.monotonic(now_ms);
         let Some(node) = self.nodes.get_mut(&node_id) else {
             return Ok(resync());
         };
@@ -374,7 +377,7 @@ impl RmCore {
             return Ok(resync());
         }
         // The liveness monitor's touch (which also watches a node it had stopped watching).
-        node.last_seen_ms = Some(now_ms);
+        node.last_seen_ms = Some(seen);
         let healthy = status
             .node_health_status
             .as_ref()
@@ -473,9 +476,10 @@ impl RmCore {
     }
 
     fn remove_node(&mut self, node_id: &NodeId, event: NodeEvent, diagnostics: &str, now_ms: i64) {
+        let monotonic_now = self.monotonic(now_ms);
         if let Some(node) = self.nodes.get_mut(node_id) {
             node.last_seen_ms = None;
-            node.inactive_since_ms = Some(now_ms);
+            node.inactive_since_ms = Some(monotonic_now);
             if let Ok(next) = node_lc::transition(node.state, event) {
                 node.state = next;
             }
@@ -494,6 +498,7 @@ impl RmCore {
     /// registers again (its heartbeats are answered RESYNC).
     pub(crate) fn forget_inactive_nodes(&mut self, now_ms: i64) {
         let timeout = self.settings.node_removal_timeout_ms;
+        let now_ms = self.monotonic(now_ms);
         let forget: Vec<NodeId> = self
             .nodes
             .values()
@@ -519,6 +524,7 @@ impl RmCore {
     /// from for longer than the NM expiry.
     pub(crate) fn take_expired_nodes(&mut self, now_ms: i64) -> Vec<NodeId> {
         let expiry = self.settings.nm_expiry_ms;
+        let now_ms = self.monotonic(now_ms);
         let mut expired = Vec::new();
         for node in self.nodes.values_mut() {
             if node.last_seen_ms.is_some_and(|seen| now_ms - seen > expiry) {

@@ -145,7 +145,8 @@ pub struct RmAttempt {
     pub live_containers: BTreeSet<ContainerId>,
     /// Containers the scheduler will preempt: announced in every allocate response until gone.
     pub to_preempt: BTreeSet<ContainerId>,
-    /// When the AM unregistered (the AM container then gets a grace period to exit).
+    /// When the AM unregistered, on the monotonic clock (the AM container then gets a grace
+    /// period to exit).
     pub unregistered_at: Option<i64>,
     pub start_time: i64,
     pub finish_time: i64,
@@ -196,10 +197,11 @@ pub struct RmNode {
     pub used: Resource,
     /// Shared by the nodes that run the same version.
     pub nm_version: Arc<str>,
-    /// When the NM was last heard from, while the NM liveness monitor watches it (registered
-    /// and not yet lost, shut down or re-registering).
+    /// When the NM was last heard from, on the monotonic clock (`RmCore::set_clock_offset`),
+    /// while the NM liveness monitor watches it (registered and not yet lost, shut down or
+    /// re-registering).
     pub(crate) last_seen_ms: Option<i64>,
-    /// Since when the node is lost or shut down: the RM forgets it after
+    /// Since when (monotonic clock) the node is lost or shut down: the RM forgets it after
     /// `yarn.resourcemanager.node-removal-untracked.timeout-ms`.
     pub(crate) inactive_since_ms: Option<i64>,
     /// What most nodes have none of, out of line: a health report, and what the next heartbeat
@@ -238,6 +240,7 @@ impl RmNode {
         state: NodeState,
         nm_version: Arc<str>,
         now_ms: i64,
+        monotonic_ms: i64,
     ) -> Self {
         Self {
             id,
@@ -250,7 +253,7 @@ impl RmNode {
             num_containers: 0,
             used: Resource::ZERO,
             nm_version,
-            last_seen_ms: Some(now_ms),
+            last_seen_ms: Some(monotonic_ms),
             inactive_since_ms: None,
             messages: None,
         }

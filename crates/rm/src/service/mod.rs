@@ -59,6 +59,15 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// A monotonic clock in epoch-like milliseconds: the wall clock when first read, advanced by
+/// `Instant` since. It never jumps when the wall clock is stepped; the RM measures liveness and
+/// grace periods on it (see `RmCore::set_clock_offset`).
+pub fn monotonic_ms() -> i64 {
+    static START: std::sync::OnceLock<(std::time::Instant, i64)> = std::sync::OnceLock::new();
+    let (instant, wall) = START.get_or_init(|| (std::time::Instant::now(), now_ms()));
+    wall + instant.elapsed().as_millis() as i64
+}
+
 /// A required field of a request, or an error naming it.
 pub(crate) fn required<'a, T>(
     value: Option<&'a T>,

@@ -156,7 +156,9 @@ impl SharedCore {
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut RmCore, i64) -> R) -> R {
         let (result, launches) = {
             let mut core = self.lock_core();
-            let result = f(&mut core, super::now_ms());
+            let now = super::now_ms();
+            core.set_clock_offset(now - super::monotonic_ms());
+            let result = f(&mut core, now);
             self.listing.note_generation(core.app_generation());
             let mut writes = StoreBatch::new();
             let mut launches = Vec::new();
@@ -401,7 +403,9 @@ impl ResourceManager {
             }
             let epoch = core.settings().epoch;
             let was_empty = stored.is_empty();
-            let summary = core.recover(stored, super::now_ms());
+            let now = super::now_ms();
+            core.set_clock_offset(now - super::monotonic_ms());
+            let summary = core.recover(stored, now);
             store.apply(&[
                 crate::store::records::version_write(),
                 crate::store::records::epoch_write(epoch + 1),
