@@ -297,29 +297,31 @@ impl StatusUpdater {
                 }),
                 ..Default::default()
             };
-            let response: NodeHeartbeatResponseProto =
-                match client.call("nodeHeartbeat", &request).await {
-                    Ok(r) => r,
-                    // A busy RM asks to be asked again: the same heartbeat (same response id)
-                    // after the interval, on the same registration.
-                    Err(IpcClientError::Remote { class_name, .. })
-                        if class_name == spindle_ipc::java_class::RETRIABLE =>
-                    {
-                        tracing::info!(
+            let response: NodeHeartbeatResponseProto = match client
+                .call("nodeHeartbeat", &request)
+                .await
+            {
+                Ok(r) => r,
+                // A busy RM asks to be asked again: the same heartbeat (same response id)
+                // after the interval, on the same registration.
+                Err(IpcClientError::Remote { class_name, .. })
+                    if class_name == spindle_ipc::java_class::RETRIABLE =>
+                {
+                    tracing::info!(
                             "NodeManager {}: the ResourceManager is too busy; heartbeating again in {interval:?}",
                             self.node_id
                         );
-                        tokio::select! {
-                            _ = tokio::time::sleep(interval) => {}
-                            _ = shutdown.changed() => return LoopEnd::Shutdown,
-                        }
-                        continue;
+                    tokio::select! {
+                        _ = tokio::time::sleep(interval) => {}
+                        _ = shutdown.changed() => return LoopEnd::Shutdown,
                     }
-                    Err(e) => {
-                        tracing::warn!("NodeManager {}: heartbeat failed: {e}", self.node_id);
-                        return LoopEnd::Failed(e);
-                    }
-                };
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!("NodeManager {}: heartbeat failed: {e}", self.node_id);
+                    return LoopEnd::Failed(e);
+                }
+            };
             for id in &sent_completed {
                 self.gpus.release(*id);
                 // The RM has the completion: it is not sent again, but kept (and reported at a
