@@ -1103,3 +1103,24 @@ fn a_wall_clock_step_neither_loses_live_nodes_nor_keeps_silent_ones() {
     );
     assert_eq!(c.state(app), YarnApplicationState::Running);
 }
+
+#[test]
+fn a_lost_node_rejoins_without_the_scheduler_removing_it_twice() {
+    let mut c = Cluster::new();
+    let n1 = c.add_node("n1", 4096, 4);
+    let n2 = c.add_node("n2", 4096, 4);
+    for _ in 0..6 {
+        c.step(1000);
+        c.heartbeat(&n1, vec![]);
+    }
+    let state = |c: &Cluster| c.core.nodes().find(|n| n.id == n2).unwrap().state.name();
+    assert_eq!(state(&c), "LOST");
+    // The partition heals: the NM registers again (the RM answered its heartbeats RESYNC).
+    c.add_node("n2", 4096, 4);
+    c.step(1000);
+    assert_eq!(state(&c), "RUNNING");
+    // Every step checks the invariants, which include "the scheduler refused no event".
+    c.heartbeat(&n2, vec![]);
+    c.step(1000);
+    assert_eq!(c.core.cluster_metrics().num_active_nms, Some(2));
+}

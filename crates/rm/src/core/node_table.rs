@@ -173,8 +173,7 @@ mod tests {
             Resource::new(memory_mb, 1),
             NodeState::Running,
             shared,
-            0,
-            0,
+            (0, 0),
         )
     }
 

@@ -66,8 +66,15 @@ impl RmCore {
             self.clean_up_ended_applications(&node_id, &request.running_applications);
             return Ok(self.registration_response(capability));
         }
-        let known = self.nodes.contains_key(&node_id);
-        if known {
+        let known_as = self.nodes.get(&node_id).map(|n| n.state);
+        let known = known_as.is_some();
+        // A node lost, shut down or decommissioned already left the scheduler and released its
+        // containers; any other known state (NEW, REBOOTED, ...) leaves them now.
+        let left_already = matches!(
+            known_as,
+            Some(NodeState::Lost | NodeState::Shutdown | NodeState::Decommissioned)
+        );
+        if known && !left_already {
             self.remove_node(
                 &node_id,
                 NodeEvent::Registered,
@@ -86,8 +93,7 @@ impl RmCore {
             capability.clone(),
             state,
             nm_version,
-            now_ms,
-            self.monotonic(now_ms),
+            (now_ms, self.monotonic(now_ms)),
         ));
         self.nodes_changed();
         tracing::info!("NodeManager {node_id} registered with {capability}");

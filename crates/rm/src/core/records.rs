@@ -231,7 +231,8 @@ impl NodeMessages {
 }
 
 impl RmNode {
-    /// A node that just registered (watched by the liveness monitor from `now_ms`).
+    /// A node that just registered at `now_ms` (wall clock, for its reports), watched by the
+    /// liveness monitor from `monotonic_ms`.
     pub fn new(
         id: NodeId,
         http_port: i32,
@@ -239,8 +240,7 @@ impl RmNode {
         capability: Resource,
         state: NodeState,
         nm_version: Arc<str>,
-        now_ms: i64,
-        monotonic_ms: i64,
+        (now_ms, monotonic_ms): (i64, i64),
     ) -> Self {
         Self {
             id,

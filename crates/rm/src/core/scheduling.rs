@@ -75,6 +75,9 @@ pub struct RecoveredContainer {
 
 pub struct SchedulerBridge {
     scheduler: Scheduler,
+    /// The first event the scheduler refused, if any: the RM only sends events its own records
+    /// allow, so a refusal is a bug (logged; `check_invariants` reports it in tests).
+    first_refusal: Option<String>,
 }
 
 /// The FIFO configuration the RM uses when no scheduler configuration is given.
@@ -99,6 +102,7 @@ impl SchedulerBridge {
         let config = config.unwrap_or_else(|| default_scheduler_config(settings));
         Ok(Self {
             scheduler: Scheduler::new(config).map_err(|e| e.to_string())?,
+            first_refusal: None,
         })
     }
 
@@ -129,6 +133,8 @@ impl SchedulerBridge {
                 // The RM only sends events its own records allow; a refusal is a bug worth a log line,
                 // never a crash of the whole RM.
                 tracing::error!("scheduler refused a {kind} event: {e}");
+                self.first_refusal
+                    .get_or_insert_with(|| format!("the scheduler refused a {kind} event: {e}"));
                 Vec::new()
             }
         }
@@ -364,6 +370,9 @@ impl SchedulerBridge {
     }
 
     pub fn check_invariants(&self) -> Result<(), String> {
+        if let Some(refusal) = &self.first_refusal {
+            return Err(refusal.clone());
+        }
         self.scheduler.check_invariants().map_err(|e| e.to_string())
     }
 }
