@@ -1,7 +1,6 @@
 //! Spindle on several machines, each a Linux network namespace on one switch (common/netns.rs):
 //! `spindle resourcemanager` on one host and `spindle nodemanager` on others (sharing a cluster
-//! secret), each with its own
-//! yarn-site.xml and address, the clients on the RM's host. A distributed shell spreads over
+//! secret), each with its own yarn-site.xml and address, the clients on the RM's host. A distributed shell spreads over
 //! the NM hosts; an NM cut off from the network is LOST, its containers replaced elsewhere, and
 //! when the link comes back it rejoins without running anything twice; a topology table places
 //! each host in its rack.
