@@ -326,3 +326,67 @@ async fn a_finished_applications_logs_are_deleted_after_their_retention() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Sets the modification time of `path` to `age` ago.
+fn age(path: &std::path::Path, age: Duration) {
+    let when = std::time::SystemTime::now() - age;
+    std::fs::File::open(path)
+        .unwrap()
+        .set_modified(when)
+        .unwrap();
+}
+
+/// Sets the modification time of `path` and everything under it to `how_old` ago.
+fn age_tree(path: &std::path::Path, how_old: Duration) {
+    if path.is_dir() {
+        for entry in std::fs::read_dir(path).unwrap().flatten() {
+            age_tree(&entry.path(), how_old);
+        }
+    }
+    age(path, how_old);
+}
+
+#[tokio::test]
+async fn logs_an_earlier_nodemanager_left_behind_are_swept_once_due() {
+    let node = node_with(|config| config.log_retain = Duration::from_secs(3600));
+    let hour_and_more = Duration::from_secs(3700);
+    // What an NM that stopped before its logs were due left: one application idle for more
+    // than the retention, one written to recently, and something that is no application.
+    let old = node.log_dir().join(application(21).to_string());
+    let recent = node.log_dir().join(application(22).to_string());
+    let other = node.log_dir().join("not-an-application");
+    for dir in [&old, &recent, &other] {
+        let container = dir.join(container_id(21, 1).to_string());
+        std::fs::create_dir_all(&container).unwrap();
+        std::fs::write(container.join("stdout"), "x").unwrap();
+        for path in [
+            container.join("stdout"),
+            container.clone(),
+            dir.to_path_buf(),
+        ] {
+            age(&path, hour_and_more);
+        }
+    }
+    // The recent one had a log line written a minute ago.
+    age(
+        &recent.join(container_id(21, 1).to_string()).join("stdout"),
+        Duration::from_secs(60),
+    );
+    // An application with a container on this NM keeps its logs, however old.
+    let live = container_id(23, 1);
+    node.manager.start(spec(live, &["sleep 30"])).unwrap();
+    let live_logs = node.log_dir().join(live.application_id().to_string());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !live_logs.is_dir() {
+        assert!(std::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    age_tree(&live_logs, hour_and_more);
+
+    assert_eq!(node.manager.sweep_old_logs().await, 1);
+    assert!(!old.exists(), "idle past the retention: deleted");
+    assert!(recent.exists(), "written within the retention: kept");
+    assert!(other.exists(), "not an application's logs: kept");
+    assert!(live_logs.exists(), "a running application's logs: kept");
+    node.manager.stop_all(-1).await;
+}

@@ -594,6 +594,62 @@ impl ContainerManager {
         });
     }
 
+    /// Deletes application log directories nothing will delete otherwise: those of applications
+    /// with no container on this NM, untouched for `log_retain`. An NM that stopped before an
+    /// application's logs were due leaves them behind; its successor's sweeps (at start and on
+    /// every cache cleanup) remove them. Returns how many directories it deleted.
+    pub async fn sweep_old_logs(&self) -> usize {
+        let present: BTreeSet<ApplicationId> = self
+            .inner
+            .containers()
+            .keys()
+            .map(|id| id.application_id())
+            .collect();
+        let log_dirs = self.inner.config.log_dirs.clone();
+        let retain = self.inner.config.log_retain;
+        tokio::task::spawn_blocking(move || {
+            let now = std::time::SystemTime::now();
+            let mut deleted = 0;
+            for log_dir in &log_dirs {
+                let Ok(entries) = std::fs::read_dir(log_dir) else {
+                    continue;
+                };
+                for entry in entries.flatten() {
+                    let name = entry.file_name();
+                    let Some(application) =
+                        name.to_str().and_then(|n| n.parse::<ApplicationId>().ok())
+                    else {
+                        continue;
+                    };
+                    if present.contains(&application) {
+                        continue;
+                    }
+                    let path = entry.path();
+                    let idle = newest_change(&path, 3)
+                        .and_then(|newest| now.duration_since(newest).ok())
+                        .unwrap_or_default();
+                    if idle < retain {
+                        continue;
+                    }
+                    match remove_tree(&path) {
+                        Ok(()) => {
+                            tracing::info!(
+                                "deleted the logs of {application} ({} untouched for {} s)",
+                                path.display(),
+                                idle.as_secs()
+                            );
+                            deleted += 1;
+                        }
+                        Err(error) => tracing::warn!("cannot delete {}: {error}", path.display()),
+                    }
+                }
+            }
+            deleted
+        })
+        .await
+        .unwrap_or(0)
+    }
+
     /// Stops every container with `exit_status_if_killed` and waits until all are DONE.
     pub async fn stop_all(&self, exit_status_if_killed: i32) {
         let runtimes: Vec<_> = self.inner.containers().values().cloned().collect();
@@ -643,6 +699,21 @@ impl ContainerManager {
 }
 
 /// Deletes each directory tree, off the async workers; a failure is logged.
+/// The latest modification time of `path` and what lies under it, `depth` levels down
+/// (application dir, container dirs, log files). Symbolic links are not followed.
+fn newest_change(path: &std::path::Path, depth: usize) -> Option<std::time::SystemTime> {
+    let metadata = std::fs::symlink_metadata(path).ok()?;
+    let mut newest = metadata.modified().ok()?;
+    if depth > 0 && metadata.is_dir() {
+        for entry in std::fs::read_dir(path).ok()?.flatten() {
+            if let Some(changed) = newest_change(&entry.path(), depth - 1) {
+                newest = newest.max(changed);
+            }
+        }
+    }
+    Some(newest)
+}
+
 async fn remove_directories(directories: Vec<std::path::PathBuf>) {
     let removal = tokio::task::spawn_blocking(move || {
         for directory in directories {

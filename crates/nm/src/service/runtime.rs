@@ -217,7 +217,8 @@ fn detect_java_home() -> Option<String> {
 
 /// YARN's localizer cache cleanup: every `cache_cleanup_interval`, the PUBLIC and PRIVATE
 /// caches are brought down to `cache_target_bytes` (least recently used first, never what a
-/// container holds), off the async workers.
+/// container holds), off the async workers; and log directories an earlier NM left behind are
+/// swept (at start too, see `ContainerManager::sweep_old_logs`).
 async fn clean_up_cache(manager: Arc<ContainerManager>, mut shutdown: watch::Receiver<bool>) {
     let (interval, target) = {
         let config = manager.config();
@@ -227,6 +228,8 @@ async fn clean_up_cache(manager: Arc<ContainerManager>, mut shutdown: watch::Rec
             config.cache_target_bytes,
         )
     };
+    // Logs an earlier NM on this node left behind are due now, not an interval from now.
+    manager.sweep_old_logs().await;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
@@ -234,5 +237,6 @@ async fn clean_up_cache(manager: Arc<ContainerManager>, mut shutdown: watch::Rec
         }
         let localizer = manager.localizer_handle();
         let _ = tokio::task::spawn_blocking(move || localizer.clean_up(target)).await;
+        manager.sweep_old_logs().await;
     }
 }
