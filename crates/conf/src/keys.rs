@@ -77,6 +77,10 @@ pub const NM_LOCALIZER_CACHE_TARGET_SIZE_MB: &str =
     "yarn.nodemanager.localizer.cache.target-size-mb";
 pub const NM_LOCALIZER_CACHE_CLEANUP_INTERVAL_MS: &str =
     "yarn.nodemanager.localizer.cache.cleanup.interval-ms";
+/// How long the NM remembers the id of a container it forgot (so its token cannot start it again).
+/// Not in yarn-default.xml; YarnConfiguration's default is 10 minutes.
+pub const NM_DURATION_TO_TRACK_STOPPED_CONTAINERS: &str =
+    "yarn.nodemanager.duration-to-track-stopped-containers";
 pub const NM_AUX_SERVICES: &str = "yarn.nodemanager.aux-services";
 /// A restarted NM takes back its containers (needs a fixed port in [`NM_ADDRESS`]).
 pub const NM_RECOVERY_ENABLED: &str = "yarn.nodemanager.recovery.enabled";

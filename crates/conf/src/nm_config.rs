@@ -63,6 +63,8 @@ pub struct NmConfig {
     pub localizer_cache_target_mb: u64,
     /// `yarn.nodemanager.localizer.cache.cleanup.interval-ms` (default 10 min).
     pub localizer_cache_cleanup_interval: Duration,
+    /// `yarn.nodemanager.duration-to-track-stopped-containers` (default 10 min).
+    pub stopped_container_retention: Duration,
     /// `yarn.nodemanager.aux-services` (default none).
     pub aux_services: Vec<String>,
     /// `yarn.resourcemanager.nodemanagers.heartbeat-interval-ms`: the interval until the RM says otherwise.
@@ -136,6 +138,11 @@ impl NmConfig {
                 configuration,
                 keys::NM_LOCALIZER_CACHE_CLEANUP_INTERVAL_MS,
             )?,
+            stopped_container_retention: Duration::from_millis(
+                configuration
+                    .get_duration_ms(keys::NM_DURATION_TO_TRACK_STOPPED_CONTAINERS)?
+                    .unwrap_or(600_000),
+            ),
             aux_services: configuration.get_strings(keys::NM_AUX_SERVICES),
             heartbeat_interval: required_duration_ms(
                 configuration,

@@ -390,3 +390,20 @@ async fn logs_an_earlier_nodemanager_left_behind_are_swept_once_due() {
     assert!(live_logs.exists(), "a running application's logs: kept");
     node.manager.stop_all(-1).await;
 }
+
+#[tokio::test]
+async fn a_forgotten_containers_id_is_remembered_for_the_configured_duration_only() {
+    // yarn.nodemanager.duration-to-track-stopped-containers, shortened.
+    let node = node_with(|config| config.stopped_container_retention = Duration::from_millis(300));
+    let id = container_id(12, 1);
+    node.manager.start(spec(id, &["exit 0"])).unwrap();
+    node.manager.wait_for_completion(id).await.unwrap();
+    assert!(node.manager.forget(id));
+    let again = node.manager.start(spec(id, &["exit 0"])).unwrap_err();
+    assert!(again.to_string().contains("recently stopped"), "{again}");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Past the duration the id is no longer held (the container token's own expiry is then what
+    // refuses a replay), so a node running containers for months keeps no growing set of ids.
+    node.manager.start(spec(id, &["exit 0"])).unwrap();
+    node.manager.wait_for_completion(id).await.unwrap();
+}

@@ -185,6 +185,7 @@ pub async fn nodemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
     containers.log_retain = config.log_retain;
     containers.cache_target_bytes = config.localizer_cache_target_mb.saturating_mul(1 << 20);
     containers.cache_cleanup_interval = config.localizer_cache_cleanup_interval;
+    containers.stopped_container_retention = config.stopped_container_retention;
     let nm = NodeManager::start(NmSettings {
         host,
         bind: resolve(&config.address, "yarn.nodemanager.address")?,

@@ -73,6 +73,11 @@ pub struct NmContainerConfig {
     pub cache_target_bytes: u64,
     /// `yarn.nodemanager.localizer.cache.cleanup.interval-ms` (10 min).
     pub cache_cleanup_interval: Duration,
+    /// `yarn.nodemanager.duration-to-track-stopped-containers` (10 min, the container tokens'
+    /// default lifetime): how long a forgotten container's id is remembered, so that its token
+    /// cannot start it again. Shorter than the RM's
+    /// `yarn.resourcemanager.rm.container-allocation.expiry-interval-ms` reopens that window.
+    pub stopped_container_retention: Duration,
 }
 
 impl NmContainerConfig {
@@ -110,6 +115,7 @@ impl NmContainerConfig {
             log_retain: Duration::from_secs(10_800),
             cache_target_bytes: 10_240 << 20,
             cache_cleanup_interval: Duration::from_secs(600),
+            stopped_container_retention: Duration::from_secs(600),
         }
     }
 }

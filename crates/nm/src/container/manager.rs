@@ -32,24 +32,19 @@ pub(crate) struct ManagerInner {
     completions: mpsc::UnboundedSender<ContainerId>,
     completions_receiver: Mutex<Option<mpsc::UnboundedReceiver<ContainerId>>>,
     /// Containers forgotten after their completion was reported, for as long as their tokens
-    /// could still be presented (`RECENTLY_STOPPED_RETENTION`, at most
+    /// could still be presented (`NmContainerConfig::stopped_container_retention`, at most
     /// `RECENTLY_STOPPED_LIMIT` ids): a token can never start its container twice.
     recently_stopped: Mutex<RecentlyStopped>,
     /// The recovery store, when recovery is on.
     store: Option<Arc<NmStateStore>>,
 }
 
-/// How long a forgotten container's id is remembered (YARN's
-/// `yarn.nodemanager.duration-to-track-stopped-containers`, and the container tokens' default
-/// lifetime `yarn.resourcemanager.rm.container-allocation.expiry-interval-ms`: 10 minutes).
-pub const RECENTLY_STOPPED_RETENTION: std::time::Duration = std::time::Duration::from_secs(600);
-
 /// The most forgotten ids remembered at once (the oldest go first beyond it).
 pub const RECENTLY_STOPPED_LIMIT: usize = 100_000;
 
-/// Ids of forgotten containers, oldest first.
-#[derive(Default)]
+/// Ids of forgotten containers, oldest first, each kept for `retention`.
 struct RecentlyStopped {
+    retention: std::time::Duration,
     order: std::collections::VecDeque<(std::time::Instant, ContainerId)>,
     ids: std::collections::HashSet<ContainerId>,
 }
@@ -69,7 +64,7 @@ impl RecentlyStopped {
 
     fn prune(&mut self, now: std::time::Instant) {
         while let Some(&(at, oldest)) = self.order.front() {
-            if now.duration_since(at) < RECENTLY_STOPPED_RETENTION {
+            if now.duration_since(at) < self.retention {
                 break;
             }
             self.order.pop_front();
@@ -184,7 +179,7 @@ impl ContainerManager {
         let inner = &manager.inner;
 
         let now_ms = crate::service::now_ms();
-        let retention_ms = RECENTLY_STOPPED_RETENTION.as_millis() as i64;
+        let retention_ms = inner.config.stopped_container_retention.as_millis() as i64;
         {
             let mut recently_stopped = inner.recently_stopped();
             let now = std::time::Instant::now();
@@ -327,6 +322,7 @@ impl ContainerManager {
             })?;
         }
         let (completions, completions_receiver) = mpsc::unbounded_channel();
+        let stopped_container_retention = config.stopped_container_retention;
         let inner = Arc::new(ManagerInner {
             localizer: Arc::new(localizer),
             config: Arc::new(config),
@@ -334,7 +330,11 @@ impl ContainerManager {
             application_users: Mutex::new(HashMap::new()),
             completions,
             completions_receiver: Mutex::new(Some(completions_receiver)),
-            recently_stopped: Mutex::default(),
+            recently_stopped: Mutex::new(RecentlyStopped {
+                retention: stopped_container_retention,
+                order: Default::default(),
+                ids: Default::default(),
+            }),
             store,
         });
         if inner.config.pmem_check {
@@ -502,7 +502,7 @@ impl ContainerManager {
     }
 
     /// Forgets a DONE container (after the RM has seen its completion); false if it is not DONE.
-    /// Its id is remembered for [`RECENTLY_STOPPED_RETENTION`], so its token cannot start it
+    /// Its id is remembered for `stopped_container_retention`, so its token cannot start it
     /// again.
     pub fn forget(&self, container_id: ContainerId) -> bool {
         {
@@ -523,7 +523,8 @@ impl ContainerManager {
                 container_id,
                 forgotten_ms: now_ms,
             };
-            let retain_from_ms = now_ms - RECENTLY_STOPPED_RETENTION.as_millis() as i64;
+            let retain_from_ms =
+                now_ms - self.inner.config.stopped_container_retention.as_millis() as i64;
             if let Err(error) = store.forget_container(stopped, retain_from_ms) {
                 tracing::warn!("cannot forget {container_id} in the recovery store: {error}");
             }
