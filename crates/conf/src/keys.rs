@@ -124,6 +124,14 @@ pub const HADOOP_RPC_PROTECTION: &str = "hadoop.rpc.protection";
 pub const HADOOP_SECURITY_TOKEN_SERVICE_USE_IP: &str = "hadoop.security.token.service.use_ip";
 pub const IPC_CLIENT_CONNECTION_MAX_IDLE_TIME: &str = "ipc.client.connection.maxidletime";
 pub const IPC_CLIENT_RPC_TIMEOUT_MS: &str = "ipc.client.rpc-timeout.ms";
+/// Connections an IPC server accepts (Hadoop: 0, no limit).
+pub const IPC_SERVER_MAX_CONNECTIONS: &str = "ipc.server.max.connections";
+/// Spindle's own IPC server limits (Hadoop has no such keys; see ARCHITECTURE.md, spindle-ipc).
+pub const IPC_SERVER_MAX_CALLS_IN_FLIGHT: &str = "spindle.ipc.server.max-calls-in-flight";
+pub const IPC_SERVER_MAX_UNAUTHENTICATED_PER_ADDRESS: &str =
+    "spindle.ipc.server.max-unauthenticated-per-address";
+pub const IPC_SERVER_AUTHENTICATION_TIMEOUT_MS: &str =
+    "spindle.ipc.server.authentication-timeout-ms";
 pub const IPC_MAXIMUM_DATA_LENGTH: &str = "ipc.maximum.data.length";
 
 /// What `yarn.nodemanager.resource.memory-mb = -1` means when hardware detection is off.

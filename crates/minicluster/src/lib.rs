@@ -180,6 +180,7 @@ impl MiniCluster {
             containers,
             recovery: None,
             registration_secret: Some(self.registration_secret.clone()),
+            ipc_server: None,
         })
         .await
     }

@@ -57,6 +57,7 @@ impl RmConfigurationDirectory {
                 admins: vec!["*".into()],
                 topology: Default::default(),
                 registration_secret: None,
+                ipc_server: None,
             }),
         }
     }

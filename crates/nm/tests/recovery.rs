@@ -427,6 +427,7 @@ async fn recovery_refuses_an_ephemeral_port() {
             supervised: false,
         }),
         registration_secret: None,
+        ipc_server: None,
     };
     let error = NodeManager::start(settings)
         .await

@@ -55,6 +55,7 @@ fn settings(root: &std::path::Path, rm_trackers: Vec<SocketAddr>) -> NmSettings 
         containers: config(root),
         recovery: None,
         registration_secret: None,
+        ipc_server: None,
     }
 }
 

@@ -44,6 +44,7 @@ async fn start(zk: &zookeeper::ZooKeeper, rm: &Rm) -> HaResourceManager {
             admins: vec!["*".into()],
             topology: Default::default(),
             registration_secret: None,
+            ipc_server: None,
         },
         HaSettings {
             rm_id: rm.id.into(),

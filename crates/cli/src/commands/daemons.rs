@@ -41,6 +41,45 @@ fn advertised_host(address: &HostPort) -> String {
     }
 }
 
+/// A daemon's IPC server limits: `base` with what the configuration sets. Hadoop's keys where they
+/// exist (`ipc.maximum.data.length`, `ipc.server.max.connections` with 0 for Spindle's default,
+/// `ipc.client.connection.maxidletime`, of which a server allows idle connections twice), and
+/// Spindle's own `spindle.ipc.server.*` for the limits Hadoop does not have.
+fn ipc_server_config(
+    conf: &Configuration,
+    base: spindle_ipc::ServerConfig,
+) -> anyhow::Result<spindle_ipc::ServerConfig> {
+    use spindle_conf::keys::*;
+    let positive = |key: &str| -> anyhow::Result<Option<usize>> {
+        match conf.get_u64(key)? {
+            None | Some(0) => Ok(None),
+            Some(n) => Ok(Some(
+                usize::try_from(n).with_context(|| format!("{key} = {n}"))?,
+            )),
+        }
+    };
+    let mut config = base;
+    if let Some(n) = positive(IPC_MAXIMUM_DATA_LENGTH)? {
+        config.max_frame_len = n;
+    }
+    if let Some(n) = positive(IPC_SERVER_MAX_CONNECTIONS)? {
+        config.max_connections = n;
+    }
+    if let Some(ms) = conf.get_duration_ms(IPC_CLIENT_CONNECTION_MAX_IDLE_TIME)? {
+        config.idle_timeout = std::time::Duration::from_millis(ms.saturating_mul(2).max(1));
+    }
+    if let Some(n) = positive(IPC_SERVER_MAX_CALLS_IN_FLIGHT)? {
+        config.max_calls_in_flight = n;
+    }
+    if let Some(n) = positive(IPC_SERVER_MAX_UNAUTHENTICATED_PER_ADDRESS)? {
+        config.max_unauthenticated_per_address = n;
+    }
+    if let Some(ms) = conf.get_duration_ms(IPC_SERVER_AUTHENTICATION_TIMEOUT_MS)? {
+        config.auth_timeout = std::time::Duration::from_millis(ms.max(1));
+    }
+    Ok(config)
+}
+
 pub async fn resourcemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
     super::fatal_panics::install("ResourceManager");
     let config = RmConfig::from_configuration(&load(conf_dir)?)?;
@@ -59,7 +98,11 @@ pub async fn resourcemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
         )?,
         admin: resolve(&config.admin_address, "yarn.resourcemanager.admin.address")?,
     };
-    let setup = SchedulerSetup::from_configuration(conf_dir, &conf, &config, &settings)?;
+    let mut setup = SchedulerSetup::from_configuration(conf_dir, &conf, &config, &settings)?;
+    setup.ipc_server = Some(ipc_server_config(
+        &conf,
+        spindle_rm::service::default_server_config(),
+    )?);
     if let Some((ha, bind)) = spindle_rm::ha::config::from_configuration(&conf)
         .map_err(|e| anyhow::anyhow!("high availability: {e}"))?
     {
@@ -210,6 +253,7 @@ pub async fn nodemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
         containers,
         recovery: nm_recovery(&conf)?,
         registration_secret: spindle_rm::service::registration_secret(&conf)?,
+        ipc_server: Some(ipc_server_config(&conf, Default::default())?),
     })
     .await?;
     println!(
@@ -225,4 +269,50 @@ pub async fn nodemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
     }
     nm.shutdown().await;
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipc_limits_come_from_hadoops_keys_and_spindles_own() {
+        let mut conf = Configuration::new();
+        let base = spindle_ipc::ServerConfig::default();
+        let unchanged = ipc_server_config(&conf, base.clone()).unwrap();
+        assert_eq!(unchanged.max_connections, base.max_connections);
+        assert_eq!(unchanged.max_calls_in_flight, base.max_calls_in_flight);
+        for (key, value) in [
+            ("ipc.maximum.data.length", "1048576"),
+            ("ipc.server.max.connections", "500"),
+            ("ipc.client.connection.maxidletime", "5000"),
+            ("spindle.ipc.server.max-calls-in-flight", "64"),
+            ("spindle.ipc.server.max-unauthenticated-per-address", "8"),
+            ("spindle.ipc.server.authentication-timeout-ms", "2000"),
+        ] {
+            conf.set(key, value).unwrap();
+        }
+        let config = ipc_server_config(&conf, base.clone()).unwrap();
+        assert_eq!(config.max_frame_len, 1 << 20);
+        assert_eq!(config.max_connections, 500);
+        assert_eq!(config.idle_timeout, std::time::Duration::from_secs(10));
+        assert_eq!(config.max_calls_in_flight, 64);
+        assert_eq!(config.max_unauthenticated_per_address, 8);
+        assert_eq!(config.auth_timeout, std::time::Duration::from_secs(2));
+        // Hadoop's 0 means "no limit of its own": Spindle's default stays.
+        conf.set("ipc.server.max.connections", "0").unwrap();
+        assert_eq!(
+            ipc_server_config(&conf, base.clone())
+                .unwrap()
+                .max_connections,
+            base.max_connections
+        );
+        conf.set("spindle.ipc.server.max-calls-in-flight", "lots")
+            .unwrap();
+        let error = ipc_server_config(&conf, base).unwrap_err().to_string();
+        assert!(
+            error.contains("spindle.ipc.server.max-calls-in-flight"),
+            "{error}"
+        );
+    }
 }

@@ -47,6 +47,9 @@ pub struct NmSettings {
     /// the RM's resource tracker that it may join (TOKEN auth); without it, it registers as
     /// YARN's NMs do under simple authentication.
     pub registration_secret: Option<spindle_security::ClusterSecret>,
+    /// Limits of the ContainerManagement port (`ipc.*` keys; its authentication is always
+    /// NMTokens). None: `ServerConfig::default()`.
+    pub ipc_server: Option<ServerConfig>,
 }
 
 /// A running NodeManager.
@@ -128,7 +131,7 @@ impl NodeManager {
         };
         let config = ServerConfig {
             auth: AuthPolicy::Token(Arc::new(keys.clone())),
-            ..Default::default()
+            ..settings.ipc_server.clone().unwrap_or_default()
         };
         let server = Server::from_listener(listener, config, vec![Arc::new(protocol)])?;
         let (shutdown, shutdown_receiver) = watch::channel(false);

@@ -12,7 +12,8 @@ mod tracker_protocol;
 
 pub use admin_protocol::SchedulerConfigLoader;
 pub use runtime::{
-    registration_secret, Recovery, ResourceManager, RmBindAddresses, SchedulerSetup,
+    default_server_config, registration_secret, Recovery, ResourceManager, RmBindAddresses,
+    SchedulerSetup,
 };
 pub(crate) use runtime::{ActiveSlot, AdminBinding};
 

@@ -10,10 +10,12 @@ use tokio::task::JoinHandle;
 use super::admin_protocol::AdminProtocol;
 use super::am_launcher::AmLauncher;
 
-/// Connections each RM port accepts: YARN sets no limit; thousands of AMs and NMs are normal.
-const MAX_CONNECTIONS: usize = 65_536;
+/// Connections each RM port accepts unless `ipc.server.max.connections` says otherwise: YARN sets
+/// no limit; thousands of AMs and NMs are normal.
+pub const MAX_CONNECTIONS: usize = 65_536;
 
-fn server_config() -> ServerConfig {
+/// The RM's IPC servers' limits when none are configured.
+pub fn default_server_config() -> ServerConfig {
     ServerConfig {
         max_connections: MAX_CONNECTIONS,
         ..Default::default()
@@ -54,6 +56,9 @@ pub struct SchedulerSetup {
     /// (`spindle.node-registration.secret-file`); None: any host may register (YARN's simple
     /// authentication), and the RM warns at start.
     pub registration_secret: Option<spindle_security::ClusterSecret>,
+    /// Limits of every RM port (`ipc.*` keys; authentication is set per port). None: the
+    /// defaults of [`default_server_config`].
+    pub ipc_server: Option<ServerConfig>,
 }
 
 impl SchedulerSetup {
@@ -93,6 +98,7 @@ impl SchedulerSetup {
                 conf.get("net.topology.table.file.name"),
             )?,
             registration_secret: registration_secret(conf)?,
+            ipc_server: None,
         })
     }
 }
@@ -320,6 +326,7 @@ impl ResourceManager {
                 admins: vec!["*".into()],
                 topology: Default::default(),
                 registration_secret: None,
+                ipc_server: None,
             },
         )
         .await
@@ -439,6 +446,11 @@ impl ResourceManager {
         });
         // Writes recovery queued (applications failed or restarted) go to the writer now.
         shared.with(|_, _| ());
+        let base = setup
+            .ipc_server
+            .clone()
+            .unwrap_or_else(default_server_config);
+        let server_config = || base.clone();
         let client = Server::bind(
             bind.client,
             server_config(),
