@@ -44,21 +44,26 @@ impl RpcService for BigReplies {
     }
 }
 
+/// A server on 127.0.0.1 with the test services plus `service`.
+async fn serve_with(service: Arc<dyn RpcService>, config: ServerConfig) -> spindle_ipc::Server {
+    let mut services = test_services();
+    services.push(service);
+    spindle_ipc::Server::bind("127.0.0.1:0", config, services)
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_reads_its_replies_stalls_only_itself() {
     let ran = Arc::new(AtomicUsize::new(0));
-    let mut services = test_services();
-    services.push(Arc::new(BigReplies { ran: ran.clone() }));
-    let server = spindle_ipc::Server::bind(
-        "127.0.0.1:0",
+    let server = serve_with(
+        Arc::new(BigReplies { ran: ran.clone() }),
         ServerConfig {
             max_unwritten_replies_per_connection: 4,
             ..ServerConfig::default()
         },
-        services,
     )
-    .await
-    .unwrap();
+    .await;
     let address = server.local_addr();
 
     let calls = 200;
@@ -121,21 +126,17 @@ impl RpcService for HeldCalls {
 async fn past_the_server_wide_call_limit_callers_are_told_server_too_busy_at_once() {
     let started = Arc::new(AtomicUsize::new(0));
     let (release, held) = tokio::sync::watch::channel(false);
-    let mut services = test_services();
-    services.push(Arc::new(HeldCalls {
-        started: started.clone(),
-        release: held,
-    }));
-    let server = spindle_ipc::Server::bind(
-        "127.0.0.1:0",
+    let server = serve_with(
+        Arc::new(HeldCalls {
+            started: started.clone(),
+            release: held,
+        }),
         ServerConfig {
             max_calls_in_flight: 3,
             ..ServerConfig::default()
         },
-        services,
     )
-    .await
-    .unwrap();
+    .await;
     let address = server.local_addr();
 
     // Three connections, two calls each: three run (and wait), three are refused.
