@@ -196,6 +196,13 @@ impl Cluster {
                 )]),
             ),
         }
+        // The daemons prove membership as a real cluster should: one secret for all.
+        let secret = dir.join("cluster-secret");
+        spindle_security::ClusterSecret::load_or_generate(&secret)?;
+        rm_properties.push((
+            spindle_conf::keys::NODE_REGISTRATION_SECRET_FILE.into(),
+            secret.display().to_string(),
+        ));
         let write = |conf: &Path, properties: &[(String, String)]| -> anyhow::Result<()> {
             std::fs::create_dir_all(conf)?;
             spindle_conf::write_site_xml(&conf.join("yarn-site.xml"), properties)?;
