@@ -3,7 +3,10 @@
 //! secret), each with its own yarn-site.xml and address, the clients on the RM's host. A distributed shell spreads over
 //! the NM hosts; an NM cut off from the network is LOST, its containers replaced elsewhere, and
 //! when the link comes back it rejoins without running anything twice; a topology table places
-//! each host in its rack.
+//! each host in its rack. An AM whose host is cut off is expired and a new attempt's AM takes
+//! over on a connected host, the old one stopped once its host is back; a real Spark job in
+//! cluster mode (pyspark's spark-submit on the RM's host) runs its driver and executors on the
+//! NM hosts, each on its host's own address, and replaces the executors of a lost host.
 //!
 //! These tests need root and iproute2 (`ip netns`); elsewhere they fail saying so, unless
 //! `SPINDLE_SKIP_NETNS=1` is set.
@@ -120,11 +123,33 @@ struct Cluster {
     dir: tempfile::TempDir,
 }
 
+/// What a test changes in the cluster [`Cluster::start`] makes.
+struct Options {
+    /// Memory of every NM.
+    nm_memory_mb: u32,
+    /// yarn-site.xml keys of the RM's, added to (or replacing) its defaults.
+    rm: Vec<(&'static str, String)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            nm_memory_mb: NM_MEMORY_MB,
+            rm: Vec::new(),
+        }
+    }
+}
+
 impl Cluster {
     /// Starts the RM and `nms` NMs and waits until every NM has registered. The RM's topology
     /// table puts `nm-i` on `/rack-i`. `None` when namespaces are unavailable and skipping was
     /// asked for.
     async fn start(nms: usize) -> Option<Cluster> {
+        Cluster::start_with(nms, Options::default()).await
+    }
+
+    /// As [`Cluster::start`], with `options`.
+    async fn start_with(nms: usize, options: Options) -> Option<Cluster> {
         let mut labels = vec!["rm".to_string()];
         labels.extend((1..=nms).map(|i| format!("nm-{i}")));
         let network = Network::create(&labels.iter().map(String::as_str).collect::<Vec<_>>())?;
@@ -161,6 +186,10 @@ impl Cluster {
                 topology.display().to_string(),
             ),
         ]);
+        for (key, value) in options.rm {
+            rm_properties.retain(|(k, _)| *k != key);
+            rm_properties.push((key, value));
+        }
         let rm_conf = write_conf(&root.join("rm/conf"), &rm_properties);
         let client_conf = write_conf(&root.join("client"), &rm_addresses(rm.address));
 
@@ -199,7 +228,7 @@ impl Cluster {
                 ),
                 (
                     "yarn.nodemanager.resource.memory-mb",
-                    NM_MEMORY_MB.to_string(),
+                    options.nm_memory_mb.to_string(),
                 ),
                 ("yarn.nodemanager.resource.cpu-vcores", "4".to_string()),
                 (
@@ -568,4 +597,370 @@ async fn a_topology_table_places_each_node_manager_host_in_its_rack() {
             cluster.nm_host(i).address
         );
     }
+}
+
+/// The value of `label` in `spindle application -status`'s report (`\tLabel : value`).
+fn report_field(report: &str, label: &str) -> String {
+    report
+        .lines()
+        .find_map(|line| line.trim().strip_prefix(&format!("{label} : ")))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// The AM container of `application`'s attempt `attempt` (`container_..._0A_000001`).
+fn am_container(application: &str, attempt: u32) -> String {
+    format!(
+        "{}_{attempt:02}_000001",
+        application.replace("application_", "container_")
+    )
+}
+
+/// The AM liveness expiry of the AM test: an AM silent for 4 s is expired.
+const AM_EXPIRY_MS: u32 = 4000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_application_master_cut_off_from_the_rm_is_expired_and_a_new_attempt_takes_over() {
+    // Three NM hosts; the RM expires an AM silent for 4 s (its NMs still after 12 s, so the
+    // silent AM, not its lost node, ends the attempt) and allows two attempts.
+    let options = Options {
+        rm: vec![
+            (
+                "yarn.am.liveness-monitor.expiry-interval-ms",
+                AM_EXPIRY_MS.to_string(),
+            ),
+            (
+                "yarn.nm.liveness-monitor.expiry-interval-ms",
+                (3 * NM_EXPIRY_MS).to_string(),
+            ),
+            ("yarn.resourcemanager.am.max-attempts", "2".to_string()),
+        ],
+        ..Options::default()
+    };
+    let Some(cluster) = Cluster::start_with(3, options).await else {
+        return;
+    };
+    let release = cluster.dir.path().join("release");
+    // Two shell containers that run until the test releases them.
+    let command = format!("while [ ! -e {} ]; do sleep 0.2; done", release.display());
+    let mut client = spawn_logged(
+        cluster.client(&[
+            "dshell",
+            "--num-containers",
+            "2",
+            "--container-memory",
+            "256",
+            "--shell-command",
+            &command,
+        ]),
+        &cluster.log_path("dshell"),
+    );
+    let mut application = String::new();
+    wait_until(60, "the AM and both shell containers to run", || {
+        if application.is_empty() {
+            let submitted = std::fs::read_to_string(cluster.log_path("dshell")).unwrap_or_default();
+            if !submitted.contains("Submitted application") {
+                return false;
+            }
+            application = application_id(&submitted);
+        }
+        (1..=3)
+            .map(|i| containers_on(cluster.nm_host(i), &application).len())
+            .sum::<usize>()
+            == 3
+    })
+    .await;
+    // The AM's host: the one running attempt 1's AM container.
+    let first_am = am_container(&application, 1);
+    let victim = (1..=3)
+        .find(|i| containers_on(cluster.nm_host(*i), &application).contains(&first_am))
+        .expect("a host runs the AM");
+    let victim_host = cluster.nm_host(victim);
+    let report = text(&cluster.spindle(&["application", "-status", &application]));
+    assert_eq!(
+        report_field(&report, "AM Host"),
+        victim_host.address.to_string(),
+        "{report}"
+    );
+
+    // Cut the AM's host off: the AM's heartbeats no longer reach the RM (nor its NM's).
+    victim_host.disconnect();
+    let others: Vec<usize> = (1..=3).filter(|i| *i != victim).collect();
+    // The RM expires the silent AM and starts another attempt; the application runs again once
+    // an attempt's AM runs on a connected host. What `-status` says along the way is kept.
+    let mut diagnostics: Vec<String> = Vec::new();
+    let mut new_am: Option<(u32, usize)> = None;
+    wait_until(90, "a new attempt's AM to run on a connected host", || {
+        let report = text(&cluster.spindle(&["application", "-status", &application]));
+        let said = report_field(&report, "Diagnostics");
+        if !said.is_empty() && !diagnostics.contains(&said) {
+            diagnostics.push(said);
+        }
+        new_am = (2..=4).find_map(|attempt| {
+            let am = am_container(&application, attempt);
+            others
+                .iter()
+                .find(|i| containers_on(cluster.nm_host(**i), &application).contains(&am))
+                .map(|i| (attempt, *i))
+        });
+        report_field(&report, "State") == "RUNNING"
+            && new_am.is_some_and(|(_, host)| {
+                report_field(&report, "AM Host") == cluster.nm_host(host).address.to_string()
+            })
+    })
+    .await;
+    // Attempt 1 ended because its AM fell silent, as `-status` said.
+    let expired = format!(
+        "ApplicationMaster for attempt {} timed out after {AM_EXPIRY_MS} ms without a heartbeat",
+        application.replace("application_", "appattempt_") + "_000001"
+    );
+    assert!(diagnostics.contains(&expired), "{diagnostics:#?}");
+    // The AM that took over runs on a connected host. It may be attempt 3: when the silent
+    // host is the freest node (the earliest registered, all free once attempt 1's containers
+    // are released), the scheduler places attempt 2's AM there while its NM is not yet LOST;
+    // that AM never starts and is released when the node is LOST, which does not count as a
+    // failure. (YARN allocates on node heartbeats, so a silent node would not get it.)
+    let (attempt, new_host) = new_am.unwrap();
+    assert!(attempt >= 2, "{attempt}");
+    // Cut off, the old AM cannot be told anything: it still runs on its host.
+    assert!(containers_on(victim_host, &application).contains(&first_am));
+
+    // Plug the cable back in: the NM resyncs with the RM, which has it stop the containers of
+    // the expired attempt; no stray AM keeps running on the healed host.
+    victim_host.reconnect();
+    wait_until(90, "the healed NM to run again", || {
+        cluster.node(victim).is_some_and(|n| n.state == "RUNNING")
+    })
+    .await;
+    wait_until(30, "the expired AM's processes to stop", || {
+        containers_on(victim_host, &application).is_empty()
+    })
+    .await;
+    // The application runs under the new attempt only: its AM and two shell containers.
+    let running: BTreeSet<String> = (1..=3)
+        .flat_map(|i| containers_on(cluster.nm_host(i), &application))
+        .collect();
+    let prefix = format!(
+        "{}_{attempt:02}_",
+        application.replace("application_", "container_")
+    );
+    assert_eq!(running.len(), 3, "{running:?}");
+    assert!(
+        running.iter().all(|c| c.starts_with(&prefix)),
+        "{running:?}"
+    );
+    let report = text(&cluster.spindle(&["application", "-status", &application]));
+    assert_eq!(report_field(&report, "State"), "RUNNING", "{report}");
+    assert_eq!(
+        report_field(&report, "AM Host"),
+        cluster.nm_host(new_host).address.to_string(),
+        "{report}"
+    );
+
+    // Released, the new attempt's shell containers complete and the application succeeds.
+    std::fs::write(&release, "").unwrap();
+    let status = exit_within(&mut client.0, 60, "the dshell client").await;
+    let output = std::fs::read_to_string(cluster.log_path("dshell")).unwrap_or_default();
+    assert!(status.success(), "{output}{}", cluster.logs());
+    let report = text(&cluster.spindle(&["application", "-status", &application]));
+    assert!(report.contains("Final-State : SUCCEEDED"), "{report}");
+}
+
+/// A Spark job of 16 tasks of 4 s each, each first noting in `MARKS` (a file every host sees)
+/// that it started: long enough on two executors for one of them to be lost and replaced.
+const SPARK_JOB_ACROSS_HOSTS: &str = r#"
+import time
+from pyspark.sql import SparkSession
+def task(x):
+    with open("MARKS", "a") as marks:
+        marks.write("task %d\n" % x)
+    time.sleep(4)
+    return x
+spark = SparkSession.builder.appName("spindle-across-hosts").getOrCreate()
+n = spark.sparkContext.parallelize(range(16), 16).map(task).sum()
+print("RESULT", n)
+spark.stop()
+"#;
+
+/// `spark-submit --master yarn --deploy-mode cluster` on `host`, with the client configuration
+/// `conf`, pyspark's jars and a staging directory in `dir`. spark-submit binds to the host's
+/// own address (`SPARK_LOCAL_IP`); inside the containers nothing sets it (unlike
+/// common::spark_submit, which keeps Spark on loopback), so the driver and the executors each
+/// take their host's only non-loopback address, the one other hosts reach.
+fn spark_submit_on(host: &Host, conf: &Path, dir: &Path, args: &[&str]) -> Command {
+    let bin = pyspark_home().join("bin");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut command = host.command(bin.join("spark-submit"));
+    command
+        .args(["--master", "yarn", "--deploy-mode", "cluster"])
+        .args(["--conf", "spark.ui.enabled=false"])
+        .args(["--conf", &local_jars()])
+        .arg("--conf")
+        .arg(format!(
+            "spark.yarn.stagingDir=file://{}",
+            dir.join("staging").display()
+        ))
+        .args(args)
+        .env("HADOOP_CONF_DIR", conf)
+        .env("SPARK_LOCAL_IP", host.address.to_string())
+        .env("PATH", path)
+        .env_remove("SPARK_HOME");
+    command
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spark_runs_across_hosts_and_replaces_the_executors_of_a_partitioned_node() {
+    // Three NM hosts of 2 GB: each holds two of the job's containers (the driver's of 512 MB
+    // and each executor's of 512 MB, each with Spark's 384 MB overhead, are 1 GB containers),
+    // so after one host is lost the other two have room for the driver and both executors.
+    let options = Options {
+        nm_memory_mb: 2048,
+        ..Options::default()
+    };
+    let Some(cluster) = Cluster::start_with(3, options).await else {
+        return;
+    };
+    let dir = cluster.dir.path();
+    let marks = dir.join("marks");
+    let job = script(
+        dir,
+        "across.py",
+        &SPARK_JOB_ACROSS_HOSTS.replace("MARKS", marks.to_str().unwrap()),
+    );
+    // One attempt: a driver that fails is not hidden by a second one.
+    let mut submit = spawn_logged(
+        spark_submit_on(
+            cluster.network.host("rm"),
+            &cluster.client_conf,
+            dir,
+            &[
+                "--num-executors",
+                "2",
+                "--driver-memory",
+                "512m",
+                "--executor-memory",
+                "512m",
+                "--conf",
+                "spark.yarn.maxAppAttempts=1",
+                job.to_str().unwrap(),
+            ],
+        ),
+        &cluster.log_path("spark-submit"),
+    );
+    let mut application = String::new();
+    wait_until(180, "the driver and both executors to run tasks", || {
+        if application.is_empty() {
+            let submitted =
+                std::fs::read_to_string(cluster.log_path("spark-submit")).unwrap_or_default();
+            if !submitted.contains("Submitted application") {
+                return false;
+            }
+            application = application_id(&submitted);
+        }
+        let running: usize = (1..=3)
+            .map(|i| containers_on(cluster.nm_host(i), &application).len())
+            .sum();
+        // Two tasks started: each executor (one core each) took one.
+        let started = std::fs::read_to_string(&marks).unwrap_or_default();
+        running == 3 && started.lines().count() >= 2
+    })
+    .await;
+    let before: Vec<BTreeSet<String>> = (1..=3)
+        .map(|i| containers_on(cluster.nm_host(i), &application))
+        .collect();
+    // The victim: a host running an executor but not the driver (the AM container).
+    let victim = (1..=3)
+        .find(|i| !before[i - 1].is_empty() && !before[i - 1].iter().any(|c| is_am(c)))
+        .unwrap_or_else(|| panic!("a host with executors only: {before:?}"));
+    let victim_host = cluster.nm_host(victim);
+    let cut_off = before[victim - 1].clone();
+    let driver_host = (1..=3)
+        .find(|i| before[i - 1].iter().any(|c| is_am(c)))
+        .unwrap();
+
+    // Pull the victim's cable: its NM is LOST, its executors' containers with it.
+    victim_host.disconnect();
+    wait_until(30, "the RM to mark the cut-off NM LOST", || {
+        cluster.node(victim).is_some_and(|n| n.state == "LOST")
+    })
+    .await;
+
+    // Spark hears from YARN that the executors there were lost and asks for new ones, which run
+    // on the two connected hosts.
+    let others: Vec<usize> = (1..=3).filter(|i| *i != victim).collect();
+    wait_until(
+        120,
+        "replacement executors to run on the connected hosts",
+        || {
+            let elsewhere: BTreeSet<String> = others
+                .iter()
+                .flat_map(|i| containers_on(cluster.nm_host(*i), &application))
+                .collect();
+            elsewhere.len() == 3 && elsewhere.is_disjoint(&cut_off)
+        },
+    )
+    .await;
+    let driver_log = std::fs::read_to_string(
+        cluster
+            .nm_dir(driver_host)
+            .join("logs")
+            .join(&application)
+            .join(am_container(&application, 1))
+            .join("stderr"),
+    )
+    .unwrap_or_default();
+    // The AM side of the driver (YarnAllocator) was told each cut-off container was released on
+    // a lost node; the driver dropped its executor and launched new ones on connected hosts.
+    let victim_address = victim_host.address.to_string();
+    for container in &cut_off {
+        let told = format!("Container marked as failed: {container} on host: {victim_address}");
+        assert!(
+            driver_log.contains(&told)
+                && driver_log.contains("Container released on a *lost* node"),
+            "the driver learned {container} was lost: {driver_log}"
+        );
+    }
+    assert!(driver_log.contains("Lost executor"), "{driver_log}");
+    let replacements: BTreeSet<String> = others
+        .iter()
+        .flat_map(|i| containers_on(cluster.nm_host(*i), &application))
+        .filter(|c| !before.iter().any(|b| b.contains(c)))
+        .collect();
+    for container in &replacements {
+        assert!(
+            others.iter().any(|i| driver_log.contains(&format!(
+                "Launching container {container} on host {}",
+                cluster.nm_host(*i).address
+            ))),
+            "the driver launched {container} on a connected host: {driver_log}"
+        );
+    }
+    assert!(!replacements.is_empty());
+
+    // The job finishes: spark-submit succeeds, the application too, with the full sum.
+    let status = exit_within(&mut submit.0, 300, "spark-submit").await;
+    let output = std::fs::read_to_string(cluster.log_path("spark-submit")).unwrap_or_default();
+    assert!(status.success(), "{output}{}", cluster.logs());
+    let report = text(&cluster.spindle(&["application", "-status", &application]));
+    assert_eq!(report_field(&report, "State"), "FINISHED", "{report}");
+    assert_eq!(
+        report_field(&report, "Final-State"),
+        "SUCCEEDED",
+        "{report}"
+    );
+    let driver_stdout = std::fs::read_to_string(
+        cluster
+            .nm_dir(driver_host)
+            .join("logs")
+            .join(&application)
+            .join(am_container(&application, 1))
+            .join("stdout"),
+    )
+    .unwrap_or_default();
+    assert!(driver_stdout.contains("RESULT 120"), "{driver_stdout}");
 }
