@@ -1124,3 +1124,39 @@ fn a_lost_node_rejoins_without_the_scheduler_removing_it_twice() {
     c.step(1000);
     assert_eq!(c.core.cluster_metrics().num_active_nms, Some(2));
 }
+
+#[test]
+fn a_node_that_missed_its_heartbeats_gets_no_new_containers_until_it_heartbeats() {
+    let mut c = Cluster::new();
+    let n1 = c.add_node("n1", 4096, 4);
+    let app = c.submit(1024);
+    let (attempt, am, _) = c.launch_ams().remove(0);
+    assert_eq!(NodeId::try_from(am.node_id.as_ref().unwrap()).unwrap(), n1);
+    c.register(attempt);
+    let n2 = c.add_node("n2", 4096, 4);
+    // n2 goes quiet (cut off, not yet lost: the NM expiry is 5 s); n1 heartbeats.
+    for _ in 0..4 {
+        c.step(1000);
+        c.heartbeat(&n1, vec![]);
+    }
+    let on = |r: &AllocateResponseProto, node: &NodeId| {
+        r.allocated_containers
+            .iter()
+            .filter(|x| NodeId::try_from(x.node_id.as_ref().unwrap()).unwrap() == *node)
+            .count()
+    };
+    // Five containers asked: n1's 3 GB take three; n2, empty but silent, takes none.
+    let r = c.allocate(attempt, 0, vec![ask_any(1024, 5)], vec![]);
+    assert_eq!(on(&r, &n1), 3);
+    assert_eq!(on(&r, &n2), 0, "nothing goes to a node the RM cannot hear");
+    assert_eq!(
+        c.core.nodes().find(|n| n.id == n2).unwrap().state.name(),
+        "RUNNING",
+        "silent, not lost"
+    );
+    // Heard from again: the two still asked for go there at once.
+    c.heartbeat(&n2, vec![]);
+    let r = c.allocate(attempt, 1, vec![], vec![]);
+    assert_eq!(on(&r, &n2), 2);
+    assert_eq!(c.state(app), YarnApplicationState::Running);
+}

@@ -71,6 +71,16 @@ impl Rm {
         self.settle();
     }
 
+    /// Moves the clock a second at a time, `node` heartbeating every second as a live NM does (a
+    /// node silent for 3 s gets no new containers).
+    fn advance_heartbeating(&mut self, ms: i64, node: &NodeId) {
+        for _ in 0..ms / 1000 {
+            self.advance(1000);
+            self.heartbeat(node);
+        }
+        self.advance(ms % 1000);
+    }
+
     /// Collects the core's effects without committing writes.
     fn collect(&mut self) {
         for effect in self.core.take_effects() {
@@ -354,11 +364,11 @@ fn a_running_application_survives_a_restart_with_its_containers_and_completions(
         .application_report(rm.core.application(app).unwrap());
     let diagnostics = report.diagnostics.unwrap_or_default();
     assert!(diagnostics.contains("re-register"), "{diagnostics:?}");
-    rm.advance(9_000);
+    rm.advance_heartbeating(9_000, &node);
     let r = rm.allocate(attempt, 1, vec![ask(1)]).unwrap();
     assert!(r.allocated_containers.is_empty());
     // The first tick after the wait places it; the AM gets it on its next call.
-    rm.advance(1_000);
+    rm.advance_heartbeating(1_000, &node);
     let r = rm.allocate(attempt, 2, vec![]).unwrap();
     assert_eq!(r.allocated_containers.len(), 1);
     let new = cid(&r.allocated_containers[0]);
@@ -404,11 +414,11 @@ fn an_accepted_application_without_an_attempt_gets_attempt_one_after_a_restart()
     drop(rm);
     let mut rm = Rm::start(&store, TS + 5);
     assert_eq!(rm.state(app), YarnApplicationState::Accepted);
-    rm.add_node("n1", vec![]);
+    let node = rm.add_node("n1", vec![]);
     rm.settle();
     // Its AM container waits out the recovery wait.
     assert!(rm.launches.is_empty());
-    rm.advance(10_000);
+    rm.advance_heartbeating(10_000, &node);
     assert_eq!(rm.launches.len(), 1);
     let (attempt, am) = rm.launches[0].clone();
     assert_eq!(attempt.attempt_id, 1);

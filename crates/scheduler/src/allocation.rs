@@ -50,7 +50,7 @@ impl Scheduler {
                 nodes.retain(|node| seen.insert(*node));
             }
             for &node in nodes.iter() {
-                if self.nodes.is_live(node) {
+                if self.nodes.is_live(node) && !self.nodes.get(node).unreachable {
                     self.fill_node(node, actions);
                 }
             }

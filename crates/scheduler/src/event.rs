@@ -62,6 +62,12 @@ pub enum SchedulerEvent {
     /// A node's total resource changed. Lowering it below what is allocated leaves the node
     /// overcommitted (YARN's behaviour): nothing is killed, nothing new goes there until it drains.
     NodeUpdated { node: NodeId, capability: Resource },
+    /// The RM stopped hearing from a node (`reachable: false`: it missed heartbeats but is not
+    /// lost yet), or hears from it again. No new container goes to an unreachable node, and a
+    /// reservation held on it is given up; its containers, capability and usage stay as they
+    /// are (limits and shares do not change). YARN places containers only on a node's own
+    /// heartbeats, so a silent node gets none there either.
+    NodeReachability { node: NodeId, reachable: bool },
     /// A node was lost, decommissioned or shut down: its containers complete with
     /// `ABORTED` ([`crate::CompletionReason::NodeLost`]).
     NodeRemoved { node: NodeId },

@@ -50,6 +50,9 @@ pub(crate) struct SchedulerNode {
     /// A request this node is held for: its room goes to nobody else until it fits. Boxed: few
     /// nodes are held at any time.
     pub(crate) reservation: Option<Box<Reservation>>,
+    /// The RM stopped hearing from it ([`crate::SchedulerEvent::NodeReachability`]): no new
+    /// container goes there until it is heard from again; what runs there stays.
+    pub(crate) unreachable: bool,
 }
 
 /// Sort key of a node in a free-resource index: most available memory, then vcores, first,
@@ -337,6 +340,7 @@ impl NodeTable {
             capability,
             containers: NodeContainers::default(),
             reservation: None,
+            unreachable: false,
         };
         node.indexed = FreeKey::of(&node, index);
         self.total.add_assign(&node.capability);
@@ -393,6 +397,11 @@ impl NodeTable {
         self.vacant.push(index);
         self.count -= 1;
         node
+    }
+
+    /// Marks the node reachable or not (no index depends on it).
+    pub(crate) fn set_unreachable(&mut self, index: NodeIndex, unreachable: bool) {
+        self.slots.node_mut(index).unreachable = unreachable;
     }
 
     pub(crate) fn set_capability(&mut self, index: NodeIndex, capability: Resource) {

@@ -177,10 +177,11 @@ impl Scheduler {
         application: ApplicationId,
         slot: RequestSlot,
     ) -> bool {
-        self.nodes
-            .get(node)
-            .reservation
-            .as_ref()
-            .is_none_or(|r| r.application == application && r.slot == slot)
+        let node = self.nodes.get(node);
+        !node.unreachable
+            && node
+                .reservation
+                .as_ref()
+                .is_none_or(|r| r.application == application && r.slot == slot)
     }
 }

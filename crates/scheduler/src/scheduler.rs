@@ -196,6 +196,7 @@ impl Scheduler {
             event,
             SchedulerEvent::NodeAdded { .. }
                 | SchedulerEvent::NodeUpdated { .. }
+                | SchedulerEvent::NodeReachability { .. }
                 | SchedulerEvent::NodeRemoved { .. }
                 | SchedulerEvent::NodeHeartbeat { .. }
         );
@@ -207,6 +208,21 @@ impl Scheduler {
             } => self.add_node(node, rack, capability)?,
             SchedulerEvent::NodeUpdated { node, capability } => {
                 self.update_node(node, capability, &mut actions)?
+            }
+            SchedulerEvent::NodeReachability { node, reachable } => {
+                let index = self
+                    .nodes
+                    .lookup(&node)
+                    .ok_or(SchedulerError::UnknownNode(node))?;
+                self.nodes.set_unreachable(index, !reachable);
+                if reachable {
+                    self.work.nodes.push(index);
+                } else if let Some(held) = self.nodes.get(index).reservation.as_ref() {
+                    // Held for a request it cannot serve while silent: the request looks again.
+                    let application = held.application;
+                    self.unreserve_node(index, false);
+                    self.work.applications.push(application);
+                }
             }
             SchedulerEvent::NodeRemoved { node } => self.remove_node(node, &mut actions)?,
             SchedulerEvent::NodeHeartbeat { node } => {

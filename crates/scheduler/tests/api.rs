@@ -308,3 +308,56 @@ fn queue_guarantees_follow_the_cluster_as_nodes_register_before_and_after_applic
     );
     scheduler.check_invariants().unwrap();
 }
+
+/// The nodes the actions allocate on.
+fn allocated_on(actions: &[SchedulerAction]) -> Vec<String> {
+    actions
+        .iter()
+        .filter_map(|action| match action {
+            SchedulerAction::Allocated { node, .. } => Some(node.host.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_unreachable_node_gets_no_new_containers_until_it_is_reachable_again() {
+    let mut scheduler = scheduler();
+    add_node(&mut scheduler, "quiet", Resource::new(8192, 8));
+    let reachability = |reachable| SchedulerEvent::NodeReachability {
+        node: NodeId::new("quiet", 8041),
+        reachable,
+    };
+    scheduler.handle(reachability(false)).unwrap();
+    // The AM container waits: the only node is unreachable, though empty.
+    let application = ApplicationId::new(1, 1);
+    scheduler
+        .handle(SchedulerEvent::ApplicationAdded {
+            application,
+            queue: "root.default".into(),
+            user: "alice".into(),
+            priority: 0,
+        })
+        .unwrap();
+    let waiting = scheduler
+        .handle(SchedulerEvent::AttemptAdded {
+            attempt: ApplicationAttemptId::new(application, 1),
+            am_resource: Some(Resource::new(1024, 1)),
+        })
+        .unwrap();
+    assert!(allocated_on(&waiting).is_empty());
+    // Its limits do not change meanwhile (its capability stays).
+    assert_eq!(scheduler.maximum_allocation(), Resource::new(8192, 4));
+    let placed = scheduler.handle(reachability(true)).unwrap();
+    assert_eq!(
+        allocated_on(&placed),
+        ["quiet"],
+        "placed once reachable again"
+    );
+    // Another node takes what an unreachable one cannot.
+    scheduler.handle(reachability(false)).unwrap();
+    add_application(&mut scheduler, 2);
+    let placed = add_node(&mut scheduler, "loud", Resource::new(4096, 4));
+    assert_eq!(allocated_on(&placed), ["loud"]);
+    scheduler.check_invariants().unwrap();
+}

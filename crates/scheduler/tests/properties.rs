@@ -147,6 +147,10 @@ enum Operation {
     RemoveNode {
         node: u8,
     },
+    NodeReachability {
+        node: u8,
+        reachable: bool,
+    },
     AddApplication {
         app: u8,
         priority: i8,
@@ -253,6 +257,16 @@ fn operation() -> impl Strategy<Value = Operation> {
     ]
 }
 
+/// The operations of [`operation`] with nodes becoming unreachable (missed heartbeats) and
+/// reachable again at any point.
+fn operation_with_reachability() -> impl Strategy<Value = Operation> {
+    prop_oneof![
+        8 => operation(),
+        1 => (0..NODES, any::<bool>())
+            .prop_map(|(node, reachable)| Operation::NodeReachability { node, reachable }),
+    ]
+}
+
 /// The operations of [`operation`] with RM-restart recovery mixed in: attempts recovered and
 /// containers reported by NodeManagers (valid or not) at any point.
 fn operation_with_recovery() -> impl Strategy<Value = Operation> {
@@ -321,6 +335,8 @@ struct Driver {
     live: BTreeMap<ContainerId, (NodeId, Resource)>,
     ever_allocated: BTreeSet<ContainerId>,
     capability: BTreeMap<NodeId, Resource>,
+    /// Nodes the RM said it cannot hear (`NodeReachability`), until it hears them again.
+    unreachable: BTreeSet<NodeId>,
     transcript: Vec<String>,
     /// What recovery did, by kind (see `random_recovery_scenarios_exercise_recovery`).
     recovery: BTreeMap<String, usize>,
@@ -339,6 +355,7 @@ impl Driver {
             live: BTreeMap::new(),
             ever_allocated: BTreeSet::new(),
             capability: BTreeMap::new(),
+            unreachable: BTreeSet::new(),
             transcript: Vec::new(),
             recovery: BTreeMap::new(),
         }
@@ -376,6 +393,10 @@ impl Driver {
             },
             Operation::RemoveNode { node } => SchedulerEvent::NodeRemoved {
                 node: node_id(node),
+            },
+            Operation::NodeReachability { node, reachable } => SchedulerEvent::NodeReachability {
+                node: node_id(node),
+                reachable,
             },
             Operation::AddApplication {
                 app,
@@ -607,6 +628,14 @@ impl Driver {
             }
             SchedulerEvent::NodeRemoved { node } => {
                 self.capability.remove(node);
+                self.unreachable.remove(node);
+            }
+            SchedulerEvent::NodeReachability { node, reachable } => {
+                if *reachable {
+                    self.unreachable.remove(node);
+                } else if self.capability.contains_key(node) {
+                    self.unreachable.insert(node.clone());
+                }
             }
             SchedulerEvent::AttemptAdded { attempt, .. }
             | SchedulerEvent::AttemptRecovered { attempt, .. } => {
@@ -642,6 +671,12 @@ impl Driver {
                     self.ever_allocated.insert(*container),
                     "container id {} issued twice",
                     container
+                );
+                prop_assert!(
+                    !self.unreachable.contains(node),
+                    "{} allocated on unreachable node {}",
+                    container,
+                    node
                 );
                 prop_assert_eq!(container.epoch(), 2);
                 self.live
@@ -776,6 +811,23 @@ proptest! {
     fn invariants_hold_with_recovery_interleaved(
         policy in policy(),
         operations in scenario_of(150, operation_with_recovery().boxed()),
+    ) {
+        let mut first = Driver::new(policy);
+        let mut second = Driver::new(policy);
+        for operation in &operations {
+            first.step(operation)?;
+            second.step(operation)?;
+        }
+        prop_assert_eq!(first.transcript, second.transcript);
+    }
+
+    /// Nodes the RM stops hearing from, and hears again, at any point: the same properties
+    /// hold (the invariants include "nothing placeable left waiting", where an unreachable node
+    /// offers no room), no container goes to an unreachable node, and the decisions repeat.
+    #[test]
+    fn invariants_hold_with_nodes_unreachable_at_any_point(
+        policy in policy(),
+        operations in scenario_of(150, operation_with_reachability().boxed()),
     ) {
         let mut first = Driver::new(policy);
         let mut second = Driver::new(policy);

@@ -217,8 +217,13 @@ impl RmCore {
         node.state = node_lc::transition(node.state, NodeEvent::Registered)
             .expect("a live node accepts REGISTERED");
         let changed = node.capability != capability;
+        let back = std::mem::take(&mut node.silent);
         node.capability = capability.clone();
         self.nodes_changed();
+        if back {
+            let decisions = self.scheduler.node_reachability(node_id, true);
+            self.apply_decisions(decisions, now_ms);
+        }
         if changed {
             let decisions = self.scheduler.update_node(node_id, capability);
             self.apply_decisions(decisions, now_ms);
@@ -384,6 +389,7 @@ impl RmCore {
         }
         // The liveness monitor's touch (which also watches a node it had stopped watching).
         node.last_seen_ms = Some(seen);
+        let back = std::mem::take(&mut node.silent);
         let healthy = status
             .node_health_status
             .as_ref()
@@ -403,6 +409,12 @@ impl RmCore {
                 node.state = next;
                 self.nodes_changed();
             }
+        }
+
+        if back {
+            tracing::info!("NodeManager {node_id} heartbeats again: it gets new containers again");
+            let decisions = self.scheduler.node_reachability(&node_id, true);
+            self.apply_decisions(decisions, now_ms);
         }
 
         for c in &status.containers_statuses {
@@ -524,6 +536,33 @@ impl RmCore {
             self.nodes.remove(id);
         }
         self.nodes_changed();
+    }
+
+    /// A node that missed its heartbeats (three intervals, at least 3 s, less than the NM expiry)
+    /// gets no new containers until it heartbeats again; what runs there stays. YARN places
+    /// containers only on a node's own heartbeats, so a silent node gets none there; Spindle
+    /// places as soon as asks arrive, and without this a node cut off from the RM would still
+    /// be given containers (a new attempt's AM among them) until it is declared LOST.
+    pub(crate) fn quiet_silent_nodes(&mut self, now_ms: i64) {
+        let threshold = (3 * self.settings.nm_heartbeat_interval_ms)
+            .max(3000)
+            .min(self.settings.nm_expiry_ms / 2);
+        let now = self.monotonic(now_ms);
+        let mut silent = Vec::new();
+        for node in self.nodes.values_mut() {
+            if !node.silent && node.last_seen_ms.is_some_and(|seen| now - seen > threshold) {
+                node.silent = true;
+                silent.push(node.id.clone());
+            }
+        }
+        silent.sort_unstable();
+        for node in silent {
+            tracing::warn!(
+                "NodeManager {node}: no heartbeat for {threshold} ms; no new containers go there until it heartbeats"
+            );
+            let decisions = self.scheduler.node_reachability(&node, false);
+            self.apply_decisions(decisions, now_ms);
+        }
     }
 
     /// The NM liveness monitor: stops watching, and returns in id order, every node not heard

@@ -175,6 +175,17 @@ impl SchedulerBridge {
         )
     }
 
+    /// The RM stopped hearing from the node (it missed heartbeats) or hears from it again.
+    pub fn node_reachability(&mut self, node: &NodeId, reachable: bool) -> Vec<Decision> {
+        self.run(
+            SchedulerEvent::NodeReachability {
+                node: node.clone(),
+                reachable,
+            },
+            "",
+        )
+    }
+
     pub fn remove_node(
         &mut self,
         node: &NodeId,
@@ -394,6 +405,7 @@ fn event_kind(event: &SchedulerEvent) -> &'static str {
         SchedulerEvent::NodeAdded { .. } => "NodeAdded",
         SchedulerEvent::NodeUpdated { .. } => "NodeUpdated",
         SchedulerEvent::NodeRemoved { .. } => "NodeRemoved",
+        SchedulerEvent::NodeReachability { .. } => "NodeReachability",
         SchedulerEvent::ApplicationAdded { .. } => "ApplicationAdded",
         SchedulerEvent::ApplicationRemoved { .. } => "ApplicationRemoved",
         SchedulerEvent::AttemptAdded { .. } => "AttemptAdded",
