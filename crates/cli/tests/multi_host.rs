@@ -284,6 +284,47 @@ impl Cluster {
         out
     }
 
+    /// Starts `spindle dshell` (its log `dshell.log`) with `containers` shell containers of
+    /// 256 MB running `command`, and waits until its AM and every container run on the first
+    /// `nms` NM hosts: the running client and the application id.
+    async fn start_dshell(
+        &self,
+        nms: usize,
+        containers: usize,
+        command: &str,
+    ) -> (Process, String) {
+        let client = spawn_logged(
+            self.client(&[
+                "dshell",
+                "--num-containers",
+                &containers.to_string(),
+                "--container-memory",
+                "256",
+                "--shell-command",
+                command,
+            ]),
+            &self.log_path("dshell"),
+        );
+        let mut application = String::new();
+        let what = format!("the AM and {containers} shell containers to run");
+        wait_until(60, &what, || {
+            if application.is_empty() {
+                let submitted =
+                    std::fs::read_to_string(self.log_path("dshell")).unwrap_or_default();
+                if !submitted.contains("Submitted application") {
+                    return false;
+                }
+                application = application_id(&submitted);
+            }
+            (1..=nms)
+                .map(|i| containers_on(self.nm_host(i), &application).len())
+                .sum::<usize>()
+                == containers + 1
+        })
+        .await;
+        (client, application)
+    }
+
     /// A client command on the RM's host with the client configuration.
     fn client(&self, args: &[&str]) -> Command {
         spindle_on(self.network.host("rm"), &self.client_conf, args, "warn")
@@ -452,33 +493,7 @@ async fn a_partitioned_node_manager_is_lost_then_rejoins_without_running_anythin
         marks.display(),
         release.display()
     );
-    let mut client = spawn_logged(
-        cluster.client(&[
-            "dshell",
-            "--num-containers",
-            "6",
-            "--container-memory",
-            "256",
-            "--shell-command",
-            &command,
-        ]),
-        &cluster.log_path("dshell"),
-    );
-    let mut application = String::new();
-    wait_until(60, "the AM and six shell containers to run", || {
-        if application.is_empty() {
-            let submitted = std::fs::read_to_string(cluster.log_path("dshell")).unwrap_or_default();
-            if !submitted.contains("Submitted application") {
-                return false;
-            }
-            application = application_id(&submitted);
-        }
-        (1..=3)
-            .map(|i| containers_on(cluster.nm_host(i), &application).len())
-            .sum::<usize>()
-            == 7
-    })
-    .await;
+    let (mut client, application) = cluster.start_dshell(3, 6, &command).await;
     let before: Vec<BTreeSet<String>> = (1..=3)
         .map(|i| containers_on(cluster.nm_host(i), &application))
         .collect();
@@ -644,33 +659,7 @@ async fn an_application_master_cut_off_from_the_rm_is_expired_and_a_new_attempt_
     let release = cluster.dir.path().join("release");
     // Two shell containers that run until the test releases them.
     let command = format!("while [ ! -e {} ]; do sleep 0.2; done", release.display());
-    let mut client = spawn_logged(
-        cluster.client(&[
-            "dshell",
-            "--num-containers",
-            "2",
-            "--container-memory",
-            "256",
-            "--shell-command",
-            &command,
-        ]),
-        &cluster.log_path("dshell"),
-    );
-    let mut application = String::new();
-    wait_until(60, "the AM and both shell containers to run", || {
-        if application.is_empty() {
-            let submitted = std::fs::read_to_string(cluster.log_path("dshell")).unwrap_or_default();
-            if !submitted.contains("Submitted application") {
-                return false;
-            }
-            application = application_id(&submitted);
-        }
-        (1..=3)
-            .map(|i| containers_on(cluster.nm_host(i), &application).len())
-            .sum::<usize>()
-            == 3
-    })
-    .await;
+    let (mut client, application) = cluster.start_dshell(3, 2, &command).await;
     // The AM's host: the one running attempt 1's AM container.
     let first_am = am_container(&application, 1);
     let victim = (1..=3)
