@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use spindle_ipc::{Server, ServerConfig};
+use spindle_ipc::Server;
 use tokio::sync::{mpsc, watch, Mutex};
 use tokio::task::JoinHandle;
 
@@ -168,6 +168,11 @@ impl HaResourceManager {
             relinquish,
             activations: Default::default(),
         });
+        // The admin port has the limits every other RM port has.
+        let limits = setup
+            .ipc_server
+            .clone()
+            .unwrap_or_else(crate::service::default_server_config);
         let admin = crate::service::admin_protocol_for(
             supervisor.slot.clone(),
             Some(supervisor.ha.rm_id.clone()),
@@ -178,7 +183,7 @@ impl HaResourceManager {
         };
         let admin = Server::bind(
             bind.admin,
-            ServerConfig::default(),
+            limits,
             vec![admin, Arc::new(ha_protocol)],
         )
         .await?;
