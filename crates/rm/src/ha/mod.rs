@@ -181,12 +181,7 @@ impl HaResourceManager {
         let ha_protocol = protocol::HaProtocol {
             supervisor: supervisor.clone(),
         };
-        let admin = Server::bind(
-            bind.admin,
-            limits,
-            vec![admin, Arc::new(ha_protocol)],
-        )
-        .await?;
+        let admin = Server::bind(bind.admin, limits, vec![admin, Arc::new(ha_protocol)]).await?;
         let _ = supervisor.state.send_replace(HaState::Standby);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let elector = tokio::spawn(elector::run(supervisor.clone(), shutdown_rx));
