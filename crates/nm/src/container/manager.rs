@@ -463,7 +463,6 @@ impl ContainerManager {
         self.runtime(container_id).map(|runtime| runtime.report())
     }
 
-    /// Every container this NM still tracks (for heartbeats), ordered by id.
     /// The applications this NM holds (a container started, not yet cleaned up), in id order:
     /// what it reports as running when it registers.
     pub fn applications(&self) -> Vec<ApplicationId> {
@@ -472,6 +471,7 @@ impl ContainerManager {
         ids
     }
 
+    /// Every container this NM still tracks (for heartbeats), ordered by id.
     pub fn list(&self) -> Vec<ContainerStatusReport> {
         let mut reports: Vec<_> = self
             .inner

@@ -162,9 +162,11 @@ impl StatusUpdater {
     /// What to check when the RM refused this NM's authentication: the cluster secret.
     fn membership_hint(&self, error: &IpcClientError) -> &'static str {
         let refused = match error {
-            IpcClientError::Fatal { class_name, .. } => {
-                class_name.contains("Sasl") || class_name.contains("AccessControl")
-            }
+            IpcClientError::Fatal { class_name, .. } => [
+                spindle_ipc::java_class::SASL_EXCEPTION,
+                spindle_ipc::java_class::ACCESS_CONTROL,
+            ]
+            .contains(&class_name.as_str()),
             IpcClientError::Authentication { .. } => true,
             _ => false,
         };

@@ -218,11 +218,7 @@ impl RmCore {
 
     /// Advances time: expires silent NMs and AMs, and kills AM containers that outstay unregistration.
     pub fn tick(&mut self, now_ms: i64) {
-        self.quiet_silent_nodes(now_ms);
-        for node in self.take_expired_nodes(now_ms) {
-            self.node_lost(&node, now_ms);
-        }
-        self.forget_inactive_nodes(now_ms);
+        self.watch_nodes(now_ms);
         for attempt in self.am_liveness.take_expired(self.monotonic(now_ms)) {
             let expiry = self.settings.am_expiry_ms;
             self.attempt_expired(attempt, expiry, now_ms);

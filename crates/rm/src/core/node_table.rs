@@ -88,7 +88,6 @@ impl RmNodes {
         });
     }
 
-    /// Every record, in slot order.
     /// Forgets the record of `id` (the last record takes its slot); returns it.
     pub(crate) fn remove(&mut self, id: &NodeId) -> Option<RmNode> {
         let slot = self.find(id)?;
@@ -112,6 +111,7 @@ impl RmNodes {
         self.chunks[index / CHUNK][index % CHUNK].replace(moved)
     }
 
+    /// Every record, in slot order.
     pub(crate) fn values(&self) -> impl Iterator<Item = &RmNode> + Clone {
         self.chunks
             .iter()

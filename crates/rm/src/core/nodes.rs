@@ -510,75 +510,64 @@ impl RmCore {
         self.apply_decisions(decisions, now_ms);
     }
 
-    /// Forgets nodes lost or shut down for longer than
-    /// `yarn.resourcemanager.node-removal-untracked.timeout-ms` (YARN forgets such "untracked"
-    /// nodes too): the RM does not keep every node it ever saw. A node that comes back
-    /// registers again (its heartbeats are answered RESYNC).
-    pub(crate) fn forget_inactive_nodes(&mut self, now_ms: i64) {
-        let timeout = self.settings.node_removal_timeout_ms;
-        let now_ms = self.monotonic(now_ms);
-        let forget: Vec<NodeId> = self
-            .nodes
-            .values()
-            .filter(|node| {
-                matches!(node.state, NodeState::Lost | NodeState::Shutdown)
-                    && node
-                        .inactive_since_ms
-                        .is_some_and(|since| now_ms - since > timeout)
-            })
-            .map(|node| node.id.clone())
-            .collect();
-        if forget.is_empty() {
-            return;
-        }
-        for id in &forget {
-            tracing::info!("forgetting NodeManager {id}: inactive for more than {timeout} ms");
-            self.nodes.remove(id);
-        }
-        self.nodes_changed();
-    }
-
-    /// A node that missed its heartbeats (three intervals, at least 3 s, less than the NM expiry)
-    /// gets no new containers until it heartbeats again; what runs there stays. YARN places
-    /// containers only on a node's own heartbeats, so a silent node gets none there; Spindle
-    /// places as soon as asks arrive, and without this a node cut off from the RM would still
-    /// be given containers (a new attempt's AM among them) until it is declared LOST.
-    pub(crate) fn quiet_silent_nodes(&mut self, now_ms: i64) {
-        let threshold = (3 * self.settings.nm_heartbeat_interval_ms)
-            .max(3000)
-            .min(self.settings.nm_expiry_ms / 2);
+    /// The NM liveness monitor, one pass over the nodes per tick:
+    /// - a node that missed its heartbeats (three intervals, at least 3 s, at most half the NM
+    ///   expiry) gets no new containers until it heartbeats again; what runs there stays. YARN
+    ///   places containers only on a node's own heartbeats, so a silent node gets none there;
+    ///   Spindle places as soon as asks arrive, and without this a node cut off from the RM
+    ///   would still be given containers (a new attempt's AM among them) until it is LOST;
+    /// - a node not heard from for longer than the NM expiry is lost (in id order);
+    /// - a node lost or shut down for longer than
+    ///   `yarn.resourcemanager.node-removal-untracked.timeout-ms` is forgotten (YARN forgets such
+    ///   "untracked" nodes too): the RM does not keep every node it ever saw. A node that comes
+    ///   back registers again (its heartbeats are answered RESYNC).
+    pub(crate) fn watch_nodes(&mut self, now_ms: i64) {
         let now = self.monotonic(now_ms);
-        let mut silent = Vec::new();
+        let expiry = self.settings.nm_expiry_ms;
+        let silence = (3 * self.settings.nm_heartbeat_interval_ms)
+            .max(3000)
+            .min(expiry / 2);
+        let removal = self.settings.node_removal_timeout_ms;
+        let (mut silent, mut expired, mut forget) = (Vec::new(), Vec::new(), Vec::new());
         for node in self.nodes.values_mut() {
-            if !node.silent && node.last_seen_ms.is_some_and(|seen| now - seen > threshold) {
-                node.silent = true;
-                silent.push(node.id.clone());
+            if let Some(seen) = node.last_seen_ms {
+                if !node.silent && now - seen > silence {
+                    node.silent = true;
+                    silent.push(node.id.clone());
+                }
+                if now - seen > expiry {
+                    node.last_seen_ms = None;
+                    expired.push(node.id.clone());
+                }
+            }
+            if matches!(node.state, NodeState::Lost | NodeState::Shutdown)
+                && node
+                    .inactive_since_ms
+                    .is_some_and(|since| now - since > removal)
+            {
+                forget.push(node.id.clone());
             }
         }
         silent.sort_unstable();
         for node in silent {
             tracing::warn!(
-                "NodeManager {node}: no heartbeat for {threshold} ms; no new containers go there until it heartbeats"
+                "NodeManager {node}: no heartbeat for {silence} ms; no new containers go there until it heartbeats"
             );
             let decisions = self.scheduler.node_reachability(&node, false);
             self.apply_decisions(decisions, now_ms);
         }
-    }
-
-    /// The NM liveness monitor: stops watching, and returns in id order, every node not heard
-    /// from for longer than the NM expiry.
-    pub(crate) fn take_expired_nodes(&mut self, now_ms: i64) -> Vec<NodeId> {
-        let expiry = self.settings.nm_expiry_ms;
-        let now_ms = self.monotonic(now_ms);
-        let mut expired = Vec::new();
-        for node in self.nodes.values_mut() {
-            if node.last_seen_ms.is_some_and(|seen| now_ms - seen > expiry) {
-                node.last_seen_ms = None;
-                expired.push(node.id.clone());
-            }
-        }
         expired.sort_unstable();
-        expired
+        for node in expired {
+            self.node_lost(&node, now_ms);
+        }
+        if forget.is_empty() {
+            return;
+        }
+        for id in &forget {
+            tracing::info!("forgetting NodeManager {id}: inactive for more than {removal} ms");
+            self.nodes.remove(id);
+        }
+        self.nodes_changed();
     }
 
     /// Every node the RM knows (also lost and shut-down ones), in id order.

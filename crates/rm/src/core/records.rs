@@ -204,7 +204,7 @@ pub struct RmNode {
     /// Since when (monotonic clock) the node is lost or shut down: the RM forgets it after
     /// `yarn.resourcemanager.node-removal-untracked.timeout-ms`.
     pub(crate) inactive_since_ms: Option<i64>,
-    /// Missed its heartbeats (`RmCore::quiet_silent_nodes`): the scheduler gives it no new
+    /// Missed its heartbeats (`RmCore::watch_nodes`): the scheduler gives it no new
     /// containers until it heartbeats again.
     pub(crate) silent: bool,
     /// What most nodes have none of, out of line: a health report, and what the next heartbeat

@@ -116,6 +116,14 @@ pub fn registration_secret(
     }
 }
 
+/// The wall-clock time for a core call, after telling the core how the monotonic clock stands
+/// to it (liveness is measured on the monotonic one).
+fn read_clocks(core: &mut RmCore) -> i64 {
+    let now = super::now_ms();
+    core.set_clock_offset(now - super::monotonic_ms());
+    now
+}
+
 /// Store writes of one core call, with what the core waits for once each is durable.
 type StoreBatch = Vec<(StoreWrite, Option<Persisted>)>;
 
@@ -162,8 +170,7 @@ impl SharedCore {
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut RmCore, i64) -> R) -> R {
         let (result, launches) = {
             let mut core = self.lock_core();
-            let now = super::now_ms();
-            core.set_clock_offset(now - super::monotonic_ms());
+            let now = read_clocks(&mut core);
             let result = f(&mut core, now);
             self.listing.note_generation(core.app_generation());
             let mut writes = StoreBatch::new();
@@ -410,8 +417,7 @@ impl ResourceManager {
             }
             let epoch = core.settings().epoch;
             let was_empty = stored.is_empty();
-            let now = super::now_ms();
-            core.set_clock_offset(now - super::monotonic_ms());
+            let now = read_clocks(&mut core);
             let summary = core.recover(stored, now);
             store.apply(&[
                 crate::store::records::version_write(),
