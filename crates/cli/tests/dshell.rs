@@ -20,21 +20,6 @@ async fn small_cluster(dir: &std::path::Path, nm_expiry_ms: i64) -> MiniCluster 
     MiniCluster::start(config).await.unwrap()
 }
 
-fn dshell_args(containers: u32, command: &str) -> Vec<String> {
-    [
-        "dshell",
-        "--num-containers",
-        &containers.to_string(),
-        "--container-memory",
-        "256",
-        "--shell-command",
-        command,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
-}
-
 /// Runs `spindle` with `args` off the async runtime (a `'static` future, so it can be spawned).
 fn run_spindle(
     conf: &std::path::Path,

@@ -293,16 +293,9 @@ impl Cluster {
         containers: usize,
         command: &str,
     ) -> (Process, String) {
+        let args = dshell_args(containers, command);
         let client = spawn_logged(
-            self.client(&[
-                "dshell",
-                "--num-containers",
-                &containers.to_string(),
-                "--container-memory",
-                "256",
-                "--shell-command",
-                command,
-            ]),
+            self.client(&args.iter().map(String::as_str).collect::<Vec<_>>()),
             &self.log_path("dshell"),
         );
         let mut application = String::new();
@@ -356,6 +349,24 @@ impl Cluster {
     }
 
     /// The node of NM host `i` (its id starts with the host's address), if the RM lists it.
+    /// Connects NM host `i` to the switch again, and waits until its NM runs again (the RM told
+    /// it to resync and it registered) and none of `application`'s processes is left on it (the
+    /// RM had it stop what it had already reported lost or expired).
+    async fn heal(&self, i: usize, application: &str) {
+        let host = self.nm_host(i);
+        host.reconnect();
+        wait_until(90, "the healed NM to run again", || {
+            self.node(i).is_some_and(|n| n.state == "RUNNING")
+        })
+        .await;
+        wait_until(
+            30,
+            "the application's processes on the healed host to stop",
+            || containers_on(host, application).is_empty(),
+        )
+        .await;
+    }
+
     fn node(&self, i: usize) -> Option<NodeRow> {
         let prefix = format!("{}:", self.nm_host(i).address);
         self.nodes().into_iter().find(|n| n.id.starts_with(&prefix))
@@ -546,15 +557,7 @@ async fn a_partitioned_node_manager_is_lost_then_rejoins_without_running_anythin
 
     // Plug the cable back in: the RM tells the NM to resync, it registers again, and is told to
     // stop the containers the RM already reported lost.
-    victim_host.reconnect();
-    wait_until(90, "the NM to rejoin as RUNNING", || {
-        cluster.node(victim).is_some_and(|n| n.state == "RUNNING")
-    })
-    .await;
-    wait_until(30, "the lost containers' processes to stop", || {
-        containers_on(victim_host, &application).is_empty()
-    })
-    .await;
+    cluster.heal(victim, &application).await;
 
     // Nothing runs twice: the RM counts the AM and six shell containers, none on the rejoined
     // host; each container id has processes on one host only; every id started once.
@@ -716,15 +719,7 @@ async fn an_application_master_cut_off_from_the_rm_is_expired_and_a_new_attempt_
 
     // Plug the cable back in: the NM resyncs with the RM, which has it stop the containers of
     // the expired attempt; no stray AM keeps running on the healed host.
-    victim_host.reconnect();
-    wait_until(90, "the healed NM to run again", || {
-        cluster.node(victim).is_some_and(|n| n.state == "RUNNING")
-    })
-    .await;
-    wait_until(30, "the expired AM's processes to stop", || {
-        containers_on(victim_host, &application).is_empty()
-    })
-    .await;
+    cluster.heal(victim, &application).await;
     // The application runs under the new attempt only: its AM and two shell containers.
     let running: BTreeSet<String> = (1..=3)
         .flat_map(|i| containers_on(cluster.nm_host(i), &application))

@@ -21,6 +21,15 @@ fn add_node(scheduler: &mut Scheduler, host: &str, capability: Resource) -> Vec<
 }
 
 fn add_application(scheduler: &mut Scheduler, id: i32) -> ApplicationAttemptId {
+    add_application_placing(scheduler, id).0
+}
+
+/// Adds application `id` to root.default as alice with its first attempt (a 1 GB AM): the
+/// attempt, and what adding it placed.
+fn add_application_placing(
+    scheduler: &mut Scheduler,
+    id: i32,
+) -> (ApplicationAttemptId, Vec<SchedulerAction>) {
     let application = ApplicationId::new(1, id);
     scheduler
         .handle(SchedulerEvent::ApplicationAdded {
@@ -31,13 +40,13 @@ fn add_application(scheduler: &mut Scheduler, id: i32) -> ApplicationAttemptId {
         })
         .unwrap();
     let attempt = ApplicationAttemptId::new(application, 1);
-    scheduler
+    let actions = scheduler
         .handle(SchedulerEvent::AttemptAdded {
             attempt,
             am_resource: Some(Resource::new(1024, 1)),
         })
         .unwrap();
-    attempt
+    (attempt, actions)
 }
 
 #[test]
@@ -330,21 +339,7 @@ fn an_unreachable_node_gets_no_new_containers_until_it_is_reachable_again() {
     };
     scheduler.handle(reachability(false)).unwrap();
     // The AM container waits: the only node is unreachable, though empty.
-    let application = ApplicationId::new(1, 1);
-    scheduler
-        .handle(SchedulerEvent::ApplicationAdded {
-            application,
-            queue: "root.default".into(),
-            user: "alice".into(),
-            priority: 0,
-        })
-        .unwrap();
-    let waiting = scheduler
-        .handle(SchedulerEvent::AttemptAdded {
-            attempt: ApplicationAttemptId::new(application, 1),
-            am_resource: Some(Resource::new(1024, 1)),
-        })
-        .unwrap();
+    let (_, waiting) = add_application_placing(&mut scheduler, 1);
     assert!(allocated_on(&waiting).is_empty());
     // Its limits do not change meanwhile (its capability stays).
     assert_eq!(scheduler.maximum_allocation(), Resource::new(8192, 4));

@@ -759,6 +759,19 @@ fn policy() -> impl Strategy<Value = Policy> {
     ]
 }
 
+/// Runs `operations` on two schedulers of `policy`, checking every property after each step:
+/// both make the same decisions.
+fn runs_alike_twice(policy: Policy, operations: &[Operation]) -> Result<(), TestCaseError> {
+    let mut first = Driver::new(policy);
+    let mut second = Driver::new(policy);
+    for operation in operations {
+        first.step(operation)?;
+        second.step(operation)?;
+    }
+    prop_assert_eq!(first.transcript, second.transcript);
+    Ok(())
+}
+
 /// A busy start: every node registered, every application submitted with an attempt; then
 /// random operations.
 fn scenario(length: usize) -> impl Strategy<Value = Vec<Operation>> {
@@ -812,13 +825,7 @@ proptest! {
         policy in policy(),
         operations in scenario_of(150, operation_with_recovery().boxed()),
     ) {
-        let mut first = Driver::new(policy);
-        let mut second = Driver::new(policy);
-        for operation in &operations {
-            first.step(operation)?;
-            second.step(operation)?;
-        }
-        prop_assert_eq!(first.transcript, second.transcript);
+        runs_alike_twice(policy, &operations)?;
     }
 
     /// Nodes the RM stops hearing from, and hears again, at any point: the same properties
@@ -829,13 +836,7 @@ proptest! {
         policy in policy(),
         operations in scenario_of(150, operation_with_reachability().boxed()),
     ) {
-        let mut first = Driver::new(policy);
-        let mut second = Driver::new(policy);
-        for operation in &operations {
-            first.step(operation)?;
-            second.step(operation)?;
-        }
-        prop_assert_eq!(first.transcript, second.transcript);
+        runs_alike_twice(policy, &operations)?;
     }
 
     #[test]
@@ -843,13 +844,7 @@ proptest! {
         policy in policy(),
         operations in scenario(80),
     ) {
-        let mut first = Driver::new(policy);
-        let mut second = Driver::new(policy);
-        for operation in &operations {
-            first.step(operation)?;
-            second.step(operation)?;
-        }
-        prop_assert_eq!(first.transcript, second.transcript);
+        runs_alike_twice(policy, &operations)?;
     }
 }
 

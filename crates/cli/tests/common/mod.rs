@@ -217,6 +217,22 @@ pub const SEED_ALLOCATION_FILE: &str =
     include_str!("../../../scheduler/tests/fixtures/seed-fair-scheduler.xml");
 
 /// `dshell` arguments for two 256 MB containers running `command`.
+/// `spindle dshell` arguments: `containers` containers of 256 MB running `command`.
+pub fn dshell_args(containers: usize, command: &str) -> Vec<String> {
+    [
+        "dshell",
+        "--num-containers",
+        &containers.to_string(),
+        "--container-memory",
+        "256",
+        "--shell-command",
+        command,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
 pub fn dshell_two_containers(command: &str) -> [&str; 7] {
     [
         "dshell",
