@@ -264,6 +264,13 @@ impl Cluster {
         self.dir.path().join(format!("nm-{i}"))
     }
 
+    /// The application id a client's log (`<client>.log`) says it submitted, once it says so.
+    fn submitted(&self, client: &str) -> Option<String> {
+        let log = std::fs::read_to_string(self.log_path(client)).unwrap_or_default();
+        log.contains("Submitted application")
+            .then(|| application_id(&log))
+    }
+
     fn log_path(&self, daemon: &str) -> PathBuf {
         self.dir.path().join(format!("{daemon}.log"))
     }
@@ -302,12 +309,10 @@ impl Cluster {
         let what = format!("the AM and {containers} shell containers to run");
         wait_until(60, &what, || {
             if application.is_empty() {
-                let submitted =
-                    std::fs::read_to_string(self.log_path("dshell")).unwrap_or_default();
-                if !submitted.contains("Submitted application") {
-                    return false;
+                match self.submitted("dshell") {
+                    Some(id) => application = id,
+                    None => return false,
                 }
-                application = application_id(&submitted);
             }
             (1..=nms)
                 .map(|i| containers_on(self.nm_host(i), &application).len())
@@ -838,12 +843,10 @@ async fn spark_runs_across_hosts_and_replaces_the_executors_of_a_partitioned_nod
     let mut application = String::new();
     wait_until(180, "the driver and both executors to run tasks", || {
         if application.is_empty() {
-            let submitted =
-                std::fs::read_to_string(cluster.log_path("spark-submit")).unwrap_or_default();
-            if !submitted.contains("Submitted application") {
-                return false;
+            match cluster.submitted("spark-submit") {
+                Some(id) => application = id,
+                None => return false,
             }
-            application = application_id(&submitted);
         }
         let running: usize = (1..=3)
             .map(|i| containers_on(cluster.nm_host(i), &application).len())
