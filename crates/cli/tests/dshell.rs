@@ -112,6 +112,108 @@ async fn dshell_runs_a_command_in_containers_on_three_nodes() {
     cluster.shutdown().await;
 }
 
+/// The "Aggregate Resource Allocation : N MB-seconds, M vcore-seconds" line of
+/// `application -status`, as (N, M), and the "Aggregate Resource Preempted" one.
+fn aggregate_allocation(status: &str) -> ((i64, i64), (i64, i64)) {
+    let figures = |label: &str| {
+        let line = status
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .unwrap_or_else(|| panic!("no {label:?} line in\n{status}"));
+        let numbers: Vec<i64> = line
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|w| !w.is_empty())
+            .map(|w| w.parse().unwrap())
+            .collect();
+        assert!(
+            line.contains(" MB-seconds, ") && line.ends_with(" vcore-seconds"),
+            "{line}"
+        );
+        (numbers[0], numbers[1])
+    };
+    (
+        figures("Aggregate Resource Allocation : "),
+        figures("Aggregate Resource Preempted : "),
+    )
+}
+
+/// `application -status` shows what an application used, as Hadoop's does: while it runs the
+/// figures grow, once it ended they match its containers (an AM and two shell containers of
+/// 256 MB / 1 vcore each, every one held at least as long as `sleep 3`, none longer than the
+/// whole run), and its report counts no containers held (YARN's -1) while the figures stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_the_aggregate_resource_allocation() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = small_cluster(dir.path(), 600_000).await;
+    let conf = cluster.conf_dir().to_path_buf();
+    let client = spindle_client::YarnClient::connect(cluster.rm.client_address(), "tester")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let run = tokio::spawn(run_spindle(&conf, dshell_args(2, "sleep 3")));
+    wait_until(30, "the application to be submitted", || {
+        last_app(&cluster).is_some()
+    })
+    .await;
+    let app: spindle_types::ApplicationId = last_app(&cluster).unwrap().0.parse().unwrap();
+
+    // Running: the AM and both shell containers held, their use so far counted.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let running = loop {
+        let report = client.get_application_report(app).await.unwrap();
+        if report.used_containers == 3 {
+            break report;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never held 3 containers: {report:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let later = client.get_application_report(app).await.unwrap();
+    assert!(
+        later.memory_seconds >= running.memory_seconds + 256,
+        "a second later the AM alone added 256 MB-seconds: {} then {}",
+        running.memory_seconds,
+        later.memory_seconds
+    );
+
+    let out = run.await.unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let elapsed = started.elapsed().as_secs() as i64 + 1;
+    let status = text(&spindle(
+        &conf,
+        &["application", "-status", &app.to_string()],
+    ));
+    let ((memory_seconds, vcore_seconds), preempted) = aggregate_allocation(&status);
+    assert!(
+        vcore_seconds >= 3 * 3 && vcore_seconds <= 3 * elapsed,
+        "three 1-vcore containers, each held 3 s to {elapsed} s: {vcore_seconds}\n{status}"
+    );
+    // Every container has 256 MB and 1 vcore: each adds 256 × its vcore-seconds, give or take
+    // the rounding down of a second.
+    assert!(
+        memory_seconds >= 256 * vcore_seconds && memory_seconds < 256 * (vcore_seconds + 3),
+        "{memory_seconds} MB-seconds for {vcore_seconds} vcore-seconds\n{status}"
+    );
+    assert_eq!(preempted, (0, 0), "{status}");
+
+    let ended = client.get_application_report(app).await.unwrap();
+    assert_eq!(ended.state, YarnApplicationState::Finished);
+    assert_eq!(
+        ended.used_containers, -1,
+        "an ended application holds nothing"
+    );
+    assert_eq!(ended.used_resources, Resource::new(-1, -1));
+    assert_eq!(
+        (ended.memory_seconds, ended.vcore_seconds),
+        (memory_seconds, vcore_seconds),
+        "the figures stay once it ended"
+    );
+    cluster.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_command_fails_the_application_with_its_exit_code() {
     let dir = tempfile::tempdir().unwrap();

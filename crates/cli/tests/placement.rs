@@ -73,8 +73,14 @@ async fn a_finished_application_keeps_the_queue_the_placement_rules_chose() {
         "the scheduler to forget the finished application",
         || {
             cluster.rm.inspect(|core| {
-                core.queue_info("root.dev.eng", true, false, false)
-                    .is_some_and(|q| q.applications.is_empty())
+                core.queue_info(
+                    "root.dev.eng",
+                    true,
+                    false,
+                    false,
+                    spindle_rm::service::now_ms(),
+                )
+                .is_some_and(|q| q.applications.is_empty())
             })
         },
     )

@@ -52,12 +52,19 @@ pub struct ApplicationReport {
     pub finish_time: i64,
     pub diagnostics: String,
     pub tags: Vec<String>,
-    /// Containers the application holds now.
+    /// Containers the application holds now (-1 once it ended, as YARN reports it).
     pub used_containers: i32,
-    /// Resources the application holds now.
+    /// Resources the application holds now (-1 each once it ended).
     pub used_resources: Resource,
+    /// What it used over its life, all attempts together (YARN's aggregate resource allocation).
     pub memory_seconds: i64,
     pub vcore_seconds: i64,
+    /// The same per resource type, as the RM lists them ("memory-mb", "vcores", then others).
+    pub resource_seconds: Vec<(String, i64)>,
+    /// The part of it from containers that were preempted.
+    pub preempted_memory_seconds: i64,
+    pub preempted_vcore_seconds: i64,
+    pub preempted_resource_seconds: Vec<(String, i64)>,
 }
 
 impl TryFrom<&ApplicationReportProto> for ApplicationReport {
@@ -121,8 +128,16 @@ impl TryFrom<&ApplicationReportProto> for ApplicationReport {
             used_resources,
             memory_seconds: usage.memory_seconds(),
             vcore_seconds: usage.vcore_seconds(),
+            resource_seconds: entries(&usage.application_resource_usage_map),
+            preempted_memory_seconds: usage.preempted_memory_seconds(),
+            preempted_vcore_seconds: usage.preempted_vcore_seconds(),
+            preempted_resource_seconds: entries(&usage.application_preempted_resource_usage_map),
         })
     }
+}
+
+fn entries(map: &[spindle_proto::yarn::StringLongMapProto]) -> Vec<(String, i64)> {
+    map.iter().map(|e| (e.key.clone(), e.value)).collect()
 }
 
 /// What `getClusterNodes` says about one NodeManager.

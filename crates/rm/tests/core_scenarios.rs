@@ -624,7 +624,7 @@ fn an_unknown_queue_fails_the_application_with_the_queue_named() {
         app.diagnostics
     );
     // Placed nowhere: reports name the queue asked for, as YARN's do.
-    assert_eq!(c.core.application_report(app).queue(), "nope");
+    assert_eq!(c.core.application_report(app, c.now).queue(), "nope");
 }
 
 #[test]
@@ -950,7 +950,7 @@ fn the_placed_queue_is_reported_for_the_whole_life_of_an_application() {
     let app = submit_to(&mut c, "nosuch");
     let reported_queue = |c: &Cluster| {
         let app = c.core.application(app).unwrap();
-        c.core.application_report(app).queue().to_string()
+        c.core.application_report(app, c.now).queue().to_string()
     };
     assert_eq!(c.core.application(app).unwrap().queue, "nosuch");
     assert_eq!(reported_queue(&c), "root.dev.eng", "while accepted");
@@ -985,7 +985,7 @@ fn the_placed_queue_is_reported_for_the_whole_life_of_an_application() {
     assert_eq!(c.state(app), YarnApplicationState::Finished);
     let eng = c
         .core
-        .queue_info("root.dev.eng", true, false, false)
+        .queue_info("root.dev.eng", true, false, false, c.now)
         .unwrap();
     assert!(
         eng.applications.is_empty(),

@@ -361,7 +361,7 @@ fn a_running_application_survives_a_restart_with_its_containers_and_completions(
     assert!(r.allocated_containers.is_empty());
     let report = rm
         .core
-        .application_report(rm.core.application(app).unwrap());
+        .application_report(rm.core.application(app).unwrap(), rm.now);
     let diagnostics = report.diagnostics.unwrap_or_default();
     assert!(diagnostics.contains("re-register"), "{diagnostics:?}");
     rm.advance_heartbeating(9_000, &node);
@@ -599,4 +599,73 @@ fn a_restarted_nm_keeps_the_containers_it_reports_and_loses_the_others() {
         rm.heartbeat(&node).node_action,
         Some(NodeActionProto::Normal as i32)
     );
+}
+
+/// A finished application's aggregate usage, launch time and final tracking URL are in its
+/// attempt's stored record: a restarted RM reports the same figures.
+#[test]
+fn a_restarted_rm_reports_the_same_usage_of_a_finished_application() {
+    let store = MemoryStore::new();
+    let mut rm = Rm::start(&store, TS);
+    let node = rm.add_node("n1", vec![]);
+    let app = rm.submit("measured");
+    rm.settle();
+    let (attempt, am) = rm.launches[0].clone();
+    rm.core.am_launched(attempt, Ok(()), rm.now);
+    rm.settle();
+    rm.register(attempt).unwrap();
+    let r = rm.allocate(attempt, 0, vec![ask(1)]).unwrap();
+    let executor = cid(&r.allocated_containers[0]);
+    rm.advance(10_000);
+    let done = |id: ContainerId| ContainerStatusProto {
+        container_id: Some(id.into()),
+        state: Some(ContainerStateProto::CComplete as i32),
+        exit_status: Some(0),
+        ..Default::default()
+    };
+    rm.heartbeat_with(&node, vec![done(executor)]);
+    rm.advance(10_000);
+    rm.core
+        .finish_application_master(
+            attempt,
+            &FinishApplicationMasterRequestProto {
+                final_application_status: Some(FinalApplicationStatusProto::AppSucceeded as i32),
+                tracking_url: Some("http://history:19888/measured".into()),
+                ..Default::default()
+            },
+            rm.now,
+        )
+        .unwrap();
+    rm.heartbeat_with(&node, vec![done(cid(&am))]);
+    rm.settle();
+    let before = rm
+        .core
+        .application_report(rm.core.application(app).unwrap(), rm.now);
+    let usage = before.app_resource_usage.clone().unwrap();
+    // The executor's 10 s and the AM's 20 s, 1024 MB and 1 vcore each.
+    assert_eq!(
+        (usage.memory_seconds(), usage.vcore_seconds()),
+        (30_720, 30)
+    );
+
+    let rm2 = Rm::start(&store, TS + 100_000);
+    let after = rm2
+        .core
+        .application_report(rm2.core.application(app).unwrap(), rm2.now);
+    let recovered = after.app_resource_usage.clone().unwrap();
+    assert_eq!(
+        (recovered.memory_seconds(), recovered.vcore_seconds()),
+        (30_720, 30)
+    );
+    assert_eq!(
+        recovered.application_resource_usage_map,
+        usage.application_resource_usage_map
+    );
+    assert_eq!(recovered.num_used_containers(), -1);
+    assert_eq!(
+        after.original_tracking_url(),
+        "http://history:19888/measured"
+    );
+    assert_eq!(after.launch_time(), TS);
+    assert_eq!(after.finish_time(), before.finish_time());
 }

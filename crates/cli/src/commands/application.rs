@@ -312,9 +312,18 @@ pub fn format_application_report(report: &ApplicationReport) -> String {
         ("AM Host", report.host.clone()),
         (
             "Aggregate Resource Allocation",
-            format!(
-                "{} MB-seconds, {} vcore-seconds",
-                report.memory_seconds, report.vcore_seconds
+            resource_seconds_text(
+                report.memory_seconds,
+                report.vcore_seconds,
+                &report.resource_seconds,
+            ),
+        ),
+        (
+            "Aggregate Resource Preempted",
+            resource_seconds_text(
+                report.preempted_memory_seconds,
+                report.preempted_vcore_seconds,
+                &report.preempted_resource_seconds,
             ),
         ),
         ("Diagnostics", report.diagnostics.clone()),
@@ -324,6 +333,25 @@ pub fn format_application_report(report: &ApplicationReport) -> String {
         out.push_str(&format!("\t{label} : {value}\n"));
     }
     out
+}
+
+/// Resource-seconds as `yarn application -status` prints them: MB-seconds and vcore-seconds, then
+/// each other resource type as "N <name>-seconds" (the types Spindle knows have no units).
+fn resource_seconds_text(
+    memory_seconds: i64,
+    vcore_seconds: i64,
+    per_type: &[(String, i64)],
+) -> String {
+    let mut parts = vec![
+        format!("{memory_seconds} MB-seconds"),
+        format!("{vcore_seconds} vcore-seconds"),
+    ];
+    for (name, value) in per_type {
+        if name != "memory-mb" && name != "vcores" {
+            parts.push(format!("{value} {name}-seconds"));
+        }
+    }
+    parts.join(", ")
 }
 
 /// The message for an application the RM does not know.
@@ -471,6 +499,10 @@ mod tests {
             used_resources: Resource::ZERO,
             memory_seconds: 10,
             vcore_seconds: 2,
+            resource_seconds: vec![],
+            preempted_memory_seconds: 0,
+            preempted_vcore_seconds: 0,
+            preempted_resource_seconds: vec![],
         }
     }
 
@@ -634,6 +666,13 @@ mod tests {
         let mut finished = report(2, YarnApplicationState::Finished, 1.0);
         finished.final_status = FinalApplicationStatus::Failed;
         finished.diagnostics = "Diagnostics., total=2, completed=2, allocated=2, failed=1".into();
+        finished.resource_seconds = vec![
+            ("memory-mb".into(), 10),
+            ("vcores".into(), 2),
+            ("yarn.io/gpu".into(), 4),
+        ];
+        finished.preempted_memory_seconds = 3;
+        finished.preempted_vcore_seconds = 1;
         let out = format_application_report(&finished);
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines[0], "Application Report : ");
@@ -651,6 +690,8 @@ mod tests {
             "\tTracking-URL : N/A",
             "\tRPC Port : -1",
             "\tAM Host : N/A",
+            "\tAggregate Resource Allocation : 10 MB-seconds, 2 vcore-seconds, 4 yarn.io/gpu-seconds",
+            "\tAggregate Resource Preempted : 3 MB-seconds, 1 vcore-seconds",
             "\tDiagnostics : Diagnostics., total=2, completed=2, allocated=2, failed=1",
         ] {
             assert!(lines.contains(&expected), "missing {expected:?} in\n{out}");
@@ -662,6 +703,8 @@ mod tests {
             "Progress",
             "State",
             "AM Host",
+            "Aggregate Resource Allocation",
+            "Aggregate Resource Preempted",
             "Diagnostics",
         ]
         .iter()

@@ -516,6 +516,10 @@ mod tests {
             used_resources: Resource::ZERO,
             memory_seconds: 0,
             vcore_seconds: 0,
+            resource_seconds: vec![],
+            preempted_memory_seconds: 0,
+            preempted_vcore_seconds: 0,
+            preempted_resource_seconds: vec![],
         };
         assert_eq!(
             describe_report(&report),

@@ -70,11 +70,8 @@ impl RmCore {
         let maximum = self.maximum_allocation();
         let app = self
             .apps
-            .get_mut(&attempt_id.application_id)
+            .get(&attempt_id.application_id)
             .expect("attempt's app");
-        if app.launch_time == 0 {
-            app.launch_time = now_ms;
-        }
         let acls = app
             .submission
             .am_container_spec
@@ -345,9 +342,9 @@ impl RmCore {
         attempt.unregistered_at = Some(monotonic_now);
         attempt.final_status = final_status;
         attempt.diagnostics = request.diagnostics().to_string();
-        if let Some(url) = &request.tracking_url {
-            attempt.tracking_url = url.clone();
-        }
+        // The URL the AM gives as it unregisters replaces the one it registered, as YARN's
+        // original tracking URL (none given: "N/A" in reports, as YARN's sanitizeTrackingUrl).
+        attempt.tracking_url = request.tracking_url().trim().to_string();
         attempt.progress = 1.0;
         let am_container = attempt.am_container;
         let others: Vec<ContainerId> = attempt
@@ -457,6 +454,13 @@ impl RmCore {
                 if self.attempt_event(attempt_id, AttemptEvent::Launched, now_ms) {
                     // From now on the AM must heartbeat (registration counts as the first one).
                     self.am_liveness.touch(&attempt_id, self.monotonic(now_ms));
+                    // The application's launch time is its latest AM container's launch, as
+                    // YARN's RMApp takes it from each attempt's launch (stored, not waited for).
+                    let app_id = attempt_id.application_id;
+                    if let Some(app) = self.apps.get_mut(&app_id) {
+                        app.launch_time = now_ms;
+                        self.save_app(app_id, None, now_ms);
+                    }
                 }
             }
             Err(message) => {

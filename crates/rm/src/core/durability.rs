@@ -12,13 +12,15 @@
 use prost::Message;
 use spindle_proto::yarn::{
     ApplicationAttemptStateDataProto, ApplicationStateDataProto, ContainerProto, PriorityProto,
-    RmAppAttemptStateProto, RmAppStateProto,
+    RmAppAttemptStateProto, RmAppStateProto, StringLongMapProto,
 };
+use spindle_types::resource::{MEMORY_MB, VCORES};
 use spindle_types::states::FinalApplicationStatus;
 use spindle_types::{ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Resource};
 
 use super::allocate_reply::AllocatedContainer;
 use super::exceptions as ex;
+use super::usage::ResourceSeconds;
 use super::{Effect, RmApp, RmAttempt, RmCore, RmError};
 use crate::lifecycle::app::AppState;
 use crate::lifecycle::attempt::AttemptState;
@@ -95,6 +97,20 @@ fn final_status_from(value: Option<i32>) -> FinalApplicationStatus {
     value
         .and_then(FinalApplicationStatus::from_wire)
         .unwrap_or(FinalApplicationStatus::Undefined)
+}
+
+/// Resource-seconds as an attempt record keeps them: the per-type map when there is one (records
+/// of an RM that knew of it), else the MB-seconds and vcore-seconds alone.
+fn stored_seconds(
+    map: &[StringLongMapProto],
+    memory_seconds: i64,
+    vcore_seconds: i64,
+) -> ResourceSeconds {
+    if map.is_empty() {
+        ResourceSeconds::from_entries([(MEMORY_MB, memory_seconds), (VCORES, vcore_seconds)])
+    } else {
+        ResourceSeconds::from_entries(map.iter().map(|e| (e.key.as_str(), e.value)))
+    }
 }
 
 /// The record of `app`.
@@ -199,6 +215,7 @@ impl RmCore {
                 ..Default::default()
             }
         });
+        let (metrics, types) = (&attempt.metrics, &self.settings.resource_types);
         Some(ApplicationAttemptStateDataProto {
             attempt_id: Some(id.into()),
             master_container,
@@ -209,6 +226,12 @@ impl RmCore {
             final_application_status: Some(final_status_proto(attempt.final_status)),
             am_container_exit_status: attempt.am_exit_status,
             finish_time: Some(attempt.finish_time),
+            memory_seconds: Some(metrics.finished.memory_mb_seconds()),
+            vcore_seconds: Some(metrics.finished.vcore_seconds()),
+            preempted_memory_seconds: Some(metrics.preempted.memory_mb_seconds()),
+            preempted_vcore_seconds: Some(metrics.preempted.vcore_seconds()),
+            application_resource_usage_map: metrics.finished.to_map(types),
+            preempted_resource_usage_map: metrics.preempted.to_map(types),
             host: Some(attempt.host.clone()),
             rpc_port: Some(attempt.rpc_port),
         })
@@ -353,6 +376,16 @@ impl RmCore {
             attempt.final_status = final_status_from(record.final_application_status);
             attempt.am_exit_status = record.am_container_exit_status;
             attempt.finish_time = record.finish_time();
+            attempt.metrics.finished = stored_seconds(
+                &record.application_resource_usage_map,
+                record.memory_seconds(),
+                record.vcore_seconds(),
+            );
+            attempt.metrics.preempted = stored_seconds(
+                &record.preempted_resource_usage_map,
+                record.preempted_memory_seconds(),
+                record.preempted_vcore_seconds(),
+            );
             if attempt.state == AttemptState::Failed
                 && retry::counts_as_failure(
                     attempt

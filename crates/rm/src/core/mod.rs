@@ -12,6 +12,7 @@ pub mod records;
 mod reports;
 mod scheduling;
 mod tokens;
+mod usage;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -23,6 +24,7 @@ pub use durability::{Persisted, RecoverySummary};
 pub use records::{RmApp, RmAttempt, RmContainer, RmNode};
 pub use scheduling::Decision;
 pub use tokens::RmKeys;
+pub use usage::{ApplicationMetrics, AttemptMetrics, ResourceSeconds};
 
 use crate::liveness::LivenessMonitor;
 use crate::settings::RmSettings;

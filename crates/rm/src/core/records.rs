@@ -8,6 +8,7 @@ use spindle_types::states::{FinalApplicationStatus, NodeState};
 use spindle_types::{ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Resource};
 
 use super::allocate_reply::{AllocateReply, AllocatedContainer, CompletedContainer};
+use super::usage::AttemptMetrics;
 use super::FastSet;
 use crate::lifecycle::app::AppState;
 use crate::lifecycle::attempt::AttemptState;
@@ -150,6 +151,8 @@ pub struct RmAttempt {
     pub unregistered_at: Option<i64>,
     pub start_time: i64,
     pub finish_time: i64,
+    /// What its completed containers used (YARN's RMAppAttemptMetrics).
+    pub metrics: AttemptMetrics,
 }
 
 impl RmAttempt {
@@ -177,6 +180,7 @@ impl RmAttempt {
             unregistered_at: None,
             start_time: now_ms,
             finish_time: 0,
+            metrics: AttemptMetrics::default(),
         }
     }
 }

@@ -1,36 +1,51 @@
 //! Reports for clients: applications, attempts, nodes, cluster metrics and queues, in YARN's shapes.
 
 use spindle_proto::yarn::{
-    ApplicationAttemptReportProto, ApplicationReportProto, ApplicationResourceUsageReportProto,
-    FinalApplicationStatusProto, NodeReportProto, NodeStateProto, PriorityProto, QueueInfoProto,
-    QueueStateProto, YarnApplicationAttemptStateProto, YarnApplicationStateProto,
-    YarnClusterMetricsProto,
+    ApplicationAttemptReportProto, ApplicationReportProto, FinalApplicationStatusProto,
+    NodeReportProto, NodeStateProto, PriorityProto, QueueInfoProto, QueueStateProto,
+    YarnApplicationAttemptStateProto, YarnApplicationStateProto, YarnClusterMetricsProto,
 };
 use spindle_types::states::NodeState;
 use spindle_types::{ApplicationAttemptId, Resource};
 
+use super::usage::UsageBasis;
 use super::{RmApp, RmCore};
 use crate::lifecycle::attempt::AttemptState;
 
 impl RmCore {
-    /// The application report a client sees (`getApplicationReport`, `getApplications`).
-    pub fn application_report(&self, app: &RmApp) -> ApplicationReportProto {
+    /// The application report a client sees (`getApplicationReport`) at `now_ms`: the running
+    /// containers' resource-seconds count up to then.
+    pub fn application_report(&self, app: &RmApp, now_ms: i64) -> ApplicationReportProto {
+        self.application_report_on(app, now_ms, &mut UsageBasis::default())
+    }
+
+    /// Every application's report at `now_ms` (`getApplications`), in order of their ids; what
+    /// the usage percentages divide by is worked out once per queue.
+    pub fn application_reports(
+        &self,
+        now_ms: i64,
+    ) -> impl Iterator<Item = (&RmApp, ApplicationReportProto)> + '_ {
+        let mut basis = UsageBasis::default();
+        self.apps
+            .values()
+            .map(move |app| (app, self.application_report_on(app, now_ms, &mut basis)))
+    }
+
+    fn application_report_on(
+        &self,
+        app: &RmApp,
+        now_ms: i64,
+        basis: &mut UsageBasis,
+    ) -> ApplicationReportProto {
         let attempt = app.current_attempt().and_then(|id| self.attempts.get(&id));
-        let (used, containers) = attempt
-            .map(|a| {
-                a.live_containers
-                    .iter()
-                    .filter_map(|c| self.containers.get(c))
-                    .fold((Resource::ZERO, 0), |(sum, n), c| {
-                        (sum.add(&c.resource), n + 1)
-                    })
-            })
-            .unwrap_or((Resource::ZERO, 0));
         let yarn_state: YarnApplicationStateProto = app.state.yarn_state().into();
         let final_status: FinalApplicationStatusProto = app.final_status.into();
+        // The AM's URL: the one it registered (or updated in allocate), replaced by the one it
+        // gave when it unregistered (YARN's original tracking URL; Spindle has no proxy, so the
+        // tracking URL is the same).
         let tracking_url = attempt
             .map(|a| a.tracking_url.clone())
-            .filter(|u| !u.is_empty());
+            .filter(|u| !u.trim().is_empty());
         let diagnostics = if app.diagnostics.is_empty() {
             self.waiting_reason(app)
         } else {
@@ -56,14 +71,7 @@ impl RmCore {
             launch_time: Some(app.launch_time),
             submit_time: Some(app.submit_time),
             final_application_status: Some(final_status as i32),
-            app_resource_usage: Some(ApplicationResourceUsageReportProto {
-                num_used_containers: Some(containers),
-                num_reserved_containers: Some(0),
-                used_resources: Some((&used).into()),
-                reserved_resources: Some((&Resource::ZERO).into()),
-                needed_resources: Some((&used).into()),
-                ..Default::default()
-            }),
+            app_resource_usage: Some(self.usage_report(app, attempt, now_ms, basis)),
             current_application_attempt_id: app.current_attempt().map(Into::into),
             progress: Some(if app.state.is_final() {
                 1.0
@@ -79,7 +87,6 @@ impl RmCore {
         }
     }
 
-    /// Why an application without diagnostics of its own is where it is.
     /// Why an application without diagnostics of its own waits: the scheduler's own explanation
     /// (queue at maximum capacity, user limit, AM resource limit, maxRunningApps, locality, no
     /// node large enough, ...) when it has one, else where its attempt is in its lifecycle.
@@ -198,14 +205,15 @@ impl RmCore {
         }
     }
 
-    /// `getQueueInfo`: a queue with its statistics, its applications and (when asked) its child
-    /// queues, recursively.
+    /// `getQueueInfo`: a queue with its statistics, its applications (reported at `now_ms`) and
+    /// (when asked) its child queues, recursively.
     pub fn queue_info(
         &self,
         queue: &str,
         include_applications: bool,
         include_children: bool,
         recursive: bool,
+        now_ms: i64,
     ) -> Option<QueueInfoProto> {
         let scheduler = self.scheduler.scheduler();
         let info = scheduler.queue_info(queue)?;
@@ -220,7 +228,7 @@ impl RmCore {
                         .as_deref()
                         == Some(info.path.as_str())
                 })
-                .map(|a| self.application_report(a))
+                .map(|a| self.application_report(a, now_ms))
                 .collect()
         } else {
             Vec::new()
@@ -234,6 +242,7 @@ impl RmCore {
                         include_applications && recursive,
                         recursive,
                         recursive,
+                        now_ms,
                     )
                 })
                 .collect()

@@ -629,11 +629,21 @@ impl RmCore {
                 n.cleanup_container(id);
             }
         }
+        if let Some(c) = &record {
+            self.charge_completed_container(attempt_id, c, exit_status, now_ms);
+        }
         let Some(attempt) = self.attempts.get_mut(&attempt_id) else {
             return;
         };
         attempt.live_containers.remove(&id);
         attempt.to_preempt.remove(&id);
+        if record.is_some() && attempt.state.is_final() && attempt.live_containers.is_empty() {
+            // The ended attempt's last container: its record now holds its final usage.
+            self.save_attempt(attempt_id, None, now_ms);
+        }
+        let Some(attempt) = self.attempts.get_mut(&attempt_id) else {
+            return;
+        };
         if record.as_ref().is_some_and(|c| c.is_am) || attempt.am_container == Some(id) {
             // The RM itself is the AM container's consumer: its node may forget it at once.
             if let Some(n) = self.nodes.get_mut(node) {

@@ -98,8 +98,8 @@ impl AppListing {
         lock_core(&mut |core: &RmCore| {
             built_generation = core.app_generation();
             reports = core
-                .applications()
-                .map(|app| (core.application_report(app), app.queue.clone()))
+                .application_reports(super::now_ms())
+                .map(|(app, report)| (report, app.queue.clone()))
                 .collect();
         });
         // Encoded off the core's lock.

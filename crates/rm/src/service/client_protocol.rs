@@ -78,8 +78,9 @@ impl RpcService for ClientProtocol {
                             r.application_id.as_ref(),
                             "GetApplicationReportRequestProto",
                         )?;
-                        let report = core
-                            .with(|c, _| c.application(id).map(|app| c.application_report(app)))?;
+                        let report = core.with(|c, now| {
+                            c.application(id).map(|app| c.application_report(app, now))
+                        })?;
                         Ok(GetApplicationReportResponseProto {
                             application_report: Some(report),
                         })
@@ -129,12 +130,13 @@ impl RpcService for ClientProtocol {
                     typed_call(request, |r: GetQueueInfoRequestProto| async move {
                         let name = r.queue_name().to_string();
                         let info = core
-                            .with(|c, _| {
+                            .with(|c, now| {
                                 c.queue_info(
                                     &name,
                                     r.include_applications(),
                                     r.include_child_queues(),
                                     r.recursive(),
+                                    now,
                                 )
                             })
                             .ok_or_else(|| {
