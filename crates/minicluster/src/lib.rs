@@ -123,6 +123,7 @@ impl MiniCluster {
         let registration_secret =
             ClusterSecret::load_or_generate(&config.base_dir.join("cluster-secret"))?;
         setup.registration_secret = Some(registration_secret.clone());
+        setup.web = Some(rm_conf.web_setup()?);
         let scheduler_source =
             scheduler_files::source(Some(rm_conf.dir())).map_err(|e| anyhow::anyhow!(e))?;
         let rm = ResourceManager::start_with(
@@ -224,6 +225,13 @@ impl MiniCluster {
             (
                 "yarn.resourcemanager.admin.address".into(),
                 self.rm.admin_address().to_string(),
+            ),
+            (
+                "yarn.resourcemanager.webapp.address".into(),
+                self.rm
+                    .web_address()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default(),
             ),
             (
                 "yarn.resourcemanager.connect.max-wait.ms".into(),

@@ -44,6 +44,16 @@ impl RmConfigurationDirectory {
         &self.dir
     }
 
+    /// The RM's web server on a free loopback port; a given directory's yarn-site.xml sets its
+    /// authentication and REST submission keys, as the RM daemon's does.
+    pub(crate) fn web_setup(&self) -> anyhow::Result<spindle_rm::web::RmWebSetup> {
+        let loopback = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0));
+        match &self.given {
+            Some((conf, _)) => spindle_rm::web::RmWebSetup::from_configuration(conf, loopback),
+            None => Ok(spindle_rm::web::RmWebSetup::loopback()),
+        }
+    }
+
     /// The scheduler setup of an RM with `settings`: the loader reads this directory (at start and
     /// on `rmadmin -refreshQueues`); a given directory's yarn-site.xml also decides the admin ACL
     /// and the rack topology, as the RM daemon's does.
@@ -58,6 +68,7 @@ impl RmConfigurationDirectory {
                 topology: Default::default(),
                 registration_secret: None,
                 ipc_server: None,
+                web: None,
             }),
         }
     }

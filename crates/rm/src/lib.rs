@@ -1,6 +1,7 @@
 //! The Spindle ResourceManager: client, AM and resource-tracker services around the pure
 //! scheduling core, with the application, attempt, container and node lifecycles.
 
+pub mod access;
 pub mod core;
 pub mod ha;
 pub mod lifecycle;
@@ -11,3 +12,4 @@ pub mod service;
 pub mod settings;
 pub mod store;
 pub mod topology;
+pub mod web;

@@ -45,6 +45,7 @@ async fn start(zk: &zookeeper::ZooKeeper, rm: &Rm) -> HaResourceManager {
             topology: Default::default(),
             registration_secret: None,
             ipc_server: None,
+            web: None,
         },
         HaSettings {
             rm_id: rm.id.into(),

@@ -165,6 +165,41 @@ impl Scheduler {
     }
 }
 
+impl Scheduler {
+    /// The groups of `user` as the scheduler's group mapping knows them, primary first.
+    pub fn groups_of_user(&self, user: &str) -> Vec<String> {
+        self.groups_of(user)
+    }
+
+    /// Whether `user` administers the queue `queue` (a path or a leaf's name): with ACLs enabled
+    /// (`yarn.acl.enable`), the admin ACL (`yarn.admin.acl`) or the administer ACL
+    /// (`acl_administer_queue`, `aclAdministerApps`) of the queue or an ancestor allows it. With
+    /// ACLs disabled nobody does (the RM then lets only an application's owner and the RM's own
+    /// user change it, see `RmCore::check_modify_access`). YARN's rule for who may kill, move or
+    /// reprioritize someone else's application.
+    pub fn may_administer_queue(&self, queue: &str, user: &str) -> bool {
+        let acls = &self.config.acls;
+        if !acls.enabled {
+            return false;
+        }
+        let groups = self.groups_of(user);
+        if acls.admin.is_allowed(user, &groups) {
+            return true;
+        }
+        let Some(index) = self.queues.find(queue) else {
+            return false;
+        };
+        self.queues.chain(index).any(|index| {
+            self.queues
+                .get(index)
+                .settings
+                .acl_administer
+                .as_ref()
+                .is_some_and(|acl| acl.is_allowed(user, &groups))
+        })
+    }
+}
+
 /// The queue a Capacity Scheduler submission goes to: the first matching queue mapping (when
 /// the application asked for `default`, or always with override), else what it asked for.
 fn capacity_target(

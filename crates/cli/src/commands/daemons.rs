@@ -80,6 +80,30 @@ fn ipc_server_config(
     Ok(config)
 }
 
+/// The web addresses (`host:port`) of the HA group's other RMs: `yarn.resourcemanager.webapp.address.<id>`,
+/// else `yarn.resourcemanager.hostname.<id>` with port 8088.
+fn other_rm_web_addresses(conf: &Configuration, own: &str) -> anyhow::Result<Vec<String>> {
+    let mut addresses = Vec::new();
+    for rm_id in spindle_conf::rm_ids(conf)? {
+        if rm_id == own {
+            continue;
+        }
+        let explicit = conf
+            .get(&format!("yarn.resourcemanager.webapp.address.{rm_id}"))
+            .map(str::trim)
+            .filter(|v| !v.is_empty());
+        let address = match explicit {
+            Some(address) => address.to_string(),
+            None => match conf.get(&format!("yarn.resourcemanager.hostname.{rm_id}")) {
+                Some(host) => format!("{}:8088", host.trim()),
+                None => continue,
+            },
+        };
+        addresses.push(address);
+    }
+    Ok(addresses)
+}
+
 pub async fn resourcemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
     super::fatal_panics::install("ResourceManager");
     let config = RmConfig::from_configuration(&load(conf_dir)?)?;
@@ -103,15 +127,32 @@ pub async fn resourcemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
         &conf,
         spindle_rm::service::default_server_config(),
     )?);
+    let mut web = spindle_rm::web::RmWebSetup::from_configuration(
+        &conf,
+        resolve(
+            &config.webapp_address,
+            "yarn.resourcemanager.webapp.address",
+        )?,
+    )?;
+    if let Some(store) = conf.get("yarn.resourcemanager.store.class") {
+        web.store_name = store.trim().to_string();
+    }
+    setup.web = Some(web);
     if let Some((ha, bind)) = spindle_rm::ha::config::from_configuration(&conf)
         .map_err(|e| anyhow::anyhow!("high availability: {e}"))?
     {
         let rm_id = ha.rm_id.clone();
+        if let Some(web) = setup.web.as_mut() {
+            web.other_rms = other_rm_web_addresses(&conf, &rm_id)?;
+        }
         let rm = spindle_rm::ha::HaResourceManager::start(settings, bind, setup, ha).await?;
         println!(
             "ResourceManager {rm_id} running in HA mode: admin {}; client, scheduler and resource-tracker ports open while active",
             rm.admin_address()
         );
+        if let Some(web) = rm.web_address() {
+            println!("ResourceManager web services: http://{web}/ws/v1/cluster");
+        }
         let signal = super::stop_signal::stop_requested().await?;
         println!("ResourceManager stopping on {signal}");
         rm.shutdown().await;
@@ -127,6 +168,9 @@ pub async fn resourcemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
         rm.scheduler_address(),
         rm.tracker_address()
     );
+    if let Some(web) = rm.web_address() {
+        println!("ResourceManager web services: http://{web}/ws/v1/cluster");
+    }
     let signal = super::stop_signal::stop_requested().await?;
     println!("ResourceManager stopping on {signal}");
     rm.shutdown().await;

@@ -143,6 +143,8 @@ impl Supervisor {
 pub struct HaResourceManager {
     supervisor: Arc<Supervisor>,
     admin: Server,
+    /// The web server: a standby answers 307 to the other RM (`RmWebSetup::other_rms`).
+    web: Option<spindle_web::WebServer>,
     elector: JoinHandle<()>,
     shutdown: watch::Sender<bool>,
 }
@@ -182,6 +184,16 @@ impl HaResourceManager {
             supervisor: supervisor.clone(),
         };
         let admin = Server::bind(bind.admin, limits, vec![admin, Arc::new(ha_protocol)]).await?;
+        let web = match supervisor.setup.web.clone() {
+            Some(mut web) => {
+                web.ha_enabled = true;
+                Some(
+                    crate::web::start(web, supervisor.slot.clone(), crate::service::now_ms())
+                        .await?,
+                )
+            }
+            None => None,
+        };
         let _ = supervisor.state.send_replace(HaState::Standby);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let elector = tokio::spawn(elector::run(supervisor.clone(), shutdown_rx));
@@ -193,6 +205,7 @@ impl HaResourceManager {
         Ok(Self {
             supervisor,
             admin,
+            web,
             elector,
             shutdown,
         })
@@ -200,6 +213,11 @@ impl HaResourceManager {
 
     pub fn admin_address(&self) -> SocketAddr {
         self.admin.local_addr()
+    }
+
+    /// The web server's address (REST API), when one runs.
+    pub fn web_address(&self) -> Option<SocketAddr> {
+        self.web.as_ref().map(|w| w.local_addr())
     }
 
     pub fn state(&self) -> HaState {
@@ -220,6 +238,9 @@ impl HaResourceManager {
         let _ = self.shutdown.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(5), self.elector).await;
         self.supervisor.become_standby("shutting down").await;
+        if let Some(web) = self.web {
+            web.shutdown().await;
+        }
         self.admin.shutdown().await;
     }
 }

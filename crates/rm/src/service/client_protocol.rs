@@ -94,7 +94,16 @@ impl RpcService for ClientProtocol {
                 "forceKillApplication" => {
                     typed_call(request, |r: KillApplicationRequestProto| async move {
                         let id = app_id(r.application_id.as_ref(), "KillApplicationRequestProto")?;
-                        let done = core.with(|c, now| c.kill_application(id, now))?;
+                        let user = caller(&context);
+                        let done = core.with(|c, now| {
+                            crate::access::check_modify_access(
+                                c,
+                                id,
+                                &user,
+                                crate::access::AppOperation::Kill,
+                            )?;
+                            c.kill_application(id, now)
+                        })?;
                         Ok(KillApplicationResponseProto {
                             is_kill_completed: Some(done),
                         })

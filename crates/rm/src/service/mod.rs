@@ -15,7 +15,7 @@ pub use runtime::{
     default_server_config, registration_secret, Recovery, ResourceManager, RmBindAddresses,
     SchedulerSetup,
 };
-pub(crate) use runtime::{ActiveSlot, AdminBinding};
+pub(crate) use runtime::{ActiveSlot, AdminBinding, SharedCore};
 
 /// The admin port's ResourceManagerAdministrationProtocol over whatever core `slot` holds.
 pub(crate) fn admin_protocol_for(

@@ -59,6 +59,8 @@ pub struct SchedulerSetup {
     /// Limits of every RM port (`ipc.*` keys; authentication is set per port). None: the
     /// defaults of [`default_server_config`].
     pub ipc_server: Option<ServerConfig>,
+    /// The REST API and web UI (`yarn.resourcemanager.webapp.address`); None: no web server.
+    pub web: Option<crate::web::RmWebSetup>,
 }
 
 impl SchedulerSetup {
@@ -99,6 +101,7 @@ impl SchedulerSetup {
             )?,
             registration_secret: registration_secret(conf)?,
             ipc_server: None,
+            web: None,
         })
     }
 }
@@ -318,6 +321,8 @@ pub struct ResourceManager {
     servers: Vec<Server>,
     /// The admin server, unless an HA supervisor serves the admin port.
     admin: Option<Server>,
+    /// The web server (REST API), unless none is configured or an HA supervisor serves it.
+    web: Option<spindle_web::WebServer>,
     ticker: JoinHandle<()>,
     writer: Option<JoinHandle<()>>,
 }
@@ -334,6 +339,7 @@ impl ResourceManager {
                 topology: Default::default(),
                 registration_secret: None,
                 ipc_server: None,
+                web: None,
             },
         )
         .await
@@ -500,20 +506,25 @@ impl ResourceManager {
             ))],
         )
         .await?;
-        let admin = match admin_binding {
+        let (admin, web) = match admin_binding {
             AdminBinding::Bind(address) => {
                 let slot: ActiveSlot = Arc::new(std::sync::RwLock::new(Some(shared.clone())));
+                let web = match setup.web.take() {
+                    Some(web) => Some(crate::web::start(web, slot.clone(), super::now_ms()).await?),
+                    None => None,
+                };
                 let admin = AdminProtocol {
                     core: slot,
                     rm_id: None,
                     loader: setup.loader,
                     admins: setup.admins,
                 };
-                Some(Server::bind(address, server_config(), vec![Arc::new(admin)]).await?)
+                let admin = Server::bind(address, server_config(), vec![Arc::new(admin)]).await?;
+                (Some(admin), web)
             }
             AdminBinding::Shared(slot) => {
                 *slot.write().unwrap_or_else(|p| p.into_inner()) = Some(shared.clone());
-                None
+                (None, None)
             }
         };
         let ticker = {
@@ -537,6 +548,7 @@ impl ResourceManager {
             shared,
             servers: vec![client, master, tracker],
             admin,
+            web,
             ticker,
             writer,
         })
@@ -562,6 +574,11 @@ impl ResourceManager {
             .local_addr()
     }
 
+    /// The web server's address (REST API), when one runs.
+    pub fn web_address(&self) -> Option<SocketAddr> {
+        self.web.as_ref().map(|w| w.local_addr())
+    }
+
     /// Runs `f` on the core (for tests and embedded tools).
     pub fn inspect<R>(&self, f: impl FnOnce(&RmCore) -> R) -> R {
         self.shared.with(|core, _| f(core))
@@ -571,6 +588,9 @@ impl ResourceManager {
         self.ticker.abort();
         if let Some(writer) = self.writer {
             writer.abort();
+        }
+        if let Some(web) = self.web {
+            web.shutdown().await;
         }
         for server in self.servers.into_iter().chain(self.admin) {
             server.shutdown().await;

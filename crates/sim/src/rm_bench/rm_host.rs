@@ -196,7 +196,7 @@ pub struct RmUnderTest {
 enum Host {
     InProcess {
         runtime: tokio::runtime::Runtime,
-        rm: ResourceManager,
+        rm: Box<ResourceManager>,
     },
     Child {
         child: Child,
@@ -215,7 +215,10 @@ impl RmUnderTest {
                 let rm = runtime.block_on(start_rm(settings))?;
                 Ok(Self {
                     addresses: RmAddresses::of(&rm),
-                    host: Host::InProcess { runtime, rm },
+                    host: Host::InProcess {
+                        runtime,
+                        rm: Box::new(rm),
+                    },
                 })
             }
             RmPlacement::ChildProcess { program, args } => {
