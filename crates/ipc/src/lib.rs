@@ -15,5 +15,6 @@ pub mod wire;
 pub use client::{ClientAuth, ClientOptions, IpcClient, IpcClientError, TokenCredentials};
 pub use error::{java_class, IpcServerError, RpcError};
 pub use sasl::{AuthPolicy, InvalidToken, TokenSecretManager};
+pub use server::metrics::{MethodTotals, RpcMetrics};
 pub use server::{Server, ServerConfig};
 pub use service::{decode, encode, typed_call, CallContext, CallerIdentity, RpcService};

@@ -351,3 +351,91 @@ async fn only_the_owner_kills_over_rest_and_rpc() {
     let (_, state) = get(&state_url).await;
     assert_eq!(state["state"], "KILLED");
 }
+
+/// `name{labels} value` lines of a Prometheus scrape.
+async fn scrape(base: &str) -> std::collections::HashMap<String, f64> {
+    let response = reqwest::get(format!("{base}/prom")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = response.text().await.unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let (name, value) = l.rsplit_once(' ').unwrap();
+            (name.to_string(), value.parse().unwrap())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn metrics_endpoint_matches_the_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = cluster(dir.path()).await;
+    let base = base(&cluster);
+    let alice = common::client(&cluster, "alice").await;
+    let id = common::submit(&alice, "measured", "sleep 60", None).await;
+    // Wait until the AM container holds its memory.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let metrics = loop {
+        let metrics = scrape(&base).await;
+        let allocated = metrics
+            .get("queue_metrics_allocated_mb{queue=\"root.default\"}")
+            .copied();
+        if allocated == Some(256.0) || tokio::time::Instant::now() > deadline {
+            break metrics;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let value = |key: &str| *metrics.get(key).unwrap_or_else(|| panic!("no {key}"));
+    assert_eq!(value("cluster_metrics_num_active_n_ms"), 2.0);
+    assert_eq!(value("cluster_metrics_num_lost_n_ms"), 0.0);
+    assert_eq!(
+        value("queue_metrics_allocated_mb{queue=\"root.default\"}"),
+        256.0
+    );
+    assert_eq!(value("queue_metrics_allocated_mb{queue=\"root\"}"), 256.0);
+    assert_eq!(
+        value("queue_metrics_apps_pending{queue=\"root.default\"}"),
+        1.0
+    );
+    assert_eq!(
+        value("queue_metrics_allocated_mb{queue=\"root.default\",user=\"alice\"}"),
+        256.0
+    );
+    assert_eq!(
+        value("queue_metrics_allocated_containers{queue=\"root.default\",user=\"alice\"}"),
+        1.0
+    );
+    assert!(
+        value("rpc_detailed_activity_submit_application_num_ops{port=\"client\",protocol=\"ApplicationClientProtocolPB\"}")
+            >= 1.0
+    );
+    assert!(value("rpc_activity_rpc_processing_time_num_ops{port=\"client\"}") >= 2.0);
+    assert!(value("rpc_activity_rpc_processing_time_num_ops{port=\"resource-tracker\"}") >= 2.0);
+    assert!(value("spindle_rm_core_hold_seconds_count") > 0.0);
+
+    // Killed: the queue's allocation goes back to 0 and the kill is counted.
+    let _: spindle_proto::yarn::KillApplicationResponseProto = alice
+        .call(
+            "forceKillApplication",
+            &spindle_proto::yarn::KillApplicationRequestProto {
+                application_id: Some(id.into()),
+                diagnostics: None,
+            },
+        )
+        .await
+        .unwrap();
+    common::wait_for_final(&alice, id, Duration::from_secs(20)).await;
+    let metrics = scrape(&base).await;
+    assert_eq!(
+        metrics["queue_metrics_apps_killed{queue=\"root.default\"}"],
+        1.0
+    );
+    assert_eq!(
+        metrics["queue_metrics_allocated_mb{queue=\"root.default\"}"],
+        0.0
+    );
+}

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod error;
 pub mod json;
+pub mod prom;
 pub mod server;
 
 pub use auth::{Caller, WebAuth, WebAuthError};

@@ -191,6 +191,8 @@ fn dispatch(
         peer_addr,
         call_id: call.reply_to.call_id,
     };
+    let metrics = shared.metrics.clone();
+    let received = std::time::Instant::now();
     calls.spawn(
         async move {
             let CallFrame {
@@ -209,11 +211,14 @@ fn dispatch(
             // told to come back, at once and without running anything.
             let Ok(admitted) = call_permits.try_acquire_owned() else {
                 debug!("server too busy");
+                metrics.record_too_busy();
                 let error = RpcError::new(java_class::RETRIABLE, "Server too busy");
                 let _ = outbound.send(Outbound::Reply(error_reply(&call, &error), slot));
                 return;
             };
             debug!("call started");
+            let started = std::time::Instant::now();
+            let protocol = context.protocol.clone();
             let future = service.call(context, method_name.clone(), request.clone());
             let result = AssertUnwindSafe(future)
                 .catch_unwind()
@@ -224,6 +229,13 @@ fn dispatch(
                         format!("the server failed while handling {method_name}"),
                     ))
                 });
+            metrics.record(
+                &protocol,
+                method_name,
+                started - received,
+                started.elapsed(),
+                result.is_err(),
+            );
             let frame = match result {
                 Ok(response) => {
                     debug!(response_len = response.len(), "call succeeded");

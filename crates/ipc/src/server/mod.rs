@@ -2,6 +2,7 @@
 
 pub mod connection_state;
 mod driver;
+pub mod metrics;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -114,6 +115,8 @@ impl ServiceRegistry {
 #[derive(Debug)]
 pub(crate) struct ServerShared {
     pub(crate) config: ServerConfig,
+    /// What the server's calls cost (RpcActivity).
+    pub(crate) metrics: Arc<metrics::RpcMetrics>,
     pub(crate) services: ServiceRegistry,
     /// Connections not authenticated yet, by peer address (an entry only while its count is
     /// above zero: at most `max_connections` entries).
@@ -182,6 +185,7 @@ pub struct Server {
     local_addr: SocketAddr,
     shutdown_sender: watch::Sender<bool>,
     accept_task: Option<JoinHandle<()>>,
+    metrics: Arc<metrics::RpcMetrics>,
 }
 
 impl Server {
@@ -230,6 +234,7 @@ impl Server {
             })?;
         info!(%local_addr, protocols = ?services, auth = ?config.auth, "IPC server listening");
         let (shutdown_sender, shutdown_receiver) = watch::channel(false);
+        let metrics = Arc::new(metrics::RpcMetrics::default());
         let shared = Arc::new(ServerShared {
             call_permits: Arc::new(tokio::sync::Semaphore::new(
                 config.max_calls_in_flight.max(1),
@@ -237,6 +242,7 @@ impl Server {
             config,
             services,
             unauthenticated: std::sync::Mutex::default(),
+            metrics: metrics.clone(),
         });
         let accept_task = tokio::spawn(
             accept_loop(listener, shared, shutdown_receiver)
@@ -246,12 +252,18 @@ impl Server {
             local_addr,
             shutdown_sender,
             accept_task: Some(accept_task),
+            metrics,
         })
     }
 
     /// The bound address (useful after binding port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// What this server's calls have cost so far.
+    pub fn metrics(&self) -> Arc<metrics::RpcMetrics> {
+        self.metrics.clone()
     }
 
     /// Stops accepting, lets in-flight calls finish (up to `shutdown_grace`), closes every connection.

@@ -139,6 +139,19 @@ pub(crate) struct SharedCore {
     store: Option<mpsc::UnboundedSender<StoreBatch>>,
     /// What `getApplications` answers from.
     listing: Arc<super::app_listing::AppListing>,
+    /// What core calls and the RM's ports cost (the `/prom` endpoint).
+    pub(crate) telemetry: Arc<Telemetry>,
+}
+
+/// The RM's own measurements, shown by its metrics endpoint.
+#[derive(Debug, Default)]
+pub(crate) struct Telemetry {
+    /// How long calls waited for the core's lock.
+    pub(crate) core_wait: spindle_web::prom::Histogram,
+    /// How long calls held it (the scheduling path's latency).
+    pub(crate) core_hold: spindle_web::prom::Histogram,
+    /// Each IPC port's call counters, by port name, once the ports are bound.
+    pub(crate) rpc: std::sync::OnceLock<Vec<(&'static str, Arc<spindle_ipc::RpcMetrics>)>>,
 }
 
 impl SharedCore {
@@ -172,9 +185,13 @@ impl SharedCore {
     /// order the core made them.
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut RmCore, i64) -> R) -> R {
         let (result, launches) = {
+            let asked = std::time::Instant::now();
             let mut core = self.lock_core();
+            let locked = std::time::Instant::now();
+            self.telemetry.core_wait.observe(locked - asked);
             let now = read_clocks(&mut core);
             let result = f(&mut core, now);
+            self.telemetry.core_hold.observe(locked.elapsed());
             self.listing.note_generation(core.app_generation());
             let mut writes = StoreBatch::new();
             let mut launches = Vec::new();
@@ -452,6 +469,7 @@ impl ResourceManager {
             launcher: AmLauncher::new(nm_token_key),
             store: store_channel.as_ref().map(|(_, (tx, _))| tx.clone()),
             listing: Default::default(),
+            telemetry: Default::default(),
         };
         let writer = store_channel.map(|(store, (_, rx))| {
             tokio::spawn(run_store_writer(store, rx, shared.clone(), on_fenced))
@@ -527,6 +545,13 @@ impl ResourceManager {
                 (None, None)
             }
         };
+        let mut ports = vec![
+            ("client", client.metrics()),
+            ("scheduler", master.metrics()),
+            ("resource-tracker", tracker.metrics()),
+        ];
+        ports.extend(admin.as_ref().map(|a| ("admin", a.metrics())));
+        let _ = shared.telemetry.rpc.set(ports);
         let ticker = {
             let shared = shared.clone();
             tokio::spawn(async move {

@@ -10,6 +10,7 @@
 
 mod dao;
 mod handlers;
+mod metrics;
 mod scheduler_info;
 mod submit;
 mod ui;
@@ -30,6 +31,9 @@ use crate::service::{ActiveSlot, SharedCore};
 /// submission is abused to run miners on exposed clusters.
 pub const REST_SUBMISSIONS_KEY: &str = "yarn.webapp.enable-rest-app-submissions";
 
+/// `hadoop.prometheus.endpoint.enabled`.
+pub const PROMETHEUS_KEY: &str = "hadoop.prometheus.endpoint.enabled";
+
 const CLUSTER: &str = "/ws/v1/cluster";
 
 /// Every route the RM's web server answers, with what its caller needs. A route not listed is
@@ -37,6 +41,7 @@ const CLUSTER: &str = "/ws/v1/cluster";
 pub const ROUTES: &[Route] = &[
     route(Verb::Get, "/", Access::Read),
     route(Verb::Get, "/cluster", Access::Read),
+    route(Verb::Get, "/prom", Access::Read),
     route(Verb::Get, "/ws/v1/cluster", Access::Read),
     route(Verb::Get, "/ws/v1/cluster/info", Access::Read),
     route(Verb::Get, "/ws/v1/cluster/metrics", Access::Read),
@@ -101,6 +106,9 @@ pub struct RmWebSetup {
     pub store_name: String,
     /// Whether RM HA is enabled (`clusterInfo.haState`, redirects).
     pub ha_enabled: bool,
+    /// `hadoop.prometheus.endpoint.enabled`: whether `/prom` answers. On unless set to false
+    /// (Hadoop's default is off; Spindle's metrics cost nothing until scraped).
+    pub prometheus: bool,
 }
 
 impl RmWebSetup {
@@ -122,6 +130,10 @@ impl RmWebSetup {
             store_name: "org.apache.hadoop.yarn.server.resourcemanager.recovery.NullRMStateStore"
                 .into(),
             ha_enabled: false,
+            prometheus: conf
+                .get_bool(PROMETHEUS_KEY)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .unwrap_or(true),
         })
     }
 
@@ -136,6 +148,7 @@ impl RmWebSetup {
             store_name: "org.apache.hadoop.yarn.server.resourcemanager.recovery.NullRMStateStore"
                 .into(),
             ha_enabled: false,
+            prometheus: true,
         }
     }
 }
@@ -212,6 +225,7 @@ fn router(web: Arc<RmWeb>, gate: Arc<Gate>) -> Router {
     Router::new()
         .route("/", get(ui::root))
         .route("/cluster", get(ui::cluster))
+        .route("/prom", get(metrics::prometheus))
         .route("/ws/v1/cluster", get(cluster_info))
         .route("/ws/v1/cluster/info", get(cluster_info))
         .route("/ws/v1/cluster/metrics", get(cluster_metrics))
