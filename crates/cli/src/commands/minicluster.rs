@@ -60,6 +60,9 @@ pub async fn run(conf_dir: Option<&Path>, args: MiniclusterArgs) -> anyhow::Resu
         "  scheduler address              : {}",
         cluster.rm.scheduler_address()
     );
+    if let Some(web) = cluster.rm.web_address() {
+        println!("  web UI and REST API            : http://{web}/cluster");
+    }
     let scheduler = cluster.scheduler_source();
     println!("  scheduler                      : {}", scheduler.class);
     let file = match &scheduler.file {
