@@ -54,6 +54,12 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Queues: -status QUEUE (like `yarn queue`).
+    #[command(disable_help_flag = true)]
+    Queue {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Container logs of an application: -applicationId ID [-containerId C] [-log_files F,..] (like `yarn logs`).
     #[command(disable_help_flag = true)]
     Logs {
@@ -84,7 +90,7 @@ enum Command {
     DshellAm(commands::dshell::DshellAmArgs),
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() {
     let cli = Cli::parse();
     // Daemons log what they do; the interactive tools only warnings, unless SPINDLE_LOG says otherwise.
     let default_level = match cli.command {
@@ -92,11 +98,15 @@ fn main() -> anyhow::Result<()> {
         _ => "warn",
     };
     commands::init_logging(default_level);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()?;
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => fail(anyhow::anyhow!("could not start the async runtime: {e}")),
+    };
     let conf_dir = cli.conf_dir;
-    let code = runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         match cli.command {
             Command::Resourcemanager => {
                 commands::daemons::resourcemanager(conf_dir.as_deref()).await
@@ -110,6 +120,7 @@ fn main() -> anyhow::Result<()> {
                 commands::application::run(conf_dir.as_deref(), &args).await
             }
             Command::Node { args } => commands::node::run(conf_dir.as_deref(), &args).await,
+            Command::Queue { args } => commands::queue::run(conf_dir.as_deref(), &args).await,
             Command::Logs { args } => commands::logs::run(conf_dir.as_deref(), &args).await,
             Command::Rmadmin { args } => commands::rmadmin::run(conf_dir.as_deref(), &args).await,
             Command::Sim(args) => commands::sim::run(conf_dir.as_deref(), *args),
@@ -119,6 +130,17 @@ fn main() -> anyhow::Result<()> {
             Command::Dshell(args) => commands::dshell::run(conf_dir.as_deref(), args).await,
             Command::DshellAm(args) => commands::dshell::run_am(args).await,
         }
-    })?;
-    std::process::exit(code);
+    });
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => fail(e),
+    }
+}
+
+/// A user's mistake (an unreachable RM, a bad id, a bad file) or a failed start: one line with the
+/// error and its causes, never a backtrace, whatever RUST_BACKTRACE says. Panics are bugs and
+/// keep theirs (`commands::fatal_panics`).
+fn fail(error: anyhow::Error) -> ! {
+    eprintln!("spindle: {error:#}");
+    std::process::exit(1);
 }

@@ -236,3 +236,30 @@ async fn a_waiting_application_says_why_in_its_status() {
     let _ = running.await;
     cluster.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_status_shows_the_configured_capacities() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = capacity_cluster(dir.path(), &[("prod", 70, 100), ("dev", 30, 50)]).await;
+    let conf = cluster.conf_dir().to_path_buf();
+    let output = tokio::task::spawn_blocking(move || spindle(&conf, &["queue", "-status", "dev"]))
+        .await
+        .unwrap();
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    assert!(
+        out.contains("Queue Name : dev\nQueue Path : root.dev\n"),
+        "{out}"
+    );
+    assert!(out.contains("\tState : RUNNING\n"), "{out}");
+    assert!(out.contains("\tCapacity : 30.00%\n"), "{out}");
+    assert!(out.contains("\tMaximum Capacity : 50.00%\n"), "{out}");
+    assert!(out.contains("\tCurrent Capacity : 0.00%\n"), "{out}");
+    let conf = cluster.conf_dir().to_path_buf();
+    let unknown =
+        tokio::task::spawn_blocking(move || spindle(&conf, &["queue", "-status", "nosuch"]))
+            .await
+            .unwrap();
+    assert!(!unknown.status.success());
+    assert!(text(&unknown).contains("nosuch"), "{}", text(&unknown));
+}

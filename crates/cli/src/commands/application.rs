@@ -366,6 +366,9 @@ pub(crate) fn load_configuration(conf_dir: Option<&Path>) -> anyhow::Result<Conf
         .filter(|dir| !dir.is_empty())
         .map(PathBuf::from);
     let directory = conf_dir.map(Path::to_path_buf).or(from_environment);
+    if let Some(dir) = directory.as_deref().filter(|dir| !dir.is_dir()) {
+        anyhow::bail!("Cannot find configuration directory: {}", dir.display());
+    }
     Ok(Configuration::load_default_files(directory.as_deref())?)
 }
 
