@@ -54,6 +54,18 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Application attempts: -list APP_ID, -status ATTEMPT_ID (like `yarn applicationattempt`).
+    #[command(disable_help_flag = true)]
+    Applicationattempt {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Containers: -list ATTEMPT_ID, -status CONTAINER_ID (like `yarn container`).
+    #[command(disable_help_flag = true)]
+    Container {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Queues: -status QUEUE (like `yarn queue`).
     #[command(disable_help_flag = true)]
     Queue {
@@ -120,6 +132,22 @@ fn main() {
                 commands::application::run(conf_dir.as_deref(), &args).await
             }
             Command::Node { args } => commands::node::run(conf_dir.as_deref(), &args).await,
+            Command::Applicationattempt { args } => {
+                commands::attempts::run(
+                    commands::attempts::Subject::ApplicationAttempt,
+                    conf_dir.as_deref(),
+                    &args,
+                )
+                .await
+            }
+            Command::Container { args } => {
+                commands::attempts::run(
+                    commands::attempts::Subject::Container,
+                    conf_dir.as_deref(),
+                    &args,
+                )
+                .await
+            }
             Command::Queue { args } => commands::queue::run(conf_dir.as_deref(), &args).await,
             Command::Logs { args } => commands::logs::run(conf_dir.as_deref(), &args).await,
             Command::Rmadmin { args } => commands::rmadmin::run(conf_dir.as_deref(), &args).await,

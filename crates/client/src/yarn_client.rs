@@ -8,16 +8,20 @@ use spindle_conf::{Configuration, RmService};
 use spindle_ipc::ClientOptions;
 use spindle_proto::convert::require;
 use spindle_proto::yarn::{
-    ApplicationSubmissionContextProto, GetApplicationReportRequestProto,
-    GetApplicationReportResponseProto, GetApplicationsRequestProto, GetApplicationsResponseProto,
-    GetClusterMetricsRequestProto, GetClusterMetricsResponseProto, GetClusterNodesRequestProto,
-    GetClusterNodesResponseProto, GetNewApplicationRequestProto, GetNewApplicationResponseProto,
+    ApplicationAttemptReportProto, ApplicationSubmissionContextProto, ContainerReportProto,
+    GetApplicationAttemptReportRequestProto, GetApplicationAttemptReportResponseProto,
+    GetApplicationAttemptsRequestProto, GetApplicationAttemptsResponseProto,
+    GetApplicationReportRequestProto, GetApplicationReportResponseProto,
+    GetApplicationsRequestProto, GetApplicationsResponseProto, GetClusterMetricsRequestProto,
+    GetClusterMetricsResponseProto, GetClusterNodesRequestProto, GetClusterNodesResponseProto,
+    GetContainerReportRequestProto, GetContainerReportResponseProto, GetContainersRequestProto,
+    GetContainersResponseProto, GetNewApplicationRequestProto, GetNewApplicationResponseProto,
     GetQueueInfoRequestProto, GetQueueInfoResponseProto, KillApplicationRequestProto,
     KillApplicationResponseProto, NodeStateProto, QueueInfoProto, SubmitApplicationRequestProto,
     SubmitApplicationResponseProto, YarnApplicationStateProto, YarnClusterMetricsProto,
 };
 use spindle_types::states::{NodeState, YarnApplicationState};
-use spindle_types::{ApplicationId, Resource};
+use spindle_types::{ApplicationAttemptId, ApplicationId, ContainerId, Resource};
 
 use crate::addresses::{current_user, RmEndpoints};
 use crate::channel::{protocols, Channel};
@@ -276,6 +280,73 @@ impl YarnClient {
             &response.queue_info,
             "GetQueueInfoResponseProto",
             "queue_info",
+        )
+        .cloned()
+        .map_err(|e| ClientError::invalid_response(METHOD, e))
+    }
+
+    /// `getApplicationAttempts`: the attempts of `application`, oldest first.
+    pub async fn get_application_attempts(
+        &self,
+        application: ApplicationId,
+    ) -> Result<Vec<ApplicationAttemptReportProto>, ClientError> {
+        let request = GetApplicationAttemptsRequestProto {
+            application_id: Some(application.into()),
+        };
+        let response: GetApplicationAttemptsResponseProto = self
+            .channel
+            .call("getApplicationAttempts", &request)
+            .await?;
+        Ok(response.application_attempts)
+    }
+
+    /// `getApplicationAttemptReport`.
+    pub async fn get_application_attempt_report(
+        &self,
+        attempt: ApplicationAttemptId,
+    ) -> Result<ApplicationAttemptReportProto, ClientError> {
+        const METHOD: &str = "getApplicationAttemptReport";
+        let request = GetApplicationAttemptReportRequestProto {
+            application_attempt_id: Some(attempt.into()),
+        };
+        let response: GetApplicationAttemptReportResponseProto =
+            self.channel.call(METHOD, &request).await?;
+        require(
+            &response.application_attempt_report,
+            "GetApplicationAttemptReportResponseProto",
+            "application_attempt_report",
+        )
+        .cloned()
+        .map_err(|e| ClientError::invalid_response(METHOD, e))
+    }
+
+    /// `getContainers`: the live containers of `attempt`.
+    pub async fn get_containers(
+        &self,
+        attempt: ApplicationAttemptId,
+    ) -> Result<Vec<ContainerReportProto>, ClientError> {
+        let request = GetContainersRequestProto {
+            application_attempt_id: Some(attempt.into()),
+        };
+        let response: GetContainersResponseProto =
+            self.channel.call("getContainers", &request).await?;
+        Ok(response.containers)
+    }
+
+    /// `getContainerReport`.
+    pub async fn get_container_report(
+        &self,
+        container: ContainerId,
+    ) -> Result<ContainerReportProto, ClientError> {
+        const METHOD: &str = "getContainerReport";
+        let request = GetContainerReportRequestProto {
+            container_id: Some(container.into()),
+        };
+        let response: GetContainerReportResponseProto = self.channel.call(METHOD, &request).await?;
+        require(
+            &response.container_report,
+            "GetContainerReportResponseProto",
+            "container_report",
         )
         .cloned()
         .map_err(|e| ClientError::invalid_response(METHOD, e))

@@ -1,6 +1,7 @@
 //! One module per `spindle` subcommand; each returns the process exit code.
 
 pub mod application;
+pub mod attempts;
 pub mod daemons;
 pub mod demo;
 pub mod dshell;

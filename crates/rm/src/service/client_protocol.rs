@@ -6,7 +6,7 @@ use futures::future::BoxFuture;
 use spindle_ipc::{typed_call, CallContext, RpcError, RpcService};
 use spindle_proto::yarn::*;
 use spindle_types::states::NodeState;
-use spindle_types::{ApplicationAttemptId, ApplicationId};
+use spindle_types::{ApplicationAttemptId, ApplicationId, ContainerId};
 
 use super::runtime::SharedCore;
 use super::{invalid, protocols, required};
@@ -23,6 +23,37 @@ impl ClientProtocol {
 
 fn app_id(proto: Option<&ApplicationIdProto>, message: &str) -> Result<ApplicationId, RpcError> {
     ApplicationId::try_from(required(proto, message, "application_id")?).map_err(invalid)
+}
+
+/// A live container as `getContainerReport` describes it (the RM keeps no record of finished
+/// ones; YARN's RM does not report them either, its history server does).
+fn container_report(core: &crate::core::RmCore, id: ContainerId) -> Option<ContainerReportProto> {
+    let container = core.containers.get(&id)?;
+    let user = core
+        .application(id.attempt_id.application_id)
+        .map(|app| app.user.clone())
+        .unwrap_or_default();
+    let http = core
+        .nodes
+        .get(&container.node)
+        .map(|node| node.http_address())
+        .unwrap_or_default();
+    Some(ContainerReportProto {
+        container_id: Some(id.into()),
+        resource: Some((&container.resource).into()),
+        node_id: Some((&container.node).into()),
+        priority: Some(PriorityProto {
+            priority: Some(container.priority),
+        }),
+        creation_time: Some(container.creation_time),
+        finish_time: Some(0),
+        diagnostics_info: Some(String::new()),
+        log_url: Some(format!("http://{http}/node/containerlogs/{id}/{user}")),
+        container_exit_status: Some(0),
+        container_state: Some(ContainerStateProto::CRunning as i32),
+        node_http_address: Some(format!("http://{http}")),
+        ..Default::default()
+    })
 }
 
 fn caller(context: &CallContext) -> String {
@@ -244,6 +275,53 @@ impl RpcService for ClientProtocol {
                             })
                         },
                     )
+                    .await
+                }
+                "getContainers" => typed_call(request, |r: GetContainersRequestProto| async move {
+                    let attempt = ApplicationAttemptId::try_from(required(
+                        r.application_attempt_id.as_ref(),
+                        "GetContainersRequestProto",
+                        "application_attempt_id",
+                    )?)
+                    .map_err(invalid)?;
+                    let containers = core.read(|c| {
+                        let record = c.attempt(attempt).ok_or_else(|| {
+                            RpcError::new(
+                                crate::core::exceptions::ATTEMPT_NOT_FOUND,
+                                format!(
+                                    "ApplicationAttempt with id '{attempt}' doesn't exist in RM."
+                                ),
+                            )
+                        })?;
+                        Ok::<_, RpcError>(
+                            record
+                                .live_containers
+                                .iter()
+                                .filter_map(|id| container_report(c, *id))
+                                .collect(),
+                        )
+                    })?;
+                    Ok(GetContainersResponseProto { containers })
+                })
+                .await,
+                "getContainerReport" => {
+                    typed_call(request, |r: GetContainerReportRequestProto| async move {
+                        let id = ContainerId::try_from(required(
+                            r.container_id.as_ref(),
+                            "GetContainerReportRequestProto",
+                            "container_id",
+                        )?)
+                        .map_err(invalid)?;
+                        let report = core.read(|c| container_report(c, id)).ok_or_else(|| {
+                            RpcError::new(
+                                crate::core::exceptions::CONTAINER_NOT_FOUND,
+                                format!("Container with id '{id}' doesn't exist in RM."),
+                            )
+                        })?;
+                        Ok(GetContainerReportResponseProto {
+                            container_report: Some(report),
+                        })
+                    })
                     .await
                 }
                 _ => Err(RpcError::no_such_method(

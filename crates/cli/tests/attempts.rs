@@ -1,0 +1,132 @@
+//! `spindle applicationattempt` and `spindle container` against a running minicluster: an
+//! application's attempt and its live AM container, listed and described as `yarn` does.
+
+mod common;
+
+use common::*;
+use spindle_client::YarnClient;
+use spindle_minicluster::{MiniCluster, MiniClusterConfig};
+use spindle_proto::yarn::{ApplicationSubmissionContextProto, ContainerLaunchContextProto};
+use spindle_types::Resource;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attempts_and_containers_are_listed_and_described() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = MiniClusterConfig::new(dir.path());
+    config.nodes = 1;
+    let cluster = MiniCluster::start(config).await.unwrap();
+    let client = YarnClient::connect(cluster.rm.client_address(), "alice")
+        .await
+        .unwrap();
+    let new = client.get_new_application().await.unwrap();
+    let id = new.application_id;
+    client
+        .submit_application(ApplicationSubmissionContextProto {
+            application_id: Some(id.into()),
+            application_name: Some("described".into()),
+            am_container_spec: Some(ContainerLaunchContextProto {
+                command: vec!["sleep 60".into()],
+                ..Default::default()
+            }),
+            resource: Some((&Resource::new(256, 1)).into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let attempt = format!("appattempt_{}_{:04}_000001", id.cluster_timestamp, id.id);
+    let container = format!("container_{}_{:04}_01_000001", id.cluster_timestamp, id.id);
+    let conf = cluster.conf_dir().to_path_buf();
+    let run = move |args: Vec<String>| {
+        let conf = conf.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                spindle(&conf, &args)
+            })
+            .await
+            .unwrap()
+        }
+    };
+    // The AM container is placed at once; wait until the RM has launched it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        let status = run(vec![
+            "applicationattempt".into(),
+            "-status".into(),
+            attempt.clone(),
+        ])
+        .await;
+        if text(&status).contains("State : LAUNCHED") || std::time::Instant::now() > deadline {
+            break status;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let out = text(&status);
+    assert!(status.status.success(), "{out}");
+    assert!(
+        out.contains(&format!("ApplicationAttempt-Id : {attempt}")),
+        "{out}"
+    );
+    assert!(out.contains("State : LAUNCHED"), "{out}");
+    assert!(out.contains(&format!("AMContainer : {container}")), "{out}");
+
+    let list = run(vec![
+        "applicationattempt".into(),
+        "-list".into(),
+        id.to_string(),
+    ])
+    .await;
+    let out = text(&list);
+    assert!(
+        out.contains("Total number of application attempts :1"),
+        "{out}"
+    );
+    assert!(out.contains(&attempt) && out.contains(&container), "{out}");
+
+    let containers = run(vec!["container".into(), "-list".into(), attempt.clone()]).await;
+    let out = text(&containers);
+    assert!(out.contains("Total number of containers :1"), "{out}");
+    assert!(out.contains(&container) && out.contains("RUNNING"), "{out}");
+
+    let described = run(vec![
+        "container".into(),
+        "-status".into(),
+        container.clone(),
+    ])
+    .await;
+    let out = text(&described);
+    assert!(described.status.success(), "{out}");
+    assert!(
+        out.contains(&format!("Container-Id : {container}")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("/node/containerlogs/{container}/alice")),
+        "{out}"
+    );
+
+    let unknown = run(vec![
+        "container".into(),
+        "-status".into(),
+        container.replace("000001", "000099"),
+    ])
+    .await;
+    assert!(!unknown.status.success());
+    assert!(
+        text(&unknown).contains("doesn't exist"),
+        "{}",
+        text(&unknown)
+    );
+    let bad = run(vec![
+        "container".into(),
+        "-status".into(),
+        "nonsense".into(),
+    ])
+    .await;
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad).contains("Invalid ContainerId: nonsense"),
+        "{}",
+        text(&bad)
+    );
+}
