@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use spindle_nm::container::NmContainerConfig;
 use spindle_nm::service::{NmSettings, NodeManager};
+use spindle_nm::web::NmWebSetup;
 use spindle_rm::scheduler_files::{self, SchedulerSource};
 use spindle_rm::service::{now_ms, ResourceManager, RmBindAddresses};
 use spindle_rm::settings::RmSettings;
@@ -172,7 +173,8 @@ impl MiniCluster {
         NodeManager::start(NmSettings {
             host: "localhost".into(),
             bind: loopback(0),
-            http_port: 8042 + index as u16,
+            // A free port each: NMs of tests running at once never collide.
+            web: NmWebSetup::loopback(),
             rm_trackers: vec![self.rm.tracker_address()],
             resource: self.config.node_resource.clone(),
             heartbeat_interval: self.config.nm_heartbeat_interval,

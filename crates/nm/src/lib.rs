@@ -3,9 +3,11 @@
 //! `container` owns the life of one container process (launch script, environment, process group,
 //! exit status, memory monitor) behind `ContainerManager`; `localizer` brings the container's
 //! resources onto the node and keeps YARN's public / private / application caches; `recovery`
-//! is the store a restarted NM takes its containers back from (`yarn.nodemanager.recovery.*`).
+//! is the store a restarted NM takes its containers back from (`yarn.nodemanager.recovery.*`);
+//! `web` is the NM's web server (REST API and container log pages).
 
 pub mod container;
 pub mod localizer;
 pub mod recovery;
 pub mod service;
+pub mod web;

@@ -415,7 +415,7 @@ async fn recovery_refuses_an_ephemeral_port() {
     let settings = NmSettings {
         host: "localhost".into(),
         bind: "127.0.0.1:0".parse().unwrap(),
-        http_port: 0,
+        web: spindle_nm::web::NmWebSetup::loopback(),
         rm_trackers: vec!["127.0.0.1:1".parse().unwrap()],
         resource: Resource::new(1024, 1),
         heartbeat_interval: Duration::from_secs(1),

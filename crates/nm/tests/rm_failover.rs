@@ -46,7 +46,7 @@ fn settings(root: &std::path::Path, rm_trackers: Vec<SocketAddr>) -> NmSettings 
     NmSettings {
         host: "localhost".into(),
         bind: "127.0.0.1:0".parse().unwrap(),
-        http_port: 8042,
+        web: spindle_nm::web::NmWebSetup::loopback(),
         rm_trackers,
         resource: Resource::new(4096, 4),
         heartbeat_interval: Duration::from_millis(100),

@@ -276,7 +276,10 @@ pub async fn nodemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
     let nm = NodeManager::start(NmSettings {
         host,
         bind: resolve(&config.address, "yarn.nodemanager.address")?,
-        http_port: config.webapp_address.port(),
+        web: spindle_nm::web::NmWebSetup::from_configuration(
+            &conf,
+            resolve(&config.webapp_address, spindle_nm::web::WEBAPP_ADDRESS_KEY)?,
+        )?,
         rm_trackers: config
             .resource_trackers
             .iter()
@@ -304,6 +307,10 @@ pub async fn nodemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
         "NodeManager {} running with {}",
         nm.node_id(),
         config.resource
+    );
+    println!(
+        "NodeManager web services: http://{}/ws/v1/node",
+        nm.web_address()
     );
     let signal = super::stop_signal::stop_requested().await?;
     if nm.is_supervised() {

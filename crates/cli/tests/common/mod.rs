@@ -320,6 +320,8 @@ pub fn daemon_properties(
             format!("127.0.0.1:{}", free_port()),
         ),
         ("yarn.nodemanager.address", "localhost:0".to_string()),
+        // A free web port: NMs of tests running at once must not share 8042.
+        ("yarn.nodemanager.webapp.address", "127.0.0.1:0".to_string()),
         ("yarn.nodemanager.resource.memory-mb", "3072".to_string()),
         ("yarn.nodemanager.resource.cpu-vcores", "3".to_string()),
         (
@@ -402,6 +404,10 @@ pub fn ha_confs(dir: &Path, zk: &str, nm: &[(&str, &str)]) -> (PathBuf, PathBuf,
         ("yarn.client.failover-sleep-max-ms".into(), "500".into()),
         // The NM (run with the client configuration).
         ("yarn.nodemanager.address".into(), "localhost:0".into()),
+        (
+            "yarn.nodemanager.webapp.address".into(),
+            "127.0.0.1:0".into(),
+        ),
         ("yarn.nodemanager.resource.memory-mb".into(), "3072".into()),
         ("yarn.nodemanager.resource.cpu-vcores".into(), "3".into()),
         (

@@ -122,6 +122,26 @@ impl ManagerInner {
     }
 }
 
+/// What the NM's web pages show of one container: its status, user and log directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerDetails {
+    pub status: ContainerStatusReport,
+    /// The application submitter it runs for (from its container token).
+    pub user: String,
+    /// `<log-dir>/<app>/<container>`.
+    pub log_dir: std::path::PathBuf,
+}
+
+impl ContainerDetails {
+    fn of(runtime: &ContainerRuntime) -> Self {
+        Self {
+            status: runtime.report(),
+            user: runtime.spec.user.clone(),
+            log_dir: runtime.paths.log_dir.clone(),
+        }
+    }
+}
+
 /// The containers of this NodeManager.
 ///
 /// Create it inside a tokio runtime (it starts the memory monitor task). Dropping it stops the
@@ -481,6 +501,37 @@ impl ContainerManager {
             .collect();
         reports.sort_by_key(|report| report.container_id);
         reports
+    }
+
+    /// Every container this NM still tracks with its user and log directory, ordered by id
+    /// (what the NM's web pages show).
+    pub fn details(&self) -> Vec<ContainerDetails> {
+        let mut details: Vec<_> = self
+            .inner
+            .containers()
+            .values()
+            .map(|runtime| ContainerDetails::of(runtime))
+            .collect();
+        details.sort_by_key(|detail| detail.status.container_id);
+        details
+    }
+
+    /// One container's [`ContainerDetails`]; `None` when this NM does not track it.
+    pub fn container_details(&self, container_id: ContainerId) -> Option<ContainerDetails> {
+        self.runtime(container_id)
+            .map(|runtime| ContainerDetails::of(&runtime))
+    }
+
+    /// The applications this NM holds, each with the users that ran its containers, in id order.
+    pub fn application_users(&self) -> Vec<(ApplicationId, BTreeSet<String>)> {
+        let mut applications: Vec<_> = self
+            .inner
+            .application_users()
+            .iter()
+            .map(|(id, users)| (*id, users.clone()))
+            .collect();
+        applications.sort_unstable_by_key(|(id, _)| *id);
+        applications
     }
 
     pub fn paths(&self, container_id: ContainerId) -> Option<ContainerPaths> {

@@ -38,7 +38,7 @@ pub use executor_script::executor_script;
 pub use launch_context::{launch_context_proto, launch_spec, local_resource, local_resource_proto};
 pub use launch_script::{launch_script, ResourceLink};
 pub use launcher::EMPTY_CREDENTIALS;
-pub use manager::ContainerManager;
+pub use manager::{ContainerDetails, ContainerManager};
 pub use reacquire::is_alive;
 pub use runtime::{ContainerStatusReport, EXIT_CODE_LAUNCH_FAILED, EXIT_CODE_LOST};
 pub use spec::{

@@ -1,5 +1,6 @@
 //! The NodeManager's services: ContainerManagementProtocol for AMs (and the RM's AM launcher),
-//! and the node status updater that registers with the RM and heartbeats.
+//! and the node status updater that registers with the RM and heartbeats. The web server is
+//! `crate::web`.
 
 mod container_protocol;
 mod devices;

@@ -1,5 +1,5 @@
 //! Starts a NodeManager: with recovery on, first takes back what its recovery store recorded;
-//! then binds its ContainerManagement port, registers and heartbeats.
+//! then binds its ContainerManagement port and its web server, registers and heartbeats.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use spindle_ipc::{AuthPolicy, Server, ServerConfig};
 use spindle_types::{exit_status, NodeId, Resource};
+use spindle_web::WebServer;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -24,8 +25,10 @@ pub struct NmSettings {
     pub host: String,
     /// Where the ContainerManagement port listens (port 0 picks one).
     pub bind: SocketAddr,
-    /// The web port advertised to the RM (`NM_HTTP_PORT`).
-    pub http_port: u16,
+    /// The web server (`yarn.nodemanager.webapp.address`). The port it binds (the one picked
+    /// when it asks for 0) is the NM's http port: reported to the RM at registration and to
+    /// containers as `NM_HTTP_PORT`.
+    pub web: crate::web::NmWebSetup,
     /// The RM's resource-tracker address; with RM HA every rm-id's, in failover order. The NM
     /// starts at the first and moves to the next (round robin) when registering or heartbeating
     /// fails because the RM is unreachable, went away or is standby.
@@ -56,6 +59,7 @@ pub struct NmSettings {
 pub struct NodeManager {
     node_id: NodeId,
     server: Server,
+    web: WebServer,
     manager: Arc<ContainerManager>,
     updater: JoinHandle<()>,
     shutdown: watch::Sender<bool>,
@@ -86,10 +90,21 @@ impl NodeManager {
         let listener = std::net::TcpListener::bind(settings.bind)?;
         let port = listener.local_addr()?.port();
         let node_id = NodeId::new(settings.host.clone(), port as i32);
+        // Likewise the web port, which the registration and the containers' NM_HTTP_PORT carry.
+        let web_listener = tokio::net::TcpListener::bind(settings.web.bind)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{} {}: {e}",
+                    crate::web::WEBAPP_ADDRESS_KEY,
+                    settings.web.bind
+                )
+            })?;
+        let http_port = web_listener.local_addr()?.port();
         let mut containers = settings.containers.clone();
         containers.nm_host = settings.host.clone();
         containers.nm_port = port;
-        containers.nm_http_port = settings.http_port;
+        containers.nm_http_port = http_port;
         if !containers.nm_environment.contains_key("JAVA_HOME") {
             if let Some(java_home) = detect_java_home() {
                 containers
@@ -134,10 +149,21 @@ impl NodeManager {
             ..settings.ipc_server.clone().unwrap_or_default()
         };
         let server = Server::from_listener(listener, config, vec![Arc::new(protocol)])?;
+        let web = crate::web::serve(
+            web_listener,
+            settings.web.auth.clone(),
+            crate::web::NmWeb {
+                manager: manager.clone(),
+                node_id: node_id.clone(),
+                http_address: format!("{}:{http_port}", settings.host),
+                resource: resource.clone(),
+                started_on: super::now_ms(),
+            },
+        )?;
         let (shutdown, shutdown_receiver) = watch::channel(false);
         let updater = StatusUpdater {
             node_id: node_id.clone(),
-            http_port: settings.http_port,
+            http_port,
             resource,
             rm_trackers: settings.rm_trackers.clone(),
             default_interval: settings.heartbeat_interval,
@@ -153,6 +179,7 @@ impl NodeManager {
         Ok(Self {
             node_id,
             server,
+            web,
             manager,
             updater,
             shutdown,
@@ -167,6 +194,11 @@ impl NodeManager {
 
     pub fn container_manager(&self) -> &ContainerManager {
         &self.manager
+    }
+
+    /// Where the web server listens (REST API and log pages); its port is the NM's http port.
+    pub fn web_address(&self) -> SocketAddr {
+        self.web.local_addr()
     }
 
     /// Waits until the first registration with the RM succeeded.
@@ -189,6 +221,7 @@ impl NodeManager {
             self.updater.abort();
             let _ = self.updater.await;
             self.server.shutdown().await;
+            self.web.shutdown().await;
             return;
         }
         self.manager
@@ -197,6 +230,7 @@ impl NodeManager {
         let _ = self.shutdown.send(true);
         let _ = self.updater.await;
         self.server.shutdown().await;
+        self.web.shutdown().await;
     }
 
     /// Stops heartbeating and serving at once, leaving containers as they are: what the RM
@@ -204,6 +238,7 @@ impl NodeManager {
     pub fn abandon(self) {
         self.updater.abort();
         drop(self.server);
+        drop(self.web);
     }
 }
 
