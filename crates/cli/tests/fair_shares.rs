@@ -97,6 +97,7 @@ impl Cluster {
                 FAIR_SCHEDULER.into(),
             ),
             ("yarn.nodemanager.address", "localhost:0".into()),
+            ("yarn.resourcemanager.webapp.address", "127.0.0.1:0".into()),
             ("yarn.nodemanager.webapp.address", "127.0.0.1:0".into()),
             (
                 "yarn.nodemanager.resource.memory-mb",

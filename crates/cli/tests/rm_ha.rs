@@ -44,6 +44,27 @@ async fn the_standby_takes_over_from_a_killed_active_and_a_frozen_active_is_fenc
         refused.contains("automatic failover is enabled"),
         "{refused}"
     );
+    // The web: the active answers, the standby sends callers to the active as YARN's does.
+    let web = |id: &str| {
+        site_value(
+            &client,
+            &format!("yarn.resourcemanager.webapp.address.{id}"),
+        )
+        .unwrap()
+    };
+    let (status, info) = http_get(&web("rm1"), "/ws/v1/cluster/info");
+    assert_eq!(status, 200, "{info}");
+    assert!(info.contains("\"haState\":\"ACTIVE\""), "{info}");
+    let (status, redirect) = http_get(&web("rm2"), "/ws/v1/cluster/apps");
+    assert_eq!(status, 307, "{redirect}");
+    assert!(
+        redirect.contains("This is standby RM. The redirect url is: "),
+        "{redirect}"
+    );
+    assert!(
+        redirect.contains(&format!("location: http://{}", web("rm1"))),
+        "{redirect}"
+    );
 
     // An NM and an application whose containers outlive the active.
     let _nm = spawn_spindle(&client, &["nodemanager"], &dir.path().join("nm.log"));

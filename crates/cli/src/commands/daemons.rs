@@ -144,6 +144,13 @@ pub async fn resourcemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
         let rm_id = ha.rm_id.clone();
         if let Some(web) = setup.web.as_mut() {
             web.other_rms = other_rm_web_addresses(&conf, &rm_id)?;
+            // Each RM of the group binds its own web address, as YARN's HA keys say.
+            let own_key = format!("yarn.resourcemanager.webapp.address.{rm_id}");
+            if let Some(own) = conf.get(&own_key).map(str::trim).filter(|v| !v.is_empty()) {
+                let own = HostPort::parse(own, Some(8088))
+                    .map_err(|e| anyhow::anyhow!("{own_key}={own}: {e}"))?;
+                web.bind = resolve(&own, &own_key)?;
+            }
         }
         let rm = spindle_rm::ha::HaResourceManager::start(settings, bind, setup, ha).await?;
         println!(

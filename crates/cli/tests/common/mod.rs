@@ -320,7 +320,11 @@ pub fn daemon_properties(
             format!("127.0.0.1:{}", free_port()),
         ),
         ("yarn.nodemanager.address", "localhost:0".to_string()),
-        // A free web port: NMs of tests running at once must not share 8042.
+        // Free web ports: RMs and NMs of tests running at once must not share 8088 and 8042.
+        (
+            "yarn.resourcemanager.webapp.address",
+            "127.0.0.1:0".to_string(),
+        ),
         ("yarn.nodemanager.webapp.address", "127.0.0.1:0".to_string()),
         ("yarn.nodemanager.resource.memory-mb", "3072".to_string()),
         ("yarn.nodemanager.resource.cpu-vcores", "3".to_string()),
@@ -557,4 +561,31 @@ pub fn containers_run(dir: &Path, app: &str) -> Vec<String> {
         .unwrap_or_default();
     found.sort();
     found
+}
+
+/// A plain HTTP/1.0 GET of `path` on `address` (`host:port`): the status and the whole answer
+/// (headers and body).
+pub fn http_get(address: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).expect("the web port answers");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, answer)
+}
+
+/// A key of the yarn-site.xml in `conf`.
+pub fn site_value(conf: &Path, key: &str) -> Option<String> {
+    spindle_conf::Configuration::load_default_files(Some(conf))
+        .ok()?
+        .get(key)
+        .map(str::to_string)
 }
