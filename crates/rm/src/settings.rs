@@ -39,6 +39,10 @@ pub struct RmSettings {
     /// `yarn.resourcemanager.node-removal-untracked.timeout-ms`: how long a lost or shut-down
     /// node is still reported before the RM forgets it.
     pub node_removal_timeout_ms: i64,
+    /// `host:port` of the web application proxy, which this RM's web server runs: reports
+    /// publish `http://<it>/proxy/<appId>/` as an application's tracking URL (YARN's proxied
+    /// URL) and the AM's own URL as the original one. None (no web server): both are the AM's.
+    pub web_proxy: Option<String>,
 }
 
 impl Default for RmSettings {
@@ -59,6 +63,7 @@ impl Default for RmSettings {
             durable: false,
             recovery_scheduling_wait_ms: 10_000,
             node_removal_timeout_ms: 60_000,
+            web_proxy: None,
         }
     }
 }

@@ -22,6 +22,7 @@ use spindle_types::{ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Re
 pub use allocate_reply::{AllocateReply, AllocatedContainer, CompletedContainer};
 pub use durability::{Persisted, RecoverySummary};
 pub use records::{RmApp, RmAttempt, RmContainer, RmNode};
+pub use reports::{proxy_url, UNAVAILABLE};
 pub use scheduling::Decision;
 pub use tokens::RmKeys;
 pub use usage::{ApplicationMetrics, AttemptMetrics, ResourceSeconds};

@@ -6,11 +6,19 @@ use spindle_proto::yarn::{
     YarnApplicationAttemptStateProto, YarnApplicationStateProto, YarnClusterMetricsProto,
 };
 use spindle_types::states::NodeState;
-use spindle_types::{ApplicationAttemptId, Resource};
+use spindle_types::{ApplicationAttemptId, ApplicationId, Resource};
 
 use super::usage::UsageBasis;
-use super::{RmApp, RmCore};
+use super::{RmApp, RmAttempt, RmCore};
 use crate::lifecycle::attempt::AttemptState;
+
+/// What reports carry for a URL not known (YARN's `N/A`).
+pub const UNAVAILABLE: &str = "N/A";
+
+/// The web proxy's URL for an application: `http://<proxy>/proxy/<appId>/`.
+pub fn proxy_url(proxy: &str, app: ApplicationId) -> String {
+    format!("http://{proxy}/proxy/{app}/")
+}
 
 impl RmCore {
     /// The application report a client sees (`getApplicationReport`) at `now_ms`: the running
@@ -40,12 +48,10 @@ impl RmCore {
         let attempt = app.current_attempt().and_then(|id| self.attempts.get(&id));
         let yarn_state: YarnApplicationStateProto = app.state.yarn_state().into();
         let final_status: FinalApplicationStatusProto = app.final_status.into();
-        // The AM's URL: the one it registered (or updated in allocate), replaced by the one it
-        // gave when it unregistered (YARN's original tracking URL; Spindle has no proxy, so the
-        // tracking URL is the same).
-        let tracking_url = attempt
-            .map(|a| a.tracking_url.clone())
-            .filter(|u| !u.trim().is_empty());
+        let (tracking_url, original_tracking_url) = match attempt {
+            Some(attempt) => self.tracking_urls(app, attempt),
+            None => (UNAVAILABLE.to_string(), UNAVAILABLE.to_string()),
+        };
         let diagnostics = if app.diagnostics.is_empty() {
             self.waiting_reason(app)
         } else {
@@ -63,8 +69,8 @@ impl RmCore {
             ),
             rpc_port: Some(attempt.map(|a| a.rpc_port).unwrap_or(-1)),
             yarn_application_state: Some(yarn_state as i32),
-            tracking_url: Some(tracking_url.clone().unwrap_or_else(|| "N/A".into())),
-            original_tracking_url: Some(tracking_url.unwrap_or_else(|| "N/A".into())),
+            tracking_url: Some(tracking_url),
+            original_tracking_url: Some(original_tracking_url),
             diagnostics: Some(diagnostics),
             start_time: Some(app.start_time),
             finish_time: Some(app.finish_time),
@@ -85,6 +91,30 @@ impl RmCore {
             }),
             ..Default::default()
         }
+    }
+
+    /// The URL the AM gave for its web UI: the one it registered (or updated in allocate),
+    /// replaced by the one it gave when it unregistered (YARN's original tracking URL); None when
+    /// it gave none.
+    pub fn original_tracking_url<'a>(&self, attempt: &'a RmAttempt) -> Option<&'a str> {
+        let url = attempt.tracking_url.trim();
+        (!url.is_empty() && url != UNAVAILABLE).then_some(url)
+    }
+
+    /// An attempt's tracking URL and original tracking URL as YARN's RMAppAttempt reports them:
+    /// the proxy's `http://<web proxy>/proxy/<appId>/` from the attempt's creation on (before the
+    /// AM registers, and after it finished), and the AM's own URL ("N/A" while it has none). An
+    /// unmanaged AM, or an RM without a web server, publishes the AM's own URL as both.
+    pub(crate) fn tracking_urls(&self, app: &RmApp, attempt: &RmAttempt) -> (String, String) {
+        let original = self
+            .original_tracking_url(attempt)
+            .unwrap_or(UNAVAILABLE)
+            .to_string();
+        let proxied = match &self.settings.web_proxy {
+            Some(proxy) if !app.submission.unmanaged_am() => proxy_url(proxy, app.id),
+            _ => original.clone(),
+        };
+        (proxied, original)
     }
 
     /// Why an application without diagnostics of its own waits: the scheduler's own explanation
@@ -125,6 +155,8 @@ impl RmCore {
         id: ApplicationAttemptId,
     ) -> Option<ApplicationAttemptReportProto> {
         let a = self.attempts.get(&id)?;
+        let app = self.apps.get(&id.application_id)?;
+        let (tracking_url, original_tracking_url) = self.tracking_urls(app, a);
         let state = match a.state {
             AttemptState::Scheduled => YarnApplicationAttemptStateProto::AppAttemptScheduled,
             AttemptState::Allocated => YarnApplicationAttemptStateProto::AppAttemptAllocated,
@@ -138,8 +170,8 @@ impl RmCore {
             application_attempt_id: Some(id.into()),
             host: Some(a.host.clone()),
             rpc_port: Some(a.rpc_port),
-            tracking_url: Some(a.tracking_url.clone()),
-            original_tracking_url: Some(a.tracking_url.clone()),
+            tracking_url: Some(tracking_url),
+            original_tracking_url: Some(original_tracking_url),
             diagnostics: Some(a.diagnostics.clone()),
             yarn_application_attempt_state: Some(state as i32),
             am_container_id: a.am_container.map(Into::into),

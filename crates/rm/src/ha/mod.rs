@@ -157,6 +157,18 @@ impl HaResourceManager {
         setup: SchedulerSetup,
         ha: HaSettings,
     ) -> anyhow::Result<Self> {
+        let mut settings = settings;
+        let slot: crate::service::ActiveSlot = Arc::new(std::sync::RwLock::new(None));
+        // The web server first: whichever RM is active publishes its own proxy in tracking URLs.
+        let web = match setup.web.clone() {
+            Some(mut web) => {
+                web.ha_enabled = true;
+                let web = crate::web::bind(web).await?;
+                settings.web_proxy = Some(web.public_address().to_string());
+                Some(web)
+            }
+            None => None,
+        };
         let (state, _) = watch::channel(HaState::Initializing);
         let (relinquish, _) = watch::channel(0);
         let supervisor = Arc::new(Supervisor {
@@ -165,7 +177,7 @@ impl HaResourceManager {
             bind: bind.clone(),
             setup: setup.clone(),
             active: Mutex::new(None),
-            slot: Arc::new(std::sync::RwLock::new(None)),
+            slot: slot.clone(),
             state,
             relinquish,
             activations: Default::default(),
@@ -184,14 +196,8 @@ impl HaResourceManager {
             supervisor: supervisor.clone(),
         };
         let admin = Server::bind(bind.admin, limits, vec![admin, Arc::new(ha_protocol)]).await?;
-        let web = match supervisor.setup.web.clone() {
-            Some(mut web) => {
-                web.ha_enabled = true;
-                Some(
-                    crate::web::start(web, supervisor.slot.clone(), crate::service::now_ms())
-                        .await?,
-                )
-            }
+        let web = match web {
+            Some(web) => Some(crate::web::serve(web, slot, crate::service::now_ms()).await?),
             None => None,
         };
         let _ = supervisor.state.send_replace(HaState::Standby);

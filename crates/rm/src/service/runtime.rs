@@ -416,6 +416,15 @@ impl ResourceManager {
                 })
             }));
         }
+        // The web server's socket first: reports name its proxy in tracking URLs.
+        let web = match (&admin_binding, setup.web.take()) {
+            (AdminBinding::Bind(_), Some(web)) => {
+                let web = crate::web::bind(web).await?;
+                settings.web_proxy = Some(web.public_address().to_string());
+                Some(web)
+            }
+            _ => None,
+        };
         let scheduler_listener = std::net::TcpListener::bind(bind.scheduler)?;
         let scheduler_addr = scheduler_listener.local_addr()?;
         if settings.scheduler_service.is_empty() {
@@ -527,8 +536,8 @@ impl ResourceManager {
         let (admin, web) = match admin_binding {
             AdminBinding::Bind(address) => {
                 let slot: ActiveSlot = Arc::new(std::sync::RwLock::new(Some(shared.clone())));
-                let web = match setup.web.take() {
-                    Some(web) => Some(crate::web::start(web, slot.clone(), super::now_ms()).await?),
+                let web = match web {
+                    Some(web) => Some(crate::web::serve(web, slot.clone(), super::now_ms()).await?),
                     None => None,
                 };
                 let admin = AdminProtocol {
@@ -607,6 +616,13 @@ impl ResourceManager {
     /// Runs `f` on the core (for tests and embedded tools).
     pub fn inspect<R>(&self, f: impl FnOnce(&RmCore) -> R) -> R {
         self.shared.with(|core, _| f(core))
+    }
+
+    /// Runs `f` on the core at the current time, as the RM's services do (tests that play a
+    /// node or an AM without one).
+    #[cfg(test)]
+    pub(crate) fn with_core<R>(&self, f: impl FnOnce(&mut RmCore, i64) -> R) -> R {
+        self.shared.with(f)
     }
 
     pub async fn shutdown(self) {

@@ -271,7 +271,7 @@ pub(super) async fn apps(State(web): Web, RawQuery(query): RawQuery) -> Result<R
             .values()
             .filter(|app| filter.accepts(app))
             .take(filter.limit)
-            .map(|app| views::app_info(c, app, now, &web.context))
+            .map(|app| views::app_info(c, app, now))
             .collect::<Vec<_>>()
     });
     // Serialized straight from the structs (not through a JSON value): the resource-seconds
@@ -331,11 +331,9 @@ pub(super) async fn app_statistics(
 pub(super) async fn app(State(web): Web, Path(id): Path<String>) -> Result<Response, WebError> {
     let id = parse_app_id(&id)?;
     let now = crate::service::now_ms();
-    let info = web.core()?.read(|c| {
-        c.apps
-            .get(&id)
-            .map(|app| views::app_info(c, app, now, &web.context))
-    });
+    let info = web
+        .core()?
+        .read(|c| c.apps.get(&id).map(|app| views::app_info(c, app, now)));
     Ok(enveloped("app", info.ok_or_else(|| app_not_found(id))?))
 }
 

@@ -4,13 +4,15 @@
 //! Map: [`ROUTES`] is the one route table: every path with the access it needs, checked by
 //! `spindle_web::auth::authorize` before any handler runs; `handlers.rs` answers reads and
 //! kills, `submit.rs` REST submission, `views.rs` and `scheduler_info.rs` build the answers from
-//! the core under its lock, `dao.rs` holds the wire shapes. The server serves whatever core the
-//! RM's active slot holds: without HA always the RM's; with HA a standby answers 307 to the
-//! active RM's address, as YARN's RMWebAppFilter does.
+//! the core under its lock, `dao.rs` holds the wire shapes, `proxy.rs` is the web application
+//! proxy (`/proxy/<appId>/..`: AMs' web UIs through the RM). The server serves whatever core
+//! the RM's active slot holds: without HA always the RM's; with HA a standby answers 307 to
+//! the active RM's address, as YARN's RMWebAppFilter does.
 
 mod dao;
 mod handlers;
 mod metrics;
+mod proxy;
 mod scheduler_info;
 mod submit;
 mod ui;
@@ -41,6 +43,10 @@ const CLUSTER: &str = "/ws/v1/cluster";
 pub const ROUTES: &[Route] = &[
     route(Verb::Get, "/", Access::Read),
     route(Verb::Get, "/cluster", Access::Read),
+    route(Verb::Get, "/cluster/failure/{appid}", Access::Read),
+    // The web application proxy (`proxy.rs`): `/proxy/<appId>/..` and `/proxy/redirect/..`.
+    route(Verb::Get, "/proxy/{*path}", Access::Read),
+    route(Verb::Put, "/proxy/{*path}", Access::Read),
     route(Verb::Get, "/prom", Access::Read),
     route(Verb::Get, "/ws/v1/cluster", Access::Read),
     route(Verb::Get, "/ws/v1/cluster/info", Access::Read),
@@ -95,7 +101,8 @@ const fn route(method: Verb, path: &'static str, access: Access) -> Route {
 pub struct RmWebSetup {
     /// Where to listen (`yarn.resourcemanager.webapp.address`).
     pub bind: SocketAddr,
-    /// `host:port` others use to reach it (tracking URLs); empty: the bound address.
+    /// `host:port` others use to reach it (tracking URLs, the proxy's redirects); empty: the
+    /// bound address, with this machine's name for a wildcard IP.
     pub public_address: String,
     pub auth: WebAuth,
     /// [`REST_SUBMISSIONS_KEY`].
@@ -159,6 +166,7 @@ pub(crate) struct RmWeb {
     setup: RmWebSetup,
     context: views::WebContext,
     started_on: i64,
+    proxy: proxy::WebProxy,
 }
 
 impl RmWeb {
@@ -186,21 +194,59 @@ impl RmWeb {
     }
 }
 
-/// Binds the RM's web server over `slot`.
-pub(crate) async fn start(
+/// The RM's web server's socket, bound before the RM's core is built: the core publishes its
+/// address in tracking URLs (`RmSettings::web_proxy`).
+pub(crate) struct BoundWeb {
+    listener: tokio::net::TcpListener,
     setup: RmWebSetup,
-    slot: ActiveSlot,
-    started_on: i64,
-) -> anyhow::Result<WebServer> {
+    public: String,
+}
+
+impl BoundWeb {
+    /// `host:port` others reach the web server (and its proxy) at: the configured public
+    /// address, else the bound one with a wildcard IP replaced by this machine's name, as YARN
+    /// resolves 0.0.0.0.
+    pub(crate) fn public_address(&self) -> &str {
+        &self.public
+    }
+}
+
+/// Binds `yarn.resourcemanager.webapp.address`.
+pub(crate) async fn bind(setup: RmWebSetup) -> anyhow::Result<BoundWeb> {
     let listener = tokio::net::TcpListener::bind(setup.bind)
         .await
         .map_err(|e| anyhow::anyhow!("yarn.resourcemanager.webapp.address {}: {e}", setup.bind))?;
     let bound = listener.local_addr()?;
-    let public = if setup.public_address.is_empty() {
-        bound.to_string()
-    } else {
+    let public = if !setup.public_address.is_empty() {
         setup.public_address.clone()
+    } else if bound.ip().is_unspecified() {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".into());
+        format!("{host}:{}", bound.port())
+    } else {
+        bound.to_string()
     };
+    Ok(BoundWeb {
+        listener,
+        setup,
+        public,
+    })
+}
+
+/// Serves the RM's web server on `bound` over `slot`.
+pub(crate) async fn serve(
+    bound: BoundWeb,
+    slot: ActiveSlot,
+    started_on: i64,
+) -> anyhow::Result<WebServer> {
+    let BoundWeb {
+        listener,
+        setup,
+        public,
+    } = bound;
     let gate = Arc::new(Gate {
         routes: ROUTES,
         auth: setup.auth.clone(),
@@ -209,6 +255,7 @@ pub(crate) async fn start(
     });
     let web = Arc::new(RmWeb {
         slot,
+        proxy: proxy::WebProxy::new(&public).await?,
         context: views::WebContext {
             web_address: public,
         },
@@ -216,7 +263,8 @@ pub(crate) async fn start(
         started_on,
     });
     let router = router(web, gate);
-    tracing::info!("ResourceManager web services at http://{bound}{CLUSTER}");
+    let address = listener.local_addr()?;
+    tracing::info!("ResourceManager web services at http://{address}{CLUSTER}");
     Ok(WebServer::serve(listener, router)?)
 }
 
@@ -225,6 +273,8 @@ fn router(web: Arc<RmWeb>, gate: Arc<Gate>) -> Router {
     Router::new()
         .route("/", get(ui::root))
         .route("/cluster", get(ui::cluster))
+        .route("/cluster/failure/{appid}", get(proxy::failure_page))
+        .route("/proxy/{*path}", get(proxy::proxy).put(proxy::proxy))
         .route("/prom", get(metrics::prometheus))
         .route("/ws/v1/cluster", get(cluster_info))
         .route("/ws/v1/cluster/info", get(cluster_info))

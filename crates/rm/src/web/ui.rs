@@ -40,7 +40,7 @@ pub(super) async fn cluster(State(web): State<Arc<RmWeb>>) -> Result<Response, W
             .values()
             .rev()
             .take(500)
-            .map(|app| views::app_info(c, app, now, &web.context))
+            .map(|app| views::app_info(c, app, now))
             .collect();
         (metrics, apps)
     });

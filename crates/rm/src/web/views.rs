@@ -13,7 +13,7 @@ use crate::lifecycle::attempt::AttemptState;
 /// What the views need besides the core: where this RM's web server is.
 #[derive(Debug, Clone)]
 pub(crate) struct WebContext {
-    /// `host:port` of this RM's web server as others reach it (tracking URLs).
+    /// `host:port` of this RM's web server as others reach it (the proxy's redirects to its pages).
     pub(crate) web_address: String,
 }
 
@@ -37,8 +37,17 @@ pub(crate) fn container_logs_url(node_http: &str, container: &str, user: &str) -
     format!("http://{node_http}/node/containerlogs/{container}/{user}")
 }
 
+/// `url` with `http://` in front unless it names its scheme (an AM may register `host:port`).
+pub(crate) fn with_scheme(url: &str) -> std::borrow::Cow<'_, str> {
+    if url.contains("://") {
+        url.into()
+    } else {
+        format!("http://{url}").into()
+    }
+}
+
 /// One application as `/apps/{id}` shows it.
-pub(crate) fn app_info(core: &RmCore, app: &RmApp, now_ms: i64, context: &WebContext) -> AppInfo {
+pub(crate) fn app_info(core: &RmCore, app: &RmApp, now_ms: i64) -> AppInfo {
     let report = core.application_report(app, now_ms);
     let metrics = core.application_metrics(app, now_ms);
     let state = app.state.yarn_state();
@@ -46,24 +55,32 @@ pub(crate) fn app_info(core: &RmCore, app: &RmApp, now_ms: i64, context: &WebCon
     let usage = report.app_resource_usage.clone().unwrap_or_default();
     let (allocated_mb, allocated_vcores) = resource_of(usage.used_resources.as_ref());
     let (reserved_mb, reserved_vcores) = resource_of(usage.reserved_resources.as_ref());
-    let registered = attempt.is_some_and(|a| {
-        matches!(
-            a.state,
-            AttemptState::Running
-                | AttemptState::Finished
-                | AttemptState::Failed
-                | AttemptState::Killed
-        ) && a.last_response_id.is_some()
-    });
-    let tracking_ui = if state.is_final() {
-        "History"
-    } else if registered {
-        "ApplicationMaster"
-    } else {
+    // YARN's AppInfo: UNASSIGNED and no URL until the application runs, then the tracking URL
+    // the RPC report carries (the proxy's), so that `/apps/{id}` and `getApplicationReport`
+    // never disagree.
+    let reported_url = report
+        .tracking_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty() && *u != crate::core::UNAVAILABLE);
+    let not_ready = reported_url.is_none()
+        || matches!(
+            state,
+            YarnApplicationState::New
+                | YarnApplicationState::NewSaving
+                | YarnApplicationState::Submitted
+                | YarnApplicationState::Accepted
+        );
+    let tracking_ui = if not_ready {
         "UNASSIGNED"
+    } else if state.is_final() {
+        "History"
+    } else {
+        "ApplicationMaster"
     };
-    let tracking_url = (tracking_ui != "UNASSIGNED")
-        .then(|| format!("http://{}/proxy/{}/", context.web_address, app.id));
+    let tracking_url = reported_url
+        .filter(|_| !not_ready)
+        .map(|url| with_scheme(url).into_owned());
     let am_node = attempt.and_then(|a| a.am_node.as_ref().map(|n| (a, n)));
     let am_http = am_node.and_then(|(_, node)| core.nodes.get(node).map(RmNode::http_address));
     let am_logs = am_node.and_then(|(a, _)| {
