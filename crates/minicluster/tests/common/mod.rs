@@ -30,6 +30,26 @@ pub async fn submit(
     command: &str,
     max_app_attempts: Option<i32>,
 ) -> ApplicationId {
+    submit_with(client, name, None, command, max_app_attempts).await
+}
+
+/// Submits an application named `name` to `queue` whose AM container (256 MB) runs `command`.
+pub async fn submit_to(
+    client: &IpcClient,
+    name: &str,
+    queue: &str,
+    command: &str,
+) -> ApplicationId {
+    submit_with(client, name, Some(queue), command, None).await
+}
+
+async fn submit_with(
+    client: &IpcClient,
+    name: &str,
+    queue: Option<&str>,
+    command: &str,
+    max_app_attempts: Option<i32>,
+) -> ApplicationId {
     let new: GetNewApplicationResponseProto = client
         .call("getNewApplication", &GetNewApplicationRequestProto {})
         .await
@@ -38,6 +58,7 @@ pub async fn submit(
     let submission = ApplicationSubmissionContextProto {
         application_id: Some(id.into()),
         application_name: Some(name.into()),
+        queue: queue.map(str::to_string),
         am_container_spec: Some(ContainerLaunchContextProto {
             command: vec![command.to_string()],
             ..Default::default()

@@ -277,33 +277,35 @@ impl RpcService for ClientProtocol {
                     )
                     .await
                 }
-                "getContainers" => typed_call(request, |r: GetContainersRequestProto| async move {
-                    let attempt = ApplicationAttemptId::try_from(required(
-                        r.application_attempt_id.as_ref(),
-                        "GetContainersRequestProto",
-                        "application_attempt_id",
-                    )?)
-                    .map_err(invalid)?;
-                    let containers = core.read(|c| {
-                        let record = c.attempt(attempt).ok_or_else(|| {
-                            RpcError::new(
-                                crate::core::exceptions::ATTEMPT_NOT_FOUND,
-                                format!(
+                "getContainers" => {
+                    typed_call(request, |r: GetContainersRequestProto| async move {
+                        let attempt = ApplicationAttemptId::try_from(required(
+                            r.application_attempt_id.as_ref(),
+                            "GetContainersRequestProto",
+                            "application_attempt_id",
+                        )?)
+                        .map_err(invalid)?;
+                        let containers = core.read(|c| {
+                            let record = c.attempt(attempt).ok_or_else(|| {
+                                RpcError::new(
+                                    crate::core::exceptions::ATTEMPT_NOT_FOUND,
+                                    format!(
                                     "ApplicationAttempt with id '{attempt}' doesn't exist in RM."
                                 ),
+                                )
+                            })?;
+                            Ok::<_, RpcError>(
+                                record
+                                    .live_containers
+                                    .iter()
+                                    .filter_map(|id| container_report(c, *id))
+                                    .collect(),
                             )
                         })?;
-                        Ok::<_, RpcError>(
-                            record
-                                .live_containers
-                                .iter()
-                                .filter_map(|id| container_report(c, *id))
-                                .collect(),
-                        )
-                    })?;
-                    Ok(GetContainersResponseProto { containers })
-                })
-                .await,
+                        Ok(GetContainersResponseProto { containers })
+                    })
+                    .await
+                }
                 "getContainerReport" => {
                     typed_call(request, |r: GetContainerReportRequestProto| async move {
                         let id = ContainerId::try_from(required(

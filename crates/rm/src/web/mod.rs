@@ -11,11 +11,12 @@
 
 mod dao;
 mod handlers;
+mod history;
 mod metrics;
+mod pages;
 mod proxy;
 mod scheduler_info;
 mod submit;
-mod ui;
 mod views;
 
 use std::net::SocketAddr;
@@ -43,6 +44,13 @@ const CLUSTER: &str = "/ws/v1/cluster";
 pub const ROUTES: &[Route] = &[
     route(Verb::Get, "/", Access::Read),
     route(Verb::Get, "/cluster", Access::Read),
+    route(Verb::Get, "/cluster/apps", Access::Read),
+    route(Verb::Get, "/cluster/apps/{state}", Access::Read),
+    route(Verb::Get, "/cluster/app/{appid}", Access::Read),
+    route(Verb::Get, "/cluster/scheduler", Access::Read),
+    route(Verb::Get, "/cluster/queue/{queue}", Access::Read),
+    route(Verb::Get, "/cluster/nodes", Access::Read),
+    route(Verb::Get, "/cluster/nodes/{state}", Access::Read),
     route(Verb::Get, "/cluster/failure/{appid}", Access::Read),
     // The web application proxy (`proxy.rs`): `/proxy/<appId>/..` and `/proxy/redirect/..`.
     route(Verb::Get, "/proxy/{*path}", Access::Read),
@@ -167,6 +175,8 @@ pub(crate) struct RmWeb {
     context: views::WebContext,
     started_on: i64,
     proxy: proxy::WebProxy,
+    /// Per-queue usage over the last hour (the UI's charts).
+    history: history::UsageHistory,
 }
 
 impl RmWeb {
@@ -261,18 +271,56 @@ pub(crate) async fn serve(
         },
         setup,
         started_on,
+        history: Default::default(),
     });
+    pages::start_sampling(&web);
     let router = router(web, gate);
     let address = listener.local_addr()?;
     tracing::info!("ResourceManager web services at http://{address}{CLUSTER}");
     Ok(WebServer::serve(listener, router)?)
 }
 
+/// Paths a standby answers itself (its own state, its metrics); everything else goes to the
+/// active RM.
+const ANSWERED_IN_STANDBY: &[&str] = &["/ws/v1/cluster/info", "/prom"];
+
+/// A standby RM answers every other call with 307 to another RM at the same path and query, with
+/// the sentence yarn-api-client looks for, as YARN's RMWebAppFilter does.
+async fn standby_redirect(
+    axum::extract::State(web): axum::extract::State<Arc<RmWeb>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = request.uri().path();
+    if web.is_active() || ANSWERED_IN_STANDBY.contains(&path) {
+        return next.run(request).await;
+    }
+    match web.setup.other_rms.first() {
+        Some(other) => {
+            let target = request
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
+            WebError::standby_redirect(format!("http://{other}{target}")).into_response()
+        }
+        None => next.run(request).await,
+    }
+}
+
 fn router(web: Arc<RmWeb>, gate: Arc<Gate>) -> Router {
     use handlers::*;
     Router::new()
-        .route("/", get(ui::root))
-        .route("/cluster", get(ui::cluster))
+        .route("/", get(pages::root))
+        .route("/cluster", get(pages::overview))
+        .route("/cluster/apps", get(pages::apps))
+        .route("/cluster/apps/{state}", get(pages::apps_in_state))
+        .route("/cluster/app/{appid}", get(pages::app))
+        .route("/cluster/scheduler", get(pages::scheduler))
+        .route("/cluster/queue/{queue}", get(pages::queue))
+        .route("/cluster/nodes", get(pages::nodes))
+        .route("/cluster/nodes/{state}", get(pages::nodes_in_state))
         .route("/cluster/failure/{appid}", get(proxy::failure_page))
         .route("/proxy/{*path}", get(proxy::proxy).put(proxy::proxy))
         .route("/prom", get(metrics::prometheus))
@@ -308,6 +356,10 @@ fn router(web: Arc<RmWeb>, gate: Arc<Gate>) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             gate,
             spindle_web::auth::authorize,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            web.clone(),
+            standby_redirect,
         ))
         .with_state(web)
 }

@@ -29,9 +29,9 @@ use spindle_types::states::YarnApplicationState;
 use spindle_types::ApplicationId;
 use spindle_web::{Caller, WebError};
 
-use super::ui::escape;
 use super::RmWeb;
 use crate::core::RmCore;
+use spindle_web::html::escape;
 
 /// The request headers passed on to the AM (YARN's list); all others, cookies and credentials
 /// first, stay behind.
