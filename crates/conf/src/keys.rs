@@ -89,6 +89,20 @@ pub const NM_RECOVERY_DIR: &str = "yarn.nodemanager.recovery.dir";
 /// A supervisor restarts the NM: with recovery on, a stop leaves containers running.
 pub const NM_RECOVERY_SUPERVISED: &str = "yarn.nodemanager.recovery.supervised";
 
+// --- Log aggregation (NMs upload, `spindle logs` reads, the RM reports the status) ---
+pub const LOG_AGGREGATION_ENABLE: &str = "yarn.log-aggregation-enable";
+/// Where NMs upload finished applications' logs: a path or a `file://` URI.
+pub const NM_REMOTE_APP_LOG_DIR: &str = "yarn.nodemanager.remote-app-log-dir";
+pub const NM_REMOTE_APP_LOG_DIR_SUFFIX: &str = "yarn.nodemanager.remote-app-log-dir-suffix";
+/// How long aggregated logs are kept; -1: for ever.
+pub const LOG_AGGREGATION_RETAIN_SECONDS: &str = "yarn.log-aggregation.retain-seconds";
+/// How often expired aggregated logs are looked for; -1: a tenth of the retention.
+pub const LOG_AGGREGATION_RETAIN_CHECK_INTERVAL_SECONDS: &str =
+    "yarn.log-aggregation.retain-check-interval-seconds";
+/// How long after an application ends the RM waits for a node's report before calling that
+/// node's upload TIME_OUT.
+pub const LOG_AGGREGATION_STATUS_TIME_OUT_MS: &str = "yarn.log-aggregation-status.time-out.ms";
+
 // --- Membership (Spindle's own; YARN has none under simple authentication) ---
 /// A file, readable only by the daemons' user, holding the secret that NMs prove they hold when
 /// registering with the RM (same file on the RM and every NM). Unset: any host that reaches the
@@ -199,6 +213,12 @@ pub const YARN_DEFAULTS: &[(&str, &str)] = &[
     (NM_RECOVERY_ENABLED, "false"),
     (NM_RECOVERY_DIR, "${hadoop.tmp.dir}/yarn-nm-recovery"),
     (NM_RECOVERY_SUPERVISED, "false"),
+    (LOG_AGGREGATION_ENABLE, "false"),
+    (NM_REMOTE_APP_LOG_DIR, "/tmp/logs"),
+    (NM_REMOTE_APP_LOG_DIR_SUFFIX, "logs"),
+    (LOG_AGGREGATION_RETAIN_SECONDS, "-1"),
+    (LOG_AGGREGATION_RETAIN_CHECK_INTERVAL_SECONDS, "-1"),
+    (LOG_AGGREGATION_STATUS_TIME_OUT_MS, "600000"),
     (CLIENT_RM_CONNECT_MAX_WAIT_MS, "900000"),
     (CLIENT_RM_CONNECT_RETRY_INTERVAL_MS, "30000"),
     (CLIENT_NM_CONNECT_MAX_WAIT_MS, "180000"),

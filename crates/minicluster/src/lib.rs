@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
+use spindle_conf::keys;
 use spindle_nm::container::NmContainerConfig;
+use spindle_nm::log_aggregation::LogAggregationSettings;
 use spindle_nm::service::{NmSettings, NodeManager};
 use spindle_nm::web::NmWebSetup;
 use spindle_rm::scheduler_files::{self, SchedulerSource};
@@ -55,6 +57,10 @@ pub struct MiniClusterConfig {
     pub node_gpus: u32,
     /// Extra properties written to the client yarn-site.xml.
     pub extra_client_properties: Vec<(String, String)>,
+    /// Log aggregation: Some(dir) turns it on, NMs uploading finished applications' logs under
+    /// `dir` (`yarn.nodemanager.remote-app-log-dir`, also written to the client configuration);
+    /// None (the default) leaves it off, as in YARN.
+    pub remote_app_log_dir: Option<PathBuf>,
 }
 
 impl MiniClusterConfig {
@@ -71,6 +77,7 @@ impl MiniClusterConfig {
             nm_heartbeat_interval: Duration::from_millis(1000),
             container_monitor_interval: Duration::from_millis(3000),
             extra_client_properties: Vec::new(),
+            remote_app_log_dir: None,
             node_gpus: 0,
             scheduler_class: CAPACITY_SCHEDULER_CLASS.to_string(),
             scheduler_site: Vec::new(),
@@ -170,6 +177,9 @@ impl MiniCluster {
             0,
         );
         containers.monitor_interval = self.config.container_monitor_interval;
+        if let Some(dir) = &self.config.remote_app_log_dir {
+            containers.log_aggregation = LogAggregationSettings::enabled_at(dir);
+        }
         NodeManager::start(NmSettings {
             host: "localhost".into(),
             bind: loopback(0),
@@ -260,7 +270,16 @@ impl MiniCluster {
         let log_dirs: Vec<String> = (0..self.config.nodes)
             .map(|i| self.node_dir(i).join("logs").display().to_string())
             .collect();
-        yarn.push(("yarn.nodemanager.log-dirs".into(), log_dirs.join(",")));
+        if !log_dirs.is_empty() {
+            yarn.push(("yarn.nodemanager.log-dirs".into(), log_dirs.join(",")));
+        }
+        if let Some(dir) = &self.config.remote_app_log_dir {
+            yarn.push((keys::LOG_AGGREGATION_ENABLE.into(), "true".into()));
+            yarn.push((
+                keys::NM_REMOTE_APP_LOG_DIR.into(),
+                dir.display().to_string(),
+            ));
+        }
         if self.config.node_gpus > 0 {
             yarn.push(("yarn.resource-types".into(), GPU.into()));
         }

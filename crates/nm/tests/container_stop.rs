@@ -327,6 +327,58 @@ async fn a_finished_applications_logs_are_deleted_after_their_retention() {
     }
 }
 
+/// With log aggregation on, a finished application's logs are uploaded to the remote dir in
+/// YARN's layout, the local copies go at once, and the RM's next heartbeat hears SUCCEEDED;
+/// an application that never ran here uploads nothing and reports nothing.
+#[tokio::test]
+async fn a_finished_applications_logs_are_uploaded_then_deleted_here() {
+    let remote = tempfile::tempdir().unwrap();
+    let node = node_with(|config| {
+        config.log_aggregation =
+            spindle_nm::log_aggregation::LogAggregationSettings::enabled_at(remote.path());
+    });
+    let id = container_id(13, 1);
+    node.manager
+        .start(spec(
+            id,
+            &["echo uploaded-text 1><LOG_DIR>/stdout 2><LOG_DIR>/stderr"],
+        ))
+        .unwrap();
+    node.manager.wait_for_completion(id).await.unwrap();
+    let application_logs = node.log_dir().join(id.application_id().to_string());
+    assert!(application_logs
+        .join(id.to_string())
+        .join("stdout")
+        .is_file());
+    node.manager.finish_application(id.application_id()).await;
+    assert!(!application_logs.exists(), "local logs go once uploaded");
+
+    let uploaded = remote
+        .path()
+        .join("alice/bucket-logs-tfile/0013")
+        .join(id.application_id().to_string())
+        .join("node1.example_8041");
+    let file = spindle_nm::log_aggregation::format::AggregatedLogFile::open(&uploaded).unwrap();
+    let container = &file.containers()[0];
+    assert_eq!(container.container_id, id);
+    let stdout = container.files.iter().find(|f| f.name == "stdout").unwrap();
+    let mut text = Vec::new();
+    file.copy_to(stdout, 0..u64::MAX, &mut text).unwrap();
+    assert_eq!(text, b"uploaded-text\n");
+    let reports = node.manager.take_log_aggregation_reports();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(
+        (reports[0].application_id, reports[0].status),
+        (
+            id.application_id(),
+            spindle_types::states::LogAggregationStatus::Succeeded
+        )
+    );
+
+    node.manager.finish_application(application(14)).await;
+    assert!(node.manager.take_log_aggregation_reports().is_empty());
+}
+
 /// Sets the modification time of `path` to `age` ago.
 fn age(path: &std::path::Path, age: Duration) {
     let when = std::time::SystemTime::now() - age;

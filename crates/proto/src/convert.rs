@@ -14,6 +14,7 @@
 //! | `states::FinalApplicationStatus`  | `FinalApplicationStatusProto`           |
 //! | `states::NodeState`               | `NodeStateProto`                        |
 //! | `states::ContainerState`          | `ContainerStateProto`                   |
+//! | `states::LogAggregationStatus`    | `LogAggregationStatusProto`             |
 //!
 //! prost keeps proto2 enum fields as `Option<i32>`; [`require_enum`] turns one into the proto enum
 //! (then `.into()` gives the domain enum), and [`require`] unwraps a mandatory sub-message.

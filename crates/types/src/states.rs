@@ -124,3 +124,51 @@ pub enum ContainerState {
     Running = 2,
     Complete = 3,
 }
+
+/// `LogAggregationStatus`: where the upload of an application's container logs stands, per node
+/// (what an NM reports) and for the application (what the RM combines from its nodes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LogAggregationStatus {
+    Disabled = 1,
+    NotStart = 2,
+    Running = 3,
+    Succeeded = 4,
+    Failed = 5,
+    TimeOut = 6,
+    RunningWithFailure = 7,
+}
+
+impl LogAggregationStatus {
+    pub const ALL: [LogAggregationStatus; 7] = [
+        Self::Disabled,
+        Self::NotStart,
+        Self::Running,
+        Self::Succeeded,
+        Self::Failed,
+        Self::TimeOut,
+        Self::RunningWithFailure,
+    ];
+
+    /// YARN's upper-case name, as reports and the REST API's `logAggregationStatus` carry it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Disabled => "DISABLED",
+            Self::NotStart => "NOT_START",
+            Self::Running => "RUNNING",
+            Self::Succeeded => "SUCCEEDED",
+            Self::Failed => "FAILED",
+            Self::TimeOut => "TIME_OUT",
+            Self::RunningWithFailure => "RUNNING_WITH_FAILURE",
+        }
+    }
+
+    /// Whether nothing more will change for this node or application: it succeeded, failed or
+    /// timed out.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed | Self::TimeOut)
+    }
+
+    pub fn from_wire(n: i32) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| *s as i32 == n)
+    }
+}

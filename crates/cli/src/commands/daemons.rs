@@ -280,6 +280,8 @@ pub async fn nodemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
     containers.cache_target_bytes = config.localizer_cache_target_mb.saturating_mul(1 << 20);
     containers.cache_cleanup_interval = config.localizer_cache_cleanup_interval;
     containers.stopped_container_retention = config.stopped_container_retention;
+    containers.log_aggregation =
+        spindle_nm::log_aggregation::LogAggregationSettings::from_configuration(&conf)?;
     let nm = NodeManager::start(NmSettings {
         host,
         bind: resolve(&config.address, "yarn.nodemanager.address")?,
@@ -319,6 +321,13 @@ pub async fn nodemanager(conf_dir: Option<&Path>) -> anyhow::Result<i32> {
         "NodeManager web services: http://{}/ws/v1/node",
         nm.web_address()
     );
+    let aggregation = &nm.container_manager().config().log_aggregation;
+    if aggregation.enabled {
+        println!(
+            "NodeManager log aggregation: finished applications' logs go to {}",
+            aggregation.remote_root.display()
+        );
+    }
     let signal = super::stop_signal::stop_requested().await?;
     if nm.is_supervised() {
         println!("NodeManager stopping on {signal}: its containers keep running for the restarted NodeManager to recover");

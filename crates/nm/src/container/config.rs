@@ -67,7 +67,10 @@ pub struct NmContainerConfig {
     pub stderr_tail_bytes: u64,
     /// How long a finished application's container logs stay on this node
     /// (`yarn.nodemanager.log.retain-seconds`, 3 hours): then `<log-dir>/<app>` is deleted.
+    /// With log aggregation on, they go once uploaded (and after this long if the upload failed).
     pub log_retain: Duration,
+    /// `yarn.log-aggregation-enable` and where uploads go (off by default, as in YARN).
+    pub log_aggregation: crate::log_aggregation::LogAggregationSettings,
     /// `yarn.nodemanager.localizer.cache.target-size-mb` (10 GB): what the PUBLIC and PRIVATE
     /// caches are brought down to at each cleanup.
     pub cache_target_bytes: u64,
@@ -113,6 +116,7 @@ impl NmContainerConfig {
             vmem_pmem_ratio: 2.1,
             stderr_tail_bytes: 4096,
             log_retain: Duration::from_secs(10_800),
+            log_aggregation: Default::default(),
             cache_target_bytes: 10_240 << 20,
             cache_cleanup_interval: Duration::from_secs(600),
             stopped_container_retention: Duration::from_secs(600),

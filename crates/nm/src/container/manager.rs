@@ -18,6 +18,7 @@ use super::runtime::{ContainerRuntime, ContainerStatusReport};
 use super::spec::{ContainerLaunchSpec, ContainerPaths};
 use super::state::ContainerLifecycleState;
 use crate::localizer::{layout, remove_tree, ResourceLocalizer};
+use crate::log_aggregation::{LogAggregationReport, LogAggregator};
 use crate::recovery::{
     ApplicationRecord, NmStateStore, RecordedStatus, RecoveredState, StoppedContainer, Table,
 };
@@ -37,6 +38,8 @@ pub(crate) struct ManagerInner {
     recently_stopped: Mutex<RecentlyStopped>,
     /// The recovery store, when recovery is on.
     store: Option<Arc<NmStateStore>>,
+    /// Uploads finished applications' logs, when log aggregation is on.
+    log_aggregator: Option<LogAggregator>,
 }
 
 /// The most forgotten ids remembered at once (the oldest go first beyond it).
@@ -343,6 +346,13 @@ impl ContainerManager {
         }
         let (completions, completions_receiver) = mpsc::unbounded_channel();
         let stopped_container_retention = config.stopped_container_retention;
+        let log_aggregator = config.log_aggregation.enabled.then(|| {
+            LogAggregator::new(
+                config.log_aggregation.clone(),
+                &config.nm_host,
+                config.nm_port,
+            )
+        });
         let inner = Arc::new(ManagerInner {
             localizer: Arc::new(localizer),
             config: Arc::new(config),
@@ -356,6 +366,7 @@ impl ContainerManager {
                 ids: Default::default(),
             }),
             store,
+            log_aggregator,
         });
         if inner.config.pmem_check {
             tokio::spawn(run_memory_monitor(Arc::downgrade(&inner)));
@@ -585,8 +596,10 @@ impl ContainerManager {
 
     /// Application cleanup: stops its containers (KILLED_AFTER_APP_COMPLETION), waits for them,
     /// forgets its APPLICATION resources and deletes its appcache dirs on every local dir.
-    /// Completed containers stay listed until `forget`. Its logs are deleted `log_retain` later
-    /// (YARN's NonAggregatingLogHandler; a daemon that stops before then leaves them).
+    /// Completed containers stay listed until `forget`. Its logs are then, with log aggregation
+    /// on, uploaded and deleted (YARN's LogAggregationService; a failed upload leaves them for
+    /// `log_retain`), else deleted `log_retain` later (YARN's NonAggregatingLogHandler). A
+    /// daemon that stops before then leaves them for `sweep_old_logs`.
     pub async fn finish_application(&self, application_id: ApplicationId) {
         let runtimes: Vec<Arc<ContainerRuntime>> = self
             .inner
@@ -639,6 +652,29 @@ impl ContainerManager {
             .iter()
             .map(|log_dir| log_dir.join(application_id.to_string()))
             .collect();
+        // An application that never ran here (the RM tells every node) has nothing to upload.
+        if let (Some(aggregator), false) = (&self.inner.log_aggregator, users.is_empty()) {
+            let owner = users.first().cloned();
+            let log_dirs = self.inner.config.log_dirs.clone();
+            match aggregator.aggregate(application_id, owner, log_dirs).await {
+                Ok(summary) => {
+                    if let Some(path) = &summary.path {
+                        tracing::info!(
+                            "uploaded {} log files of {} containers of {application_id} to {}",
+                            summary.files,
+                            summary.containers,
+                            path.display()
+                        );
+                    }
+                    remove_directories(logs).await;
+                    return;
+                }
+                Err(error) => tracing::warn!(
+                    "cannot upload the logs of {application_id}: {error}; they stay on this node for {} s",
+                    self.inner.config.log_retain.as_secs()
+                ),
+            }
+        }
         let retain = self.inner.config.log_retain;
         tokio::spawn(async move {
             tokio::time::sleep(retain).await;
@@ -646,17 +682,45 @@ impl ContainerManager {
         });
     }
 
+    /// Log aggregation reports the RM has not had yet (none when aggregation is off); the
+    /// caller hands back those it could not send with `restore_log_aggregation_reports`.
+    pub fn take_log_aggregation_reports(&self) -> Vec<LogAggregationReport> {
+        self.inner
+            .log_aggregator
+            .as_ref()
+            .map(LogAggregator::take_reports)
+            .unwrap_or_default()
+    }
+
+    pub fn restore_log_aggregation_reports(&self, reports: Vec<LogAggregationReport>) {
+        if let Some(aggregator) = &self.inner.log_aggregator {
+            aggregator.restore_reports(reports);
+        }
+    }
+
+    /// Deletes aggregated logs past `yarn.log-aggregation.retain-seconds` (nothing when
+    /// aggregation is off or keeps them for ever); how many application directories went.
+    pub async fn sweep_expired_aggregated_logs(&self) -> usize {
+        match &self.inner.log_aggregator {
+            Some(aggregator) => aggregator.sweep_expired().await,
+            None => 0,
+        }
+    }
+
     /// Deletes application log directories nothing will delete otherwise: those of applications
-    /// with no container on this NM, untouched for `log_retain`. An NM that stopped before an
+    /// with no container on this NM and not held by it, untouched for `log_retain`. An NM that stopped before an
     /// application's logs were due leaves them behind; its successor's sweeps (at start and on
     /// every cache cleanup) remove them. Returns how many directories it deleted.
     pub async fn sweep_old_logs(&self) -> usize {
-        let present: BTreeSet<ApplicationId> = self
+        // Applications with a container here, or not cleaned up yet (a long-running one whose
+        // containers were all forgotten still gets its logs aggregated at its end).
+        let mut present: BTreeSet<ApplicationId> = self
             .inner
             .containers()
             .keys()
             .map(|id| id.application_id())
             .collect();
+        present.extend(self.inner.application_users().keys().copied());
         let log_dirs = self.inner.config.log_dirs.clone();
         let retain = self.inner.config.log_retain;
         tokio::task::spawn_blocking(move || {
@@ -750,7 +814,6 @@ impl ContainerManager {
     }
 }
 
-/// Deletes each directory tree, off the async workers; a failure is logged.
 /// The latest modification time of `path` and what lies under it, `depth` levels down
 /// (application dir, container dirs, log files). Symbolic links are not followed.
 fn newest_change(path: &std::path::Path, depth: usize) -> Option<std::time::SystemTime> {
@@ -766,6 +829,7 @@ fn newest_change(path: &std::path::Path, depth: usize) -> Option<std::time::Syst
     Some(newest)
 }
 
+/// Deletes each directory tree, off the async workers; a failure is logged.
 async fn remove_directories(directories: Vec<std::path::PathBuf>) {
     let removal = tokio::task::spawn_blocking(move || {
         for directory in directories {

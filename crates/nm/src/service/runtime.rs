@@ -1,5 +1,6 @@
 //! Starts a NodeManager: with recovery on, first takes back what its recovery store recorded;
-//! then binds its ContainerManagement port and its web server, registers and heartbeats.
+//! then binds its ContainerManagement port and its web server, registers and heartbeats; and
+//! runs the periodic cleanups (localizer caches, old logs, expired aggregated logs).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -175,6 +176,14 @@ impl NodeManager {
             gpus,
         };
         tokio::spawn(clean_up_cache(manager.clone(), shutdown_receiver.clone()));
+        let aggregation = &manager.config().log_aggregation;
+        if aggregation.enabled && aggregation.retain.is_some() {
+            tokio::spawn(sweep_aggregated_logs(
+                manager.clone(),
+                aggregation.retain_check_interval,
+                shutdown_receiver.clone(),
+            ));
+        }
         let updater = tokio::spawn(updater.run(completions, shutdown_receiver));
         Ok(Self {
             node_id,
@@ -276,5 +285,21 @@ async fn clean_up_cache(manager: Arc<ContainerManager>, mut shutdown: watch::Rec
         let localizer = manager.localizer_handle();
         let _ = tokio::task::spawn_blocking(move || localizer.clean_up(target)).await;
         manager.sweep_old_logs().await;
+    }
+}
+
+/// Every `interval` (`yarn.log-aggregation.retain-check-interval-seconds`), deletes aggregated
+/// logs older than `yarn.log-aggregation.retain-seconds`; at start too.
+async fn sweep_aggregated_logs(
+    manager: Arc<ContainerManager>,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        manager.sweep_expired_aggregated_logs().await;
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => return,
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The node status updater: registers this NM with the RM, heartbeats on the RM's interval and at
 //! once when a container completes, and carries out what the RM answers (containers and
-//! applications to clean up, resync, shutdown).
+//! applications to clean up, resync, shutdown). Heartbeats carry the log aggregation reports
+//! not sent yet.
 //!
 //! With RM HA it knows every RM's resource-tracker address and starts at the first; when
 //! registering or heartbeating fails because the RM cannot be reached, the connection broke, the
@@ -25,6 +26,16 @@ use super::devices::GpuAllocator;
 use super::protocols;
 use super::tokens::NmKeys;
 use crate::container::{ContainerLifecycleState, ContainerManager};
+use crate::log_aggregation::LogAggregationReport;
+
+/// A log aggregation report as the RM's heartbeat carries it.
+fn log_aggregation_report_proto(report: &LogAggregationReport) -> LogAggregationReportProto {
+    LogAggregationReportProto {
+        application_id: Some(report.application_id.into()),
+        log_aggregation_status: Some(LogAggregationStatusProto::from(report.status) as i32),
+        diagnostics: Some(report.diagnostics.clone()),
+    }
+}
 
 pub(crate) struct StatusUpdater {
     pub(crate) node_id: NodeId,
@@ -285,7 +296,13 @@ impl StatusUpdater {
                 .filter(|r| !acknowledged.contains(&r.container_id))
                 .map(status_proto)
                 .collect();
+            // Sent once; put back if this heartbeat does not reach the RM.
+            let log_aggregation_reports = self.manager.take_log_aggregation_reports();
             let request = NodeHeartbeatRequestProto {
+                log_aggregation_reports_for_apps: log_aggregation_reports
+                    .iter()
+                    .map(log_aggregation_report_proto)
+                    .collect(),
                 node_status: Some(NodeStatusProto {
                     node_id: Some((&self.node_id).into()),
                     response_id: Some(response_id),
@@ -299,10 +316,12 @@ impl StatusUpdater {
                 }),
                 ..Default::default()
             };
-            let response: NodeHeartbeatResponseProto = match client
-                .call("nodeHeartbeat", &request)
-                .await
-            {
+            let response = client.call("nodeHeartbeat", &request).await;
+            if response.is_err() {
+                self.manager
+                    .restore_log_aggregation_reports(log_aggregation_reports);
+            }
+            let response: NodeHeartbeatResponseProto = match response {
                 Ok(r) => r,
                 // A busy RM asks to be asked again: the same heartbeat (same response id)
                 // after the interval, on the same registration.

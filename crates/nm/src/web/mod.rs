@@ -5,14 +5,14 @@
 //! Map: [`ROUTES`] is the one route table (every route a GET anyone may read, checked by
 //! `spindle_web::auth::authorize` before any handler runs); `rest.rs` answers `/ws/v1/node`,
 //! `log_pages.rs` the HTML log pages and `/node`, `dao.rs` holds the JSON shapes, and all
-//! reading of log files is in `log_files.rs`.
+//! reading of log files is in `log_files.rs` (which log aggregation's uploads read through too).
 //!
 //! Invariant: a page reads only regular files directly inside one container's log directory
 //! (`<log-dir>/<app>/<container>` under the NM's configured log dirs), named by one plain file
 //! name and reached without following symbolic links.
 
 mod dao;
-mod log_files;
+pub(crate) mod log_files;
 mod log_pages;
 mod rest;
 

@@ -1,11 +1,12 @@
 //! State enums: the wire enums of `hadoop.yarn` and `spindle_types::states` map one to one.
 
 use spindle_types::states::{
-    ContainerState, FinalApplicationStatus, NodeState, YarnApplicationState,
+    ContainerState, FinalApplicationStatus, LogAggregationStatus, NodeState, YarnApplicationState,
 };
 
 use crate::yarn::{
-    ContainerStateProto, FinalApplicationStatusProto, NodeStateProto, YarnApplicationStateProto,
+    ContainerStateProto, FinalApplicationStatusProto, LogAggregationStatusProto, NodeStateProto,
+    YarnApplicationStateProto,
 };
 
 /// Both `From` directions for a pair of enums with identical variant sets.
@@ -65,6 +66,16 @@ enum_pair!(ContainerState <=> ContainerStateProto {
     Complete <=> CComplete,
 });
 
+enum_pair!(LogAggregationStatus <=> LogAggregationStatusProto {
+    Disabled <=> LogDisabled,
+    NotStart <=> LogNotStart,
+    Running <=> LogRunning,
+    Succeeded <=> LogSucceeded,
+    Failed <=> LogFailed,
+    TimeOut <=> LogTimeOut,
+    RunningWithFailure <=> LogRunningWithFailure,
+});
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +115,18 @@ mod tests {
                 proto
             );
         }
+    }
+
+    #[test]
+    fn log_aggregation_statuses_keep_their_wire_numbers_and_names() {
+        for status in LogAggregationStatus::ALL {
+            let proto = LogAggregationStatusProto::from(status);
+            assert_eq!(proto as i32, status as i32, "{status:?}");
+            assert_eq!(proto.as_str_name(), format!("LOG_{}", status.name()));
+            assert_eq!(LogAggregationStatus::from(proto), status);
+            assert_eq!(LogAggregationStatus::from_wire(status as i32), Some(status));
+        }
+        assert_eq!(LogAggregationStatus::from_wire(0), None);
     }
 
     #[test]
