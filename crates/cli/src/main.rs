@@ -72,7 +72,7 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Container logs of an application: -applicationId ID [-containerId C] [-log_files F,..] (like `yarn logs`).
+    /// Container logs of an application, aggregated or local: -applicationId ID [-containerId C] [-log_files F,..] [-size N] (like `yarn logs`).
     #[command(disable_help_flag = true)]
     Logs {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

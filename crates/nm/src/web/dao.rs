@@ -100,7 +100,7 @@ pub(crate) struct ContainerLogFileInfo {
 
 /// A time as Java's `Date.toString`-like format YARN uses for log times
 /// (`EEE MMM dd HH:mm:ss Z yyyy`), in UTC: `Tue Nov 14 22:13:20 +0000 2023`.
-pub(crate) fn java_date(ms_since_epoch: i64) -> String {
+pub fn java_date(ms_since_epoch: i64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",

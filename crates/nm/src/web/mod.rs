@@ -28,6 +28,8 @@ use spindle_web::{WebAuth, WebAuthError, WebServer};
 
 use crate::container::ContainerManager;
 
+pub use dao::java_date;
+
 /// The key of the NM's web address.
 pub const WEBAPP_ADDRESS_KEY: &str = "yarn.nodemanager.webapp.address";
 
