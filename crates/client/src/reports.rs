@@ -6,7 +6,9 @@ use spindle_proto::yarn::{
     ApplicationReportProto, FinalApplicationStatusProto, NodeReportProto, NodeStateProto,
     YarnApplicationStateProto,
 };
-use spindle_types::states::{FinalApplicationStatus, NodeState, YarnApplicationState};
+use spindle_types::states::{
+    FinalApplicationStatus, LogAggregationStatus, NodeState, YarnApplicationState,
+};
 use spindle_types::{ApplicationAttemptId, ApplicationId, NodeId, Resource};
 
 /// Every node state, in YARN's order (`NodeState.values()`).
@@ -65,6 +67,8 @@ pub struct ApplicationReport {
     pub preempted_memory_seconds: i64,
     pub preempted_vcore_seconds: i64,
     pub preempted_resource_seconds: Vec<(String, i64)>,
+    /// Where the upload of its logs stands (DISABLED when the RM says nothing).
+    pub log_aggregation_status: LogAggregationStatus,
 }
 
 impl TryFrom<&ApplicationReportProto> for ApplicationReport {
@@ -132,6 +136,10 @@ impl TryFrom<&ApplicationReportProto> for ApplicationReport {
             preempted_memory_seconds: usage.preempted_memory_seconds(),
             preempted_vcore_seconds: usage.preempted_vcore_seconds(),
             preempted_resource_seconds: entries(&usage.application_preempted_resource_usage_map),
+            log_aggregation_status: proto
+                .log_aggregation_status
+                .and_then(LogAggregationStatus::from_wire)
+                .unwrap_or(LogAggregationStatus::Disabled),
         })
     }
 }

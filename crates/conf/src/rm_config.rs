@@ -63,6 +63,10 @@ pub struct RmConfig {
     pub authentication: AuthenticationMethod,
     /// `fs.defaultFS` (default `file:///`).
     pub default_fs: String,
+    /// `yarn.log-aggregation-enable` (default false).
+    pub log_aggregation_enabled: bool,
+    /// `yarn.log-aggregation-status.time-out.ms` (default 10 min).
+    pub log_aggregation_status_timeout: Duration,
 }
 
 impl RmConfig {
@@ -137,6 +141,11 @@ impl RmConfig {
                 .to_string(),
             authentication: authentication_method(configuration)?,
             default_fs: required_string(configuration, keys::FS_DEFAULT_FS)?,
+            log_aggregation_enabled: required_bool(configuration, keys::LOG_AGGREGATION_ENABLE)?,
+            log_aggregation_status_timeout: required_duration_ms(
+                configuration,
+                keys::LOG_AGGREGATION_STATUS_TIME_OUT_MS,
+            )?,
         };
         rm_config.validate()?;
         Ok(rm_config)

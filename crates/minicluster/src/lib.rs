@@ -122,6 +122,9 @@ impl MiniCluster {
         let mut rm_settings = config.rm.clone();
         rm_settings.cluster_timestamp = unique_cluster_timestamp();
         rm_settings.nm_heartbeat_interval_ms = config.nm_heartbeat_interval.as_millis() as i64;
+        if config.remote_app_log_dir.is_some() {
+            rm_settings.log_aggregation_enabled = true;
+        }
         if config.node_gpus > 0 && !rm_settings.resource_types.iter().any(|t| t == GPU) {
             rm_settings.resource_types.push(GPU.to_string());
         }

@@ -43,6 +43,12 @@ pub struct RmSettings {
     /// publish `http://<it>/proxy/<appId>/` as an application's tracking URL (YARN's proxied
     /// URL) and the AM's own URL as the original one. None (no web server): both are the AM's.
     pub web_proxy: Option<String>,
+    /// `yarn.log-aggregation-enable`: NMs upload finished applications' logs and reports carry
+    /// how that went; off, reports say DISABLED.
+    pub log_aggregation_enabled: bool,
+    /// `yarn.log-aggregation-status.time-out.ms`: how long after an application ended a node
+    /// may take to finish its upload before its part counts as TIME_OUT.
+    pub log_aggregation_status_timeout_ms: i64,
 }
 
 impl Default for RmSettings {
@@ -64,6 +70,8 @@ impl Default for RmSettings {
             recovery_scheduling_wait_ms: 10_000,
             node_removal_timeout_ms: 60_000,
             web_proxy: None,
+            log_aggregation_enabled: false,
+            log_aggregation_status_timeout_ms: 600_000,
         }
     }
 }
@@ -84,6 +92,8 @@ impl RmSettings {
             max_completed_applications: config.max_completed_applications as usize,
             recovery_scheduling_wait_ms: ms(config.recovery_scheduling_wait),
             node_removal_timeout_ms: ms(config.node_removal_timeout),
+            log_aggregation_enabled: config.log_aggregation_enabled,
+            log_aggregation_status_timeout_ms: ms(config.log_aggregation_status_timeout),
             ..Self::default()
         }
     }

@@ -326,6 +326,10 @@ pub fn format_application_report(report: &ApplicationReport) -> String {
                 &report.preempted_resource_seconds,
             ),
         ),
+        (
+            "Log Aggregation Status",
+            report.log_aggregation_status.name().to_string(),
+        ),
         ("Diagnostics", report.diagnostics.clone()),
     ];
     let mut out = String::from("Application Report : \n");
@@ -506,6 +510,7 @@ mod tests {
             preempted_memory_seconds: 0,
             preempted_vcore_seconds: 0,
             preempted_resource_seconds: vec![],
+            log_aggregation_status: spindle_types::states::LogAggregationStatus::Disabled,
         }
     }
 
@@ -695,6 +700,7 @@ mod tests {
             "\tAM Host : N/A",
             "\tAggregate Resource Allocation : 10 MB-seconds, 2 vcore-seconds, 4 yarn.io/gpu-seconds",
             "\tAggregate Resource Preempted : 3 MB-seconds, 1 vcore-seconds",
+            "\tLog Aggregation Status : DISABLED",
             "\tDiagnostics : Diagnostics., total=2, completed=2, allocated=2, failed=1",
         ] {
             assert!(lines.contains(&expected), "missing {expected:?} in\n{out}");
@@ -708,6 +714,7 @@ mod tests {
             "AM Host",
             "Aggregate Resource Allocation",
             "Aggregate Resource Preempted",
+            "Log Aggregation Status",
             "Diagnostics",
         ]
         .iter()

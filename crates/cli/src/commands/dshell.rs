@@ -520,6 +520,7 @@ mod tests {
             preempted_memory_seconds: 0,
             preempted_vcore_seconds: 0,
             preempted_resource_seconds: vec![],
+            log_aggregation_status: spindle_types::states::LogAggregationStatus::Disabled,
         };
         assert_eq!(
             describe_report(&report),

@@ -13,10 +13,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use spindle_client::ApplicationReport;
 use spindle_conf::{keys, Configuration};
 use spindle_nm::log_aggregation::format::AggregatedLogFile;
 use spindle_nm::log_aggregation::{self, layout};
 use spindle_nm::web::java_date;
+use spindle_types::states::LogAggregationStatus;
 use spindle_types::{ApplicationId, ContainerId};
 
 const USAGE: &str = "usage: spindle logs -applicationId <application ID> [-containerId <container ID>] [-log_files <file,...>] [-size <bytes: the first n, or the last -n>]";
@@ -276,13 +278,15 @@ fn print_local(
     Ok(())
 }
 
-/// The application's owner as the RM reports it; None when the RM does not know it or does not
-/// answer within [`RM_ANSWER_WAIT`].
-async fn owner_from_rm(conf_dir: Option<&Path>, application: ApplicationId) -> Option<String> {
+/// The application's report; None when the RM does not know it or does not answer within
+/// [`RM_ANSWER_WAIT`].
+async fn report_from_rm(
+    conf_dir: Option<&Path>,
+    application: ApplicationId,
+) -> Option<ApplicationReport> {
     let ask = async {
         let client = super::application::connect(conf_dir).await.ok()?;
-        let report = client.get_application_report(application).await.ok()?;
-        Some(report.user)
+        client.get_application_report(application).await.ok()
     };
     tokio::time::timeout(RM_ANSWER_WAIT, ask)
         .await
@@ -300,6 +304,7 @@ pub async fn run(conf_dir: Option<&Path>, args: &[String]) -> anyhow::Result<i32
     };
     let conf = Configuration::load_default_files(conf_dir)?;
     let mut printed = Printed::default();
+    let mut report = None;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
 
@@ -309,8 +314,9 @@ pub async fn run(conf_dir: Option<&Path>, args: &[String]) -> anyhow::Result<i32
         log_aggregation::suffix(&conf),
     ) {
         (Ok(root), Ok(suffix)) if root.is_dir() => {
-            let owner = owner_from_rm(conf_dir, args.application).await;
-            let dirs = aggregated_dirs(&root, &suffix, args.application, owner.as_deref());
+            report = report_from_rm(conf_dir, args.application).await;
+            let owner = report.as_ref().map(|r| r.user.as_str());
+            let dirs = aggregated_dirs(&root, &suffix, args.application, owner);
             print_aggregated(&mut out, &dirs, &args, &mut printed)?;
         }
         (Err(error), _) | (_, Err(error)) => eprintln!("aggregated logs not read: {error}"),
@@ -344,6 +350,15 @@ pub async fn run(conf_dir: Option<&Path>, args: &[String]) -> anyhow::Result<i32
                 args.files.join(", ")
             }
         );
+        if let Some(status) = report
+            .map(|r| r.log_aggregation_status)
+            .filter(|s| *s != LogAggregationStatus::Succeeded)
+        {
+            eprintln!(
+                "Log aggregation has not completed or is not enabled (status {}).",
+                status.name()
+            );
+        }
         return Ok(255);
     }
     Ok(if printed.errors > 0 { 255 } else { 0 })

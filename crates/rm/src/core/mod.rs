@@ -6,6 +6,7 @@ mod allocate_reply;
 mod am;
 mod apps;
 mod durability;
+pub mod log_aggregation;
 mod node_table;
 mod nodes;
 pub mod records;

@@ -1,11 +1,11 @@
 //! NodeManagers: registration, heartbeats with container statuses, loss and shutdown.
 
 use spindle_proto::yarn::{
-    ApplicationIdProto, ContainerStateProto, NmContainerStatusProto, NodeActionProto,
-    NodeHeartbeatRequestProto, NodeHeartbeatResponseProto, RegisterNodeManagerRequestProto,
-    RegisterNodeManagerResponseProto,
+    ApplicationIdProto, ContainerStateProto, LogAggregationReportProto, NmContainerStatusProto,
+    NodeActionProto, NodeHeartbeatRequestProto, NodeHeartbeatResponseProto,
+    RegisterNodeManagerRequestProto, RegisterNodeManagerResponseProto,
 };
-use spindle_types::states::NodeState;
+use spindle_types::states::{LogAggregationStatus, NodeState};
 use spindle_types::{
     exit_status, ApplicationAttemptId, ApplicationId, ContainerId, NodeId, Resource,
 };
@@ -125,6 +125,11 @@ impl RmCore {
             self.apply_decisions(decisions, now_ms);
         }
         self.clean_up_ended_applications(&node_id, &request.running_applications);
+        self.record_log_aggregation_reports(
+            &node_id,
+            &request.log_aggregation_reports_for_apps,
+            now_ms,
+        );
         Ok(self.registration_response(capability))
     }
 
@@ -438,6 +443,12 @@ impl RmCore {
                 }
                 continue;
             };
+            if self.settings.log_aggregation_enabled {
+                // The node ran a container of the application: its logs will be uploaded.
+                if let Some(app) = self.apps.get_mut(&id.application_id()) {
+                    app.log_aggregation.node_ran_container(&node_id, now_ms);
+                }
+            }
             if complete {
                 let decisions =
                     self.scheduler
@@ -450,6 +461,11 @@ impl RmCore {
             }
         }
 
+        self.record_log_aggregation_reports(
+            &node_id,
+            &request.log_aggregation_reports_for_apps,
+            now_ms,
+        );
         let decisions = self.scheduler.node_heartbeat(&node_id, now_ms);
         self.apply_decisions(decisions, now_ms);
         let node = self.nodes.get_mut(&node_id).expect("present");
@@ -464,6 +480,35 @@ impl RmCore {
             next_heart_beat_interval: interval,
             ..Default::default()
         })
+    }
+
+    /// A node's log aggregation reports, into its applications' status (reports of applications
+    /// the RM does not know, or with an unknown status, are dropped).
+    fn record_log_aggregation_reports(
+        &mut self,
+        node_id: &NodeId,
+        reports: &[LogAggregationReportProto],
+        now_ms: i64,
+    ) {
+        for report in reports {
+            let Some(application) = report
+                .application_id
+                .as_ref()
+                .and_then(|id| ApplicationId::try_from(id).ok())
+            else {
+                continue;
+            };
+            let Some(status) = report
+                .log_aggregation_status
+                .and_then(LogAggregationStatus::from_wire)
+            else {
+                continue;
+            };
+            if let Some(app) = self.apps.get_mut(&application) {
+                app.log_aggregation
+                    .node_reported(node_id, status, report.diagnostics(), now_ms);
+            }
+        }
     }
 
     /// `unRegisterNodeManager`: an orderly NM shutdown.

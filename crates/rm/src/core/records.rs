@@ -56,6 +56,9 @@ pub struct RmApp {
     /// Whether its final state is durable (always, without a state store): only then does an
     /// unregistering AM hear that its unregistration is complete.
     pub final_saved: bool,
+    /// Each node's log upload, as the nodes that ran its containers report it (not stored:
+    /// after an RM restart it starts again from what nodes report).
+    pub log_aggregation: super::log_aggregation::AppLogAggregation,
 }
 
 impl RmApp {
@@ -100,6 +103,7 @@ impl RmApp {
             kept_containers: BTreeSet::new(),
             cleaned_up: false,
             final_saved: false,
+            log_aggregation: Default::default(),
         }
     }
 

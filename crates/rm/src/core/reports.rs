@@ -2,10 +2,11 @@
 
 use spindle_proto::yarn::{
     ApplicationAttemptReportProto, ApplicationReportProto, FinalApplicationStatusProto,
-    NodeReportProto, NodeStateProto, PriorityProto, QueueInfoProto, QueueStateProto,
-    YarnApplicationAttemptStateProto, YarnApplicationStateProto, YarnClusterMetricsProto,
+    LogAggregationStatusProto, NodeReportProto, NodeStateProto, PriorityProto, QueueInfoProto,
+    QueueStateProto, YarnApplicationAttemptStateProto, YarnApplicationStateProto,
+    YarnClusterMetricsProto,
 };
-use spindle_types::states::NodeState;
+use spindle_types::states::{LogAggregationStatus, NodeState};
 use spindle_types::{ApplicationAttemptId, ApplicationId, Resource};
 
 use super::usage::UsageBasis;
@@ -89,8 +90,22 @@ impl RmCore {
             priority: Some(PriorityProto {
                 priority: Some(app.priority),
             }),
+            log_aggregation_status: Some(LogAggregationStatusProto::from(
+                self.log_aggregation_status(app, now_ms),
+            ) as i32),
             ..Default::default()
         }
+    }
+
+    /// Where the upload of `app`'s logs stands at `now_ms`, combined from its nodes' reports
+    /// (DISABLED when log aggregation is off).
+    pub fn log_aggregation_status(&self, app: &RmApp, now_ms: i64) -> LogAggregationStatus {
+        app.log_aggregation.status(
+            self.settings.log_aggregation_enabled,
+            app.state.is_final().then_some(app.finish_time),
+            now_ms,
+            self.settings.log_aggregation_status_timeout_ms,
+        )
     }
 
     /// The URL the AM gave for its web UI: the one it registered (or updated in allocate),

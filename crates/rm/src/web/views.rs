@@ -138,7 +138,7 @@ pub(crate) fn app_info(core: &RmCore, app: &RmApp, now_ms: i64) -> AppInfo {
         preempted_memory_seconds: usage.preempted_memory_seconds.unwrap_or(0),
         preempted_vcore_seconds: usage.preempted_vcore_seconds.unwrap_or(0),
         preempted_resource_seconds_map: entry_map(&usage.application_preempted_resource_usage_map),
-        log_aggregation_status: "DISABLED",
+        log_aggregation_status: core.log_aggregation_status(app, now_ms).name(),
         unmanaged_application: app.submission.unmanaged_am(),
         app_node_label_expression: String::new(),
         am_node_label_expression: String::new(),
