@@ -360,6 +360,8 @@ pub enum BenchTarget {
     Rm(RmBenchArgs),
     /// submitApplication to AM container allocated, launched and running, on the minicluster.
     Submit(SubmitBenchArgs),
+    /// The RM's web UI and REST API on a big cluster's state: time to the last byte per page.
+    Web(WebBenchArgs),
     /// Scaling curves of the scheduling core: cost per allocation over nodes, queues,
     /// applications and pending requests, plotted in scaling.html.
     Scaling(super::scaling::ScalingBenchArgs),
@@ -416,6 +418,7 @@ pub fn run_bench(args: BenchArgs) -> anyhow::Result<i32> {
         BenchTarget::Scheduler(args) => bench_scheduler(args),
         BenchTarget::Rm(args) => bench_rm(args),
         BenchTarget::Submit(args) => bench_submit(args),
+        BenchTarget::Web(args) => bench_web(args),
         BenchTarget::Scaling(args) => super::scaling::run(args),
         BenchTarget::RmServe(args) => {
             let settings = RmServeSettings::from_json(&args.settings)?;
@@ -689,6 +692,19 @@ pub struct SubmitBenchArgs {
 }
 
 #[derive(clap::Args, Debug)]
+pub struct WebBenchArgs {
+    /// Leaf queues of the CapacityScheduler.
+    #[arg(long, default_value_t = 1000)]
+    pub queues: usize,
+    /// Applications submitted (they wait in ACCEPTED: the cluster has no NodeManager).
+    #[arg(long, default_value_t = 10_000)]
+    pub applications: usize,
+    /// Fetches of each page.
+    #[arg(long, default_value_t = 20)]
+    pub requests: usize,
+}
+
+#[derive(clap::Args, Debug)]
 pub struct RmServeArgs {
     /// The RM's settings as JSON (written by `bench rm`).
     #[arg(long)]
@@ -713,6 +729,30 @@ fn bench_rm(args: RmBenchArgs) -> anyhow::Result<i32> {
     let result = run_rm_benchmark(&spec)?;
     println!();
     print!("{}", rm_result_markdown(&result));
+    Ok(0)
+}
+
+fn bench_web(args: WebBenchArgs) -> anyhow::Result<i32> {
+    let dir = std::env::temp_dir().join(format!("spindle-web-bench-{}", std::process::id()));
+    let spec = spindle_sim::rm_bench::WebBenchSpec {
+        queues: args.queues,
+        applications: args.applications,
+        requests: args.requests,
+        base_dir: dir.clone(),
+    };
+    println!("machine: {}", machine_description());
+    println!(
+        "command: {}",
+        std::env::args().collect::<Vec<_>>().join(" ")
+    );
+    let result = spindle_sim::rm_bench::run_web_benchmark(&spec);
+    let _ = std::fs::remove_dir_all(dir);
+    let timings = result?;
+    println!();
+    print!(
+        "{}",
+        spindle_sim::rm_bench::web_result_markdown(&spec, &timings)
+    );
     Ok(0)
 }
 

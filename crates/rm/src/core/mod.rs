@@ -26,6 +26,7 @@ pub use records::{RmApp, RmAttempt, RmContainer, RmNode};
 pub use reports::{proxy_url, UNAVAILABLE};
 pub use scheduling::Decision;
 pub use tokens::RmKeys;
+pub(crate) use usage::UsageBasis;
 pub use usage::{ApplicationMetrics, AttemptMetrics, ResourceSeconds};
 
 use crate::liveness::LivenessMonitor;

@@ -40,7 +40,8 @@ impl RmCore {
             .map(move |app| (app, self.application_report_on(app, now_ms, &mut basis)))
     }
 
-    fn application_report_on(
+    /// The report of `app`, with what usage percentages divide by shared across calls.
+    pub(crate) fn application_report_on(
         &self,
         app: &RmApp,
         now_ms: i64,

@@ -21,6 +21,9 @@ use crate::core::RmApp;
 
 type Web = State<Arc<RmWeb>>;
 
+/// Applications whose answers are built per hold of the core's lock.
+const APPS_PER_HOLD: usize = 256;
+
 /// The pairs of a query string, decoded; a key may repeat.
 fn query_pairs(query: &Option<String>) -> Vec<(String, String)> {
     query
@@ -266,14 +269,29 @@ pub(super) async fn apps(State(web): Web, RawQuery(query): RawQuery) -> Result<R
     let filter = AppFilter::of(&pairs)?;
     let core = web.core()?;
     let now = crate::service::now_ms();
-    let apps = core.read(|c| {
+    // The matching ids under one short hold of the core, then their answers in chunks, each
+    // under its own hold: a list of 10,000 applications never stalls the scheduling path for
+    // the whole list.
+    let ids: Vec<ApplicationId> = core.read(|c| {
         c.apps
             .values()
             .filter(|app| filter.accepts(app))
             .take(filter.limit)
-            .map(|app| views::app_info(c, app, now))
-            .collect::<Vec<_>>()
+            .map(|app| app.id)
+            .collect()
     });
+    let mut apps = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(APPS_PER_HOLD) {
+        core.read(|c| {
+            let mut basis = crate::core::UsageBasis::default();
+            apps.extend(
+                chunk
+                    .iter()
+                    .filter_map(|id| c.apps.get(id))
+                    .map(|app| views::app_info_with(c, app, now, &mut basis)),
+            );
+        });
+    }
     // Serialized straight from the structs (not through a JSON value): the resource-seconds
     // maps repeat their `entry` key, as YARN's do.
     Ok(response(

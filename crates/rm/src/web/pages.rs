@@ -256,11 +256,12 @@ async fn apps_page(
             })
             .filter(|a| user.as_ref().is_none_or(|u| a.user == *u))
             .collect();
+        let mut basis = crate::core::UsageBasis::default();
         let rows: String = matching
             .iter()
             .skip((page_number - 1) * APPS_PER_PAGE)
             .take(APPS_PER_PAGE)
-            .map(|app| app_row(&views::app_info(c, app, now)))
+            .map(|app| app_row(&views::app_info_with(c, app, now, &mut basis)))
             .collect();
         (rows, matching.len())
     });

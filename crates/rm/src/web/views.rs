@@ -7,7 +7,7 @@ use spindle_types::{ApplicationId, Resource};
 use spindle_web::json::{EntryMap, JsonList};
 
 use super::dao::*;
-use crate::core::{RmApp, RmCore, RmNode};
+use crate::core::{RmApp, RmCore, RmNode, UsageBasis};
 use crate::lifecycle::attempt::AttemptState;
 
 /// What the views need besides the core: where this RM's web server is.
@@ -48,7 +48,18 @@ pub(crate) fn with_scheme(url: &str) -> std::borrow::Cow<'_, str> {
 
 /// One application as `/apps/{id}` shows it.
 pub(crate) fn app_info(core: &RmCore, app: &RmApp, now_ms: i64) -> AppInfo {
-    let report = core.application_report(app, now_ms);
+    app_info_with(core, app, now_ms, &mut UsageBasis::default())
+}
+
+/// [`app_info`] for one of many applications: what usage percentages divide by is worked out
+/// once per queue for all of them.
+pub(crate) fn app_info_with(
+    core: &RmCore,
+    app: &RmApp,
+    now_ms: i64,
+    basis: &mut UsageBasis,
+) -> AppInfo {
+    let report = core.application_report_on(app, now_ms, basis);
     let metrics = core.application_metrics(app, now_ms);
     let state = app.state.yarn_state();
     let attempt = app.current_attempt().and_then(|id| core.attempts.get(&id));

@@ -33,12 +33,14 @@ pub mod report_poller;
 pub mod rm_host;
 pub mod scenario;
 pub mod submit_latency;
+pub mod web_pages;
 
 pub use am_fleet::AmFleetSpec;
 pub use report::{rm_result_markdown, submit_result_markdown};
 pub use rm_host::{serve_rm_until_stdin_closes, RmPlacement, RmServeSettings};
 pub use scenario::{run_rm_benchmark, RmBenchResult, RmBenchSpec};
 pub use submit_latency::{run_submit_benchmark, SubmitBenchResult, SubmitBenchSpec};
+pub use web_pages::{run_web_benchmark, web_result_markdown, WebBenchSpec};
 
 /// Why a whole-RM benchmark could not run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
