@@ -67,6 +67,26 @@ impl ArgumentError {
     }
 }
 
+/// `args` parsed by `parse` after an optional `--conf-dir DIR`; a refusal is printed (its
+/// message, then `usage` when it calls for it) and becomes the exit status to return.
+pub(crate) fn parse_or_refuse<T>(
+    args: &[String],
+    usage: &str,
+    parse: impl FnOnce(&[String]) -> Result<T, ArgumentError>,
+) -> Result<(Option<PathBuf>, T), i32> {
+    take_conf_dir(args)
+        .and_then(|(dir, rest)| Ok((dir, parse(&rest)?)))
+        .map_err(|error| {
+            if !error.message.is_empty() {
+                eprintln!("{}", error.message);
+            }
+            if error.usage {
+                eprintln!("{usage}");
+            }
+            EXIT_FAILURE
+        })
+}
+
 /// Splits `args` into an optional `--conf-dir DIR` (which may come after the subcommand) and the rest.
 pub(crate) fn take_conf_dir(
     args: &[String],
@@ -390,24 +410,10 @@ pub(crate) async fn connect(conf_dir: Option<&Path>) -> anyhow::Result<YarnClien
         })
 }
 
-fn print_argument_error(error: &ArgumentError) {
-    if !error.message.is_empty() {
-        eprintln!("{}", error.message);
-    }
-    if error.usage {
-        eprintln!("{USAGE}");
-    }
-}
-
 pub async fn run(conf_dir: Option<&Path>, args: &[String]) -> anyhow::Result<i32> {
-    let parsed =
-        take_conf_dir(args).and_then(|(dir, rest)| Ok((dir, parse_application_args(&rest)?)));
-    let (inner_conf_dir, command) = match parsed {
+    let (inner_conf_dir, command) = match parse_or_refuse(args, USAGE, parse_application_args) {
         Ok(parsed) => parsed,
-        Err(error) => {
-            print_argument_error(&error);
-            return Ok(EXIT_FAILURE);
-        }
+        Err(status) => return Ok(status),
     };
     if command == ApplicationCommand::Help {
         println!("{USAGE}");

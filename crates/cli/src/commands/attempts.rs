@@ -11,7 +11,7 @@ use spindle_proto::yarn::{
 };
 use spindle_types::{ApplicationAttemptId, ApplicationId, ContainerId};
 
-use super::application::{connect, option_name, take_conf_dir, ArgumentError, EXIT_FAILURE};
+use super::application::{connect, option_name, parse_or_refuse, ArgumentError, EXIT_FAILURE};
 
 const ATTEMPT_USAGE: &str = "\
 usage: applicationattempt
@@ -239,19 +239,9 @@ pub async fn run(
         Subject::ApplicationAttempt => ATTEMPT_USAGE,
         Subject::Container => CONTAINER_USAGE,
     };
-    let parsed =
-        take_conf_dir(args).and_then(|(dir, rest)| Ok((dir, parse_list_or_status(&rest)?)));
-    let (inner_conf_dir, command) = match parsed {
+    let (inner_conf_dir, command) = match parse_or_refuse(args, usage, parse_list_or_status) {
         Ok(parsed) => parsed,
-        Err(error) => {
-            if !error.message.is_empty() {
-                eprintln!("{}", error.message);
-            }
-            if error.usage {
-                eprintln!("{usage}");
-            }
-            return Ok(EXIT_FAILURE);
-        }
+        Err(status) => return Ok(status),
     };
     if command == ListOrStatus::Help {
         println!("{usage}");

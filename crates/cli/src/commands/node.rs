@@ -9,7 +9,7 @@ use spindle_types::states::NodeState;
 use spindle_types::NodeId;
 
 use super::application::{
-    connect, option_name, option_values, take_conf_dir, ArgumentError, EXIT_FAILURE,
+    connect, option_name, option_values, parse_or_refuse, ArgumentError, EXIT_FAILURE,
 };
 
 const USAGE: &str = "\
@@ -218,18 +218,9 @@ pub fn format_node_report(report: &NodeReport) -> String {
 }
 
 pub async fn run(conf_dir: Option<&Path>, args: &[String]) -> anyhow::Result<i32> {
-    let parsed = take_conf_dir(args).and_then(|(dir, rest)| Ok((dir, parse_node_args(&rest)?)));
-    let (inner_conf_dir, command) = match parsed {
+    let (inner_conf_dir, command) = match parse_or_refuse(args, USAGE, parse_node_args) {
         Ok(parsed) => parsed,
-        Err(error) => {
-            if !error.message.is_empty() {
-                eprintln!("{}", error.message);
-            }
-            if error.usage {
-                eprintln!("{USAGE}");
-            }
-            return Ok(EXIT_FAILURE);
-        }
+        Err(status) => return Ok(status),
     };
     if command == NodeCommand::Help {
         println!("{USAGE}");

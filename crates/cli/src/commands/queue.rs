@@ -6,7 +6,7 @@ use std::path::Path;
 
 use spindle_proto::yarn::{QueueInfoProto, QueueStateProto};
 
-use super::application::{connect, option_name, take_conf_dir, ArgumentError, EXIT_FAILURE};
+use super::application::{connect, option_name, parse_or_refuse, ArgumentError, EXIT_FAILURE};
 
 const USAGE: &str = "\
 usage: queue
@@ -93,18 +93,9 @@ pub fn format_queue_status(info: &QueueInfoProto) -> String {
 }
 
 pub async fn run(conf_dir: Option<&Path>, args: &[String]) -> anyhow::Result<i32> {
-    let parsed = take_conf_dir(args).and_then(|(dir, rest)| Ok((dir, parse_queue_args(&rest)?)));
-    let (inner_conf_dir, command) = match parsed {
+    let (inner_conf_dir, command) = match parse_or_refuse(args, USAGE, parse_queue_args) {
         Ok(parsed) => parsed,
-        Err(error) => {
-            if !error.message.is_empty() {
-                eprintln!("{}", error.message);
-            }
-            if error.usage {
-                eprintln!("{USAGE}");
-            }
-            return Ok(EXIT_FAILURE);
-        }
+        Err(status) => return Ok(status),
     };
     let queue = match command {
         QueueCommand::Help => {

@@ -54,3 +54,25 @@ pub enum RmBenchError {
     #[error("timed out: {0}")]
     TimedOut(String),
 }
+
+/// Runs `work` on a two-thread runtime of its own, on a thread of its own: the benchmarks are
+/// called from the CLI, which may already be inside a runtime.
+pub(crate) fn on_own_runtime<T, F>(work: impl FnOnce() -> F + Send) -> Result<T, RmBenchError>
+where
+    F: std::future::Future<Output = Result<T, RmBenchError>>,
+    T: Send,
+{
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .map_err(|e| RmBenchError::Setup(format!("runtime: {e}")))?;
+                runtime.block_on(work())
+            })
+            .join()
+            .unwrap_or_else(|_| Err(RmBenchError::Setup("the benchmark thread panicked".into())))
+    })
+}

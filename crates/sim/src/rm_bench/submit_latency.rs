@@ -64,19 +64,7 @@ pub fn run_submit_benchmark(spec: &SubmitBenchSpec) -> Result<SubmitBenchResult,
             "the submit benchmark needs at least one application and one node".into(),
         ));
     }
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .map_err(|e| RmBenchError::Setup(format!("runtime: {e}")))?;
-                runtime.block_on(run(spec))
-            })
-            .join()
-            .unwrap_or_else(|_| Err(RmBenchError::Setup("the benchmark thread panicked".into())))
-    })
+    super::on_own_runtime(|| run(spec))
 }
 
 fn wall_clock_ns() -> i128 {

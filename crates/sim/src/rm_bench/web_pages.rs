@@ -61,19 +61,7 @@ pub fn run_web_benchmark(spec: &WebBenchSpec) -> Result<Vec<PageTiming>, RmBench
             "the web benchmark needs at least one queue and one request".into(),
         ));
     }
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .map_err(|e| RmBenchError::Setup(format!("runtime: {e}")))?;
-                runtime.block_on(run(spec))
-            })
-            .join()
-            .unwrap_or_else(|_| Err(RmBenchError::Setup("the benchmark thread panicked".into())))
-    })
+    super::on_own_runtime(|| run(spec))
 }
 
 fn capacity_scheduler_xml(queues: usize) -> String {
