@@ -376,3 +376,25 @@ async fn every_route_of_the_table_answers() {
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     run.cluster.shutdown().await;
 }
+
+/// The NM's `/prom` counts what it runs and the calls its container-management port took.
+#[tokio::test]
+async fn the_metrics_endpoint_shows_the_running_am() {
+    let running = running().await;
+    let (status, text) = get_text(&format!("{}/prom", running.nm)).await;
+    assert_eq!(status, StatusCode::OK);
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit_once(' '))
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+    };
+    assert_eq!(value("node_manager_metrics_containers_running{"), 1.0);
+    assert_eq!(value("node_manager_metrics_allocated_mb{"), 256.0);
+    assert_eq!(value("node_manager_metrics_allocated_containers{"), 1.0);
+    assert!(value("rpc_detailed_activity_start_containers_num_ops{") >= 1.0);
+    let (total, free) = (4096.0, value("node_manager_metrics_available_mb{"));
+    assert_eq!(free, total - 256.0);
+    drop(running.cluster);
+}

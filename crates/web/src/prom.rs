@@ -131,6 +131,61 @@ impl PromText {
     }
 }
 
+/// One IPC port's RpcActivity (calls, queue and processing time) and RpcDetailedActivity (per
+/// method) samples, labelled with `port`.
+pub fn rpc_samples(text: &mut PromText, port: &str, metrics: &spindle_ipc::RpcMetrics) {
+    let mut ops = 0u64;
+    let mut queue_micros = 0u64;
+    let mut processing_micros = 0u64;
+    for ((protocol, method), totals) in metrics.snapshot() {
+        ops += totals.calls;
+        queue_micros += totals.queue_micros;
+        processing_micros += totals.processing_micros;
+        let labels = [("port", port), ("protocol", protocol.as_str())];
+        // Method names come from callers: only letters and digits reach a metric name.
+        let method: String = method
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let detailed =
+            |suffix: &str| hadoop_name("RpcDetailedActivity", &format!("{method}{suffix}"));
+        text.counter(&detailed("NumOps"), &labels, totals.calls as f64);
+        text.gauge(
+            &detailed("AvgTime"),
+            &labels,
+            average_ms(totals.processing_micros, totals.calls),
+        );
+        text.counter(&detailed("Failures"), &labels, totals.failures as f64);
+    }
+    let labels = [("port", port)];
+    let name = |attribute: &str| hadoop_name("RpcActivity", attribute);
+    text.counter(&name("RpcQueueTimeNumOps"), &labels, ops as f64);
+    text.gauge(
+        &name("RpcQueueTimeAvgTime"),
+        &labels,
+        average_ms(queue_micros, ops),
+    );
+    text.counter(&name("RpcProcessingTimeNumOps"), &labels, ops as f64);
+    text.gauge(
+        &name("RpcProcessingTimeAvgTime"),
+        &labels,
+        average_ms(processing_micros, ops),
+    );
+    text.counter(
+        &name("RpcServerTooBusy"),
+        &labels,
+        metrics.too_busy() as f64,
+    );
+}
+
+fn average_ms(total_micros: u64, ops: u64) -> f64 {
+    if ops == 0 {
+        0.0
+    } else {
+        total_micros as f64 / ops as f64 / 1000.0
+    }
+}
+
 /// Upper bounds of the latency histogram's buckets, in seconds.
 pub const BUCKETS_SECONDS: [f64; 10] = [
     0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1, 1.0,

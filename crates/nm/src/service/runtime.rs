@@ -159,6 +159,7 @@ impl NodeManager {
                 http_address: format!("{}:{http_port}", settings.host),
                 resource: resource.clone(),
                 started_on: super::now_ms(),
+                rpc: server.metrics(),
             },
         )?;
         let (shutdown, shutdown_receiver) = watch::channel(false);

@@ -14,6 +14,7 @@
 mod dao;
 pub(crate) mod log_files;
 mod log_pages;
+mod metrics;
 mod rest;
 
 use std::net::SocketAddr;
@@ -46,6 +47,7 @@ pub const ROUTES: &[Route] = &[
     read("/node/containerlogs/{containerid}/{owner}/"),
     read("/node/containerlogs/{containerid}/{owner}/{file}"),
     read("/node/containerlogs/{containerid}/{owner}/{file}/"),
+    read("/prom"),
     read("/ws/v1/node"),
     read("/ws/v1/node/info"),
     read("/ws/v1/node/apps"),
@@ -104,6 +106,8 @@ pub(crate) struct NmWeb {
     /// What the node offers containers.
     pub resource: Resource,
     pub started_on: i64,
+    /// The container-management port's call counters (`/prom`).
+    pub rpc: Arc<spindle_ipc::RpcMetrics>,
 }
 
 impl NmWeb {
@@ -169,6 +173,7 @@ fn router(web: Arc<NmWeb>, gate: Arc<Gate>) -> Router {
             "/node/containerlogs/{containerid}/{owner}/{file}/",
             get(log_page),
         )
+        .route("/prom", get(metrics::prometheus))
         .route("/ws/v1/node", get(node_info))
         .route("/ws/v1/node/info", get(node_info))
         .route("/ws/v1/node/apps", get(apps))

@@ -180,59 +180,11 @@ pub(super) async fn prometheus(State(web): State<Arc<RmWeb>>) -> Result<Response
     text.histogram("spindle_rm_core_wait_seconds", &[], &telemetry.core_wait);
     text.histogram("spindle_rm_core_hold_seconds", &[], &telemetry.core_hold);
     for (port, metrics) in telemetry.rpc.get().into_iter().flatten() {
-        let mut queue_ops = 0u64;
-        let mut queue_micros = 0u64;
-        let mut processing_micros = 0u64;
-        for ((protocol, method), totals) in metrics.snapshot() {
-            queue_ops += totals.calls;
-            queue_micros += totals.queue_micros;
-            processing_micros += totals.processing_micros;
-            let labels = [("port", *port), ("protocol", protocol.as_str())];
-            let method: String = method
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                .collect();
-            let detailed =
-                |suffix: &str| hadoop_name("RpcDetailedActivity", &format!("{method}{suffix}"));
-            text.counter(&detailed("NumOps"), &labels, totals.calls as f64);
-            text.gauge(
-                &detailed("AvgTime"),
-                &labels,
-                average_ms(totals.processing_micros, totals.calls),
-            );
-            text.counter(&detailed("Failures"), &labels, totals.failures as f64);
-        }
-        let labels = [("port", *port)];
-        let name = |attribute: &str| hadoop_name("RpcActivity", attribute);
-        text.counter(&name("RpcQueueTimeNumOps"), &labels, queue_ops as f64);
-        text.gauge(
-            &name("RpcQueueTimeAvgTime"),
-            &labels,
-            average_ms(queue_micros, queue_ops),
-        );
-        text.counter(&name("RpcProcessingTimeNumOps"), &labels, queue_ops as f64);
-        text.gauge(
-            &name("RpcProcessingTimeAvgTime"),
-            &labels,
-            average_ms(processing_micros, queue_ops),
-        );
-        text.counter(
-            &name("RpcServerTooBusy"),
-            &labels,
-            metrics.too_busy() as f64,
-        );
+        spindle_web::prom::rpc_samples(&mut text, port, metrics);
     }
     Ok((
         [(header::CONTENT_TYPE, spindle_web::prom::CONTENT_TYPE)],
         text.finish(),
     )
         .into_response())
-}
-
-fn average_ms(total_micros: u64, ops: u64) -> f64 {
-    if ops == 0 {
-        0.0
-    } else {
-        total_micros as f64 / ops as f64 / 1000.0
-    }
 }
