@@ -5,9 +5,10 @@
 //! `spindle_web::auth::authorize` before any handler runs; `handlers.rs` answers reads and
 //! kills, `submit.rs` REST submission, `views.rs` and `scheduler_info.rs` build the answers from
 //! the core under its lock, `dao.rs` holds the wire shapes, `proxy.rs` is the web application
-//! proxy (`/proxy/<appId>/..`: AMs' web UIs through the RM). The server serves whatever core
-//! the RM's active slot holds: without HA always the RM's; with HA a standby answers 307 to
-//! the active RM's address, as YARN's RMWebAppFilter does.
+//! proxy (`/proxy/<appId>/..`: AMs' web UIs through the RM), `pages.rs` the UI under
+//! `/cluster` with `history.rs` its usage charts, `metrics.rs` `/prom`. The server serves
+//! whatever core the RM's active slot holds: without HA always the RM's; with HA a standby
+//! answers 307 to the active RM's address at the same path, as YARN's RMWebAppFilter does.
 
 mod dao;
 mod handlers;
