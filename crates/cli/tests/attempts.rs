@@ -1,5 +1,6 @@
 //! `spindle applicationattempt` and `spindle container` against a running minicluster: an
-//! application's attempt and its live AM container, listed and described as `yarn` does.
+//! application's attempt and its live AM container, listed and described as `yarn` does; and
+//! `application -list -appTags` finding it by its tag.
 
 mod common;
 
@@ -29,6 +30,7 @@ async fn attempts_and_containers_are_listed_and_described() {
                 ..Default::default()
             }),
             resource: Some((&Resource::new(256, 1)).into()),
+            application_tags: vec!["nightly".into()],
             ..Default::default()
         })
         .await
@@ -104,6 +106,24 @@ async fn attempts_and_containers_are_listed_and_described() {
         out.contains(&format!("/node/containerlogs/{container}/alice")),
         "{out}"
     );
+
+    // `application -list -appTags`: only applications carrying one of the tags.
+    let tagged = run(vec![
+        "application".into(),
+        "-list".into(),
+        "-appTags".into(),
+        "Nightly,etl".into(),
+    ])
+    .await;
+    assert!(text(&tagged).contains(&id.to_string()), "{}", text(&tagged));
+    let other = run(vec![
+        "application".into(),
+        "-list".into(),
+        "-appTags".into(),
+        "hourly".into(),
+    ])
+    .await;
+    assert!(!text(&other).contains(&id.to_string()), "{}", text(&other));
 
     let unknown = run(vec![
         "container".into(),

@@ -48,6 +48,8 @@ pub struct ApplicationFilter {
     pub application_types: Vec<String>,
     pub users: Vec<String>,
     pub queues: Vec<String>,
+    /// Applications carrying any of these tags (YARN's `-appTags`).
+    pub tags: Vec<String>,
 }
 
 /// A connection to the RM's ApplicationClientProtocol.
@@ -192,6 +194,7 @@ impl YarnClient {
                 .collect(),
             users: filter.users.clone(),
             queues: filter.queues.clone(),
+            application_tags: filter.tags.clone(),
             ..Default::default()
         };
         let response: GetApplicationsResponseProto = self.channel.call(METHOD, &request).await?;

@@ -19,6 +19,9 @@ usage: application
                                  state can be one of the following:
                                  ALL,NEW,NEW_SAVING,SUBMITTED,ACCEPTED,RUNNING,
                                  FINISHED,FAILED,KILLED
+ -appTags <Tags>                 Works with -list to filter applications
+                                 based on input comma-separated list of
+                                 application tags.
  -appTypes <Types>               Works with -list to filter applications
                                  based on input comma-separated list of
                                  application types.
@@ -45,6 +48,8 @@ pub enum ApplicationCommand {
     List {
         states: Vec<YarnApplicationState>,
         application_types: Vec<String>,
+        /// `-appTags`: applications carrying any of these (lower case, as YARN stores tags).
+        application_tags: Vec<String>,
     },
     Status(ApplicationId),
     Kill(ApplicationId),
@@ -157,6 +162,7 @@ pub fn parse_application_args(args: &[String]) -> Result<ApplicationCommand, Arg
     let mut help = false;
     let mut state_values: Option<Vec<String>> = None;
     let mut type_values: Vec<String> = Vec::new();
+    let mut tag_values: Vec<String> = Vec::new();
     let mut index = 0;
     while index < args.len() {
         let arg = &args[index];
@@ -183,6 +189,7 @@ pub fn parse_application_args(args: &[String]) -> Result<ApplicationCommand, Arg
                     .extend(option_values(args, &mut index));
             }
             "appTypes" => type_values.extend(option_values(args, &mut index)),
+            "appTags" => tag_values.extend(option_values(args, &mut index)),
             other => {
                 return Err(ArgumentError::usage(format!(
                     "Unrecognized option: -{other}"
@@ -234,9 +241,17 @@ pub fn parse_application_args(args: &[String]) -> Result<ApplicationCommand, Arg
                 application_types.push(upper);
             }
         }
+        let mut application_tags: Vec<String> = Vec::new();
+        for value in tag_values.iter().flat_map(|v| v.split(',')) {
+            let tag = value.trim().to_lowercase();
+            if !tag.is_empty() && !application_tags.contains(&tag) {
+                application_tags.push(tag);
+            }
+        }
         return Ok(ApplicationCommand::List {
             states,
             application_types,
+            application_tags,
         });
     }
     if help {
@@ -425,10 +440,12 @@ pub async fn run(conf_dir: Option<&Path>, args: &[String]) -> anyhow::Result<i32
         ApplicationCommand::List {
             states,
             application_types,
+            application_tags,
         } => {
             let filter = ApplicationFilter {
                 states: states.clone(),
                 application_types: application_types.clone(),
+                tags: application_tags,
                 ..Default::default()
             };
             let mut reports = client.get_applications(&filter).await?;
@@ -526,7 +543,8 @@ mod tests {
             parse("-list").unwrap(),
             ApplicationCommand::List {
                 states: DEFAULT_LIST_STATES.to_vec(),
-                application_types: vec![]
+                application_types: vec![],
+                application_tags: vec![],
             }
         );
     }
@@ -534,27 +552,31 @@ mod tests {
     #[test]
     fn list_filters_take_comma_lists_in_one_or_more_arguments() {
         assert_eq!(
-            parse("-list -appStates running,FINISHED -appTypes spark,yarn").unwrap(),
+            parse("-list -appStates running,FINISHED -appTypes spark,yarn -appTags Nightly,etl")
+                .unwrap(),
             ApplicationCommand::List {
                 states: vec![
                     YarnApplicationState::Running,
                     YarnApplicationState::Finished
                 ],
-                application_types: vec!["SPARK".into(), "YARN".into()]
+                application_types: vec!["SPARK".into(), "YARN".into()],
+                application_tags: vec!["nightly".into(), "etl".into()],
             }
         );
         assert_eq!(
             parse("-appStates KILLED ACCEPTED -list").unwrap(),
             ApplicationCommand::List {
                 states: vec![YarnApplicationState::Accepted, YarnApplicationState::Killed],
-                application_types: vec![]
+                application_types: vec![],
+                application_tags: vec![],
             }
         );
         assert_eq!(
             parse("--list --appStates ALL").unwrap(),
             ApplicationCommand::List {
                 states: YarnApplicationState::ALL.to_vec(),
-                application_types: vec![]
+                application_types: vec![],
+                application_tags: vec![],
             }
         );
     }
