@@ -125,6 +125,18 @@ async fn attempts_and_containers_are_listed_and_described() {
     .await;
     assert!(!text(&other).contains(&id.to_string()), "{}", text(&other));
 
+    // `--json` listings for scripts.
+    let listed = run(vec!["application".into(), "-list".into(), "--json".into()]).await;
+    let apps: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(apps[0]["id"], id.to_string());
+    assert_eq!(apps[0]["user"], "alice");
+    assert_eq!(apps[0]["tags"][0], "nightly");
+    let nodes = run(vec!["node".into(), "-list".into(), "--json".into()]).await;
+    let nodes: serde_json::Value = serde_json::from_slice(&nodes.stdout).unwrap();
+    assert_eq!(nodes.as_array().unwrap().len(), 1);
+    assert_eq!(nodes[0]["state"], "RUNNING");
+    assert_eq!(nodes[0]["usedMemoryMB"], 256);
+
     let unknown = run(vec![
         "container".into(),
         "-status".into(),

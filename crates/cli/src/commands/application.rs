@@ -27,6 +27,7 @@ usage: application
                                  application types.
  -help                           Displays help for all commands.
  -kill <Application ID>          Kills the application.
+ -json                           Works with -list: a JSON array for scripts.
  -list                           List applications. Supports optional use
                                  of -appTypes to filter applications based
                                  on application type, and -appStates to
@@ -70,6 +71,44 @@ impl ArgumentError {
             usage: true,
         }
     }
+}
+
+/// `args` without `--json` (or `-json`), and whether it was there: listings print a JSON array
+/// for scripts instead of `yarn`'s table.
+pub(crate) fn take_json_flag(args: &[String]) -> (bool, Vec<String>) {
+    let json = args.iter().any(|a| a == "--json" || a == "-json");
+    let rest = args
+        .iter()
+        .filter(|a| *a != "--json" && *a != "-json")
+        .cloned()
+        .collect();
+    (json, rest)
+}
+
+/// One application of `application -list --json`.
+fn application_json(report: &ApplicationReport) -> serde_json::Value {
+    serde_json::json!({
+        "id": report.application_id.to_string(),
+        "name": report.name,
+        "applicationType": report.application_type,
+        "user": report.user,
+        "queue": report.queue,
+        "state": report.state.name(),
+        "finalStatus": report.final_status.name(),
+        "progress": report.progress,
+        "trackingUrl": report.tracking_url,
+        "startTime": report.start_time,
+        "finishTime": report.finish_time,
+        "tags": report.tags,
+        "usedContainers": report.used_containers,
+        "memorySeconds": report.memory_seconds,
+        "vcoreSeconds": report.vcore_seconds,
+    })
+}
+
+/// `items` as a JSON array, one line.
+pub(crate) fn json_array(items: Vec<serde_json::Value>) -> String {
+    format!("{}\n", serde_json::Value::Array(items))
 }
 
 /// `args` parsed by `parse` after an optional `--conf-dir DIR`; a refusal is printed (its
@@ -426,7 +465,8 @@ pub(crate) async fn connect(conf_dir: Option<&Path>) -> anyhow::Result<YarnClien
 }
 
 pub async fn run(conf_dir: Option<&Path>, args: &[String]) -> anyhow::Result<i32> {
-    let (inner_conf_dir, command) = match parse_or_refuse(args, USAGE, parse_application_args) {
+    let (json, args) = take_json_flag(args);
+    let (inner_conf_dir, command) = match parse_or_refuse(&args, USAGE, parse_application_args) {
         Ok(parsed) => parsed,
         Err(status) => return Ok(status),
     };
@@ -450,6 +490,13 @@ pub async fn run(conf_dir: Option<&Path>, args: &[String]) -> anyhow::Result<i32
             };
             let mut reports = client.get_applications(&filter).await?;
             reports.sort_by_key(|report| report.application_id);
+            if json {
+                print!(
+                    "{}",
+                    json_array(reports.iter().map(application_json).collect())
+                );
+                return Ok(0);
+            }
             print!(
                 "{}",
                 format_application_list(&application_types, &states, &reports)

@@ -16,6 +16,7 @@ const USAGE: &str = "\
 usage: node
  -all                 Works with -list to list all nodes.
  -help                Displays help for all commands.
+ -json                Works with -list: a JSON array for scripts.
  -list                List all running nodes. Supports optional use of
                       -states to filter nodes based on node state, all -all
                       to list all nodes.
@@ -218,7 +219,8 @@ pub fn format_node_report(report: &NodeReport) -> String {
 }
 
 pub async fn run(conf_dir: Option<&Path>, args: &[String]) -> anyhow::Result<i32> {
-    let (inner_conf_dir, command) = match parse_or_refuse(args, USAGE, parse_node_args) {
+    let (json, args) = super::application::take_json_flag(args);
+    let (inner_conf_dir, command) = match parse_or_refuse(&args, USAGE, parse_node_args) {
         Ok(parsed) => parsed,
         Err(status) => return Ok(status),
     };
@@ -232,6 +234,27 @@ pub async fn run(conf_dir: Option<&Path>, args: &[String]) -> anyhow::Result<i32
         NodeCommand::List(states) => {
             let mut reports = client.get_node_reports(&states).await?;
             reports.sort_by(|a, b| a.node_id.cmp(&b.node_id));
+            if json {
+                let items = reports
+                    .iter()
+                    .map(|r| {
+                        serde_json::json!({
+                            "id": r.node_id.to_string(),
+                            "state": r.state.name(),
+                            "httpAddress": r.http_address,
+                            "rack": r.rack_name,
+                            "numContainers": r.num_containers,
+                            "usedMemoryMB": r.used.memory_mb,
+                            "usedVirtualCores": r.used.vcores,
+                            "totalMemoryMB": r.capability.memory_mb,
+                            "totalVirtualCores": r.capability.vcores,
+                            "healthReport": r.health_report,
+                        })
+                    })
+                    .collect();
+                print!("{}", super::application::json_array(items));
+                return Ok(0);
+            }
             print!("{}", format_node_list(&reports));
             Ok(0)
         }
