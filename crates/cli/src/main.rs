@@ -66,6 +66,8 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// A live view of queues and applications, redrawn every few seconds (like `yarn top`).
+    Top(commands::top::TopArgs),
     /// Queues: -status QUEUE (like `yarn queue`).
     #[command(disable_help_flag = true)]
     Queue {
@@ -148,6 +150,7 @@ fn main() {
                 )
                 .await
             }
+            Command::Top(args) => commands::top::run(conf_dir.as_deref(), args).await,
             Command::Queue { args } => commands::queue::run(conf_dir.as_deref(), &args).await,
             Command::Logs { args } => commands::logs::run(conf_dir.as_deref(), &args).await,
             Command::Rmadmin { args } => commands::rmadmin::run(conf_dir.as_deref(), &args).await,

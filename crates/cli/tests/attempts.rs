@@ -1,6 +1,6 @@
 //! `spindle applicationattempt` and `spindle container` against a running minicluster: an
 //! application's attempt and its live AM container, listed and described as `yarn` does; and
-//! `application -list -appTags` finding it by its tag.
+//! `application -list -appTags` finding it by its tag, `--json` listings and `top --once`.
 
 mod common;
 
@@ -124,6 +124,24 @@ async fn attempts_and_containers_are_listed_and_described() {
     ])
     .await;
     assert!(!text(&other).contains(&id.to_string()), "{}", text(&other));
+
+    // `top --once`: the queue tree and the application holding memory.
+    let top = run(vec!["top".into(), "--once".into()]).await;
+    let out = text(&top);
+    assert!(top.status.success(), "{out}");
+    assert!(
+        out.contains("nodes: 1 active") && out.contains("1 accepted"),
+        "{out}"
+    );
+    assert!(
+        out.lines().any(|l| l.trim_start().starts_with("default")),
+        "{out}"
+    );
+    let row = out
+        .lines()
+        .find(|l| l.starts_with(&id.to_string()))
+        .unwrap_or_else(|| panic!("no row for the application:\n{out}"));
+    assert!(row.contains("alice") && row.contains("256MB"), "{row}");
 
     // `--json` listings for scripts.
     let listed = run(vec!["application".into(), "-list".into(), "--json".into()]).await;

@@ -288,6 +288,27 @@ impl YarnClient {
         .map_err(|e| ClientError::invalid_response(METHOD, e))
     }
 
+    /// `getQueueInfo` for `root` with every queue below it (children recursively, without
+    /// applications): the whole queue tree.
+    pub async fn get_queue_tree(&self) -> Result<QueueInfoProto, ClientError> {
+        const METHOD: &str = "getQueueInfo";
+        let request = GetQueueInfoRequestProto {
+            queue_name: Some("root".to_string()),
+            include_applications: Some(false),
+            include_child_queues: Some(true),
+            recursive: Some(true),
+            sub_cluster_id: None,
+        };
+        let response: GetQueueInfoResponseProto = self.channel.call(METHOD, &request).await?;
+        require(
+            &response.queue_info,
+            "GetQueueInfoResponseProto",
+            "queue_info",
+        )
+        .cloned()
+        .map_err(|e| ClientError::invalid_response(METHOD, e))
+    }
+
     /// `getApplicationAttempts`: the attempts of `application`, oldest first.
     pub async fn get_application_attempts(
         &self,

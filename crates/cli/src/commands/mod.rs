@@ -16,6 +16,7 @@ pub mod scaling;
 pub mod sim;
 pub mod soak;
 pub mod stop_signal;
+pub mod top;
 
 /// Logs to stderr, filtered by `SPINDLE_LOG` (default `default_level`).
 pub fn init_logging(default_level: &str) {
