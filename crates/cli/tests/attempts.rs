@@ -143,6 +143,14 @@ async fn attempts_and_containers_are_listed_and_described() {
         .unwrap_or_else(|| panic!("no row for the application:\n{out}"));
     assert!(row.contains("alice") && row.contains("256MB"), "{row}");
 
+    let detailed = run(vec!["node".into(), "-list".into(), "-showDetails".into()]).await;
+    let out = text(&detailed);
+    assert!(out.contains("Detailed Node Information :"), "{out}");
+    assert!(
+        out.contains("\tAllocated Resources : <memory:256, vCores:1>"),
+        "{out}"
+    );
+
     // `--json` listings for scripts.
     let listed = run(vec!["application".into(), "-list".into(), "--json".into()]).await;
     let apps: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();

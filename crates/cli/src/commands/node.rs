@@ -17,6 +17,7 @@ usage: node
  -all                 Works with -list to list all nodes.
  -help                Displays help for all commands.
  -json                Works with -list: a JSON array for scripts.
+ -showDetails         Works with -list to show each node's resources.
  -list                List all running nodes. Supports optional use of
                       -states to filter nodes based on node state, all -all
                       to list all nodes.
@@ -123,6 +124,33 @@ fn node_row(columns: [&str; 4]) -> String {
     )
 }
 
+/// `-list -showDetails`: each node's row followed by its resources, as `yarn node` prints them.
+pub fn format_node_list_with_details(reports: &[NodeReport]) -> String {
+    let mut lines = format_node_list(reports)
+        .lines()
+        .map(str::to_string)
+        .collect::<Vec<_>>();
+    let mut out = String::new();
+    // The first two lines are the total and the header; then one row per report.
+    for line in lines.drain(..2.min(lines.len())) {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    for (row, report) in lines.iter().zip(reports) {
+        out.push_str(row);
+        out.push('\n');
+        out.push_str(&format!(
+            "Detailed Node Information :\n\tConfigured Resources : <memory:{}, vCores:{}>\n\tAllocated Resources : <memory:{}, vCores:{}>\n\tNode-Labels : {}\n",
+            report.capability.memory_mb,
+            report.capability.vcores,
+            report.used.memory_mb,
+            report.used.vcores,
+            report.node_labels.join(",")
+        ));
+    }
+    out
+}
+
 /// The output of `-list`.
 pub fn format_node_list(reports: &[NodeReport]) -> String {
     let mut out = format!("Total Nodes:{}\n", reports.len());
@@ -220,6 +248,13 @@ pub fn format_node_report(report: &NodeReport) -> String {
 
 pub async fn run(conf_dir: Option<&Path>, args: &[String]) -> anyhow::Result<i32> {
     let (json, args) = super::application::take_json_flag(args);
+    let show_details = args
+        .iter()
+        .any(|a| a == "-showDetails" || a == "--showDetails");
+    let args: Vec<String> = args
+        .into_iter()
+        .filter(|a| a != "-showDetails" && a != "--showDetails")
+        .collect();
     let (inner_conf_dir, command) = match parse_or_refuse(&args, USAGE, parse_node_args) {
         Ok(parsed) => parsed,
         Err(status) => return Ok(status),
@@ -255,7 +290,11 @@ pub async fn run(conf_dir: Option<&Path>, args: &[String]) -> anyhow::Result<i32
                 print!("{}", super::application::json_array(items));
                 return Ok(0);
             }
-            print!("{}", format_node_list(&reports));
+            if show_details {
+                print!("{}", format_node_list_with_details(&reports));
+            } else {
+                print!("{}", format_node_list(&reports));
+            }
             Ok(0)
         }
         NodeCommand::Status(node_id) => {
