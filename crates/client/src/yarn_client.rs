@@ -270,33 +270,22 @@ impl YarnClient {
 
     /// `getQueueInfo` for `queue` (without its applications or children).
     pub async fn get_queue_info(&self, queue: &str) -> Result<QueueInfoProto, ClientError> {
-        const METHOD: &str = "getQueueInfo";
-        let request = GetQueueInfoRequestProto {
-            queue_name: Some(queue.to_string()),
-            include_applications: Some(false),
-            include_child_queues: Some(false),
-            recursive: Some(false),
-            sub_cluster_id: None,
-        };
-        let response: GetQueueInfoResponseProto = self.channel.call(METHOD, &request).await?;
-        require(
-            &response.queue_info,
-            "GetQueueInfoResponseProto",
-            "queue_info",
-        )
-        .cloned()
-        .map_err(|e| ClientError::invalid_response(METHOD, e))
+        self.queue_info(queue, false).await
     }
 
     /// `getQueueInfo` for `root` with every queue below it (children recursively, without
     /// applications): the whole queue tree.
     pub async fn get_queue_tree(&self) -> Result<QueueInfoProto, ClientError> {
+        self.queue_info("root", true).await
+    }
+
+    async fn queue_info(&self, queue: &str, tree: bool) -> Result<QueueInfoProto, ClientError> {
         const METHOD: &str = "getQueueInfo";
         let request = GetQueueInfoRequestProto {
-            queue_name: Some("root".to_string()),
+            queue_name: Some(queue.to_string()),
             include_applications: Some(false),
-            include_child_queues: Some(true),
-            recursive: Some(true),
+            include_child_queues: Some(tree),
+            recursive: Some(tree),
             sub_cluster_id: None,
         };
         let response: GetQueueInfoResponseProto = self.channel.call(METHOD, &request).await?;

@@ -3,6 +3,7 @@
 //! These are the types the scheduling core, the RM and the NM share. They carry no wire encoding:
 //! conversions to and from protobuf live in the RM/NM service layers.
 
+pub mod calendar;
 pub mod exit_status;
 pub mod ids;
 pub mod resource;

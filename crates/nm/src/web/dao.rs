@@ -101,10 +101,7 @@ pub(crate) struct ContainerLogFileInfo {
 /// A time as Java's `Date.toString`-like format YARN uses for log times
 /// (`EEE MMM dd HH:mm:ss Z yyyy`), in UTC: `Tue Nov 14 22:13:20 +0000 2023`.
 pub fn java_date(ms_since_epoch: i64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
+    use spindle_types::calendar::{civil_from_days, MONTHS, WEEKDAYS_FROM_THURSDAY as DAYS};
     let seconds = ms_since_epoch.div_euclid(1000);
     let days = seconds.div_euclid(86_400);
     let of_day = seconds.rem_euclid(86_400);
@@ -119,26 +116,6 @@ pub fn java_date(ms_since_epoch: i64) -> String {
         of_day % 60,
         year
     )
-}
-
-/// The proleptic Gregorian (year, month 1-12, day 1-31) of a day count since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    // Shift to eras of 400 years starting on 0000-03-01, where leap days fall last.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
