@@ -1,6 +1,7 @@
 //! `spindle applicationattempt` and `spindle container` against a running minicluster: an
 //! application's attempt and its live AM container, listed and described as `yarn` does; and
-//! `application -list -appTags` finding it by its tag, `--json` listings and `top --once`.
+//! `application -list -appTags` finding it by its tag, `--json` listings, `top --once`, and
+//! another user's `application -kill` refused.
 
 mod common;
 
@@ -162,6 +163,32 @@ async fn attempts_and_containers_are_listed_and_described() {
     assert_eq!(nodes.as_array().unwrap().len(), 1);
     assert_eq!(nodes[0]["state"], "RUNNING");
     assert_eq!(nodes[0]["usedMemoryMB"], 256);
+
+    // Another user's kill through the CLI is refused by the RM; the application goes on.
+    let conf_dir = cluster.conf_dir().to_path_buf();
+    let app_id = id.to_string();
+    let refused = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_spindle"))
+            .arg("--conf-dir")
+            .arg(&conf_dir)
+            .args(["application", "-kill", &app_id])
+            .env("HADOOP_USER_NAME", "mallory")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let out = text(&refused);
+    assert!(!refused.status.success(), "{out}");
+    assert!(
+        out.contains("mallory") && out.contains("MODIFY_APP"),
+        "{out}"
+    );
+    let report = client.get_application_report(id).await.unwrap();
+    assert_eq!(
+        report.state,
+        spindle_types::states::YarnApplicationState::Accepted
+    );
 
     let unknown = run(vec![
         "container".into(),
