@@ -263,3 +263,26 @@ async fn queue_status_shows_the_configured_capacities() {
     assert!(!unknown.status.success());
     assert!(text(&unknown).contains("nosuch"), "{}", text(&unknown));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rmadmin_get_groups_shows_the_rms_group_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = MiniClusterConfig::new(dir.path());
+    config.nodes = 1;
+    config.scheduler_class = CAPACITY.into();
+    config.scheduler_site = vec![(
+        "hadoop.user.group.static.mapping.overrides".into(),
+        "alice=eng,data;bob=;".into(),
+    )];
+    let cluster = MiniCluster::start(config).await.unwrap();
+    let conf = cluster.conf_dir().to_path_buf();
+    let output = tokio::task::spawn_blocking(move || {
+        spindle(&conf, &["rmadmin", "-getGroups", "alice", "bob"])
+    })
+    .await
+    .unwrap();
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    assert!(out.contains("alice : eng data\n"), "{out}");
+    assert!(out.contains("bob : \n"), "{out}");
+}

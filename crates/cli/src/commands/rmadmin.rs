@@ -1,6 +1,6 @@
 //! `spindle rmadmin`: administer a running RM (like `yarn rmadmin`): `-refreshQueues` applies
-//! changed scheduler files; in HA, `-getServiceState <id>`, `-getAllServiceState`,
-//! `-checkHealth <id>`, `-transitionToActive [--forcemanual] <id>` and
+//! changed scheduler files; `-getGroups [user ...]` shows users' groups as the RM maps them; in
+//! HA, `-getServiceState <id>`, `-getAllServiceState`, `-checkHealth <id>`, `-transitionToActive [--forcemanual] <id>` and
 //! `-transitionToStandby [--forcemanual] <id>` speak HAServiceProtocol to the RM of that rm-id.
 
 use std::net::SocketAddr;
@@ -9,10 +9,13 @@ use std::path::Path;
 use spindle_conf::{Configuration, RmConfig};
 use spindle_ipc::{ClientOptions, IpcClient};
 use spindle_proto::common::*;
-use spindle_proto::yarn::{RefreshQueuesRequestProto, RefreshQueuesResponseProto};
+use spindle_proto::yarn::{
+    GetGroupsForUserRequestProto, GetGroupsForUserResponseProto, RefreshQueuesRequestProto,
+    RefreshQueuesResponseProto,
+};
 use spindle_rm::service::protocols;
 
-const USAGE: &str = "Usage: spindle rmadmin [-refreshQueues] [-getServiceState <serviceId>] [-getAllServiceState] [-checkHealth <serviceId>] [-transitionToActive [--forcemanual] <serviceId>] [-transitionToStandby [--forcemanual] <serviceId>]";
+const USAGE: &str = "Usage: spindle rmadmin [-refreshQueues] [-getGroups [username]] [-getServiceState <serviceId>] [-getAllServiceState] [-checkHealth <serviceId>] [-transitionToActive [--forcemanual] <serviceId>] [-transitionToStandby [--forcemanual] <serviceId>]";
 const HA_SERVICE_PROTOCOL: &str = "org.apache.hadoop.ha.HAServiceProtocol";
 
 fn user() -> String {
@@ -96,6 +99,7 @@ pub async fn run(conf_dir: Option<&Path>, args: &[String]) -> anyhow::Result<i32
         .collect();
     let result: anyhow::Result<i32> = match (command, ids.as_slice()) {
         ("refreshQueues", []) => refresh_queues(&conf).await,
+        ("getGroups", users) => get_groups(&conf, users).await,
         ("getServiceState", [id]) => {
             println!("{}", service_state(&conf, id).await?);
             Ok(0)
@@ -166,14 +170,43 @@ pub async fn run(conf_dir: Option<&Path>, args: &[String]) -> anyhow::Result<i32
     }
 }
 
-async fn refresh_queues(conf: &Configuration) -> anyhow::Result<i32> {
+/// A ResourceManagerAdministrationProtocol connection to the RM's admin address.
+async fn admin_client(conf: &Configuration) -> anyhow::Result<IpcClient> {
     let rm = RmConfig::from_configuration(conf)?;
     let address = rm.admin_address.resolve()?;
-    let client = IpcClient::connect(
+    Ok(IpcClient::connect(
         address,
         ClientOptions::new(protocols::RESOURCE_MANAGER_ADMINISTRATION, user()),
     )
-    .await?;
+    .await?)
+}
+
+/// `-getGroups [user ...]`: each user's groups as the RM maps them (`user : g1 g2`), the current
+/// user when none is named.
+async fn get_groups(conf: &Configuration, users: &[&str]) -> anyhow::Result<i32> {
+    let client = admin_client(conf).await?;
+    let current = user();
+    let users: Vec<&str> = if users.is_empty() {
+        vec![current.as_str()]
+    } else {
+        users.to_vec()
+    };
+    for name in users {
+        let response: GetGroupsForUserResponseProto = client
+            .call(
+                "getGroupsForUser",
+                &GetGroupsForUserRequestProto {
+                    user: name.to_string(),
+                },
+            )
+            .await?;
+        println!("{name} : {}", response.groups.join(" "));
+    }
+    Ok(0)
+}
+
+async fn refresh_queues(conf: &Configuration) -> anyhow::Result<i32> {
+    let client = admin_client(conf).await?;
     client
         .call::<_, RefreshQueuesResponseProto>(
             "refreshQueues",
