@@ -12,22 +12,11 @@ use spindle_types::states::{
 use spindle_types::{ApplicationAttemptId, ApplicationId, NodeId, Resource};
 
 /// Every node state, in YARN's order (`NodeState.values()`).
-pub const ALL_NODE_STATES: [NodeState; 8] = [
-    NodeState::New,
-    NodeState::Running,
-    NodeState::Unhealthy,
-    NodeState::Decommissioned,
-    NodeState::Lost,
-    NodeState::Rebooted,
-    NodeState::Decommissioning,
-    NodeState::Shutdown,
-];
+pub const ALL_NODE_STATES: [NodeState; 8] = NodeState::ALL;
 
 /// A node state from its YARN name (`RUNNING`, case-insensitive).
 pub fn node_state_from_name(name: &str) -> Option<NodeState> {
-    ALL_NODE_STATES
-        .into_iter()
-        .find(|state| state.name().eq_ignore_ascii_case(name.trim()))
+    NodeState::from_name(name.trim())
 }
 
 /// What `getApplicationReport` / `getApplications` say about one application.

@@ -103,6 +103,25 @@ pub enum NodeState {
 }
 
 impl NodeState {
+    /// Every state, in YARN's order.
+    pub const ALL: [NodeState; 8] = [
+        Self::New,
+        Self::Running,
+        Self::Unhealthy,
+        Self::Decommissioned,
+        Self::Lost,
+        Self::Rebooted,
+        Self::Decommissioning,
+        Self::Shutdown,
+    ];
+
+    /// The state YARN names `name` (case-insensitive).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.name().eq_ignore_ascii_case(name))
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Self::New => "NEW",

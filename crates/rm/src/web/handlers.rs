@@ -60,7 +60,7 @@ fn single(pairs: &[(String, String)], key: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-fn parse_app_id(text: &str) -> Result<ApplicationId, WebError> {
+pub(super) fn parse_app_id(text: &str) -> Result<ApplicationId, WebError> {
     text.parse()
         .map_err(|_| WebError::bad_request(format!("Invalid ApplicationId: {text}")))
 }
@@ -533,19 +533,8 @@ pub(super) async fn nodes(
     let pairs = query_pairs(&query);
     let mut states = Vec::new();
     for value in values(&pairs, "states") {
-        let state = [
-            NodeState::New,
-            NodeState::Running,
-            NodeState::Unhealthy,
-            NodeState::Decommissioned,
-            NodeState::Lost,
-            NodeState::Rebooted,
-            NodeState::Decommissioning,
-            NodeState::Shutdown,
-        ]
-        .into_iter()
-        .find(|s| s.name().eq_ignore_ascii_case(&value))
-        .ok_or_else(|| WebError::bad_request(format!("Invalid node state {value}")))?;
+        let state = NodeState::from_name(&value)
+            .ok_or_else(|| WebError::bad_request(format!("Invalid node state {value}")))?;
         states.push(state);
     }
     let nodes = web.core()?.read(|c| {

@@ -18,7 +18,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use spindle_scheduler::QueueInfo;
 use spindle_types::states::{NodeState, YarnApplicationState};
-use spindle_types::{ApplicationId, Resource};
+use spindle_types::Resource;
 use spindle_web::html::escape;
 use spindle_web::WebError;
 
@@ -315,9 +315,7 @@ pub(super) async fn apps_in_state(
 }
 
 pub(super) async fn app(State(web): Web, Path(id): Path<String>) -> Result<Response, WebError> {
-    let id: ApplicationId = id
-        .parse()
-        .map_err(|_| WebError::bad_request(format!("Invalid ApplicationId: {id}")))?;
+    let id = super::handlers::parse_app_id(&id)?;
     let now = crate::service::now_ms();
     let found = web.core()?.read(|c| {
         c.apps.get(&id).map(|app| {
@@ -527,19 +525,8 @@ async fn nodes_page(web: Arc<RmWeb>, state: Option<String>) -> Result<Response, 
     let state = match state {
         None => None,
         Some(name) => Some(
-            [
-                NodeState::New,
-                NodeState::Running,
-                NodeState::Unhealthy,
-                NodeState::Decommissioned,
-                NodeState::Lost,
-                NodeState::Rebooted,
-                NodeState::Decommissioning,
-                NodeState::Shutdown,
-            ]
-            .into_iter()
-            .find(|s| s.name().eq_ignore_ascii_case(&name))
-            .ok_or_else(|| WebError::bad_request(format!("Invalid node state {name}")))?,
+            NodeState::from_name(&name)
+                .ok_or_else(|| WebError::bad_request(format!("Invalid node state {name}")))?,
         ),
     };
     let nodes = web.core()?.read(|c| {

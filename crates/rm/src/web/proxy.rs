@@ -327,9 +327,7 @@ fn found(location: &str) -> Response {
 /// `/cluster/failure/<appId>`: where the proxy sends a caller when the AM's web UI sent the
 /// proxy's own request back to the proxy.
 pub(super) async fn failure_page(Path(id): Path<String>) -> Result<Response, WebError> {
-    let id: ApplicationId = id
-        .parse()
-        .map_err(|_| WebError::bad_request(format!("Invalid ApplicationId: {id}")))?;
+    let id = super::handlers::parse_app_id(&id)?;
     let page = format!(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\
          <title>Application {id}: proxy failure</title></head><body>\n\
